@@ -1,0 +1,231 @@
+#include "bindings/convert.h"
+
+#include <cstring>
+#include <string>
+
+#include "core/errors.h"
+#include "ops/ops.h"
+
+namespace tapegrad::convert {
+namespace {
+
+std::string type_name(py::handle h) { return py::str(py::type::of(h).attr("__name__")); }
+
+std::string where(const char* op, const char* arg) {
+  return std::string(op) + ": argument '" + arg + "'";
+}
+
+// Copies a numpy array of any layout/byte order/real dtype into a new tensor of `dt`.
+TensorPtr from_array(const py::array& arr, DType dt, const char* op) {
+  if (arr.ndim() > kMaxRank)
+    throw ValueError(std::string(op) + ": arrays of rank " + std::to_string(arr.ndim()) +
+                     " are not supported (the maximum is " + std::to_string(kMaxRank) + ")");
+  Shape s;
+  for (py::ssize_t d = 0; d < arr.ndim(); ++d) s.push_back(arr.shape(d));
+  TensorPtr t = TensorImpl::empty(dt, s, op);
+  if (t->numel() == 0) return t;
+  auto copy = [&](auto zero) {
+    using T = decltype(zero);
+    // forcecast converts dtype and byte order; c_style makes it contiguous. Both copy only if needed.
+    auto c = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(arr);
+    if (!c) throw py::error_already_set();
+    std::memcpy(t->raw(), c.data(), t->nbytes());
+  };
+  if (dt == DType::F32) copy(float{});
+  else copy(double{});
+  return t;
+}
+
+enum class Cls { Tensor, Variable, Number, Array, Other };
+
+Cls classify(py::handle h) {
+  if (is_tensor(h)) return Cls::Tensor;
+  if (is_variable(h)) return Cls::Variable;
+  // Exact float: numpy.float64 subclasses float but carries a dtype, so it takes the array path.
+  if (PyFloat_CheckExact(h.ptr()) || PyLong_Check(h.ptr())) return Cls::Number;  // bool is a PyLong
+  if (py::isinstance<py::array>(h)) return Cls::Array;
+  return Cls::Other;
+}
+
+// Strong values fix the dtype of a binary op; weak ones follow their partner.
+bool is_weak(py::handle h) {
+  switch (classify(h)) {
+    case Cls::Tensor:
+    case Cls::Variable: return false;
+    case Cls::Number: return true;
+    case Cls::Array: {
+      auto arr = py::reinterpret_borrow<py::array>(h);
+      return arr.ndim() == 0 || arr.dtype().kind() != 'f';
+    }
+    case Cls::Other:
+      // numpy scalars of a floating type carry their dtype but are 0-d: weak. Lists are weak.
+      return true;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool is_tensor(py::handle h) {
+  static PyTypeObject* tp = reinterpret_cast<PyTypeObject*>(py::type::of<TensorImpl>().ptr());
+  return Py_TYPE(h.ptr()) == tp || PyObject_TypeCheck(h.ptr(), tp);
+}
+
+bool is_variable(py::handle h) {
+  static PyTypeObject* tp = reinterpret_cast<PyTypeObject*>(py::type::of<Variable>().ptr());
+  return Py_TYPE(h.ptr()) == tp || PyObject_TypeCheck(h.ptr(), tp);
+}
+
+TensorPtr to_tensor(py::handle obj, const char* op, const char* arg, const DType* want,
+                    bool force) {
+  switch (classify(obj)) {
+    case Cls::Tensor: return py::cast<TensorPtr>(obj);
+    case Cls::Variable: return py::cast<Variable&>(obj).read();
+    case Cls::Number: {
+      double v = PyFloat_Check(obj.ptr()) ? PyFloat_AS_DOUBLE(obj.ptr()) : PyLong_AsDouble(obj.ptr());
+      if (v == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        throw ValueError(where(op, arg) + " is an integer too large to represent as a float");
+      }
+      return ops::scalar(want ? *want : DType::F32, v);
+    }
+    default: break;
+  }
+  if (obj.is_none())
+    throw TypeError(where(op, arg) + " is None; expected a Tensor, Variable, numpy array, number "
+                    "or nested list of numbers");
+  if (PyUnicode_Check(obj.ptr()) || PyBytes_Check(obj.ptr()))
+    throw TypeError(where(op, arg) + " is a " + type_name(obj) + "; expected a Tensor, Variable, "
+                    "numpy array, number or nested list of numbers");
+  py::array arr;
+  if (py::isinstance<py::array>(obj)) {
+    arr = py::reinterpret_borrow<py::array>(obj);
+  } else {
+    try {
+      // Leaked on purpose: a static py::object would be destroyed after the interpreter.
+      static py::object* asarray = new py::object(py::module_::import("numpy").attr("asarray"));
+      arr = (*asarray)(obj);
+    } catch (py::error_already_set& e) {
+      throw ValueError(where(op, arg) + " could not be converted to an array (" +
+                       std::string(py::str(e.value())) + ")");
+    }
+  }
+  const char kind = arr.dtype().kind();
+  const int itemsize = static_cast<int>(arr.dtype().itemsize());
+  const bool weak = arr.ndim() == 0 || kind != 'f' || !py::isinstance<py::array>(obj);
+  DType natural;
+  // Python floats inside lists default to float32, as Python scalars do (TF's convention).
+  const bool from_sequence = PyList_Check(obj.ptr()) || PyTuple_Check(obj.ptr());
+  if (kind == 'f') {
+    natural = itemsize <= 4 || from_sequence ? DType::F32 : DType::F64;
+  } else if (kind == 'i' || kind == 'u' || kind == 'b') {
+    natural = DType::F32;  // integer data is a constant; float32 unless the context says otherwise
+  } else if (kind == 'c') {
+    throw TypeError(where(op, arg) + " has complex dtype " + std::string(py::str(arr.dtype())) +
+                    "; only real numbers are supported");
+  } else {
+    throw TypeError(where(op, arg) + " has dtype " + std::string(py::str(arr.dtype())) + " (from " +
+                    type_name(obj) + "); expected real numbers (float or integer)");
+  }
+  DType dt = natural;
+  if (want && (weak || force)) dt = *want;
+  return from_array(arr, dt, op);
+}
+
+void to_tensor_pair(py::handle a, py::handle b, const char* op, TensorPtr* ta, TensorPtr* tb) {
+  const bool wa = is_weak(a), wb = is_weak(b);
+  if (wa && !wb) {
+    *tb = to_tensor(b, op, "y");
+    const DType d = (*tb)->dtype();
+    *ta = to_tensor(a, op, "x", &d);
+  } else {
+    *ta = to_tensor(a, op, "x");
+    const DType d = (*ta)->dtype();
+    *tb = to_tensor(b, op, "y", wb ? &d : nullptr);
+  }
+}
+
+TensorPtr to_tensor_as(py::handle obj, DType dtype, const char* op, const char* arg) {
+  TensorPtr t = to_tensor(obj, op, arg, &dtype, /*force=*/true);
+  if (t->dtype() != dtype)
+    throw TypeError(where(op, arg) + " has dtype " + dtype_name(t->dtype()) + "; expected " +
+                    dtype_name(dtype));
+  return t;
+}
+
+DType dtype_from_py(py::handle obj, const char* op) {
+  py::dtype dt;
+  if (obj.is_none())  // numpy reads None as float64; here it is a mistake
+    throw TypeError(std::string(op) + ": dtype must be float32 or float64, got None");
+  try {
+    dt = py::dtype::from_args(py::reinterpret_borrow<py::object>(obj));
+  } catch (py::error_already_set&) {
+    throw TypeError(std::string(op) + ": dtype must be float32 or float64, got " +
+                    std::string(py::repr(obj)));
+  }
+  if (dt.kind() == 'f' && dt.itemsize() == 4) return DType::F32;
+  if (dt.kind() == 'f' && dt.itemsize() == 8) return DType::F64;
+  throw TypeError(std::string(op) + ": dtype must be float32 or float64, got " +
+                  std::string(py::str(dt)));
+}
+
+py::dtype to_numpy_dtype(DType d) {
+  static py::dtype* f32 = new py::dtype(py::dtype::of<float>());
+  static py::dtype* f64 = new py::dtype(py::dtype::of<double>());
+  return d == DType::F32 ? *f32 : *f64;
+}
+
+static int64_t index_of(py::handle h, const char* op, const char* what) {
+  if (PyBool_Check(h.ptr()) || !PyIndex_Check(h.ptr()))
+    throw TypeError(std::string(op) + ": " + what + " must be integers, got " +
+                    std::string(py::repr(h)) + " of type " + type_name(h));
+  Py_ssize_t v = PyNumber_AsSsize_t(h.ptr(), PyExc_OverflowError);
+  if (v == -1 && PyErr_Occurred()) {
+    PyErr_Clear();
+    throw ValueError(std::string(op) + ": " + what + " value " + std::string(py::repr(h)) +
+                     " is out of range");
+  }
+  return v;
+}
+
+std::vector<int64_t> ints_from_py(py::handle obj, const char* op, const char* what) {
+  std::vector<int64_t> out;
+  if (PyIndex_Check(obj.ptr()) && !PyBool_Check(obj.ptr())) {
+    out.push_back(index_of(obj, op, what));
+    return out;
+  }
+  if (!PyList_Check(obj.ptr()) && !PyTuple_Check(obj.ptr()) && !py::isinstance<py::array>(obj))
+    throw TypeError(std::string(op) + ": " + what + " must be an int or a sequence of ints, got " +
+                    type_name(obj));
+  for (py::handle item : py::reinterpret_borrow<py::iterable>(obj))
+    out.push_back(index_of(item, op, what));
+  return out;
+}
+
+bool axes_from_py(py::handle obj, const char* op, std::vector<int64_t>* axes) {
+  if (obj.is_none()) return false;
+  *axes = ints_from_py(obj, op, "axis");
+  return true;
+}
+
+py::tuple shape_tuple(const Shape& s) {
+  py::tuple t(s.rank);
+  for (int d = 0; d < s.rank; ++d) t[d] = py::int_(s.dims[d]);
+  return t;
+}
+
+py::array numpy_view(const TensorPtr& t, py::handle owner) {
+  std::vector<py::ssize_t> shape(t->shape().dims, t->shape().dims + t->rank());
+  std::vector<py::ssize_t> strides(t->rank());
+  py::ssize_t st = static_cast<py::ssize_t>(dtype_size(t->dtype()));
+  for (int d = t->rank() - 1; d >= 0; --d) {
+    strides[d] = st;
+    st *= t->shape().dims[d];
+  }
+  py::array arr(to_numpy_dtype(t->dtype()), shape, strides, t->raw(), owner);
+  // Read-only: tensors are immutable, and a Variable may write its storage in place.
+  py::detail::array_proxy(arr.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  return arr;
+}
+
+}  // namespace tapegrad::convert

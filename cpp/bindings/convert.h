@@ -1,0 +1,43 @@
+// Python <-> engine conversion: turns op arguments (Tensor, Variable, numpy arrays, Python numbers,
+// nested lists) into tensors with the dtype rules of the API, and tensors into numpy views.
+// Lives with the bindings because it touches Python; the engine itself never does.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <vector>
+
+#include "core/tensor.h"
+#include "tape/variable.h"
+
+namespace tapegrad::convert {
+namespace py = pybind11;
+
+bool is_tensor(py::handle h);
+bool is_variable(py::handle h);
+
+// Converts `obj` for argument `arg` of `op`. Python numbers, lists and tuples, integer arrays and
+// 0-d values are "weak": they take `want` when given. Floating arrays keep their dtype unless
+// `force` is set. Tensors and Variables are returned as they are (Variables are read, so active
+// tapes watch them). Throws TypeError/ValueError naming op and argument.
+TensorPtr to_tensor(py::handle obj, const char* op, const char* arg, const DType* want = nullptr,
+                    bool force = false);
+// Converts both operands of a binary op, giving weak operands the other one's dtype.
+void to_tensor_pair(py::handle a, py::handle b, const char* op, TensorPtr* ta, TensorPtr* tb);
+// A value to store in a variable of `dtype`: Tensors must already have it, the rest is converted.
+TensorPtr to_tensor_as(py::handle obj, DType dtype, const char* op, const char* arg);
+
+// np.float32 / np.float64 / np.dtype / "float32" ... -> DType; TypeError naming `op` otherwise.
+DType dtype_from_py(py::handle obj, const char* op);
+py::dtype to_numpy_dtype(DType d);
+
+// Axis arguments: None -> all (returns false), int or sequence of ints.
+bool axes_from_py(py::handle obj, const char* op, std::vector<int64_t>* axes);
+// Shape arguments: int or sequence of ints.
+std::vector<int64_t> ints_from_py(py::handle obj, const char* op, const char* what);
+
+// A read-only numpy array sharing the tensor's storage; `owner` keeps that storage alive.
+py::array numpy_view(const TensorPtr& t, py::handle owner);
+py::tuple shape_tuple(const Shape& s);
+
+}  // namespace tapegrad::convert

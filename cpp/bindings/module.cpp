@@ -1,0 +1,198 @@
+// tapegrad._core: binds the engine. Argument handling lives in py_api.cpp and convert.cpp.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "bindings/convert.h"
+#include "bindings/py_api.h"
+#include "core/allocator.h"
+#include "core/errors.h"
+#include "kernels/kernels.h"
+
+namespace py = pybind11;
+using namespace tapegrad;
+using py::arg;
+
+namespace {
+
+void register_errors() {
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ValueError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const TypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const RuntimeError& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (const MemoryError& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
+    }
+  });
+}
+
+// Operators shared by Tensor and Variable: every operand goes through the same conversion.
+template <typename Cls>
+void def_operators(Cls& c) {
+  using H = py::handle;
+  c.def("__add__", [](H s, H o) { return py_api::add(s, o); })
+      .def("__radd__", [](H s, H o) { return py_api::add(o, s); })
+      .def("__sub__", [](H s, H o) { return py_api::subtract(s, o); })
+      .def("__rsub__", [](H s, H o) { return py_api::subtract(o, s); })
+      .def("__mul__", [](H s, H o) { return py_api::multiply(s, o); })
+      .def("__rmul__", [](H s, H o) { return py_api::multiply(o, s); })
+      .def("__truediv__", [](H s, H o) { return py_api::divide(s, o); })
+      .def("__rtruediv__", [](H s, H o) { return py_api::divide(o, s); })
+      .def("__matmul__", [](H s, H o) { return py_api::matmul(s, o, py::bool_(false), py::bool_(false)); })
+      .def("__rmatmul__", [](H s, H o) { return py_api::matmul(o, s, py::bool_(false), py::bool_(false)); })
+      .def("__neg__", [](H s) { return py_api::negative(s); })
+      .def("__pow__", [](H s, H e) { return py_api::power(s, e); })
+      // numpy defers to our reflected operators instead of converting us to an array.
+      .attr("__array_ufunc__") = py::none();
+  c.attr("__array_priority__") = 1000;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "tapegrad's C++ engine: tensors, the tape, ops and kernels.";
+  register_errors();
+  const py::handle none = py::none();
+
+  auto tensor = py::class_<TensorImpl, TensorPtr>(m, "Tensor", py::buffer_protocol(),
+      "An immutable N-d array of float32 or float64 values. Create one with tapegrad.constant.");
+  tensor
+      .def_property_readonly("shape", [](const TensorImpl& t) { return convert::shape_tuple(t.shape()); },
+                             "The dimensions, as a tuple of ints.")
+      .def_property_readonly("dtype", [](const TensorImpl& t) { return convert::to_numpy_dtype(t.dtype()); },
+                             "numpy.dtype('float32') or numpy.dtype('float64').")
+      .def_property_readonly("ndim", &TensorImpl::rank)
+      .def_property_readonly("size", &TensorImpl::numel)
+      .def("numpy", [](py::handle self) {
+             return convert::numpy_view(py::cast<TensorPtr>(self), self);
+           }, "A read-only numpy array sharing this tensor's memory.")
+      .def("__array__", [](py::handle self, py::handle dtype, py::handle copy) {
+             return py_api::tensor_array(py::cast<TensorPtr>(self), self, dtype, copy);
+           }, arg("dtype") = none, arg("copy") = none)
+      .def_buffer([](TensorImpl& t) {
+        std::vector<py::ssize_t> shape(t.shape().dims, t.shape().dims + t.rank()), strides(t.rank());
+        py::ssize_t st = static_cast<py::ssize_t>(dtype_size(t.dtype()));
+        for (int d = t.rank() - 1; d >= 0; --d) { strides[d] = st; st *= t.shape().dims[d]; }
+        return py::buffer_info(t.raw(), static_cast<py::ssize_t>(dtype_size(t.dtype())),
+                               t.dtype() == DType::F32 ? "f" : "d", t.rank(), shape, strides,
+                               /*readonly=*/true);
+      })
+      .def("__repr__", [](py::handle self) { return py_api::tensor_repr(py::cast<TensorPtr>(self), self); })
+      .def("__float__", [](const TensorPtr& t) { return py_api::tensor_float(t); })
+      .def("__len__", [](const TensorPtr& t) { return py_api::tensor_len(t); })
+      .def("__bool__", [](const TensorPtr& t) {
+        if (t->numel() != 1)
+          throw ValueError("bool: the truth value of a tensor with " + std::to_string(t->numel()) +
+                           " elements is ambiguous");
+        return t->item() != 0.0;
+      });
+  def_operators(tensor);
+
+  auto variable = py::class_<Variable, VariablePtr>(m, "Variable",
+      "A mutable, named container of a Tensor; trainable variables read under a GradientTape are "
+      "watched by it.");
+  variable
+      .def(py::init(&py_api::make_variable), arg("initial_value"), arg("trainable") = true,
+           arg("name") = none, arg("dtype") = none)
+      .def("read_value", &Variable::read, "The current value as a Tensor (no copy).")
+      .def("value", &Variable::read, "Same as read_value().")
+      .def("numpy", [](const VariablePtr& v) {
+             py::object owner = py::cast(v->peek());
+             return convert::numpy_view(v->peek(), owner);
+           }, "A read-only numpy array of the current value; later updates do not change it.")
+      .def("__array__", [](const VariablePtr& v, py::handle dtype, py::handle copy) {
+             py::object owner = py::cast(v->peek());
+             return py_api::tensor_array(v->peek(), owner, dtype, copy);
+           }, arg("dtype") = none, arg("copy") = none)
+      .def("assign", [](py::handle self, py::handle value) {
+             auto& v = py::cast<Variable&>(self);
+             v.assign(convert::to_tensor_as(value, v.dtype(), "assign", "value"), "assign");
+             return self;
+           }, arg("value"))
+      .def("assign_add", [](py::handle self, py::handle value) {
+             auto& v = py::cast<Variable&>(self);
+             v.assign_add(convert::to_tensor_as(value, v.dtype(), "assign_add", "delta"), "assign_add");
+             return self;
+           }, arg("delta"))
+      .def("assign_sub", [](py::handle self, py::handle value) {
+             auto& v = py::cast<Variable&>(self);
+             v.assign_sub(convert::to_tensor_as(value, v.dtype(), "assign_sub", "delta"), "assign_sub");
+             return self;
+           }, arg("delta"))
+      .def_property_readonly("name", &Variable::name)
+      .def_property_readonly("trainable", &Variable::trainable)
+      .def_property_readonly("shape", [](const Variable& v) { return convert::shape_tuple(v.shape()); })
+      .def_property_readonly("dtype", [](const Variable& v) { return convert::to_numpy_dtype(v.dtype()); })
+      .def_property_readonly("ndim", [](const Variable& v) { return v.shape().rank; })
+      .def_property_readonly("_unique_id", &Variable::unique_id)
+      .def("__repr__", &py_api::variable_repr)
+      .def("__float__", [](const VariablePtr& v) { return py_api::tensor_float(v->peek()); })
+      .def("__len__", [](const VariablePtr& v) { return py_api::tensor_len(v->peek()); });
+  def_operators(variable);
+
+  py::class_<Tape, TapePtr>(m, "_Tape", "Engine side of GradientTape (see tapegrad.GradientTape).")
+      .def(py::init<bool, bool>(), arg("persistent"), arg("watch_accessed_variables"))
+      .def("push", [](const TapePtr& t) { tape_stack::push(t); })
+      .def("pop", [](const TapePtr& t) { tape_stack::pop(t); })
+      .def("watch", &py_api::tape_watch)
+      .def("gradient", &py_api::tape_gradient, arg("target"), arg("sources"),
+           arg("output_gradients") = none, arg("unconnected_zero") = false)
+      .def_property("recording", &Tape::recording, &Tape::set_recording)
+      .def_property_readonly("persistent", &Tape::persistent)
+      .def_property_readonly("watch_accessed_variables", &Tape::watch_accessed_variables)
+      .def_property_readonly("num_entries", &Tape::num_entries)
+      .def("watched_variables", [](const Tape& t) {
+        py::tuple out(t.watched_variables().size());
+        for (size_t i = 0; i < t.watched_variables().size(); ++i) out[i] = py::cast(t.watched_variables()[i]);
+        return out;
+      });
+
+  m.def("add", &py_api::add, arg("x"), arg("y"), "x + y with numpy broadcasting.");
+  m.def("subtract", &py_api::subtract, arg("x"), arg("y"), "x - y with numpy broadcasting.");
+  m.def("multiply", &py_api::multiply, arg("x"), arg("y"), "x * y with numpy broadcasting.");
+  m.def("divide", &py_api::divide, arg("x"), arg("y"), "x / y with numpy broadcasting.");
+  m.def("negative", &py_api::negative, arg("x"), "-x.");
+  m.def("square", &py_api::square, arg("x"), "x * x, elementwise.");
+  m.def("matmul", &py_api::matmul, arg("a"), arg("b"), arg("transpose_a") = false,
+        arg("transpose_b") = false,
+        "op(a) @ op(b) over the last two axes (ranks >= 2); leading axes broadcast.");
+  m.def("reduce_sum", &py_api::reduce_sum, arg("x"), arg("axis") = none, arg("keepdims") = false,
+        "Sum over axis (None: all; int or tuple; negative allowed).");
+  m.def("reduce_mean", &py_api::reduce_mean, arg("x"), arg("axis") = none, arg("keepdims") = false,
+        "Mean over axis (None: all; int or tuple; negative allowed).");
+  m.def("reshape", &py_api::reshape, arg("x"), arg("shape"), "Same elements, new shape (one -1 allowed).");
+  m.def("transpose", &py_api::transpose, arg("x"), arg("perm") = none,
+        "Permute the axes (default: reverse them).");
+  m.def("cast", &py_api::cast, arg("x"), arg("dtype"), "Convert to float32 or float64.");
+  m.def("broadcast_to", &py_api::broadcast_to, arg("x"), arg("shape"), "Broadcast to a shape.");
+  m.def("constant", &py_api::constant, arg("value"), arg("dtype") = none,
+        "A Tensor from a number, nested list, numpy array or Tensor (always float32/float64).");
+  m.def("convert_to_tensor", &py_api::convert_to_tensor, arg("value"), arg("dtype") = none,
+        "Like constant, but Tensors and Variables of another dtype are an error.");
+  m.def("pow", &py_api::power, arg("x"), arg("exponent"), "x ** n for an integer n.");
+  m.def("sgd_update", &py_api::sgd_update, arg("variables"), arg("gradients"), arg("learning_rate"),
+        "var -= learning_rate * grad for every pair, after validating all pairs.");
+
+  m.def("isa", [] { return std::string(kernels::active().isa); }, "The kernel instruction set in use.");
+  m.def("available_isas", &kernels::available, "Instruction sets this CPU can run.");
+  m.def("select_isa", &kernels::select, arg("isa"), "Force an instruction set (testing).");
+  m.def("live_tensors", &TensorImpl::live_count, "Number of tensors alive in the engine.");
+  m.def("live_tapes", &Tape::live_count, "Number of tapes alive in the engine.");
+  m.def("allocator_stats", [] {
+    auto s = allocator::stats();
+    py::dict d;
+    d["live_blocks"] = s.live_blocks;
+    d["live_bytes"] = s.live_bytes;
+    d["cached_blocks"] = s.cached_blocks;
+    d["cached_bytes"] = s.cached_bytes;
+    d["system_allocs"] = s.system_allocs;
+    return d;
+  });
+  m.def("empty_cache", &allocator::empty_cache, "Return cached tensor memory to the system.");
+
+  kernels::active();  // choose the ISA now, so a bad TAPEGRAD_ISA fails at import
+}

@@ -1,0 +1,44 @@
+// The Python-facing entry points: argument checking and conversion around the engine's ops.
+// module.cpp only binds these.
+#pragma once
+#include <pybind11/pybind11.h>
+
+#include "core/tensor.h"
+#include "tape/tape.h"
+#include "tape/variable.h"
+
+namespace tapegrad::py_api {
+namespace py = pybind11;
+using H = py::handle;
+
+TensorPtr add(H x, H y);
+TensorPtr subtract(H x, H y);
+TensorPtr multiply(H x, H y);
+TensorPtr divide(H x, H y);
+TensorPtr negative(H x);
+TensorPtr square(H x);
+TensorPtr power(H x, H exponent);
+TensorPtr matmul(H a, H b, H transpose_a, H transpose_b);
+TensorPtr reduce_sum(H x, H axis, H keepdims);
+TensorPtr reduce_mean(H x, H axis, H keepdims);
+TensorPtr reshape(H x, H shape);
+TensorPtr transpose(H x, H perm);
+TensorPtr cast(H x, H dtype);
+TensorPtr broadcast_to(H x, H shape);
+TensorPtr constant(H value, H dtype);
+TensorPtr convert_to_tensor(H value, H dtype);
+
+py::object tensor_float(const TensorPtr& t);
+std::string tensor_repr(const TensorPtr& t, H owner);
+py::object tensor_array(const TensorPtr& t, H owner, H dtype, H copy);
+py::ssize_t tensor_len(const TensorPtr& t);
+
+VariablePtr make_variable(H initial_value, H trainable, H name, H dtype);
+std::string variable_repr(const VariablePtr& v);
+
+void tape_watch(Tape& tape, H x);
+py::list tape_gradient(Tape& tape, H target, H sources, H output_gradients, H unconnected_zero);
+
+void sgd_update(H variables, H gradients, H learning_rate);
+
+}  // namespace tapegrad::py_api

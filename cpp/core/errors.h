@@ -1,0 +1,14 @@
+// Exception types the engine throws; the bindings translate each to the matching Python class.
+// Messages always start with the op's name so users know which call failed.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace tapegrad {
+
+struct ValueError : std::runtime_error { using std::runtime_error::runtime_error; };
+struct TypeError : std::runtime_error { using std::runtime_error::runtime_error; };
+struct RuntimeError : std::runtime_error { using std::runtime_error::runtime_error; };
+struct MemoryError : std::runtime_error { using std::runtime_error::runtime_error; };
+
+}  // namespace tapegrad

@@ -1,0 +1,59 @@
+#include "core/shape.h"
+
+#include "core/errors.h"
+
+namespace tapegrad {
+
+Shape::Shape(std::initializer_list<int64_t> d) {
+  for (int64_t v : d) push_back(v);
+}
+
+int64_t Shape::numel() const {
+  int64_t n = 1;
+  for (int i = 0; i < rank; ++i) n *= dims[i];
+  return n;
+}
+
+bool Shape::operator==(const Shape& o) const {
+  if (rank != o.rank) return false;
+  for (int i = 0; i < rank; ++i)
+    if (dims[i] != o.dims[i]) return false;
+  return true;
+}
+
+void Shape::push_back(int64_t d) {
+  if (rank >= kMaxRank)
+    throw ValueError("tensor rank exceeds the maximum of " + std::to_string(kMaxRank));
+  dims[rank++] = d;
+}
+
+std::string Shape::str() const {
+  std::string s = "(";
+  for (int i = 0; i < rank; ++i) {
+    if (i) s += ", ";
+    s += std::to_string(dims[i]);
+  }
+  if (rank == 1) s += ",";
+  return s + ")";
+}
+
+void check_shape(const Shape& s, size_t elem_size, const char* op) {
+  // 2^47 bytes (128 TiB) is beyond any machine this runs on; refusing early keeps huge requests
+  // from reaching the allocator and turns them into a clear error instead of an abort.
+  constexpr int64_t kMaxBytes = int64_t(1) << 47;
+  int64_t bytes = static_cast<int64_t>(elem_size);
+  bool zero = false;
+  for (int i = 0; i < s.rank; ++i) {
+    if (s.dims[i] < 0)
+      throw ValueError(std::string(op) + ": dimensions must be non-negative, got shape " + s.str());
+    if (s.dims[i] == 0) zero = true;
+  }
+  if (zero) return;
+  for (int i = 0; i < s.rank; ++i) {
+    if (bytes > kMaxBytes / s.dims[i])
+      throw MemoryError(std::string(op) + ": shape " + s.str() + " is too large to allocate");
+    bytes *= s.dims[i];
+  }
+}
+
+}  // namespace tapegrad

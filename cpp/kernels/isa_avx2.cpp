@@ -1,0 +1,9 @@
+// The avx2 kernel table: the portable kernels compiled with this file's flags (see CMakeLists.txt).
+#include <cstdlib>
+#define TG_ISA isa_avx2
+#define TG_ISA_NAME "avx2"
+#include "kernels/kernels_portable.h"
+
+namespace tapegrad::kernels {
+const KernelTable& avx2_table() { return isa_avx2::table(); }
+}  // namespace tapegrad::kernels

@@ -1,0 +1,9 @@
+// The avx512 kernel table: the portable kernels compiled with this file's flags (see CMakeLists.txt).
+#include <cstdlib>
+#define TG_ISA isa_avx512
+#define TG_ISA_NAME "avx512"
+#include "kernels/kernels_portable.h"
+
+namespace tapegrad::kernels {
+const KernelTable& avx512_table() { return isa_avx512::table(); }
+}  // namespace tapegrad::kernels

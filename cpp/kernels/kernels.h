@@ -1,0 +1,80 @@
+// The kernel table: every hot loop the ops call goes through one of these function pointers.
+// One table exists per instruction set (scalar reference, AVX2+FMA, AVX-512), each built in its own
+// translation unit with its own compiler flags; dispatch.cpp picks one at import.
+// Kernels see only raw pointers and plans: they never touch Python or tensors.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/shape.h"
+
+namespace tapegrad::kernels {
+
+enum class BinaryOp : int { Add, Sub, Mul, Div };
+enum class UnaryOp : int { Neg, Square };
+
+// out[i] = a[...] op b[...] over `shape`, out contiguous; strides in elements, 0 where broadcast.
+// Adjacent dimensions are merged by the caller, so the innermost loop is as long as possible.
+struct BinaryPlan {
+  int rank = 0;
+  int64_t shape[kMaxRank];
+  int64_t stride_a[kMaxRank];
+  int64_t stride_b[kMaxRank];
+};
+
+// Contiguous out[...] = in[sum(index_d * in_stride_d)]: transpose and broadcast_to.
+struct GatherPlan {
+  int rank = 0;
+  int64_t shape[kMaxRank];
+  int64_t in_stride[kMaxRank];
+};
+
+// Sum of a contiguous input into out; out_stride is 0 along reduced dimensions.
+struct ReducePlan {
+  int rank = 0;
+  int64_t shape[kMaxRank];
+  int64_t out_stride[kMaxRank];
+  int64_t out_numel = 1;
+};
+
+template <typename T>
+struct TypedKernels {
+  void (*binary)(BinaryOp op, const T* a, const T* b, T* out, const BinaryPlan& plan);
+  void (*unary)(UnaryOp op, const T* x, T* out, int64_t n);
+  void (*axpy)(int64_t n, T alpha, const T* x, T* y);  // y += alpha * x
+  void (*scale)(int64_t n, T alpha, const T* x, T* out);  // out = alpha * x
+  void (*gather)(const T* in, T* out, const GatherPlan& plan);
+  void (*reduce_sum)(const T* in, T* out, const ReducePlan& plan);
+  // C = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or X^T by the flags.
+  // beta == 0 means C is not read (it may hold garbage).
+  void (*gemm)(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+               int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
+};
+
+struct KernelTable {
+  const char* isa;
+  TypedKernels<float> f32;
+  TypedKernels<double> f64;
+  void (*cast_f32_to_f64)(const float* in, double* out, int64_t n);
+  void (*cast_f64_to_f32)(const double* in, float* out, int64_t n);
+
+  template <typename T> const TypedKernels<T>& get() const;
+};
+template <> inline const TypedKernels<float>& KernelTable::get<float>() const { return f32; }
+template <> inline const TypedKernels<double>& KernelTable::get<double>() const { return f64; }
+
+// The table in use. Chosen on first use from TAPEGRAD_ISA or CPUID.
+const KernelTable& active();
+// Forces an instruction set ("scalar", "avx2", "avx512"); throws RuntimeError naming what this
+// CPU supports when it lacks the one asked for, ValueError for an unknown name.
+void select(const std::string& isa);
+// Instruction sets this build has and this CPU can run, best last.
+std::vector<std::string> available();
+
+// Per-ISA tables, defined in isa_*.cpp.
+const KernelTable& scalar_table();
+const KernelTable& avx2_table();
+const KernelTable& avx512_table();
+
+}  // namespace tapegrad::kernels

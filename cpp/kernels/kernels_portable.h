@@ -1,0 +1,261 @@
+// Portable kernel bodies, compiled once per instruction set: each isa_*.cpp defines TG_ISA and
+// includes this file, and the compiler vectorizes the loops for that TU's flags (the scalar TU
+// turns vectorization off, so it is the reference every other path is tested against).
+// Everything here lives in a per-ISA namespace and uses no inline library templates, so no
+// AVX-512 copy of a function can be picked by the linker for another TU (one-definition rule).
+#ifndef TG_ISA
+#error "define TG_ISA before including kernels_portable.h"
+#endif
+#include <cstring>
+
+#include "kernels/kernels.h"
+
+namespace tapegrad::kernels::TG_ISA {
+namespace {
+
+template <typename T>
+struct AddF { static T f(T x, T y) { return x + y; } };
+template <typename T>
+struct SubF { static T f(T x, T y) { return x - y; } };
+template <typename T>
+struct MulF { static T f(T x, T y) { return x * y; } };
+template <typename T>
+struct DivF { static T f(T x, T y) { return x / y; } };
+
+// Inner loop specialised on the stride pattern so the common cases are unit-stride.
+template <typename T, typename F>
+void binary_row(const T* a, const T* b, T* out, int64_t n, int64_t sa, int64_t sb) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; ++i) out[i] = F::f(a[i], b[i]);
+  } else if (sa == 0 && sb == 1) {
+    const T x = a[0];
+    for (int64_t i = 0; i < n; ++i) out[i] = F::f(x, b[i]);
+  } else if (sa == 1 && sb == 0) {
+    const T y = b[0];
+    for (int64_t i = 0; i < n; ++i) out[i] = F::f(a[i], y);
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = F::f(a[i * sa], b[i * sb]);
+  }
+}
+
+template <typename T, typename F>
+void binary_loop(const T* a, const T* b, T* out, const BinaryPlan& p) {
+  if (p.rank == 0) {
+    out[0] = F::f(a[0], b[0]);
+    return;
+  }
+  const int last = p.rank - 1;
+  const int64_t n = p.shape[last];
+  int64_t outer = 1;
+  for (int d = 0; d < last; ++d) outer *= p.shape[d];
+  int64_t idx[kMaxRank] = {};
+  int64_t off_a = 0, off_b = 0;
+  for (int64_t o = 0; o < outer; ++o) {
+    binary_row<T, F>(a + off_a, b + off_b, out + o * n, n, p.stride_a[last], p.stride_b[last]);
+    // Advance the multi-index over the outer dimensions (odometer order).
+    for (int d = last - 1; d >= 0; --d) {
+      off_a += p.stride_a[d];
+      off_b += p.stride_b[d];
+      if (++idx[d] < p.shape[d]) break;
+      off_a -= p.stride_a[d] * p.shape[d];
+      off_b -= p.stride_b[d] * p.shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+template <typename T>
+void binary(BinaryOp op, const T* a, const T* b, T* out, const BinaryPlan& p) {
+  switch (op) {
+    case BinaryOp::Add: return binary_loop<T, AddF<T>>(a, b, out, p);
+    case BinaryOp::Sub: return binary_loop<T, SubF<T>>(a, b, out, p);
+    case BinaryOp::Mul: return binary_loop<T, MulF<T>>(a, b, out, p);
+    case BinaryOp::Div: return binary_loop<T, DivF<T>>(a, b, out, p);
+  }
+}
+
+template <typename T>
+void unary(UnaryOp op, const T* x, T* out, int64_t n) {
+  switch (op) {
+    case UnaryOp::Neg:
+      for (int64_t i = 0; i < n; ++i) out[i] = -x[i];
+      return;
+    case UnaryOp::Square:
+      for (int64_t i = 0; i < n; ++i) out[i] = x[i] * x[i];
+      return;
+  }
+}
+
+template <typename T>
+void axpy(int64_t n, T alpha, const T* x, T* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+template <typename T>
+void scale(int64_t n, T alpha, const T* x, T* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = alpha * x[i];
+}
+
+template <typename T>
+void gather(const T* in, T* out, const GatherPlan& p) {
+  if (p.rank == 0) {
+    out[0] = in[0];
+    return;
+  }
+  const int last = p.rank - 1;
+  const int64_t n = p.shape[last];
+  const int64_t s = p.in_stride[last];
+  int64_t outer = 1;
+  for (int d = 0; d < last; ++d) outer *= p.shape[d];
+  int64_t idx[kMaxRank] = {};
+  int64_t off = 0;
+  for (int64_t o = 0; o < outer; ++o) {
+    T* dst = out + o * n;
+    const T* src = in + off;
+    if (s == 1) {
+      for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+    } else if (s == 0) {
+      for (int64_t i = 0; i < n; ++i) dst[i] = src[0];
+    } else {
+      for (int64_t i = 0; i < n; ++i) dst[i] = src[i * s];
+    }
+    for (int d = last - 1; d >= 0; --d) {
+      off += p.in_stride[d];
+      if (++idx[d] < p.shape[d]) break;
+      off -= p.in_stride[d] * p.shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+// Sum of a contiguous run with four independent double accumulators: float32 inputs are summed
+// in double, which is more accurate than numpy's pairwise float32 sum.
+template <typename T>
+double sum_run(const T* x, int64_t n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += x[i];
+    s1 += x[i + 1];
+    s2 += x[i + 2];
+    s3 += x[i + 3];
+  }
+  for (; i < n; ++i) s0 += x[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+template <typename T>
+void reduce_sum(const T* in, T* out, const ReducePlan& p) {
+  int64_t total = 1;
+  for (int d = 0; d < p.rank; ++d) total *= p.shape[d];
+  if (p.out_numel == 1) {
+    out[0] = static_cast<T>(sum_run(in, total));
+    return;
+  }
+  // Accumulate in double for every output element, then round once.
+  double* acc = static_cast<double*>(std::malloc(sizeof(double) * p.out_numel));
+  if (!acc) return;  // caller checks sizes; malloc of a few MB failing means the process is dying
+  std::memset(acc, 0, sizeof(double) * p.out_numel);
+  const int last = p.rank - 1;
+  const int64_t n = p.shape[last];
+  const int64_t os_last = p.out_stride[last];
+  const int64_t outer = total / (n ? n : 1);
+  int64_t idx[kMaxRank] = {};
+  int64_t off = 0;
+  for (int64_t o = 0; o < outer && n > 0; ++o) {
+    const T* src = in + o * n;
+    if (os_last == 0) {
+      acc[off] += sum_run(src, n);
+    } else {
+      double* dst = acc + off;
+      for (int64_t i = 0; i < n; ++i) dst[i * os_last] += src[i];
+    }
+    for (int d = last - 1; d >= 0; --d) {
+      off += p.out_stride[d];
+      if (++idx[d] < p.shape[d]) break;
+      off -= p.out_stride[d] * p.shape[d];
+      idx[d] = 0;
+    }
+  }
+  for (int64_t i = 0; i < p.out_numel; ++i) out[i] = static_cast<T>(acc[i]);
+  std::free(acc);
+}
+
+// Portable GEMM: loop orders chosen so the innermost loop is unit-stride where the layout allows.
+// The blocked, packed BLIS-style path replaces this for large shapes (see the SIMD issue).
+template <typename T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+          const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* crow = c + i * ldc;
+    if (beta == T(0)) {
+      for (int64_t j = 0; j < n; ++j) crow[j] = T(0);
+    } else if (beta != T(1)) {
+      for (int64_t j = 0; j < n; ++j) crow[j] *= beta;
+    }
+  }
+  if (!tb) {
+    // C[i,:] += alpha * A(i,p) * B[p,:]  (B rows contiguous)
+    for (int64_t i = 0; i < m; ++i) {
+      T* crow = c + i * ldc;
+      for (int64_t p = 0; p < k; ++p) {
+        const T av = alpha * (ta ? a[p * lda + i] : a[i * lda + p]);
+        const T* brow = b + p * ldb;
+        for (int64_t j = 0; j < n; ++j) crow[j] += av * brow[j];
+      }
+    }
+    return;
+  }
+  // B transposed: C[i,j] += alpha * dot(A(i,:), B[j,:]) with B rows contiguous.
+  for (int64_t i = 0; i < m; ++i) {
+    T* crow = c + i * ldc;
+    for (int64_t j = 0; j < n; ++j) {
+      const T* brow = b + j * ldb;
+      T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      int64_t p = 0;
+      if (!ta) {
+        const T* arow = a + i * lda;
+        for (; p + 4 <= k; p += 4) {
+          s0 += arow[p] * brow[p];
+          s1 += arow[p + 1] * brow[p + 1];
+          s2 += arow[p + 2] * brow[p + 2];
+          s3 += arow[p + 3] * brow[p + 3];
+        }
+        for (; p < k; ++p) s0 += arow[p] * brow[p];
+      } else {
+        for (; p < k; ++p) s0 += a[p * lda + i] * brow[p];
+      }
+      crow[j] += alpha * ((s0 + s1) + (s2 + s3));
+    }
+  }
+}
+
+void cast_f32_to_f64(const float* in, double* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<double>(in[i]);
+}
+void cast_f64_to_f32(const double* in, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]);
+}
+
+template <typename T>
+TypedKernels<T> typed() {
+  TypedKernels<T> k;
+  k.binary = &binary<T>;
+  k.unary = &unary<T>;
+  k.axpy = &axpy<T>;
+  k.scale = &scale<T>;
+  k.gather = &gather<T>;
+  k.reduce_sum = &reduce_sum<T>;
+  k.gemm = &gemm<T>;
+  return k;
+}
+
+}  // namespace
+
+const KernelTable& table() {
+  static const KernelTable t = {TG_ISA_NAME, typed<float>(), typed<double>(), &cast_f32_to_f64,
+                                &cast_f64_to_f32};
+  return t;
+}
+
+}  // namespace tapegrad::kernels::TG_ISA

@@ -1,0 +1,96 @@
+// matmul: op(a) @ op(b) over the last two axes, with broadcasting batch axes. Every product goes
+// through the kernel table's GEMM, which takes the transpose flags itself.
+#include "ops/ops.h"
+#include "ops/op_util.h"
+
+namespace tapegrad::ops {
+namespace {
+
+Shape leading(const Shape& s) {
+  Shape out;
+  for (int d = 0; d + 2 < s.rank; ++d) out.push_back(s.dims[d]);
+  return out;
+}
+
+std::string flags(bool ta, bool tb) {
+  return std::string(" (transpose_a=") + (ta ? "True" : "False") +
+         ", transpose_b=" + (tb ? "True" : "False") + ")";
+}
+
+}  // namespace
+
+TensorPtr matmul(const TensorPtr& a, const TensorPtr& b, bool ta, bool tb) {
+  const char* name = "matmul";
+  check_same_dtype(a, b, name);
+  const Shape& as = a->shape();
+  const Shape& bs = b->shape();
+  if (as.rank < 2 || bs.rank < 2)
+    throw ValueError(std::string(name) + ": both inputs must have rank >= 2, got shapes " +
+                     as.str() + " and " + bs.str() +
+                     "; reshape a vector to (1, n) or (n, 1) first");
+  const int64_t m = ta ? as.dims[as.rank - 1] : as.dims[as.rank - 2];
+  const int64_t ka = ta ? as.dims[as.rank - 2] : as.dims[as.rank - 1];
+  const int64_t kb = tb ? bs.dims[bs.rank - 1] : bs.dims[bs.rank - 2];
+  const int64_t n = tb ? bs.dims[bs.rank - 2] : bs.dims[bs.rank - 1];
+  if (ka != kb)
+    throw ValueError(std::string(name) + ": inner dimensions must match, got shapes " + as.str() +
+                     " and " + bs.str() + flags(ta, tb) + ", contracting " + std::to_string(ka) +
+                     " with " + std::to_string(kb));
+  const Shape a_batch = leading(as), b_batch = leading(bs);
+  Shape batch = a_batch;
+  if (a_batch != b_batch) {
+    try {
+      batch = broadcast_shapes(a_batch, b_batch, name);
+    } catch (const ValueError&) {
+      throw ValueError(std::string(name) + ": the batch dimensions of shapes " + as.str() + " and " +
+                       bs.str() + " cannot be broadcast together (expected equal sizes or 1)");
+    }
+  }
+  Shape out_shape = batch;
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  TensorPtr out = TensorImpl::empty(a->dtype(), out_shape, name);
+
+  if (out->numel() > 0) {
+    const int64_t k = ka;
+    const int64_t lda = as.dims[as.rank - 1], ldb = bs.dims[bs.rank - 1];
+    const auto& kern = kernels::active();
+    visit_dtype(a->dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      const auto gemm = kern.get<T>().gemm;
+      const T* A = a->data<T>();
+      const T* B = b->data<T>();
+      T* C = out->data<T>();
+      if (bs.rank == 2 && !ta) {
+        // A shared 2-D right operand: the batch folds into the rows of one GEMM.
+        gemm(false, tb, batch.numel() * m, n, k, T(1), A, lda, B, ldb, T(0), C, n);
+        return;
+      }
+      int64_t sa[kMaxRank], sb[kMaxRank];
+      broadcast_strides(a_batch, batch, sa);
+      broadcast_strides(b_batch, batch, sb);
+      const int64_t mat_a = as.dims[as.rank - 2] * lda, mat_b = bs.dims[bs.rank - 2] * ldb;
+      int64_t idx[kMaxRank] = {};
+      int64_t off_a = 0, off_b = 0;
+      const int64_t count = batch.numel();
+      for (int64_t i = 0; i < count; ++i) {
+        gemm(ta, tb, m, n, k, T(1), A + off_a * mat_a, lda, B + off_b * mat_b, ldb, T(0),
+             C + i * m * n, n);
+        for (int d = batch.rank - 1; d >= 0; --d) {
+          off_a += sa[d];
+          off_b += sb[d];
+          if (++idx[d] < batch.dims[d]) break;
+          off_a -= sa[d] * batch.dims[d];
+          off_b -= sb[d] * batch.dims[d];
+          idx[d] = 0;
+        }
+      }
+    });
+  }
+  OpAttrs attrs;
+  attrs.trans_a = ta;
+  attrs.trans_b = tb;
+  return recorded(OpKind::MatMul, {&a, &b}, true, out, attrs);
+}
+
+}  // namespace tapegrad::ops

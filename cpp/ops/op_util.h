@@ -1,0 +1,45 @@
+// Shared plumbing for the op implementations: dtype checks, recording, iteration plans.
+#pragma once
+#include <string>
+
+#include "core/errors.h"
+#include "kernels/kernels.h"
+#include "ops/op_kind.h"
+#include "tape/tape.h"
+
+namespace tapegrad::ops {
+
+inline void check_same_dtype(const TensorPtr& a, const TensorPtr& b, const char* op) {
+  if (a->dtype() != b->dtype())
+    throw TypeError(std::string(op) + ": both inputs must have the same dtype, got " +
+                    dtype_name(a->dtype()) + " and " + dtype_name(b->dtype()) +
+                    "; convert one with tapegrad.cast");
+}
+
+// Records `out` on the active tapes (a no-op, one branch, when no tape is active).
+inline const TensorPtr& recorded(OpKind op, std::initializer_list<const TensorPtr*> inputs,
+                                 bool save_inputs, const TensorPtr& out,
+                                 const OpAttrs& attrs = OpAttrs{}) {
+  if (tape_stack::any_active()) {
+    TensorPtr in[2];
+    int n = 0;
+    for (const TensorPtr* p : inputs) in[n++] = *p;
+    tape_stack::record(op, in, n, save_inputs, out, attrs);
+  }
+  return out;
+}
+
+// Plans with adjacent dimensions merged wherever the strides allow (see plans.cpp).
+kernels::BinaryPlan binary_plan(const Shape& a, const Shape& b, const Shape& out);
+kernels::GatherPlan gather_plan(const Shape& out, const int64_t* in_stride);
+kernels::ReducePlan reduce_plan(const Shape& in, uint32_t axes_mask);
+
+// Row-major element strides of a contiguous tensor.
+void contiguous_strides(const Shape& s, int64_t* strides);
+// Strides of `in` read as if broadcast to `out` (0 along broadcast axes), aligned to the right.
+void broadcast_strides(const Shape& in, const Shape& out, int64_t* strides);
+
+// Normalises axes (negative, duplicates, range) into a bit mask; nullptr means all axes.
+uint32_t axes_to_mask(const std::vector<int64_t>* axes, const Shape& shape, const char* op);
+
+}  // namespace tapegrad::ops

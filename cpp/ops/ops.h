@@ -1,0 +1,39 @@
+// The op API of the engine: each call computes its result with the active kernel table and
+// records itself on the tapes that watch an input. Backward rules call these same functions, so
+// a tape recording during another tape's backward pass sees them (higher-order gradients).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tapegrad::ops {
+
+TensorPtr add(const TensorPtr& a, const TensorPtr& b);
+TensorPtr subtract(const TensorPtr& a, const TensorPtr& b);
+TensorPtr multiply(const TensorPtr& a, const TensorPtr& b);
+TensorPtr divide(const TensorPtr& a, const TensorPtr& b);
+TensorPtr negative(const TensorPtr& x);
+TensorPtr square(const TensorPtr& x);
+// op(a) @ op(b) over the last two axes; leading (batch) axes broadcast. Both ranks >= 2.
+TensorPtr matmul(const TensorPtr& a, const TensorPtr& b, bool trans_a, bool trans_b);
+// axes == nullptr reduces every axis; axes may be negative and are checked here.
+TensorPtr reduce_sum(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims);
+TensorPtr reduce_mean(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims);
+// One -1 allowed in `shape`.
+TensorPtr reshape(const TensorPtr& x, const std::vector<int64_t>& shape);
+// perm == nullptr reverses the axes.
+TensorPtr transpose(const TensorPtr& x, const std::vector<int64_t>* perm);
+TensorPtr cast(const TensorPtr& x, DType dtype);
+TensorPtr broadcast_to(const TensorPtr& x, const Shape& shape);
+
+// Sums `g` over the axes that broadcasting added or stretched, giving `shape`. The one helper
+// every broadcasting backward rule uses.
+TensorPtr unbroadcast(const TensorPtr& g, const Shape& shape);
+// A rank-0 tensor holding `value`.
+TensorPtr scalar(DType dtype, double value);
+
+// numpy's broadcasting of two shapes; ValueError naming `op` when they are incompatible.
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+
+}  // namespace tapegrad::ops

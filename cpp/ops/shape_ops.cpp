@@ -1,0 +1,148 @@
+// Ops that move or relabel elements: reshape, transpose, broadcast_to, cast, and unbroadcast.
+#include <cstring>
+
+#include "ops/ops.h"
+#include "ops/op_util.h"
+
+namespace tapegrad::ops {
+namespace {
+
+std::string vec_str(const std::vector<int64_t>& v) {
+  Shape s;
+  std::string out = "(";
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
+  return out + (v.size() == 1 ? ",)" : ")");
+}
+
+}  // namespace
+
+TensorPtr reshape(const TensorPtr& x, const std::vector<int64_t>& target) {
+  const char* name = "reshape";
+  if (target.size() > static_cast<size_t>(kMaxRank))
+    throw ValueError(std::string(name) + ": cannot reshape shape " + x->shape().str() + " to " + vec_str(target) + ", rank " +
+                     std::to_string(target.size()) + "; the maximum is " + std::to_string(kMaxRank));
+  int infer = -1;
+  int64_t known = 1;
+  bool overflow = false;
+  for (size_t i = 0; i < target.size(); ++i) {
+    if (target[i] == -1) {
+      if (infer >= 0)
+        throw ValueError(std::string(name) + ": only one -1 is allowed in the target shape, got " +
+                         vec_str(target) + " for a tensor of shape " + x->shape().str());
+      infer = static_cast<int>(i);
+    } else if (target[i] < 0) {
+      throw ValueError(std::string(name) + ": target shape " + vec_str(target) +
+                       " has a negative dimension (only -1 is allowed); the tensor has shape " + x->shape().str());
+    } else {
+      overflow |= __builtin_mul_overflow(known, target[i], &known);
+    }
+  }
+  const int64_t n = x->numel();
+  Shape out;
+  for (int64_t d : target) out.push_back(d);
+  if (infer >= 0) {
+    if (known == 0 || overflow || n % known != 0)
+      throw ValueError(std::string(name) + ": cannot reshape a tensor of shape " +
+                       x->shape().str() + " (" + std::to_string(n) + " elements) into " +
+                       vec_str(target));
+    out.dims[infer] = n / known;
+  } else if (overflow || known != n) {
+    throw ValueError(std::string(name) + ": cannot reshape a tensor of shape " + x->shape().str() +
+                     " (" + std::to_string(n) + " elements) into " + vec_str(target));
+  }
+  TensorPtr y = TensorImpl::view(x, out);
+  return recorded(OpKind::Reshape, {&x}, false, y);
+}
+
+TensorPtr transpose(const TensorPtr& x, const std::vector<int64_t>* perm_in) {
+  const char* name = "transpose";
+  const int r = x->rank();
+  OpAttrs attrs;
+  if (perm_in) {
+    if (static_cast<int>(perm_in->size()) != r)
+      throw ValueError(std::string(name) + ": perm " + vec_str(*perm_in) + " has " +
+                       std::to_string(perm_in->size()) + " entries but the tensor of shape " +
+                       x->shape().str() + " has rank " + std::to_string(r));
+    uint32_t seen = 0;
+    for (int d = 0; d < r; ++d) {
+      int64_t p = (*perm_in)[d];
+      if (p < 0) p += r;
+      if (p < 0 || p >= r || (seen >> p & 1u))
+        throw ValueError(std::string(name) + ": perm " + vec_str(*perm_in) +
+                         " is not a permutation of the axes 0.." + std::to_string(r - 1) +
+                         " of the tensor of shape " + x->shape().str());
+      seen |= 1u << p;
+      attrs.perm[d] = static_cast<int8_t>(p);
+    }
+  } else {
+    for (int d = 0; d < r; ++d) attrs.perm[d] = static_cast<int8_t>(r - 1 - d);
+  }
+  int64_t in_strides[kMaxRank], gather_strides[kMaxRank];
+  contiguous_strides(x->shape(), in_strides);
+  Shape out_shape;
+  for (int d = 0; d < r; ++d) {
+    out_shape.push_back(x->shape().dims[attrs.perm[d]]);
+    gather_strides[d] = in_strides[attrs.perm[d]];
+  }
+  TensorPtr out = TensorImpl::empty(x->dtype(), out_shape, name);
+  if (out->numel() > 0) {
+    const kernels::GatherPlan plan = gather_plan(out_shape, gather_strides);
+    const auto& k = kernels::active();
+    visit_dtype(x->dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      k.get<T>().gather(x->data<T>(), out->data<T>(), plan);
+    });
+  }
+  return recorded(OpKind::Transpose, {&x}, false, out, attrs);
+}
+
+TensorPtr broadcast_to(const TensorPtr& x, const Shape& shape) {
+  const char* name = "broadcast_to";
+  const Shape& in = x->shape();
+  bool ok = shape.rank >= in.rank;
+  for (int d = 0; ok && d < in.rank; ++d) {
+    const int64_t want = shape.dims[d + shape.rank - in.rank];
+    ok = in.dims[d] == want || in.dims[d] == 1;
+  }
+  for (int d = 0; d < shape.rank; ++d) ok = ok && shape.dims[d] >= 0;
+  if (!ok)
+    throw ValueError(std::string(name) + ": cannot broadcast a tensor of shape " + in.str() +
+                     " to shape " + shape.str() +
+                     " (expected each dimension equal to the target's or 1, aligned from the right)");
+  if (shape == in) return x;
+  TensorPtr out = TensorImpl::empty(x->dtype(), shape, name);
+  if (out->numel() > 0) {
+    int64_t strides[kMaxRank];
+    broadcast_strides(in, shape, strides);
+    const kernels::GatherPlan plan = gather_plan(shape, strides);
+    const auto& k = kernels::active();
+    visit_dtype(x->dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      k.get<T>().gather(x->data<T>(), out->data<T>(), plan);
+    });
+  }
+  return recorded(OpKind::BroadcastTo, {&x}, false, out);
+}
+
+TensorPtr cast(const TensorPtr& x, DType dtype) {
+  if (x->dtype() == dtype) return x;
+  TensorPtr out = TensorImpl::empty(dtype, x->shape(), "cast");
+  const auto& k = kernels::active();
+  if (dtype == DType::F64) k.cast_f32_to_f64(x->data<float>(), out->data<double>(), x->numel());
+  else k.cast_f64_to_f32(x->data<double>(), out->data<float>(), x->numel());
+  return recorded(OpKind::Cast, {&x}, false, out);
+}
+
+TensorPtr unbroadcast(const TensorPtr& g, const Shape& shape) {
+  if (g->shape() == shape) return g;
+  std::vector<int64_t> axes;
+  const int lead = g->rank() - shape.rank;
+  for (int d = 0; d < g->rank(); ++d)
+    if (d < lead || (shape.dims[d - lead] == 1 && g->shape().dims[d] != 1)) axes.push_back(d);
+  TensorPtr s = reduce_sum(g, &axes, false);
+  if (s->shape() == shape) return s;
+  std::vector<int64_t> target(shape.dims, shape.dims + shape.rank);
+  return reshape(s, target);
+}
+
+}  // namespace tapegrad::ops

@@ -1,0 +1,248 @@
+#include "tape/tape.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+
+#include "core/errors.h"
+#include "ops/backward_rules.h"
+#include "ops/ops.h"
+#include "tape/variable.h"
+
+namespace tapegrad {
+namespace {
+
+// Serial numbers of the tapes alive in the process. A tensor's TapeRef to a dead tape is dropped
+// the next time that tensor joins a tape, so long-lived tensors (variables) do not accumulate refs.
+std::mutex g_live_mu;
+std::vector<uint64_t> g_live;
+std::atomic<uint64_t> g_next_serial{1};
+
+bool is_live(uint64_t serial) {
+  std::lock_guard<std::mutex> lock(g_live_mu);
+  return std::find(g_live.begin(), g_live.end(), serial) != g_live.end();
+}
+
+int32_t find_ref(const TapeRefs& r, uint64_t serial) {
+  for (int i = 0; i < r.n_inline; ++i)
+    if (r.inline_refs[i].tape == serial) return r.inline_refs[i].slot;
+  for (const TapeRef& ref : r.overflow)
+    if (ref.tape == serial) return ref.slot;
+  return -1;
+}
+
+void add_ref(TapeRefs& r, uint64_t serial, int32_t slot) {
+  // Compact: keep refs of live tapes only.
+  std::vector<TapeRef> keep;
+  bool pruned = false;
+  if (r.n_inline == 2) {
+    for (int i = 0; i < r.n_inline; ++i)
+      if (is_live(r.inline_refs[i].tape)) keep.push_back(r.inline_refs[i]);
+    for (const TapeRef& ref : r.overflow)
+      if (is_live(ref.tape)) keep.push_back(ref);
+    pruned = true;
+  }
+  if (pruned) {
+    r.n_inline = 0;
+    r.overflow.clear();
+    for (const TapeRef& ref : keep) {
+      if (r.n_inline < 2) r.inline_refs[r.n_inline++] = ref;
+      else r.overflow.push_back(ref);
+    }
+  }
+  TapeRef ref{serial, slot};
+  if (r.n_inline < 2) r.inline_refs[r.n_inline++] = ref;
+  else r.overflow.push_back(ref);
+}
+
+// The thread's active tapes, innermost last.
+thread_local std::vector<TapePtr> t_stack;
+
+}  // namespace
+
+Tape::Tape(bool persistent, bool watch_accessed_variables)
+    : serial_(g_next_serial.fetch_add(1)), persistent_(persistent),
+      watch_accessed_(watch_accessed_variables) {
+  std::lock_guard<std::mutex> lock(g_live_mu);
+  g_live.push_back(serial_);
+}
+
+Tape::~Tape() {
+  std::lock_guard<std::mutex> lock(g_live_mu);
+  g_live.erase(std::find(g_live.begin(), g_live.end(), serial_));
+}
+
+int64_t Tape::live_count() {
+  std::lock_guard<std::mutex> lock(g_live_mu);
+  return static_cast<int64_t>(g_live.size());
+}
+
+int32_t Tape::slot_of(TensorImpl& t) const { return find_ref(t.tape_refs(), serial_); }
+
+int32_t Tape::ensure_slot(TensorImpl& t) {
+  int32_t s = slot_of(t);
+  if (s >= 0) return s;
+  s = num_slots_++;
+  add_ref(t.tape_refs(), serial_, s);
+  return s;
+}
+
+void Tape::watch(const TensorPtr& t) { ensure_slot(*t); }
+
+void Tape::watch(const VariablePtr& v) {
+  int32_t s = ensure_slot(*v->peek());
+  bool seen = false;
+  for (const auto& vs : var_slots_) {
+    if (vs.first == v.get()) {
+      seen = true;
+      if (vs.second == s) return;
+    }
+  }
+  if (!seen) watched_vars_.push_back(v);
+  var_slots_.emplace_back(v.get(), s);
+}
+
+void Tape::on_variable_read(const VariablePtr& v) {
+  if (recording_ && watch_accessed_ && v->trainable()) watch(v);
+}
+
+void Tape::maybe_record(OpKind op, const TensorPtr* inputs, int n, bool save_inputs,
+                        const TensorPtr& out, const OpAttrs& attrs) {
+  int32_t slots[2] = {-1, -1};
+  bool any = false;
+  for (int i = 0; i < n; ++i) {
+    slots[i] = slot_of(*inputs[i]);
+    any |= slots[i] >= 0;
+  }
+  if (!any) return;
+  TapeEntry& e = entries_.emplace_back();
+  e.op = op;
+  e.n_inputs = static_cast<uint8_t>(n);
+  for (int i = 0; i < n; ++i) {
+    e.in_dtype[i] = inputs[i]->dtype();
+    e.in_slot[i] = slots[i];
+    e.in_shape[i] = inputs[i]->shape();
+    if (save_inputs) e.saved[i] = inputs[i];
+  }
+  e.attrs = attrs;
+  e.out_slot = ensure_slot(*out);
+}
+
+void Tape::release() {
+  entries_.clear();
+  entries_.shrink_to_fit();
+  var_slots_.clear();  // watched_vars_ stays: watched_variables() still answers after gradient()
+}
+
+std::vector<TensorPtr> Tape::gradient(const TensorPtr& target, const std::vector<Source>& sources,
+                                      const TensorPtr& output_gradient, bool unconnected_zero) {
+  if (used_ && !persistent_)
+    throw RuntimeError(
+        "GradientTape.gradient can only be called once on a non-persistent tape; create the tape "
+        "with persistent=True to compute several gradients");
+  used_ = true;
+
+  // The slots each source answers for (a variable may have been read as several tensors).
+  std::vector<std::vector<int32_t>> source_slots(sources.size());
+  std::vector<char> is_source(num_slots_, 0);
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const Source& s = sources[i];
+    auto add_slot = [&](int32_t slot) {
+      if (slot < 0) return;
+      auto& v = source_slots[i];
+      if (std::find(v.begin(), v.end(), slot) == v.end()) v.push_back(slot);
+      is_source[slot] = 1;
+    };
+    if (s.variable) {
+      for (const auto& vs : var_slots_)
+        if (vs.first == s.variable.get()) add_slot(vs.second);
+      add_slot(slot_of(*s.variable->peek()));
+    } else {
+      add_slot(slot_of(*s.tensor));
+    }
+  }
+
+  // Forward sweep: which slots depend on a source. Backward skips everything else.
+  std::vector<char> needed(is_source);
+  for (const TapeEntry& e : entries_) {
+    bool any = false;
+    for (int i = 0; i < e.n_inputs; ++i) any |= e.in_slot[i] >= 0 && needed[e.in_slot[i]];
+    if (any) needed[e.out_slot] = 1;
+  }
+
+  std::vector<TensorPtr> grads(num_slots_);
+  const int32_t target_slot = slot_of(*target);
+  if (target_slot >= 0 && needed[target_slot]) {
+    // This tape must not record its own backward pass; outer tapes still do (higher order).
+    struct Pause {
+      Tape* t;
+      bool was;
+      ~Pause() { t->recording_ = was; }
+    } pause{this, recording_};
+    recording_ = false;
+
+    grads[target_slot] =
+        output_gradient ? output_gradient
+                        : TensorImpl::full(target->dtype(), target->shape(), 1.0, "gradient");
+    for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
+      const TapeEntry& e = *it;
+      if (!needed[e.out_slot]) continue;
+      TensorPtr g = grads[e.out_slot];
+      if (!g) continue;
+      if (!is_source[e.out_slot]) grads[e.out_slot].reset();  // free early
+      bool need[2] = {false, false};
+      for (int i = 0; i < e.n_inputs; ++i) need[i] = e.in_slot[i] >= 0 && needed[e.in_slot[i]];
+      TensorPtr in_grads[2];
+      backward_rule(e.op)(e, g, need, in_grads);
+      for (int i = 0; i < e.n_inputs; ++i) {
+        if (!need[i] || !in_grads[i]) continue;
+        TensorPtr& acc = grads[e.in_slot[i]];
+        acc = acc ? ops::add(acc, in_grads[i]) : in_grads[i];
+      }
+    }
+  }
+
+  std::vector<TensorPtr> result(sources.size());
+  for (size_t i = 0; i < sources.size(); ++i) {
+    TensorPtr sum;
+    for (int32_t slot : source_slots[i]) {
+      if (!grads[slot]) continue;
+      sum = sum ? ops::add(sum, grads[slot]) : grads[slot];
+    }
+    if (!sum && unconnected_zero) {
+      const TensorPtr& like = sources[i].variable ? sources[i].variable->peek() : sources[i].tensor;
+      sum = TensorImpl::zeros(like->dtype(), like->shape(), "gradient");
+    }
+    result[i] = std::move(sum);
+  }
+  if (!persistent_) release();
+  return result;
+}
+
+namespace tape_stack {
+
+void push(const TapePtr& t) { t_stack.push_back(t); }
+
+void pop(const TapePtr& t) {
+  for (auto it = t_stack.rbegin(); it != t_stack.rend(); ++it) {
+    if (it->get() == t.get()) {
+      t_stack.erase(std::next(it).base());
+      return;
+    }
+  }
+}
+
+bool any_active() { return !t_stack.empty(); }
+
+void record(OpKind op, const TensorPtr* inputs, int n, bool save_inputs, const TensorPtr& out,
+            const OpAttrs& attrs) {
+  for (const TapePtr& t : t_stack)
+    if (t->recording()) t->maybe_record(op, inputs, n, save_inputs, out, attrs);
+}
+
+void variable_read(const VariablePtr& v) {
+  for (const TapePtr& t : t_stack) t->on_variable_read(v);
+}
+
+}  // namespace tape_stack
+}  // namespace tapegrad

@@ -1,0 +1,96 @@
+// GradientTape engine: a thread-local stack of active tapes. An op is recorded on every active,
+// recording tape that watches one of its inputs; gradient() walks the record in reverse (already a
+// topological order) and accumulates into a slot array indexed by the tape's own ids.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ops/op_kind.h"
+
+namespace tapegrad {
+
+class Variable;
+using VariablePtr = std::shared_ptr<Variable>;
+
+struct TapeEntry {
+  OpKind op;
+  uint8_t n_inputs;
+  DType in_dtype[2];
+  int32_t in_slot[2];  // -1 where the input is not on this tape
+  int32_t out_slot;
+  Shape in_shape[2];
+  TensorPtr saved[2];  // inputs kept for backward, only for ops whose rule reads them
+  OpAttrs attrs;
+};
+
+// A gradient source: a tensor or a variable.
+struct Source {
+  TensorPtr tensor;
+  VariablePtr variable;
+};
+
+class Tape {
+ public:
+  Tape(bool persistent, bool watch_accessed_variables);
+  ~Tape();
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  bool persistent() const { return persistent_; }
+  bool watch_accessed_variables() const { return watch_accessed_; }
+  bool recording() const { return recording_; }
+  void set_recording(bool on) { recording_ = on; }
+  uint64_t serial() const { return serial_; }
+
+  void watch(const TensorPtr& t);
+  void watch(const VariablePtr& v);
+  // Variables watched so far, in the order they were first watched.
+  const std::vector<VariablePtr>& watched_variables() const { return watched_vars_; }
+  size_t num_entries() const { return entries_.size(); }
+
+  // Gradients of sum(target * output_gradient) for each source (null = unconnected, or zeros of
+  // the source's shape when unconnected_zero). Throws RuntimeError on a second call on a
+  // non-persistent tape.
+  std::vector<TensorPtr> gradient(const TensorPtr& target, const std::vector<Source>& sources,
+                                  const TensorPtr& output_gradient, bool unconnected_zero);
+
+  // Called by the op layer after computing an op.
+  void maybe_record(OpKind op, const TensorPtr* inputs, int n, bool save_inputs,
+                    const TensorPtr& out, const OpAttrs& attrs);
+  void on_variable_read(const VariablePtr& v);
+
+  static int64_t live_count();
+
+ private:
+  int32_t slot_of(TensorImpl& t) const;
+  int32_t ensure_slot(TensorImpl& t);
+  void release();
+
+  uint64_t serial_;
+  bool persistent_;
+  bool watch_accessed_;
+  bool recording_ = true;
+  bool used_ = false;
+  int32_t num_slots_ = 0;
+  std::vector<TapeEntry> entries_;
+  std::vector<VariablePtr> watched_vars_;
+  // Every (variable, slot) pair read on this tape: a variable assigned between two reads has two.
+  std::vector<std::pair<Variable*, int32_t>> var_slots_;
+};
+
+using TapePtr = std::shared_ptr<Tape>;
+
+namespace tape_stack {
+// Makes `t` active on this thread (entering its `with` block) / inactive (leaving it).
+void push(const TapePtr& t);
+void pop(const TapePtr& t);
+// True when some tape on this thread might record: the op layer's fast exit.
+bool any_active();
+void record(OpKind op, const TensorPtr* inputs, int n, bool save_inputs, const TensorPtr& out,
+            const OpAttrs& attrs);
+void variable_read(const VariablePtr& v);
+}  // namespace tape_stack
+
+}  // namespace tapegrad

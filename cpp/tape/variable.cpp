@@ -1,0 +1,75 @@
+#include "tape/variable.h"
+
+#include <atomic>
+#include <cstring>
+
+#include "core/errors.h"
+#include "kernels/kernels.h"
+#include "tape/tape.h"
+
+namespace tapegrad {
+namespace {
+std::atomic<uint64_t> g_next_id{1};
+
+TensorPtr copy_of(const TensorPtr& t, const char* op) {
+  TensorPtr c = TensorImpl::empty(t->dtype(), t->shape(), op);
+  std::memcpy(c->raw(), t->raw(), t->nbytes());
+  return c;
+}
+}  // namespace
+
+Variable::Variable(TensorPtr initial, std::string name, bool trainable)
+    : value_(std::move(initial)), name_(std::move(name)), trainable_(trainable),
+      id_(g_next_id.fetch_add(1)) {}
+
+TensorPtr Variable::read() {
+  if (tape_stack::any_active()) tape_stack::variable_read(shared_from_this());
+  return value_;
+}
+
+bool Variable::exclusive() const {
+  // One owner of the tensor (this variable) and of its storage (that tensor): nobody can observe
+  // an in-place write. Anything else (a Python Tensor, a tape, a reshape view) forces a copy.
+  return value_.use_count() == 1 && value_->storage().use_count() == 1;
+}
+
+void Variable::check_compatible(const TensorPtr& v, const char* op) const {
+  if (v->dtype() != value_->dtype())
+    throw TypeError(std::string(op) + ": variable '" + name_ + "' has dtype " +
+                    dtype_name(value_->dtype()) + " but the value has dtype " +
+                    dtype_name(v->dtype()));
+  if (v->shape() != value_->shape())
+    throw ValueError(std::string(op) + ": variable '" + name_ + "' has shape " +
+                     value_->shape().str() + " but the value has shape " + v->shape().str());
+}
+
+void Variable::assign(const TensorPtr& v, const char* op) {
+  check_compatible(v, op);
+  if (v.get() == value_.get()) return;
+  if (exclusive()) {
+    std::memcpy(value_->raw(), v->raw(), v->nbytes());
+  } else {
+    value_ = copy_of(v, op);  // never alias the caller's tensor: its storage is not ours to write
+  }
+}
+
+void Variable::axpy(double alpha, const TensorPtr& v, const char* op) {
+  check_compatible(v, op);
+  if (!exclusive() || v->storage() == value_->storage()) value_ = copy_of(value_, op);
+  const auto& k = kernels::active();
+  visit_dtype(value_->dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    k.get<T>().axpy(value_->numel(), static_cast<T>(alpha), v->data<T>(), value_->data<T>());
+  });
+}
+
+void sgd_update(const std::vector<VariablePtr>& vars, const std::vector<TensorPtr>& grads,
+                double learning_rate) {
+  if (vars.size() != grads.size())
+    throw ValueError("apply_gradients: got " + std::to_string(grads.size()) + " gradients for " +
+                     std::to_string(vars.size()) + " variables");
+  for (size_t i = 0; i < vars.size(); ++i) vars[i]->check_compatible(grads[i], "apply_gradients");
+  for (size_t i = 0; i < vars.size(); ++i) vars[i]->axpy(-learning_rate, grads[i], "apply_gradients");
+}
+
+}  // namespace tapegrad

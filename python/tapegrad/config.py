@@ -1,0 +1,23 @@
+"""Runtime configuration: which kernel instruction set runs."""
+from __future__ import annotations
+
+from . import _core
+
+__all__ = ["isa", "available_isas", "set_isa"]
+
+
+def isa() -> str:
+    """The instruction set of the kernels in use: "scalar", "avx2" or "avx512"."""
+    return _core.isa()
+
+
+def available_isas() -> list:
+    """The instruction sets this build has and this CPU can run, best last."""
+    return list(_core.available_isas())
+
+
+def set_isa(name: str) -> None:
+    """Forces an instruction set (as TAPEGRAD_ISA does at import); mainly for testing."""
+    if not isinstance(name, str):
+        raise TypeError(f"set_isa: expected a string, got {type(name).__name__}")
+    _core.select_isa(name)

@@ -1,0 +1,201 @@
+"""The four gradient wrappers of TF eager's notebook, all built on one primitive.
+
+- ``implicit_value_and_gradients(f)(*args)`` -> ``(value, [(grad, var), ...])``
+- ``implicit_gradients(f)(*args)``           -> ``[(grad, var), ...]``
+- ``value_and_gradients_function(f, params)(*args)`` -> ``(value, [grad, ...])``
+- ``gradients_function(f, params)(*args)``           -> ``[grad, ...]``
+
+"Implicit" gradients are with respect to the trainable Variables that ``f`` read, in creation
+order, each once; the others are with respect to ``f``'s arguments.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _core
+from .tape import GradientTape
+
+__all__ = [
+    "implicit_value_and_gradients",
+    "implicit_gradients",
+    "value_and_gradients_function",
+    "gradients_function",
+]
+
+_NO_VARIABLES = "No trainable variables were accessed while the function was being computed."
+_TENSORS = (_core.Tensor, _core.Variable)
+
+
+def _name(f: Callable) -> str:
+    return getattr(f, "__name__", None) or repr(f)
+
+
+def _is_integer_valued(x: Any) -> bool:
+    """Integer inputs are constants: their gradient is None (as TF's int tensors)."""
+    if isinstance(x, _TENSORS):
+        return False
+    if isinstance(x, (bool, int, np.integer, np.bool_)):
+        return True
+    if isinstance(x, (float, np.floating)):
+        return False
+    try:
+        return np.asarray(x).dtype.kind in "iub"
+    except Exception:  # noqa: BLE001 - unconvertible values fail later with the op's own message
+        return False
+
+
+def _check_value(f: Callable, value: Any) -> Any:
+    if value is None:
+        raise ValueError(
+            f"{_name(f)} returned None: the function to differentiate must return a Tensor"
+        )
+    return value
+
+
+def _run(
+    f: Callable, args: tuple, kwargs: dict, watch_indices: Optional[Sequence[int]]
+) -> Tuple[Any, list, list]:
+    """The one primitive: runs ``f`` under a tape and differentiates its value.
+
+    With ``watch_indices=None`` the sources are the trainable Variables ``f`` read (sorted by
+    creation); otherwise they are the arguments at those positions (integer-valued ones are
+    constants and get ``None``). Returns ``(value, sources, gradients)``.
+    """
+    implicit = watch_indices is None
+    args = list(args)
+    sources: list = []
+    with GradientTape(watch_accessed_variables=implicit) as tape:
+        if not implicit:
+            for i in watch_indices:
+                a = args[i]
+                if _is_integer_valued(a):
+                    # Passed through unchanged so it takes its partners' dtype in f's ops.
+                    sources.append(None)
+                    continue
+                if not isinstance(a, _TENSORS):
+                    a = args[i] = _core.constant(a)
+                tape.watch(a)
+                sources.append(a)
+        value = _check_value(f, f(*args, **kwargs))
+    if implicit:
+        sources = sorted(tape.watched_variables(), key=lambda v: v._unique_id)
+        if not sources:
+            raise ValueError(_NO_VARIABLES)
+    if not isinstance(value, _TENSORS):
+        value = _core.constant(value)
+    watched = [s for s in sources if s is not None]
+    flat = iter(tape.gradient(value, watched))
+    grads = [None if s is None else next(flat) for s in sources]
+    return value, sources, grads
+
+
+def implicit_value_and_gradients(f: Callable) -> Callable[..., Tuple[Any, List[tuple]]]:
+    """Wraps ``f`` to return ``(value, [(gradient, variable), ...])``.
+
+    The variables are the trainable Variables read while ``f`` ran, in creation order, each once;
+    one that was read but does not affect the value gets a ``None`` gradient.
+    Raises ``ValueError`` when ``f`` read no trainable Variable.
+    """
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Tuple[Any, List[tuple]]:
+        value, variables, grads = _run(f, args, kwargs, None)
+        return value, list(zip(grads, variables))
+
+    return wrapped
+
+
+def implicit_gradients(f: Callable) -> Callable[..., List[tuple]]:
+    """Like :func:`implicit_value_and_gradients` but returns only ``[(gradient, variable), ...]``."""
+    value_and_grads = implicit_value_and_gradients(f)
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> List[tuple]:
+        return value_and_grads(*args, **kwargs)[1]
+
+    return wrapped
+
+
+def _param_indices(f: Callable, params: Optional[Sequence[Union[int, str]]]) -> Optional[list]:
+    """Resolves ``params`` (indices or names, not mixed) to argument positions; None = all."""
+    if params is None:
+        return None
+    if isinstance(params, (int, str)):
+        params = [params]
+    params = list(params)
+    kinds = {isinstance(p, str) for p in params}
+    if any(not isinstance(p, (int, str)) or isinstance(p, bool) for p in params):
+        raise TypeError(f"gradients_function: params must be ints or strings, got {params!r}")
+    if len(kinds) > 1:
+        raise ValueError(
+            f"gradients_function: params must be all indices or all names, not mixed: {params!r}"
+        )
+    if kinds == {True}:
+        try:
+            names = [
+                p.name
+                for p in inspect.signature(f).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+        except (TypeError, ValueError) as e:
+            raise ValueError(
+                f"gradients_function: cannot read the parameter names of {_name(f)}: {e}"
+            ) from None
+        unknown = [p for p in params if p not in names]
+        if unknown:
+            raise ValueError(
+                f"gradients_function: {_name(f)} has no parameter named {unknown[0]!r}; "
+                f"its parameters are {names}"
+            )
+        return [names.index(p) for p in params]
+    if any(p < 0 for p in params):
+        raise ValueError(f"gradients_function: params must be non-negative indices, got {params!r}")
+    return params
+
+
+def value_and_gradients_function(
+    f: Callable, params: Optional[Sequence[Union[int, str]]] = None
+) -> Callable[..., Tuple[Any, list]]:
+    """Wraps ``f`` to return ``(value, [d value / d arg for each differentiated argument])``.
+
+    ``params`` selects the arguments by position or by name (default: all). Python numbers and
+    arrays are accepted and converted; integer-valued arguments get ``None``. Keyword arguments
+    are not allowed in the wrapped call.
+    """
+    indices = _param_indices(f, params)
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Tuple[Any, list]:
+        if kwargs:
+            raise ValueError(
+                "Functions to be differentiated cannot receive keyword arguments "
+                f"(got {sorted(kwargs)} for {_name(f)})"
+            )
+        chosen = list(range(len(args))) if indices is None else indices
+        for i in chosen:
+            if i >= len(args):
+                raise ValueError(
+                    f"gradients_function: parameter index {i} is out of range: "
+                    f"{_name(f)} was called with {len(args)} arguments"
+                )
+        value, _, grads = _run(f, args, {}, chosen)
+        return value, grads
+
+    return wrapped
+
+
+def gradients_function(
+    f: Callable, params: Optional[Sequence[Union[int, str]]] = None
+) -> Callable[..., list]:
+    """Like :func:`value_and_gradients_function` but returns only the gradients."""
+    value_and_grads = value_and_gradients_function(f, params)
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> list:
+        return value_and_grads(*args, **kwargs)[1]
+
+    return wrapped

@@ -1,0 +1,141 @@
+"""GradientTape: records operations on watched tensors so gradients can be taken afterwards."""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+from . import _core
+
+__all__ = ["GradientTape"]
+
+_UNCONNECTED = ("none", "zero")
+
+
+def _flatten(structure: Any, out: list) -> Any:
+    """Flattens nested lists/tuples/dicts of sources; returns a rebuild spec."""
+    if isinstance(structure, (list, tuple)):
+        return (type(structure), [_flatten(s, out) for s in structure])
+    if isinstance(structure, dict):
+        return (dict, [(k, _flatten(structure[k], out)) for k in sorted(structure)])
+    out.append(structure)
+    return None
+
+
+def _rebuild(spec: Any, flat: Iterator) -> Any:
+    if spec is None:
+        return next(flat)
+    kind, items = spec
+    if kind is dict:
+        return {k: _rebuild(s, flat) for k, s in items}
+    values = [_rebuild(s, flat) for s in items]
+    return kind(values) if kind in (list, tuple) else kind(*values)
+
+
+class GradientTape:
+    """Records operations for automatic differentiation (TF eager semantics).
+
+    Operations run inside ``with GradientTape() as tape:`` are recorded when one of their inputs is
+    watched: tensors passed to :meth:`watch`, and trainable Variables read while the tape is active
+    (unless ``watch_accessed_variables=False``). :meth:`gradient` then returns d target / d source.
+
+    Args:
+        persistent: allow several :meth:`gradient` calls; otherwise the second one raises
+            ``RuntimeError`` and the record is freed after the first.
+        watch_accessed_variables: watch every trainable Variable read while active.
+    """
+
+    __slots__ = ("_tape", "_active")
+
+    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
+        if not isinstance(persistent, bool):
+            raise TypeError(f"GradientTape: persistent must be a bool, got {persistent!r}")
+        if not isinstance(watch_accessed_variables, bool):
+            raise TypeError(
+                "GradientTape: watch_accessed_variables must be a bool, "
+                f"got {watch_accessed_variables!r}"
+            )
+        self._tape = _core._Tape(persistent, watch_accessed_variables)
+        self._active = False
+
+    def __enter__(self) -> "GradientTape":
+        if self._active:
+            raise RuntimeError("GradientTape: this tape is already active (nested `with` on the same tape)")
+        self._tape.push()
+        self._active = True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._tape.pop()
+        self._active = False
+
+    @property
+    def persistent(self) -> bool:
+        return self._tape.persistent
+
+    def watch(self, tensor: Any) -> None:
+        """Watches a Tensor or Variable (or a nested list/tuple/dict of them)."""
+        flat: list = []
+        _flatten(tensor, flat)
+        for t in flat:
+            self._tape.watch(t)
+
+    def watched_variables(self) -> tuple:
+        """The Variables this tape watches, in the order they were first watched."""
+        return self._tape.watched_variables()
+
+    @contextlib.contextmanager
+    def stop_recording(self) -> Iterator[None]:
+        """Temporarily stops recording operations on this tape."""
+        if not self._active:
+            raise RuntimeError("GradientTape.stop_recording: the tape is not active (use it inside `with tape:`)")
+        was = self._tape.recording
+        self._tape.recording = False
+        try:
+            yield
+        finally:
+            self._tape.recording = was
+
+    def reset(self) -> None:
+        """Clears what was recorded (the tape stays active if it was)."""
+        active = self._active
+        if active:
+            self._tape.pop()
+        self._tape = _core._Tape(self._tape.persistent, self._tape.watch_accessed_variables)
+        if active:
+            self._tape.push()
+
+    def gradient(
+        self,
+        target: Any,
+        sources: Any,
+        output_gradients: Any = None,
+        unconnected_gradients: str = "none",
+    ) -> Any:
+        """Gradient of ``target`` with respect to ``sources``.
+
+        Args:
+            target: a Tensor or Variable; a non-scalar target is differentiated as the sum of its
+                elements (weighted by ``output_gradients`` when given).
+            sources: a Tensor or Variable, or a nested list/tuple/dict of them. The result has the
+                same structure.
+            output_gradients: the upstream gradient, same shape as ``target``.
+            unconnected_gradients: ``"none"`` (default) gives ``None`` for sources the target does
+                not depend on; ``"zero"`` gives zeros of the source's shape.
+        """
+        if unconnected_gradients not in _UNCONNECTED:
+            raise ValueError(
+                "GradientTape.gradient: unconnected_gradients must be 'none' or 'zero', "
+                f"got {unconnected_gradients!r}"
+            )
+        zero = unconnected_gradients == "zero"
+        # Fast paths for the common structures; everything else goes through flatten/rebuild.
+        if isinstance(sources, list) and all(
+            isinstance(s, (_core.Tensor, _core.Variable)) for s in sources
+        ):
+            return self._tape.gradient(target, sources, output_gradients, zero)
+        if isinstance(sources, (_core.Tensor, _core.Variable)):
+            return self._tape.gradient(target, [sources], output_gradients, zero)[0]
+        flat: list = []
+        spec = _flatten(sources, flat)
+        grads = self._tape.gradient(target, flat, output_gradients, zero)
+        return _rebuild(spec, iter(grads))
