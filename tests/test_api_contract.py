@@ -813,3 +813,120 @@ def test_notebook_one_step_moves_towards_truth(rng):
     assert abs(w.numpy().item() - 3) < abs(w0 - 3) and abs(b.numpy().item() - 2) < abs(b0 - 2)
     loss1, _ = vg(x, y, wb)
     assert float(loss1) < float(loss0)
+
+
+# =============================================================================================
+# More copy-on-write, aliasing and tape-state rules
+# =============================================================================================
+
+ALIASING_READS = {
+    "read_value": lambda v: v.read_value(),
+    "value": lambda v: v.value(),
+    "convert_to_tensor": lambda v: tg.convert_to_tensor(v),
+    "reshape_same": lambda v: tg.reshape(v, (2, 2)),
+    "reshape_flat": lambda v: tg.reshape(v, (-1,)),
+    "cast_same_dtype": lambda v: tg.cast(v, tg.float32),
+    "broadcast_to_same": lambda v: tg.broadcast_to(v, (2, 2)),
+    "transpose_identity": lambda v: tg.transpose(v, (0, 1)),
+    "reduce_sum_size1_axis": lambda v: tg.reduce_sum(tg.reshape(v, (2, 2, 1)), axis=2),
+}
+
+
+@pytest.mark.parametrize("how", list(ALIASING_READS))
+@pytest.mark.parametrize("update", ["assign_sub", "assign_add", "assign", "sgd"])
+def test_tensor_derived_from_variable_never_changes(how, update):
+    """Zero-copy results (reshape, same-dtype cast, ...) may share the variable's storage; an in-place
+    update must then copy instead of writing under them."""
+    v = tg.Variable([[1.0, 2.0], [3.0, 4.0]])
+    t = ALIASING_READS[how](v)
+    before = np.array(np.asarray(t), copy=True)
+    view = np.asarray(t)
+    delta = np.full((2, 2), 0.5, np.float32)
+    if update == "sgd":
+        tg.GradientDescent(1.0).apply_gradients([(tg.constant(delta), v)])
+        expected_v = np.array([[0.5, 1.5], [2.5, 3.5]])
+    elif update == "assign":
+        v.assign(delta)
+        expected_v = delta
+    else:
+        getattr(v, update)(delta)
+        expected_v = np.array([[1.0, 2.0], [3.0, 4.0]]) + (0.5 if update == "assign_add" else -0.5)
+    np.testing.assert_array_equal(v.numpy(), expected_v)
+    np.testing.assert_array_equal(np.asarray(t), before)
+    np.testing.assert_array_equal(view, before)
+
+
+def test_sgd_step_does_not_change_values_saved_by_a_tape():
+    v = tg.Variable([1.0, 2.0])
+    opt = tg.GradientDescent(0.5)
+    with tg.GradientTape(persistent=True) as tape:
+        y = tg.reduce_sum(v * v)
+    g1 = tape.gradient(y, v)
+    opt.apply_gradients([(g1, v)])  # v -> [0, 0]
+    np.testing.assert_array_equal(v.numpy(), [0.0, 0.0])
+    np.testing.assert_allclose(np.asarray(tape.gradient(y, v)), [2.0, 4.0])
+    np.testing.assert_allclose(np.asarray(g1), [2.0, 4.0])
+
+
+def test_variable_read_twice_with_update_in_between_sums_both_reads():
+    v = tg.Variable(1.0)
+    with tg.GradientTape() as tape:
+        a = v * 2.0
+        v.assign_add(1.0)
+        b = v * 3.0
+        y = a + b
+    assert float(y) == pytest.approx(2.0 + 6.0)
+    assert float(tape.gradient(y, v)) == pytest.approx(5.0)
+
+
+def test_gradient_of_source_itself():
+    x = tg.constant([1.0, 2.0])
+    with tg.GradientTape() as tape:
+        tape.watch(x)
+    np.testing.assert_array_equal(np.asarray(tape.gradient(x, x)), [1.0, 1.0])
+
+
+def test_tapes_are_thread_local():
+    import threading
+
+    v = tg.Variable(2.0)
+    x = tg.constant(3.0)
+    results = {}
+    with tg.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        done = threading.Event()
+
+        def other_thread():
+            results["y"] = x * 5.0  # not recorded by the main thread's tape
+            results["z"] = v * 7.0  # reading v here must not make the main tape watch it
+            with tg.GradientTape() as own:
+                own.watch(x)
+                w = x * 4.0
+            results["own"] = own.gradient(w, x)
+            done.set()
+
+        th = threading.Thread(target=other_thread)
+        th.start()
+        th.join()
+        assert done.is_set()
+        y_main = x * 2.0
+    assert tape.gradient(results["y"], x) is None
+    assert tape.watched_variables() == ()
+    assert float(tape.gradient(y_main, x)) == pytest.approx(2.0)
+    assert float(results["own"]) == pytest.approx(4.0)
+
+
+def test_exception_inside_tape_context_still_exits_the_tape():
+    x = tg.constant(2.0)
+    with pytest.raises(KeyError):
+        with tg.GradientTape() as tape:
+            tape.watch(x)
+            raise KeyError("boom")
+    # the failed tape is no longer active: a new computation is not recorded on it
+    with tg.GradientTape() as tape2:
+        tape2.watch(x)
+        y = x * x
+    assert float(tape2.gradient(y, x)) == pytest.approx(4.0)
+    v = tg.Variable(1.0)
+    _ = v * 2.0
+    assert tape.watched_variables() == ()

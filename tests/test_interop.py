@@ -264,10 +264,13 @@ def test_weak_operands_take_tensor_dtype(make, dtype, other, desc):
         assert isinstance(r, tg.Tensor)
 
 
-def test_weak_only_defaults_to_float32():
-    assert tg.add(1.0, 2.0).dtype == np.float32
-    assert tg.multiply([1, 2], 3).dtype == np.float32
-    assert tg.add(np.float64(1.0), 2).dtype == np.float32
+@pytest.mark.parametrize("a,b", [(1.0, 2.0), ([1, 2], 3), (np.float64(1.0), 2), (np.array(1.0), 2.0),
+                                 (np.array([1, 2]), [True, False]), (np.float64(1.0), np.float64(2.0))],
+                         ids=["floats", "list_int", "np_float64_scalar+int", "0d_array+float", "int_array+list",
+                              "two_np_float64_scalars"])
+def test_weak_only_defaults_to_float32(a, b):
+    """Only weak operands: the result is float32 (0-d numpy values are weak, whatever their dtype)."""
+    assert tg.add(a, b).dtype == np.float32
 
 
 @pytest.mark.parametrize("a,b,expected", [
@@ -308,3 +311,25 @@ def test_float32_with_float64_operator_and_matmul():
     assert "matmul" in str(exc.value) and "float32" in str(exc.value) and "float64" in str(exc.value)
     with pytest.raises(TypeError):
         a @ b
+
+
+_OPERAND_ZOO = {
+    "py_float": lambda: 2.0, "py_int": lambda: 3, "list": lambda: [1.0, 2.0], "int_array": lambda: np.array([1, 2]),
+    "np_f64_scalar": lambda: np.float64(2.0), "np_f32_scalar": lambda: np.float32(2.0),
+    "0d_f64_array": lambda: np.array(2.0), "f32_array": lambda: np.ones(2, np.float32),
+    "f64_array": lambda: np.ones(2, np.float64), "t32": T32, "t64": T64,
+}
+_PAIRS = [(a, b) for i, a in enumerate(_OPERAND_ZOO) for b in list(_OPERAND_ZOO)[i + 1:]]
+
+
+@pytest.mark.parametrize("a,b", _PAIRS, ids=[f"{a}-{b}" for a, b in _PAIRS])
+def test_dtype_rules_are_symmetric(a, b):
+    """op(a, b) and op(b, a) agree: same result dtype, or both raise TypeError."""
+    x, y = _OPERAND_ZOO[a](), _OPERAND_ZOO[b]()
+    outcomes = []
+    for lhs, rhs in ((x, y), (y, x)):
+        try:
+            outcomes.append(tg.add(lhs, rhs).dtype)
+        except TypeError:
+            outcomes.append("TypeError")
+    assert outcomes[0] == outcomes[1], f"add({a}, {b}) -> {outcomes[0]} but add({b}, {a}) -> {outcomes[1]}"

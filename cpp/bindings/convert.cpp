@@ -138,6 +138,10 @@ void to_tensor_pair(py::handle a, py::handle b, const char* op, TensorPtr* ta, T
     *tb = to_tensor(b, op, "y");
     const DType d = (*tb)->dtype();
     *ta = to_tensor(a, op, "x", &d);
+  } else if (wa && wb) {
+    const DType d = DType::F32;  // nothing fixes the dtype: the default, whatever the order
+    *ta = to_tensor(a, op, "x", &d);
+    *tb = to_tensor(b, op, "y", &d);
   } else {
     *ta = to_tensor(a, op, "x");
     const DType d = (*ta)->dtype();
@@ -145,8 +149,9 @@ void to_tensor_pair(py::handle a, py::handle b, const char* op, TensorPtr* ta, T
   }
 }
 
-TensorPtr to_tensor_as(py::handle obj, DType dtype, const char* op, const char* arg) {
-  TensorPtr t = to_tensor(obj, op, arg, &dtype, /*force=*/true);
+TensorPtr to_tensor_as(py::handle obj, DType dtype, const char* op, const char* arg,
+                       bool convert_strong) {
+  TensorPtr t = to_tensor(obj, op, arg, &dtype, convert_strong);
   if (t->dtype() != dtype)
     throw TypeError(where(op, arg) + " has dtype " + dtype_name(t->dtype()) + "; expected " +
                     dtype_name(dtype));

@@ -24,8 +24,10 @@ TensorPtr to_tensor(py::handle obj, const char* op, const char* arg, const DType
                     bool force = false);
 // Converts both operands of a binary op, giving weak operands the other one's dtype.
 void to_tensor_pair(py::handle a, py::handle b, const char* op, TensorPtr* ta, TensorPtr* tb);
-// A value to store in a variable of `dtype`: Tensors must already have it, the rest is converted.
-TensorPtr to_tensor_as(py::handle obj, DType dtype, const char* op, const char* arg);
+// A value of `dtype`: weak values are converted to it; Tensors and Variables must already have it,
+// and so must floating numpy arrays unless `convert_strong` (an explicit conversion request).
+TensorPtr to_tensor_as(py::handle obj, DType dtype, const char* op, const char* arg,
+                       bool convert_strong = false);
 
 // np.float32 / np.float64 / np.dtype / "float32" ... -> DType; TypeError naming `op` otherwise.
 DType dtype_from_py(py::handle obj, const char* op);

@@ -177,6 +177,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("sgd_update", &py_api::sgd_update, arg("variables"), arg("gradients"), arg("learning_rate"),
         "var -= learning_rate * grad for every pair, after validating all pairs.");
 
+  m.def("_differentiate", &py_api::differentiate, arg("f"), arg("args"), arg("kwargs"), arg("watch"),
+        "The primitive behind the gradient wrappers (see tapegrad.gradients).");
+
   m.def("isa", [] { return std::string(kernels::active().isa); }, "The kernel instruction set in use.");
   m.def("available_isas", &kernels::available, "Instruction sets this CPU can run.");
   m.def("select_isa", &kernels::select, arg("isa"), "Force an instruction set (testing).");

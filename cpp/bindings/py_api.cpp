@@ -1,5 +1,6 @@
 #include "bindings/py_api.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -129,7 +130,7 @@ TensorPtr constant(H value, H dtype) {
 TensorPtr convert_to_tensor(H value, H dtype) {
   if (dtype.is_none()) return to_tensor(value, "convert_to_tensor", "value");
   const DType d = convert::dtype_from_py(dtype, "convert_to_tensor");
-  return convert::to_tensor_as(value, d, "convert_to_tensor", "value");
+  return convert::to_tensor_as(value, d, "convert_to_tensor", "value", /*convert_strong=*/true);
 }
 
 py::object tensor_float(const TensorPtr& t) {
@@ -234,6 +235,57 @@ py::list tape_gradient(Tape& tape, H target, H sources, H output_gradients, H un
   return out;
 }
 
+py::tuple differentiate(H f, H args, H kwargs, H watch) {
+  const bool implicit = watch.is_none();
+  auto tape = std::make_shared<Tape>(false, implicit);
+  auto a = py::reinterpret_borrow<py::tuple>(args);
+  std::vector<Source> sources;
+  if (!implicit) {
+    for (H idx : py::reinterpret_borrow<py::iterable>(watch)) {
+      H x = a[py::cast<size_t>(idx)];
+      Source s;
+      if (convert::is_tensor(x)) s.tensor = py::cast<TensorPtr>(x), tape->watch(s.tensor);
+      else s.variable = py::cast<VariablePtr>(x), tape->watch(s.variable);
+      sources.push_back(std::move(s));
+    }
+  }
+  py::object value;
+  {
+    tape_stack::push(tape);
+    struct Pop {
+      TapePtr t;
+      ~Pop() { tape_stack::pop(t); }
+    } pop{tape};
+    value = kwargs.is_none() ? f(*a) : f(*a, **py::reinterpret_borrow<py::dict>(kwargs));
+  }
+  if (value.is_none()) {
+    std::string name = py::hasattr(f, "__name__") ? std::string(py::str(f.attr("__name__")))
+                                                   : std::string(py::repr(f));
+    throw ValueError(name + " returned None: the function to differentiate must return a Tensor");
+  }
+  std::vector<VariablePtr> vars;
+  if (implicit) {
+    vars = tape->watched_variables();
+    std::stable_sort(vars.begin(), vars.end(), [](const VariablePtr& x, const VariablePtr& y) {
+      return x->unique_id() < y->unique_id();
+    });
+    if (vars.empty())
+      throw ValueError("No trainable variables were accessed while the function was being computed.");
+    for (const VariablePtr& v : vars) sources.push_back(Source{nullptr, v});
+  }
+  TensorPtr target;
+  if (convert::is_tensor(value)) target = py::cast<TensorPtr>(value);
+  else if (convert::is_variable(value)) target = py::cast<Variable&>(value).peek();
+  else target = to_tensor(value, "gradient", "value");
+  std::vector<TensorPtr> grads = tape->gradient(target, sources, nullptr, false);
+  py::list result(grads.size());
+  for (size_t i = 0; i < grads.size(); ++i) {
+    py::object g = grads[i] ? py::cast(grads[i]) : py::none();
+    result[i] = implicit ? py::object(py::make_tuple(g, py::cast(vars[i]))) : g;
+  }
+  return py::make_tuple(value, result);
+}
+
 void sgd_update(H variables, H gradients, H learning_rate) {
   const char* op = "apply_gradients";
   if (!PyFloat_Check(learning_rate.ptr()) && !PyLong_Check(learning_rate.ptr()))
@@ -250,8 +302,13 @@ void sgd_update(H variables, H gradients, H learning_rate) {
   size_t i = 0;
   for (H g : py::reinterpret_borrow<py::iterable>(gradients)) {
     if (i >= vars.size()) throw ValueError(std::string(op) + ": more gradients than variables");
-    const std::string arg = "gradient for '" + vars[i]->name() + "'";
-    grads.push_back(convert::to_tensor_as(g, vars[i]->dtype(), op, arg.c_str()));
+    try {
+      grads.push_back(convert::to_tensor_as(g, vars[i]->dtype(), op, "gradient"));
+    } catch (const TypeError& e) {
+      throw TypeError(std::string(e.what()) + " (for variable " + vars[i]->name() + ")");
+    } catch (const ValueError& e) {
+      throw ValueError(std::string(e.what()) + " (for variable " + vars[i]->name() + ")");
+    }
     ++i;
   }
   tapegrad::sgd_update(vars, grads, lr);

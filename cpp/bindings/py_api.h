@@ -41,4 +41,10 @@ py::list tape_gradient(Tape& tape, H target, H sources, H output_gradients, H un
 
 void sgd_update(H variables, H gradients, H learning_rate);
 
+// The one primitive behind the four gradient wrappers: calls f(*args, **kwargs) under a fresh
+// tape and returns (value, result). With watch=None the sources are the trainable variables f
+// read, in creation order, and result is [(grad, var), ...]; otherwise the sources are
+// args[i] for i in watch (already Tensors or Variables) and result is [grad, ...].
+py::tuple differentiate(H f, H args, H kwargs, H watch);
+
 }  // namespace tapegrad::py_api

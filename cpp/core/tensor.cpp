@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/errors.h"
+#include "kernels/kernels.h"
 
 namespace tapegrad {
 
@@ -38,15 +39,9 @@ TensorPtr TensorImpl::zeros(DType dtype, const Shape& shape, const char* op) {
 
 TensorPtr TensorImpl::full(DType dtype, const Shape& shape, double value, const char* op) {
   TensorPtr t = empty(dtype, shape, op);
-  int64_t n = t->numel();
-  if (dtype == DType::F32) {
-    float v = static_cast<float>(value);
-    float* p = t->data<float>();
-    for (int64_t i = 0; i < n; ++i) p[i] = v;
-  } else {
-    double* p = t->data<double>();
-    for (int64_t i = 0; i < n; ++i) p[i] = value;
-  }
+  const auto& k = kernels::active();
+  if (dtype == DType::F32) k.f32.fill(t->numel(), static_cast<float>(value), t->data<float>());
+  else k.f64.fill(t->numel(), value, t->data<double>());
   return t;
 }
 

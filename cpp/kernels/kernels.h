@@ -44,6 +44,7 @@ struct TypedKernels {
   void (*unary)(UnaryOp op, const T* x, T* out, int64_t n);
   void (*axpy)(int64_t n, T alpha, const T* x, T* y);  // y += alpha * x
   void (*scale)(int64_t n, T alpha, const T* x, T* out);  // out = alpha * x
+  void (*fill)(int64_t n, T value, T* out);
   void (*gather)(const T* in, T* out, const GatherPlan& plan);
   void (*reduce_sum)(const T* in, T* out, const ReducePlan& plan);
   // C = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or X^T by the flags.

@@ -92,6 +92,11 @@ void axpy(int64_t n, T alpha, const T* x, T* y) {
 }
 
 template <typename T>
+void fill(int64_t n, T value, T* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = value;
+}
+
+template <typename T>
 void scale(int64_t n, T alpha, const T* x, T* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = alpha * x[i];
 }
@@ -128,20 +133,28 @@ void gather(const T* in, T* out, const GatherPlan& p) {
   }
 }
 
-// Sum of a contiguous run with four independent double accumulators: float32 inputs are summed
-// in double, which is more accurate than numpy's pairwise float32 sum.
+// Independent accumulator lanes: the compiler maps them onto vector registers in the SIMD
+// builds, and since the summation order is fixed by the lanes, every ISA gives the same bits.
+constexpr int kLanes = 16;
+
+// Folds the lanes pairwise (fixed order).
+double fold_lanes(double* acc) {
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+  return acc[0];
+}
+
+// Sum of a contiguous run, accumulated in double: float32 sums stay accurate well past 10^7
+// elements (numpy's pairwise float32 sum loses a few digits there).
 template <typename T>
 double sum_run(const T* x, int64_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  double acc[kLanes] = {};
   int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += x[i];
-    s1 += x[i + 1];
-    s2 += x[i + 2];
-    s3 += x[i + 3];
-  }
-  for (; i < n; ++i) s0 += x[i];
-  return (s0 + s1) + (s2 + s3);
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j];
+  double tail = 0;
+  for (; i < n; ++i) tail += x[i];
+  return fold_lanes(acc) + tail;
 }
 
 template <typename T>
@@ -181,11 +194,80 @@ void reduce_sum(const T* in, T* out, const ReducePlan& p) {
   std::free(acc);
 }
 
+// Dot product of x (unit stride) with y (stride sy), in lanes (see kLanes).
+template <typename T>
+T dot(const T* x, const T* y, int64_t n, int64_t sy) {
+  T acc[kLanes] = {};
+  int64_t p = 0;
+  if (sy == 1) {
+    for (; p + kLanes <= n; p += kLanes)
+      for (int j = 0; j < kLanes; ++j) acc[j] += x[p + j] * y[p + j];
+  }
+  T tail = 0;
+  for (; p < n; ++p) tail += x[p] * y[p * sy];
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+  return acc[0] + tail;
+}
+
+// C = beta*C + v, with beta == 0 meaning C is not read.
+template <typename T>
+T blend(T beta, T c, T v) {
+  return beta == T(0) ? v : beta * c + v;
+}
+
+// Skinny shapes that autodiff meets all the time (a column of inputs times a 1x1 weight, and
+// its backward): k == 1 is an outer product, n == 1 a matrix-vector product. Returns false when
+// the shape is not one of these.
+template <typename T>
+bool gemm_skinny(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                 int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  const int64_t a_row = ta ? 1 : lda, a_col = ta ? lda : 1;  // strides of A(i, p)
+  const int64_t b_row = tb ? 1 : ldb, b_col = tb ? ldb : 1;  // strides of B(p, j)
+  if (k == 1 && n == 1) {  // a column scaled by one number
+    const T bb = alpha * b[0];
+    if (beta == T(0) && ldc == 1 && a_row == 1) {
+      for (int64_t i = 0; i < m; ++i) c[i] = a[i] * bb;
+    } else {
+      for (int64_t i = 0; i < m; ++i) c[i * ldc] = blend(beta, c[i * ldc], a[i * a_row] * bb);
+    }
+    return true;
+  }
+  if (k == 1) {
+    for (int64_t i = 0; i < m; ++i) {
+      const T ai = alpha * a[i * a_row];
+      T* crow = c + i * ldc;
+      if (b_col == 1) {
+        for (int64_t j = 0; j < n; ++j) crow[j] = blend(beta, crow[j], ai * b[j]);
+      } else {
+        for (int64_t j = 0; j < n; ++j) crow[j] = blend(beta, crow[j], ai * b[j * b_col]);
+      }
+    }
+    return true;
+  }
+  if (n != 1) return false;
+  if (a_col == 1) {  // rows of A are contiguous: one dot product per output
+    for (int64_t i = 0; i < m; ++i)
+      c[i * ldc] = blend(beta, c[i * ldc], alpha * dot(a + i * a_row, b, k, b_row));
+    return true;
+  }
+  if (ldc != 1 || a_row != 1) return false;
+  // Columns of A are contiguous (A transposed): accumulate alpha * B(p) * A(:, p).
+  for (int64_t i = 0; i < m; ++i) c[i] = beta == T(0) ? T(0) : beta * c[i];
+  for (int64_t p = 0; p < k; ++p) {
+    const T bp = alpha * b[p * b_row];
+    const T* acol = a + p * a_col;
+    for (int64_t i = 0; i < m; ++i) c[i] += bp * acol[i];
+  }
+  return true;
+}
+
 // Portable GEMM: loop orders chosen so the innermost loop is unit-stride where the layout allows.
 // The blocked, packed BLIS-style path replaces this for large shapes (see the SIMD issue).
 template <typename T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
           const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (gemm_skinny(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
   for (int64_t i = 0; i < m; ++i) {
     T* crow = c + i * ldc;
     if (beta == T(0)) {
@@ -244,6 +326,7 @@ TypedKernels<T> typed() {
   k.unary = &unary<T>;
   k.axpy = &axpy<T>;
   k.scale = &scale<T>;
+  k.fill = &fill<T>;
   k.gather = &gather<T>;
   k.reduce_sum = &reduce_sum<T>;
   k.gemm = &gemm<T>;

@@ -19,7 +19,17 @@ std::vector<int64_t> keepdims_shape(const E& e) {
   return s;
 }
 
-G spread(const E& e, const G& g) { return broadcast_to(reshape(g, keepdims_shape(e)), e.in_shape[0]); }
+// Fused shortcuts skip the recordable formula; they are only valid when no tape records the
+// backward pass (otherwise higher-order gradients would miss those steps).
+bool fused_ok() { return !tape_stack::any_recording(); }
+
+// The gradient of a reduction spread back over the input, times `factor`.
+G spread(const E& e, const G& g, double factor) {
+  if (fused_ok() && g->numel() == 1)
+    return TensorImpl::full(g->dtype(), e.in_shape[0], g->item() * factor, "gradient");
+  G s = broadcast_to(reshape(g, keepdims_shape(e)), e.in_shape[0]);
+  return factor == 1.0 ? s : multiply(s, scalar(e.in_dtype[0], factor));
+}
 
 void add_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   if (need[0]) out[0] = unbroadcast(g, e.in_shape[0]);
@@ -50,7 +60,13 @@ void negative_rule(const E&, const G& g, const bool need[2], G out[2]) {
 
 // d(x^2) = 2 x g
 void square_rule(const E& e, const G& g, const bool need[2], G out[2]) {
-  if (need[0]) out[0] = multiply(g, multiply(e.saved[0], scalar(e.in_dtype[0], 2.0)));
+  if (!need[0]) return;
+  if (fused_ok()) {
+    out[0] = multiply(g, e.saved[0]);
+    scale_in_place(out[0], 2.0);
+  } else {
+    out[0] = multiply(g, multiply(e.saved[0], scalar(e.in_dtype[0], 2.0)));
+  }
 }
 
 // C = op(A) op(B). With the transpose flags no transpose is ever materialized:
@@ -75,13 +91,13 @@ void matmul_rule(const E& e, const G& g, const bool need[2], G out[2]) {
 }
 
 void reduce_sum_rule(const E& e, const G& g, const bool need[2], G out[2]) {
-  if (need[0]) out[0] = spread(e, g);
+  if (need[0]) out[0] = spread(e, g, 1.0);
 }
 
 void reduce_mean_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   if (!need[0]) return;
   const int64_t count = e.in_shape[0].numel() / (g->numel() ? g->numel() : 1);
-  out[0] = multiply(spread(e, g), scalar(e.in_dtype[0], count ? 1.0 / double(count) : 0.0));
+  out[0] = spread(e, g, count ? 1.0 / double(count) : 0.0);
 }
 
 void reshape_rule(const E& e, const G& g, const bool need[2], G out[2]) {

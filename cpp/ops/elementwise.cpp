@@ -72,6 +72,14 @@ TensorPtr square(const TensorPtr& x) {
   return unary(kernels::UnaryOp::Square, OpKind::Square, true, x);
 }
 
+void scale_in_place(const TensorPtr& fresh, double alpha) {
+  const auto& k = kernels::active();
+  visit_dtype(fresh->dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    k.get<T>().scale(fresh->numel(), static_cast<T>(alpha), fresh->data<T>(), fresh->data<T>());
+  });
+}
+
 TensorPtr scalar(DType dtype, double value) {
   return TensorImpl::full(dtype, Shape{}, value, "scalar");
 }

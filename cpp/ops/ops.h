@@ -30,6 +30,8 @@ TensorPtr broadcast_to(const TensorPtr& x, const Shape& shape);
 // Sums `g` over the axes that broadcasting added or stretched, giving `shape`. The one helper
 // every broadcasting backward rule uses.
 TensorPtr unbroadcast(const TensorPtr& g, const Shape& shape);
+// Multiplies a tensor the caller has just created (and shares with no one) by `alpha` in place.
+void scale_in_place(const TensorPtr& fresh, double alpha);
 // A rank-0 tensor holding `value`.
 TensorPtr scalar(DType dtype, double value);
 

@@ -234,6 +234,12 @@ void pop(const TapePtr& t) {
 
 bool any_active() { return !t_stack.empty(); }
 
+bool any_recording() {
+  for (const TapePtr& t : t_stack)
+    if (t->recording()) return true;
+  return false;
+}
+
 void record(OpKind op, const TensorPtr* inputs, int n, bool save_inputs, const TensorPtr& out,
             const OpAttrs& attrs) {
   for (const TapePtr& t : t_stack)

@@ -88,6 +88,9 @@ void push(const TapePtr& t);
 void pop(const TapePtr& t);
 // True when some tape on this thread might record: the op layer's fast exit.
 bool any_active();
+// True when some tape on this thread records right now: backward rules may take fused,
+// non-recording fast paths only when this is false.
+bool any_recording();
 void record(OpKind op, const TensorPtr* inputs, int n, bool save_inputs, const TensorPtr& out,
             const OpAttrs& attrs);
 void variable_read(const VariablePtr& v);

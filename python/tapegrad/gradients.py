@@ -17,7 +17,6 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
-from .tape import GradientTape
 
 __all__ = [
     "implicit_value_and_gradients",
@@ -26,7 +25,6 @@ __all__ = [
     "gradients_function",
 ]
 
-_NO_VARIABLES = "No trainable variables were accessed while the function was being computed."
 _TENSORS = (_core.Tensor, _core.Variable)
 
 
@@ -48,49 +46,24 @@ def _is_integer_valued(x: Any) -> bool:
         return False
 
 
-def _check_value(f: Callable, value: Any) -> Any:
-    if value is None:
-        raise ValueError(
-            f"{_name(f)} returned None: the function to differentiate must return a Tensor"
-        )
-    return value
+def _explicit(f: Callable, args: tuple, indices: Sequence[int]) -> Tuple[Any, list]:
+    """Differentiates ``f`` with respect to ``args[i]`` for ``i`` in ``indices``.
 
-
-def _run(
-    f: Callable, args: tuple, kwargs: dict, watch_indices: Optional[Sequence[int]]
-) -> Tuple[Any, list, list]:
-    """The one primitive: runs ``f`` under a tape and differentiates its value.
-
-    With ``watch_indices=None`` the sources are the trainable Variables ``f`` read (sorted by
-    creation); otherwise they are the arguments at those positions (integer-valued ones are
-    constants and get ``None``). Returns ``(value, sources, gradients)``.
+    Arguments to differentiate that are not yet tensors are converted; integer-valued ones are
+    constants, passed through unchanged (so they take their partners' dtype) with gradient None.
     """
-    implicit = watch_indices is None
     args = list(args)
-    sources: list = []
-    with GradientTape(watch_accessed_variables=implicit) as tape:
-        if not implicit:
-            for i in watch_indices:
-                a = args[i]
-                if _is_integer_valued(a):
-                    # Passed through unchanged so it takes its partners' dtype in f's ops.
-                    sources.append(None)
-                    continue
-                if not isinstance(a, _TENSORS):
-                    a = args[i] = _core.constant(a)
-                tape.watch(a)
-                sources.append(a)
-        value = _check_value(f, f(*args, **kwargs))
-    if implicit:
-        sources = sorted(tape.watched_variables(), key=lambda v: v._unique_id)
-        if not sources:
-            raise ValueError(_NO_VARIABLES)
-    if not isinstance(value, _TENSORS):
-        value = _core.constant(value)
-    watched = [s for s in sources if s is not None]
-    flat = iter(tape.gradient(value, watched))
-    grads = [None if s is None else next(flat) for s in sources]
-    return value, sources, grads
+    watch = []
+    for i in indices:
+        a = args[i]
+        if _is_integer_valued(a):
+            continue
+        if not isinstance(a, _TENSORS):
+            args[i] = _core.constant(a)
+        watch.append(i)
+    value, grads = _core._differentiate(f, tuple(args), None, watch)
+    by_index = dict(zip(watch, grads))
+    return value, [by_index.get(i) for i in indices]
 
 
 def implicit_value_and_gradients(f: Callable) -> Callable[..., Tuple[Any, List[tuple]]]:
@@ -103,8 +76,8 @@ def implicit_value_and_gradients(f: Callable) -> Callable[..., Tuple[Any, List[t
 
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> Tuple[Any, List[tuple]]:
-        value, variables, grads = _run(f, args, kwargs, None)
-        return value, list(zip(grads, variables))
+        # The whole call (tape, f, sorting the variables, backward) runs in C++.
+        return _core._differentiate(f, args, kwargs or None, None)
 
     return wrapped
 
@@ -182,8 +155,7 @@ def value_and_gradients_function(
                     f"gradients_function: parameter index {i} is out of range: "
                     f"{_name(f)} was called with {len(args)} arguments"
                 )
-        value, _, grads = _run(f, args, {}, chosen)
-        return value, grads
+        return _explicit(f, args, chosen)
 
     return wrapped
 

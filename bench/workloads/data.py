@@ -1,0 +1,75 @@
+"""Inputs and initial parameters of every workload, as float32 numpy arrays.
+
+Every framework builds its tensors from these, so all of them start from the same numbers and
+their check values (the loss after a few steps, a checksum of C) can be compared.
+"""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import numpy as np
+
+from .spec import Workload
+
+SEED = 0
+F32 = np.float32
+
+
+def _rng(*salt: int) -> np.random.Generator:
+    # One stream per workload shape, independent of the order the workloads are built in.
+    return np.random.Generator(np.random.PCG64([SEED, *salt]))
+
+
+def tiny() -> Tuple[np.ndarray, np.ndarray]:
+    """x = [1.5], y = [2.25]: exact in float32, so x + y is 3.75 everywhere."""
+    return np.array([1.5], F32), np.array([2.25], F32)
+
+
+def seed(n: int) -> Dict[str, np.ndarray]:
+    """The notebook's data (labels = 3 * inputs + 2 + noise) and a fixed start w = 0.5, b = 0.
+
+    The notebook initialises the Dense layer randomly; a fixed start makes the check values of
+    all frameworks equal.
+    """
+    rng = _rng(1, n)
+    x = rng.standard_normal((n, 1)).astype(F32)
+    y = (3.0 * x + 2.0 + rng.standard_normal((n, 1))).astype(F32)
+    return {"x": x, "y": y, "w": np.full((1, 1), 0.5, F32), "b": np.zeros((1,), F32)}
+
+
+def deep(batch: int, width: int) -> Dict[str, np.ndarray]:
+    """Input and target (batch, width) ~ N(0, 1); two glorot-uniform kernels, zero biases."""
+    rng = _rng(2, batch, width)
+    limit = np.sqrt(6.0 / (width + width))
+    return {
+        "x": rng.standard_normal((batch, width)).astype(F32),
+        "y": rng.standard_normal((batch, width)).astype(F32),
+        "w1": rng.uniform(-limit, limit, (width, width)).astype(F32),
+        "b1": np.zeros((width,), F32),
+        "w2": rng.uniform(-limit, limit, (width, width)).astype(F32),
+        "b2": np.zeros((width,), F32),
+    }
+
+
+def gemm(m: int, k: int, n: int) -> Tuple[np.ndarray, np.ndarray]:
+    """A (m, k) and B (k, n) ~ N(0, 1)."""
+    rng = _rng(3, m, k, n)
+    return rng.standard_normal((m, k)).astype(F32), rng.standard_normal((k, n)).astype(F32)
+
+
+def for_workload(w: Workload):
+    """The data of workload ``w`` (the shape of the result depends on ``w.kind``)."""
+    if w.kind == "tiny":
+        return tiny()
+    if w.kind == "seed":
+        return seed(*w.dims)
+    if w.kind == "deep":
+        return deep(*w.dims)
+    if w.kind == "gemm":
+        return gemm(*w.dims)
+    raise ValueError(f"unknown workload kind {w.kind!r}")
+
+
+def gemm_checksum(c) -> float:
+    """mean(|C|) in float64: unlike sum(C) it does not cancel to ~0, so a relative check works."""
+    return float(np.mean(np.abs(np.asarray(c, dtype=np.float64))))

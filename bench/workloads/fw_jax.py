@@ -1,0 +1,96 @@
+"""JAX in its own idiom: a pure loss function, ``jax.value_and_grad`` and a ``tree_map`` update.
+
+Two frameworks share this module: "jax" runs it op by op (eager dispatch) and "jax_jit" compiles
+the whole step with ``jax.jit`` (params donated, as a training loop would). JAX dispatches
+asynchronously, so every timed statement ends in ``block_until_ready``: the time is the work
+done, not the time to enqueue it.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict
+
+import jax
+import jax.numpy as jnp
+
+from . import data
+from .spec import Workload
+from .timing import Bench, check_after_steps
+
+
+def init(threads: int) -> Dict[str, Any]:
+    """JAX's CPU threads are set through XLA_FLAGS before import (runtime.py); report them."""
+    return {
+        "version": jax.__version__,
+        "jaxlib": getattr(jax.lib, "__version__", None) or _jaxlib_version(),
+        "backend": jax.default_backend(),
+        "devices": [str(d) for d in jax.devices()],
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+    }
+
+
+def _jaxlib_version() -> str:
+    try:
+        import jaxlib
+
+        return jaxlib.__version__
+    except Exception:  # noqa: BLE001 - only for the report
+        return "?"
+
+
+def _mse(pred, y):
+    return jnp.mean(jnp.square(pred - y))
+
+
+def _seed_loss(p, x, y):
+    return _mse(x @ p["w"] + p["b"], y)
+
+
+def _deep_loss(p, x, y):
+    h = x @ p["w1"] + p["b1"]
+    return _mse(h @ p["w2"] + p["b2"], y)
+
+
+def _train_step(loss_fn, params, x, y, lr: float, jit: bool):
+    value_and_grad = jax.value_and_grad(loss_fn)
+
+    def update(p, x, y):
+        loss, grads = value_and_grad(p, x, y)
+        return loss, jax.tree_util.tree_map(lambda v, g: v - lr * g, p, grads)
+
+    if jit:
+        update = jax.jit(update, donate_argnums=0)
+    state = {"params": params}
+
+    def step():
+        loss, state["params"] = update(state["params"], x, y)
+        jax.block_until_ready((loss, state["params"]))
+        return loss
+
+    return step
+
+
+def build(w: Workload, framework: str) -> Bench:
+    """The JAX version of workload ``w``; jitted when ``framework == "jax_jit"``."""
+    jit = framework == "jax_jit"
+    if w.kind == "tiny":
+        x, y = (jnp.asarray(a) for a in data.tiny())
+        if jit:
+            add = jax.jit(lambda a, b: a + b)
+            return Bench("add(x, y).block_until_ready()", {"add": add, "x": x, "y": y},
+                         float(add(x, y)[0]))
+        return Bench("(x + y).block_until_ready()", {"x": x, "y": y}, float((x + y)[0]))
+    if w.kind in ("seed", "deep"):
+        d = {k: jnp.asarray(v) for k, v in data.for_workload(w).items()}
+        x, y = d.pop("x"), d.pop("y")
+        loss_fn = _seed_loss if w.kind == "seed" else _deep_loss
+        step = _train_step(loss_fn, d, x, y, w.learning_rate, jit)
+        return Bench("step()", {"step": step}, check_after_steps(step, float))
+    if w.kind == "gemm":
+        a, b = (jnp.asarray(m) for m in data.gemm(*w.dims))
+        if jit:
+            mm = jax.jit(jnp.matmul)
+            return Bench("mm(a, b).block_until_ready()", {"mm": mm, "a": a, "b": b},
+                         data.gemm_checksum(mm(a, b)))
+        return Bench("(a @ b).block_until_ready()", {"a": a, "b": b}, data.gemm_checksum(a @ b))
+    raise ValueError(f"jax: no builder for workload kind {w.kind!r}")

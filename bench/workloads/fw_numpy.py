@@ -1,0 +1,77 @@
+"""numpy: the same math with forward and backward written out by hand, updates in place."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import numpy as np
+
+from . import data
+from .spec import Workload
+from .timing import Bench, check_after_steps
+
+
+def init(threads: int) -> Dict[str, Any]:
+    """numpy's threads are its BLAS's: set through the environment before import (runtime.py)."""
+    return {"version": np.__version__}
+
+
+def _seed_step(d: Dict[str, np.ndarray], lr: float):
+    x, y = d["x"], d["y"]
+    w, b = d["w"].copy(), d["b"].copy()
+    scale = np.float32(2.0 / x.shape[0])
+    lr = np.float32(lr)
+
+    def step():
+        diff = x @ w + b - y                 # predictions - labels
+        loss = np.mean(np.square(diff))
+        g = diff * scale                     # d loss / d predictions
+        w_grad = x.T @ g
+        b_grad = g.sum(axis=0)
+        # In place, like tapegrad's sgd_update (and a closure cannot rebind w, b).
+        np.subtract(w, lr * w_grad, out=w)
+        np.subtract(b, lr * b_grad, out=b)
+        return loss
+
+    return step
+
+
+def _deep_step(d: Dict[str, np.ndarray], lr: float):
+    x, y = d["x"], d["y"]
+    w1, b1, w2, b2 = (d[k].copy() for k in ("w1", "b1", "w2", "b2"))
+    scale = np.float32(2.0 / y.size)
+    lr = np.float32(lr)
+
+    def step():
+        h = x @ w1 + b1
+        diff = h @ w2 + b2 - y
+        loss = np.mean(np.square(diff))
+        g = diff * scale
+        w2_grad = h.T @ g
+        b2_grad = g.sum(axis=0)
+        gh = g @ w2.T                        # before w2 changes
+        w1_grad = x.T @ gh
+        b1_grad = gh.sum(axis=0)
+        np.subtract(w2, lr * w2_grad, out=w2)
+        np.subtract(b2, lr * b2_grad, out=b2)
+        np.subtract(w1, lr * w1_grad, out=w1)
+        np.subtract(b1, lr * b1_grad, out=b1)
+        return loss
+
+    return step
+
+
+def build(w: Workload, framework: str) -> Bench:
+    """The numpy version of workload ``w``."""
+    if w.kind == "tiny":
+        x, y = data.tiny()
+        return Bench("x + y", {"x": x, "y": y}, float((x + y)[0]))
+    if w.kind == "seed":
+        step = _seed_step(data.seed(*w.dims), w.learning_rate)
+        return Bench("step()", {"step": step}, check_after_steps(step, float))
+    if w.kind == "deep":
+        step = _deep_step(data.deep(*w.dims), w.learning_rate)
+        return Bench("step()", {"step": step}, check_after_steps(step, float))
+    if w.kind == "gemm":
+        a, b = data.gemm(*w.dims)
+        return Bench("a @ b", {"a": a, "b": b}, data.gemm_checksum(a @ b))
+    raise ValueError(f"numpy: no builder for workload kind {w.kind!r}")

@@ -1,0 +1,85 @@
+"""tapegrad, written the way the seed notebook is: Dense layers, ``implicit_value_and_gradients``
+and ``GradientDescent.apply_gradients``."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import numpy as np
+import tapegrad as tg
+
+from . import data
+from .spec import Workload
+from .timing import Bench, check_after_steps
+
+
+def init(threads: int) -> Dict[str, Any]:
+    """tapegrad's engine runs every op on the calling thread: ``threads`` does not apply."""
+    return {
+        "version": tg.__version__,
+        "isa": tg.config.isa(),
+        "threads": 1,
+        "threads_note": "single-threaded engine",
+    }
+
+
+def _to_float(t: Any) -> float:
+    return float(np.asarray(t))
+
+
+def _dense(units: int, x: Any, kernel: np.ndarray, bias: np.ndarray) -> "tg.Dense":
+    """A Dense layer built on ``x`` whose variables start from the given arrays."""
+    layer = tg.Dense(units=units)
+    layer(x)  # builds kernel and bias from x's last dimension
+    layer.kernel.assign(kernel)
+    layer.bias.assign(bias)
+    return layer
+
+
+def _train_step(loss_fn, args, learning_rate: float):
+    """The notebook's step: value and gradients of loss_fn(*args), then apply_gradients."""
+    value_and_gradients_fn = tg.implicit_value_and_gradients(loss_fn)
+    optimizer = tg.GradientDescent(learning_rate=learning_rate)
+
+    def step():
+        loss, grads_and_vars = value_and_gradients_fn(*args)
+        optimizer.apply_gradients(grads_and_vars)
+        return loss
+
+    return step
+
+
+def build(w: Workload, framework: str) -> Bench:
+    """The tapegrad version of workload ``w``."""
+    if w.kind == "tiny":
+        x, y = (tg.constant(a) for a in data.tiny())
+        return Bench("x + y", {"x": x, "y": y}, float(np.asarray(x + y)[0]))
+
+    if w.kind == "seed":
+        d = data.seed(*w.dims)
+        inputs, labels = tg.constant(d["x"]), tg.constant(d["y"])
+        wb = _dense(1, inputs, d["w"], d["b"])
+
+        def loss_fn(inputs, labels, wb):
+            return tg.reduce_mean(tg.square(wb(inputs) - labels))
+
+        step = _train_step(loss_fn, (inputs, labels, wb), w.learning_rate)
+        return Bench("step()", {"step": step}, check_after_steps(step, _to_float))
+
+    if w.kind == "deep":
+        d = data.deep(*w.dims)
+        x, y = tg.constant(d["x"]), tg.constant(d["y"])
+        layer1 = _dense(d["w1"].shape[1], x, d["w1"], d["b1"])
+        layer2 = _dense(d["w2"].shape[1], layer1(x), d["w2"], d["b2"])
+
+        def loss_fn(x, y):
+            return tg.reduce_mean(tg.square(layer2(layer1(x)) - y))
+
+        step = _train_step(loss_fn, (x, y), w.learning_rate)
+        return Bench("step()", {"step": step}, check_after_steps(step, _to_float))
+
+    if w.kind == "gemm":
+        a, b = (tg.constant(m) for m in data.gemm(*w.dims))
+        return Bench("matmul(a, b)", {"matmul": tg.matmul, "a": a, "b": b},
+                     data.gemm_checksum(tg.matmul(a, b)))
+
+    raise ValueError(f"tapegrad: no builder for workload kind {w.kind!r}")

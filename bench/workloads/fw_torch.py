@@ -1,0 +1,79 @@
+"""PyTorch in its own idiom: ``nn.Linear`` modules, autograd (``loss.backward()``) and
+``torch.optim.SGD``. CPU only; runs synchronously, so no explicit synchronisation is needed."""
+from __future__ import annotations
+
+from typing import Any, Dict, Sequence
+
+import numpy as np
+import torch
+
+from . import data
+from .spec import Workload
+from .timing import Bench, check_after_steps
+
+
+def init(threads: int) -> Dict[str, Any]:
+    """Sets torch's intra-op thread pool to ``threads``."""
+    torch.set_num_threads(threads)
+    return {
+        "version": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "interop_threads": torch.get_num_interop_threads(),
+        "blas_info": _blas_info(),
+    }
+
+
+def _blas_info() -> str:
+    for line in torch.__config__.show().splitlines():
+        if "BLAS_INFO" in line:
+            # "... BLAS_INFO=mkl, BUILD_TYPE=..." -> "BLAS mkl"
+            return "BLAS " + line.split("BLAS_INFO=", 1)[1].split(",", 1)[0]
+    return ""
+
+
+def _linear(kernel: np.ndarray, bias: np.ndarray) -> torch.nn.Linear:
+    """An nn.Linear computing x @ kernel + bias (torch stores the kernel transposed)."""
+    layer = torch.nn.Linear(kernel.shape[0], kernel.shape[1])
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(kernel.T)))
+        layer.bias.copy_(torch.from_numpy(bias))
+    return layer
+
+
+def _train_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float):
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def step():
+        optimizer.zero_grad()
+        loss = torch.mean(torch.square(model(x) - y))
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+def _tensors(arrays: Sequence[np.ndarray]):
+    return [torch.from_numpy(a) for a in arrays]
+
+
+def build(w: Workload, framework: str) -> Bench:
+    """The PyTorch version of workload ``w``."""
+    if w.kind == "tiny":
+        x, y = _tensors(data.tiny())
+        return Bench("x + y", {"x": x, "y": y}, float((x + y)[0]))
+    if w.kind == "seed":
+        d = data.seed(*w.dims)
+        x, y = _tensors([d["x"], d["y"]])
+        step = _train_step(_linear(d["w"], d["b"]), x, y, w.learning_rate)
+        return Bench("step()", {"step": step}, check_after_steps(step, lambda t: t.item()))
+    if w.kind == "deep":
+        d = data.deep(*w.dims)
+        x, y = _tensors([d["x"], d["y"]])
+        model = torch.nn.Sequential(_linear(d["w1"], d["b1"]), _linear(d["w2"], d["b2"]))
+        step = _train_step(model, x, y, w.learning_rate)
+        return Bench("step()", {"step": step}, check_after_steps(step, lambda t: t.item()))
+    if w.kind == "gemm":
+        a, b = _tensors(data.gemm(*w.dims))
+        return Bench("a @ b", {"a": a, "b": b}, data.gemm_checksum((a @ b).numpy()))
+    raise ValueError(f"torch: no builder for workload kind {w.kind!r}")

@@ -1,0 +1,262 @@
+"""Summaries of a finished run: statistics, ratios, targets, and the JSON / Markdown / PNG files.
+
+The input is the dict ``compare.py`` assembles: ``meta``, ``workloads`` and
+``samples[workload][framework]`` (per-iteration µs of every sample, the check value, or an error).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+from typing import Any, Dict, List, Optional, Tuple
+
+from .spec import BY_NAME, FRAMEWORKS, REFERENCE
+
+# Relative difference from numpy's check value above which a result is flagged: float32 sums in
+# another order stay far below it; a wrong gradient moves the 3-step loss by ~0.5% or more.
+CHECK_RTOL = 1e-3
+
+# (workload, peer, largest tapegrad/peer time ratio that meets it, where the target comes from).
+TARGETS: List[Tuple[str, str, float, str]] = [
+    ("tiny_add", "numpy", 1.5, "issue 3"),
+    ("seed_1k", "jax_jit", 0.5, "issue 3"),
+    ("seed_1k", "torch", 0.1, "issue 3"),
+    ("seed_1m", "torch", 0.5, "DESIGN.md"),
+    ("seed_1m", "jax_jit", 1.0, "DESIGN.md (later)"),
+    ("deep", "jax_jit", 0.9, "DESIGN.md"),
+    ("sgemm_1024", "numpy", 1.0, "DESIGN.md (GFLOP/s ≥ numpy)"),
+]
+
+
+def label(fw: str) -> str:
+    return FRAMEWORKS[fw][2]
+
+
+def summarize(run: Dict[str, Any]) -> Dict[str, Any]:
+    """Adds ``stats[workload][framework]`` (median, min, GFLOP/s, check verdict) and
+    ``ratios[workload][peer]`` (tapegrad median / peer median) to ``run`` and returns it."""
+    stats: Dict[str, Dict[str, Any]] = {}
+    ratios: Dict[str, Dict[str, float]] = {}
+    for wname, per_fw in run["samples"].items():
+        w = BY_NAME[wname]
+        ref = per_fw.get(REFERENCE, {}).get("check")
+        row: Dict[str, Any] = {}
+        for fw, r in per_fw.items():
+            us = r.get("us") or []
+            s: Dict[str, Any] = {"n_samples": len(us), "number": r.get("number")}
+            if r.get("error"):
+                s["error"] = r["error"]
+            if us:
+                s["median_us"] = statistics.median(us)
+                s["min_us"] = min(us)
+                if w.flops:
+                    s["gflops_median"] = w.flops / s["median_us"] / 1e3
+                    s["gflops_best"] = w.flops / s["min_us"] / 1e3
+            check = r.get("check")
+            s["check"] = check
+            if check is not None and ref is not None and fw != REFERENCE:
+                rel = abs(check - ref) / max(abs(ref), 1e-30)
+                s["check_rel_diff"] = rel
+                s["check_ok"] = bool(rel <= CHECK_RTOL)
+            row[fw] = s
+        stats[wname] = row
+        tg = row.get("tapegrad", {}).get("median_us")
+        if tg:
+            ratios[wname] = {fw: tg / s["median_us"] for fw, s in row.items()
+                             if fw != "tapegrad" and s.get("median_us")}
+    run["stats"], run["ratios"] = stats, ratios
+    run["targets"] = [
+        {"workload": wl, "peer": peer, "max_ratio": limit, "source": src,
+         "ratio": ratios.get(wl, {}).get(peer),
+         "met": None if ratios.get(wl, {}).get(peer) is None else ratios[wl][peer] <= limit}
+        for wl, peer, limit, src in TARGETS
+        if wl in stats
+    ]
+    return run
+
+
+def fmt_time(us: Optional[float]) -> str:
+    """3 significant digits in µs, ms or s."""
+    if us is None or not math.isfinite(us):
+        return "–"
+    for unit, scale in (("s", 1e6), ("ms", 1e3)):
+        if us >= scale:
+            return f"{_sig(us / scale)} {unit}"
+    return f"{_sig(us)} µs"
+
+
+def _sig(x: float) -> str:
+    return f"{x:.3g}" if x < 1000 else f"{x:.0f}"
+
+
+def _frameworks(run: Dict[str, Any]) -> List[str]:
+    return [fw for fw in FRAMEWORKS if fw in run["meta"]["frameworks"]]
+
+
+def _threads_line(run: Dict[str, Any]) -> str:
+    """Each framework's version, threads, ISA and the BLAS it brings along."""
+    infos = run["meta"]["frameworks"]
+    # Every worker imports numpy (for the data), so numpy's OpenBLAS is loaded everywhere: show it
+    # only for numpy itself, and for the others only the libraries they bring.
+    numpy_libs = {b.get("filepath") for b in infos.get(REFERENCE, {}).get("blas", [])}
+    parts = []
+    for fw, info in infos.items():
+        t = info.get("threads")
+        blas = [b for b in info.get("blas", [])
+                if b.get("internal_api") in ("openblas", "mkl", "blis", "openmp")
+                and (fw == REFERENCE or b.get("filepath") not in numpy_libs)]
+        bits = []
+        if t is not None:
+            bits.append(f"{t} thread{'s' if t != 1 else ''}")
+        if info.get("isa"):
+            bits.append(f"ISA {info['isa']}")
+        if info.get("blas_info"):
+            bits.append(info["blas_info"])
+        for b in blas:
+            arch = f", kernel {b['architecture']}" if b.get("architecture") else ""
+            bits.append(f"{b['internal_api']} {b.get('version') or ''}{arch}, "
+                        f"{b.get('num_threads')} threads".replace("  ", " "))
+        parts.append(f"{label(fw)} {info.get('version', '')}" + (f" ({'; '.join(bits)})" if bits else ""))
+    return "; ".join(parts)
+
+
+def markdown(run: Dict[str, Any]) -> str:
+    """The run as Markdown: machine, time table, ratio table, GFLOP/s table, targets, notes."""
+    meta, stats, ratios = run["meta"], run["stats"], run["ratios"]
+    fws = _frameworks(run)
+    peers = [fw for fw in fws if fw != "tapegrad"]
+    m = meta["machine"]
+    lines = [
+        f"### tapegrad vs peers ({meta['date']}{', quick run' if meta.get('quick') else ''})",
+        "",
+        f"Machine: {m['cpu']}, {m['cpus']} CPUs, {m['system']}, Python {m['python']}. "
+        f"Load average {meta.get('loadavg_start', 0):.1f} at start, "
+        f"{meta.get('loadavg_end', 0):.1f} at end (the machine is shared). "
+        f"Threads per framework: {meta['threads']}. {meta['rounds']} interleaved rounds × "
+        f"{meta['samples']} samples, each sample ≥ {meta['min_sample_ms']:g} ms of back-to-back "
+        f"iterations.",
+        "",
+        f"Frameworks: {_threads_line(run)}.",
+        "",
+        "**Time per iteration**: median over all samples (min in parentheses).",
+        "",
+        "| workload | " + " | ".join(label(fw) for fw in fws) + " |",
+        "|---|" + "---:|" * len(fws),
+    ]
+    for w in run["workloads"]:
+        cells = []
+        for fw in fws:
+            s = stats.get(w["name"], {}).get(fw, {})
+            if s.get("median_us") is None:
+                cells.append("error" if s.get("error") else "–")
+                continue
+            flag = " ⚠" if s.get("check_ok") is False else ""
+            cells.append(f"{fmt_time(s['median_us'])} ({fmt_time(s['min_us'])}){flag}")
+        lines.append(f"| {w['title']} | " + " | ".join(cells) + " |")
+    if peers:
+        lines += ["", "**tapegrad / peer** (ratio of medians; below 1 means tapegrad is faster).", "",
+                  "| workload | " + " | ".join(label(fw) for fw in peers) + " |",
+                  "|---|" + "---:|" * len(peers)]
+        for w in run["workloads"]:
+            r = ratios.get(w["name"], {})
+            lines.append(f"| {w['title']} | " + " | ".join(
+                f"{r[fw]:.2f}×" if fw in r else "–" for fw in peers) + " |")
+    gemms = [w for w in run["workloads"] if w["kind"] == "gemm"]
+    if gemms:
+        lines += ["", "**SGEMM GFLOP/s** (from the median; best sample in parentheses).", "",
+                  "| shape (M×K·K×N) | " + " | ".join(label(fw) for fw in fws) + " |",
+                  "|---|" + "---:|" * len(fws)]
+        for w in gemms:
+            cells = []
+            for fw in fws:
+                s = stats.get(w["name"], {}).get(fw, {})
+                cells.append(f"{s['gflops_median']:.3g} ({s['gflops_best']:.3g})"
+                             if s.get("gflops_median") else "–")
+            lines.append(f"| {w['title']} | " + " | ".join(cells) + " |")
+    if run.get("targets"):
+        lines += ["", "**Targets** (tapegrad / peer time; benchmark figures, not tests).", "",
+                  "| workload | peer | target | measured | met |", "|---|---|---:|---:|:---:|"]
+        for t in run["targets"]:
+            measured = "–" if t["ratio"] is None else f"{t['ratio']:.2f}×"
+            met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
+            lines.append(f"| {BY_NAME[t['workload']].title} | {label(t['peer'])} | "
+                         f"≤ {t['max_ratio']:g}× ({t['source']}) | {measured} | {met} |")
+    notes = notes_for(run)
+    if notes:
+        lines += ["", "Notes:", ""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def notes_for(run: Dict[str, Any]) -> List[str]:
+    """Skipped frameworks, changed environment, failed checks and errors, one line each."""
+    meta = run["meta"]
+    notes = [f"{label(fw)} skipped: {why}" for fw, why in meta.get("skipped", {}).items()]
+    if meta.get("removed_env"):
+        removed = ", ".join(f"{k}={v}" for k, v in meta["removed_env"].items())
+        notes.append(f"removed from every worker's environment (they mis-tune OpenBLAS): {removed}")
+    for wname, row in run["stats"].items():
+        for fw, s in row.items():
+            if s.get("check_ok") is False:
+                notes.append(f"⚠ {label(fw)} {wname}: check value {s['check']:.6g} differs from "
+                             f"numpy's by {s['check_rel_diff']:.2%} (not the same math?)")
+            if s.get("error"):
+                notes.append(f"{label(fw)} {wname}: {s['error']}")
+    return notes
+
+
+def write_json(run: Dict[str, Any], path: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(run, f, indent=1, allow_nan=True)
+        f.write("\n")
+
+
+def write_chart(run: Dict[str, Any], path: str) -> Optional[str]:
+    """A PNG with two panels: each workload's time relative to numpy (log scale), and SGEMM
+    GFLOP/s over the square sizes. Returns None when written, else why not (no matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed (pip install matplotlib)"
+    stats, fws = run["stats"], _frameworks(run)
+    rows = [w for w in run["workloads"] if stats.get(w["name"], {}).get(REFERENCE, {}).get("median_us")]
+    square = [w for w in run["workloads"] if w["kind"] == "gemm" and len(set(w["dims"])) == 1]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(15, max(5.0, 0.45 * len(rows) * max(1, len(fws)) / 3 + 2)),
+                                   gridspec_kw={"width_ratios": [3, 2]})
+    height = 0.8 / max(1, len(fws))
+    for i, fw in enumerate(fws):
+        ys, xs = [], []
+        for j, w in enumerate(rows):
+            s = stats[w["name"]].get(fw, {})
+            if s.get("median_us"):
+                ys.append(j + (i - (len(fws) - 1) / 2) * height)
+                xs.append(s["median_us"] / stats[w["name"]][REFERENCE]["median_us"])
+        ax1.barh(ys, xs, height=height, label=label(fw))
+    ax1.set_xscale("log")
+    ax1.axvline(1.0, color="black", linewidth=0.8)
+    ax1.set_yticks(range(len(rows)), [w["title"] for w in rows])
+    ax1.invert_yaxis()
+    ax1.set_xlabel("time per iteration relative to numpy (median; lower is faster)")
+    ax1.legend(loc="lower right", fontsize="small")
+    ax1.grid(axis="x", which="both", alpha=0.3)
+    for fw in fws:
+        pts = [(w["dims"][0], stats[w["name"]][fw]["gflops_median"]) for w in square
+               if stats.get(w["name"], {}).get(fw, {}).get("gflops_median")]
+        if pts:
+            ax2.plot(*zip(*pts), marker="o", label=label(fw))
+    ax2.set_xscale("log", base=2)
+    ax2.set_xlabel("SGEMM n (n×n·n×n)")
+    ax2.set_ylabel("GFLOP/s (median)")
+    ax2.grid(alpha=0.3)
+    if square:
+        ax2.legend(fontsize="small")
+    m = run["meta"]["machine"]
+    fig.suptitle(f"tapegrad vs peers: {m['cpu']}, {m['cpus']} CPUs, {run['meta']['threads']} threads "
+                 f"({run['meta']['date']})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None

@@ -1,0 +1,102 @@
+"""The workloads and frameworks that ``bench/compare.py`` knows.
+
+A workload is a name, a kind (which builder in each ``fw_*`` module makes it) and its sizes. The
+math is fixed here so that every framework runs the same computation on the same data
+(``data.py``); each framework module only chooses its own idiom for it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One timed computation.
+
+    kind: "tiny" (x + y on shape (1,)), "seed" (the notebook's training step on N examples),
+    "deep" (two Dense layers, MSE, forward + backward + SGD) or "gemm" (C = A @ B, float32).
+    dims: (N,) for "seed"; (M, K, N) for "gemm" (A is MxK, B is KxN); () otherwise.
+    """
+
+    name: str
+    kind: str
+    title: str
+    dims: Tuple[int, ...] = ()
+    learning_rate: float = 0.0
+
+    @property
+    def flops(self) -> Optional[float]:
+        """Floating-point operations per iteration, for GFLOP/s (only GEMM reports it)."""
+        if self.kind == "gemm":
+            m, k, n = self.dims
+            return 2.0 * m * k * n
+        return None
+
+
+# The seed notebook's learning rate. The deep step uses the same one: big enough that three steps
+# move the loss by ~1% (so the cross-framework check sees a wrong gradient), small enough that
+# thousands of timed steps stay far from denormals.
+LEARNING_RATE = 0.1
+
+# Hidden sizes of the deep workload: input (DEEP_BATCH, DEEP_WIDTH), two DEEP_WIDTH x DEEP_WIDTH layers.
+DEEP_BATCH = 256
+DEEP_WIDTH = 1024
+
+GEMM_SQUARE = (64, 128, 256, 512, 1024, 2048)
+# (M, K, N): a column times a scalar, a small MNIST-like classifier layer, the seed step's matmul
+# at a larger N with 64 features.
+GEMM_SKINNY = ((1000, 1, 1), (256, 784, 10), (10000, 64, 1))
+
+
+def _gemm(m: int, k: int, n: int) -> Workload:
+    if m == k == n:
+        return Workload(f"sgemm_{m}", "gemm", f"SGEMM {m}³", (m, k, n))
+    return Workload(f"sgemm_{m}x{k}x{n}", "gemm", f"SGEMM {m}×{k}·{k}×{n}", (m, k, n))
+
+
+WORKLOADS: List[Workload] = [
+    Workload("tiny_add", "tiny", "tiny x + y, shape (1,)"),
+    Workload("seed_1k", "seed", "seed step N=1000", (1000,), LEARNING_RATE),
+    Workload("seed_1m", "seed", "seed step N=10⁶", (1_000_000,), LEARNING_RATE),
+    Workload("deep", "deep", f"deep {DEEP_BATCH}×{DEEP_WIDTH}→{DEEP_WIDTH}→{DEEP_WIDTH}",
+             (DEEP_BATCH, DEEP_WIDTH), LEARNING_RATE),
+    *[_gemm(n, n, n) for n in GEMM_SQUARE],
+    *[_gemm(*d) for d in GEMM_SKINNY],
+]
+BY_NAME: Dict[str, Workload] = {w.name: w for w in WORKLOADS}
+
+# Names accepted by --only besides the workload names themselves.
+GROUPS: Dict[str, List[str]] = {
+    "seed": ["seed_1k", "seed_1m"],
+    "sgemm": [w.name for w in WORKLOADS if w.kind == "gemm"],
+    "sgemm_square": [f"sgemm_{n}" for n in GEMM_SQUARE],
+    "sgemm_skinny": [w.name for w in WORKLOADS if w.kind == "gemm" and len(set(w.dims)) > 1],
+}
+
+# Framework name -> (module in this package, the import that must succeed, label in tables).
+FRAMEWORKS: Dict[str, Tuple[str, str, str]] = {
+    "tapegrad": ("fw_tapegrad", "tapegrad", "tapegrad"),
+    "numpy": ("fw_numpy", "numpy", "numpy"),
+    "torch": ("fw_torch", "torch", "PyTorch"),
+    "jax": ("fw_jax", "jax", "JAX eager"),
+    "jax_jit": ("fw_jax", "jax", "JAX jit"),
+    "tensorflow": ("fw_tensorflow", "tensorflow", "TF eager"),
+}
+REFERENCE = "numpy"  # the peer every check value is compared with (always installed)
+
+
+def resolve_workloads(only: Optional[Sequence[str]]) -> List[Workload]:
+    """Workloads named by --only (names or group names), in the canonical order; all if None."""
+    if not only:
+        return list(WORKLOADS)
+    wanted = set()
+    for name in only:
+        if name in GROUPS:
+            wanted.update(GROUPS[name])
+        elif name in BY_NAME:
+            wanted.add(name)
+        else:
+            known = ", ".join([w.name for w in WORKLOADS] + sorted(GROUPS))
+            raise ValueError(f"unknown workload {name!r}; known: {known}")
+    return [w for w in WORKLOADS if w.name in wanted]

@@ -1,0 +1,83 @@
+"""The timed loop: ``time.perf_counter_ns`` around many inner iterations of one statement.
+
+The statement is compiled into the loop body (like ``timeit``) so that timing a 0.4 µs op does
+not also time a Python function call around it. Unlike ``timeit`` the garbage collector stays on,
+as it is in a real training loop.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List
+
+_LOOP_SOURCE = """\
+def _bench_loop(_n, _clock=_bench_clock, _repeat=_bench_repeat):
+    _t0 = _clock()
+    for _ in _repeat(None, _n):
+        {stmt}
+    return _clock() - _t0
+"""
+
+
+@dataclass
+class Bench:
+    """What a framework module builds for one workload.
+
+    stmt: one Python statement, run once per iteration, with the names in ``ns`` as globals.
+    check: a number computed by the same math before timing (e.g. the loss after three steps),
+    compared across frameworks to catch a framework that computes something else.
+    """
+
+    stmt: str
+    ns: Dict[str, Any] = field(default_factory=dict)
+    check: float = float("nan")
+
+
+def compile_loop(stmt: str, ns: Dict[str, Any]) -> Callable[[int], int]:
+    """Returns loop(n) -> nanoseconds taken by n runs of ``stmt``."""
+    glb = dict(ns)
+    glb["_bench_clock"] = time.perf_counter_ns
+    glb["_bench_repeat"] = itertools.repeat
+    exec(compile(_LOOP_SOURCE.format(stmt=stmt), f"<bench: {stmt}>", "exec"), glb)
+    return glb["_bench_loop"]
+
+
+def warm_up(loop: Callable[[int], int], min_ns: int, min_calls: int = 2) -> None:
+    """Runs the statement until ``min_ns`` passed and at least ``min_calls`` times.
+
+    Long enough to settle caches and allocators, and to let the threads of the previous worker
+    (OpenBLAS, OpenMP spin-wait) go back to sleep before the samples start.
+    """
+    spent = calls = 0
+    while spent < min_ns or calls < min_calls:
+        spent += loop(1)
+        calls += 1
+
+
+def calibrate(loop: Callable[[int], int], min_sample_ns: int) -> int:
+    """The inner iteration count that makes one sample last at least ``min_sample_ns``."""
+    n = 1
+    while True:
+        t = loop(n)
+        if t >= min_sample_ns:
+            return n
+        # Aim 20% above the target from the last measurement, but grow at most 100x per try.
+        n = min(n * 100, max(n + 1, math.ceil(n * 1.2 * min_sample_ns / max(t, 1))))
+
+
+def sample(loop: Callable[[int], int], number: int, samples: int) -> List[float]:
+    """``samples`` measurements of µs per iteration, each over ``number`` iterations."""
+    return [loop(number) / number / 1e3 for _ in range(samples)]
+
+
+def check_after_steps(step: Callable[[], Any], to_float: Callable[[Any], float], steps: int = 3) -> float:
+    """The value returned by the ``steps``-th call of a training step, as a float.
+
+    Three steps: the third loss depends on two updates, so a wrong gradient or update shows.
+    """
+    value = None
+    for _ in range(steps):
+        value = step()
+    return float(to_float(value))
