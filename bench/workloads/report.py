@@ -116,7 +116,7 @@ def _threads_line(run: Dict[str, Any]) -> str:
         for b in blas:
             arch = f", kernel {b['architecture']}" if b.get("architecture") else ""
             bits.append(f"{b['internal_api']} {b.get('version') or ''}{arch}, "
-                        f"{b.get('num_threads')} threads".replace("  ", " "))
+                        f"{b.get('num_threads')} thread{'s' if b.get('num_threads') != 1 else ''}".replace("  ", " "))
         parts.append(f"{label(fw)} {info.get('version', '')}" + (f" ({'; '.join(bits)})" if bits else ""))
     return "; ".join(parts)
 
@@ -154,7 +154,7 @@ def markdown(run: Dict[str, Any]) -> str:
             flag = " ⚠" if s.get("check_ok") is False else ""
             cells.append(f"{fmt_time(s['median_us'])} ({fmt_time(s['min_us'])}){flag}")
         lines.append(f"| {w['title']} | " + " | ".join(cells) + " |")
-    if peers:
+    if peers and "tapegrad" in fws:
         lines += ["", "**tapegrad / peer** (ratio of medians; below 1 means tapegrad is faster).", "",
                   "| workload | " + " | ".join(label(fw) for fw in peers) + " |",
                   "|---|" + "---:|" * len(peers)]
@@ -219,6 +219,7 @@ def write_chart(run: Dict[str, Any], path: str) -> Optional[str]:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter
     except ImportError:
         return "matplotlib is not installed (pip install matplotlib)"
     stats, fws = run["stats"], _frameworks(run)
@@ -234,8 +235,13 @@ def write_chart(run: Dict[str, Any], path: str) -> Optional[str]:
             if s.get("median_us"):
                 ys.append(j + (i - (len(fws) - 1) / 2) * height)
                 xs.append(s["median_us"] / stats[w["name"]][REFERENCE]["median_us"])
-        ax1.barh(ys, xs, height=height, label=label(fw))
+        bars = ax1.barh(ys, xs, height=height, label=label(fw))
+        # The absolute median at the end of each bar: the ratio alone hides µs vs s.
+        for bar, y, w in zip(bars, ys, [w for w in rows if stats[w["name"]].get(fw, {}).get("median_us")]):
+            ax1.text(bar.get_width() * 1.04, y, fmt_time(stats[w["name"]][fw]["median_us"]),
+                     va="center", fontsize=6.5)
     ax1.set_xscale("log")
+    ax1.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
     ax1.axvline(1.0, color="black", linewidth=0.8)
     ax1.set_yticks(range(len(rows)), [w["title"] for w in rows])
     ax1.invert_yaxis()

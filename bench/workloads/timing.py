@@ -17,6 +17,7 @@ def _bench_loop(_n, _clock=_bench_clock, _repeat=_bench_repeat):
     _t0 = _clock()
     for _ in _repeat(None, _n):
         {stmt}
+    {finish}
     return _clock() - _t0
 """
 
@@ -26,6 +27,9 @@ class Bench:
     """What a framework module builds for one workload.
 
     stmt: one Python statement, run once per iteration, with the names in ``ns`` as globals.
+    finish: a statement run once after the iterations, inside the timed region: for a framework
+    that dispatches asynchronously, waiting for the last result of a training loop whose steps
+    depend on each other (so the work of every step is counted, not only its dispatch).
     check: a number computed by the same math before timing (e.g. the loss after three steps),
     compared across frameworks to catch a framework that computes something else.
     """
@@ -33,14 +37,15 @@ class Bench:
     stmt: str
     ns: Dict[str, Any] = field(default_factory=dict)
     check: float = float("nan")
+    finish: str = "pass"
 
 
-def compile_loop(stmt: str, ns: Dict[str, Any]) -> Callable[[int], int]:
-    """Returns loop(n) -> nanoseconds taken by n runs of ``stmt``."""
+def compile_loop(stmt: str, ns: Dict[str, Any], finish: str = "pass") -> Callable[[int], int]:
+    """Returns loop(n) -> nanoseconds taken by n runs of ``stmt`` followed by one ``finish``."""
     glb = dict(ns)
     glb["_bench_clock"] = time.perf_counter_ns
     glb["_bench_repeat"] = itertools.repeat
-    exec(compile(_LOOP_SOURCE.format(stmt=stmt), f"<bench: {stmt}>", "exec"), glb)
+    exec(compile(_LOOP_SOURCE.format(stmt=stmt, finish=finish), f"<bench: {stmt}>", "exec"), glb)
     return glb["_bench_loop"]
 
 

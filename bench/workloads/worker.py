@@ -60,7 +60,7 @@ class Worker:
         if name not in self.built:
             t0 = time.perf_counter()
             bench = self.module.build(spec.BY_NAME[name], self.framework)
-            loop = timing.compile_loop(bench.stmt, bench.ns)
+            loop = timing.compile_loop(bench.stmt, bench.ns, bench.finish)
             self.built[name] = (bench, loop)
             out["build_s"] = round(time.perf_counter() - t0, 3)
         bench, loop = self.built[name]

@@ -32,27 +32,23 @@ int32_t find_ref(const TapeRefs& r, uint64_t serial) {
 }
 
 void add_ref(TapeRefs& r, uint64_t serial, int32_t slot) {
-  // Compact: keep refs of live tapes only.
-  std::vector<TapeRef> keep;
-  bool pruned = false;
-  if (r.n_inline == 2) {
-    for (int i = 0; i < r.n_inline; ++i)
-      if (is_live(r.inline_refs[i].tape)) keep.push_back(r.inline_refs[i]);
-    for (const TapeRef& ref : r.overflow)
-      if (is_live(ref.tape)) keep.push_back(ref);
-    pruned = true;
+  const TapeRef ref{serial, slot};
+  if (r.n_inline < 2) {
+    r.inline_refs[r.n_inline++] = ref;
+    return;
   }
-  if (pruned) {
-    r.n_inline = 0;
-    r.overflow.clear();
-    for (const TapeRef& ref : keep) {
-      if (r.n_inline < 2) r.inline_refs[r.n_inline++] = ref;
-      else r.overflow.push_back(ref);
+  // Full: reuse the place of a ref whose tape is gone (a variable read by a new tape each step).
+  for (TapeRef& old : r.inline_refs)
+    if (!is_live(old.tape)) {
+      old = ref;
+      return;
     }
-  }
-  TapeRef ref{serial, slot};
-  if (r.n_inline < 2) r.inline_refs[r.n_inline++] = ref;
-  else r.overflow.push_back(ref);
+  for (TapeRef& old : r.overflow)
+    if (!is_live(old.tape)) {
+      old = ref;
+      return;
+    }
+  r.overflow.push_back(ref);
 }
 
 // The thread's active tapes, innermost last.
