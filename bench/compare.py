@@ -230,6 +230,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         shown.append(f"{fw} ERROR")
                         continue
                     cell["us"] += res["us"]
+                    cell.setdefault("cpu_per_wall", []).append(res.get("cpu_per_wall"))
                     cell["number"], cell["check"] = res["number"], res["check"]
                     if "build_s" in res:
                         cell["build_s"] = res["build_s"]

@@ -10,7 +10,7 @@ import itertools
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 _LOOP_SOURCE = """\
 def _bench_loop(_n, _clock=_bench_clock, _repeat=_bench_repeat):
@@ -72,9 +72,16 @@ def calibrate(loop: Callable[[int], int], min_sample_ns: int) -> int:
         n = min(n * 100, max(n + 1, math.ceil(n * 1.2 * min_sample_ns / max(t, 1))))
 
 
-def sample(loop: Callable[[int], int], number: int, samples: int) -> List[float]:
-    """``samples`` measurements of µs per iteration, each over ``number`` iterations."""
-    return [loop(number) / number / 1e3 for _ in range(samples)]
+def sample(loop: Callable[[int], int], number: int, samples: int) -> Tuple[List[float], float]:
+    """``samples`` measurements of µs per iteration, each over ``number`` iterations, and the
+    process's CPU time / wall time over them: ~1 for one thread, up to the thread count when a
+    framework computes in parallel (how many threads really worked, whatever was asked)."""
+    us = []
+    cpu0 = time.process_time_ns()
+    for _ in range(samples):
+        us.append(loop(number) / number / 1e3)
+    cpu = time.process_time_ns() - cpu0
+    return us, cpu / max(1.0, sum(us) * number * 1e3)
 
 
 def check_after_steps(step: Callable[[], Any], to_float: Callable[[Any], float], steps: int = 3) -> float:

@@ -68,8 +68,9 @@ class Worker:
         number = int(req.get("number") or 0)
         if number <= 0:
             number = timing.calibrate(loop, int(req.get("min_sample_ms", 20) * 1e6))
-        out.update(ok=True, number=number, check=bench.check, stmt=bench.stmt,
-                   us=timing.sample(loop, number, int(req.get("samples", 3))))
+        us, cpu_per_wall = timing.sample(loop, number, int(req.get("samples", 3)))
+        out.update(ok=True, number=number, check=bench.check, stmt=bench.stmt, us=us,
+                   cpu_per_wall=round(cpu_per_wall, 3))
         return out
 
 

@@ -2,6 +2,8 @@
 #include <cstdlib>
 #define TG_ISA isa_avx2
 #define TG_ISA_NAME "avx2"
+#define TG_MICRO Avx2Micro
+#include "kernels/gemm_micro_avx2.h"
 #include "kernels/kernels_portable.h"
 
 namespace tapegrad::kernels {

@@ -9,6 +9,11 @@
 #include <cstring>
 
 #include "kernels/kernels.h"
+#include "kernels/gemm_micro_portable.h"
+#ifndef TG_MICRO
+#define TG_MICRO PortableMicro
+#endif
+#include "kernels/gemm_blocked.h"
 
 namespace tapegrad::kernels::TG_ISA {
 namespace {
@@ -268,6 +273,10 @@ template <typename T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
           const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
   if (gemm_skinny(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
+  // Below about 32^3 multiply-adds packing costs more than it saves.
+  if (k > 0 && static_cast<double>(m) * n * k >= 32768.0 &&
+      gemm_blocked(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+    return;
   for (int64_t i = 0; i < m; ++i) {
     T* crow = c + i * ldc;
     if (beta == T(0)) {

@@ -1,0 +1,116 @@
+// BLIS-style blocked GEMM: the five loops and the packing, written once. Each ISA translation
+// unit supplies a micro-kernel (TG_MICRO<T>, an MR x NR register tile) before including this.
+//
+// Block sizes for AMD Zen 4 (per core: L1d 32 KiB, L2 1 MiB; L3 32 MiB shared):
+//   KC: one packed B micro-panel (KC x NR) plus one A micro-panel (MR x KC) must stay in L1 while
+//       the micro-kernel streams them: float 256 x 16 x 4 B = 16 KiB + 6 KiB; double 256 x 8 x 8 B.
+//   MC: the packed A block (MC x KC) lives in L2, using about a fifth of it so B panels and C
+//       tiles fit beside it: float 192 x 256 x 4 B = 192 KiB; double 96 x 256 x 8 B = 192 KiB.
+//   NC: the packed B panel (KC x NC) lives in L3: float 256 x 3072 x 4 B = 3 MiB.
+// MC is a multiple of MR and NC of NR, so only the matrix edges make partial tiles.
+#pragma once
+#include <cstdlib>
+#include <cstring>
+
+namespace tapegrad::kernels::TG_ISA {
+namespace {
+
+template <typename T> struct Blocking;
+template <> struct Blocking<float> { static constexpr int64_t KC = 256, MC = 192, NC = 3072; };
+template <> struct Blocking<double> { static constexpr int64_t KC = 256, MC = 96, NC = 1536; };
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// Packs rows [ic, ic+mc) x columns [pc, pc+kc) of op(A) into MR-row micro-panels, each stored
+// column by column (MR values per k step), zero-padded to a whole MR.
+template <typename T, int MR>
+void pack_a(bool ta, const T* a, int64_t lda, int64_t ic, int64_t pc, int64_t mc, int64_t kc,
+            T* out) {
+  const int64_t si = ta ? 1 : lda, sp = ta ? lda : 1;  // strides of A(i, p)
+  for (int64_t ir = 0; ir < mc; ir += MR) {
+    const int64_t mr = min64(MR, mc - ir);
+    const T* base = a + (ic + ir) * si + pc * sp;
+    for (int64_t p = 0; p < kc; ++p) {
+      T* dst = out + p * MR;
+      int64_t i = 0;
+      for (; i < mr; ++i) dst[i] = base[i * si + p * sp];
+      for (; i < MR; ++i) dst[i] = T(0);
+    }
+    out += MR * kc;
+  }
+}
+
+// Packs rows [pc, pc+kc) x columns [jc, jc+nc) of op(B) into NR-column micro-panels, each stored
+// row by row (NR values per k step), zero-padded to a whole NR.
+template <typename T, int NR>
+void pack_b(bool tb, const T* b, int64_t ldb, int64_t pc, int64_t jc, int64_t kc, int64_t nc,
+            T* out) {
+  const int64_t sp = tb ? 1 : ldb, sj = tb ? ldb : 1;  // strides of B(p, j)
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    const int64_t nr = min64(NR, nc - jr);
+    const T* base = b + pc * sp + (jc + jr) * sj;
+    for (int64_t p = 0; p < kc; ++p) {
+      T* dst = out + p * NR;
+      const T* src = base + p * sp;
+      int64_t j = 0;
+      if (sj == 1) {
+        for (; j < nr; ++j) dst[j] = src[j];
+      } else {
+        for (; j < nr; ++j) dst[j] = src[j * sj];
+      }
+      for (; j < NR; ++j) dst[j] = T(0);
+    }
+    out += NR * kc;
+  }
+}
+
+template <typename T>
+T* aligned_buffer(int64_t count) {
+  size_t bytes = static_cast<size_t>(count) * sizeof(T);
+  bytes = (bytes + 63) / 64 * 64;
+  return static_cast<T*>(std::aligned_alloc(64, bytes));
+}
+
+// C = alpha * op(A) op(B) + beta * C over all of C; returns false if scratch memory was not
+// available (the caller then falls back to the unblocked loops).
+template <typename T>
+bool gemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                  int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  using Micro = TG_MICRO<T>;
+  constexpr int MR = Micro::MR, NR = Micro::NR;
+  constexpr int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC / MR * MR,
+                    NC = Blocking<T>::NC / NR * NR;
+  T* ap = aligned_buffer<T>(MC * KC);
+  T* bp = aligned_buffer<T>(KC * NC);
+  if (!ap || !bp) {
+    std::free(ap);
+    std::free(bp);
+    return false;
+  }
+  for (int64_t jc = 0; jc < n; jc += NC) {
+    const int64_t nc = min64(NC, n - jc);
+    for (int64_t pc = 0; pc < k; pc += KC) {
+      const int64_t kc = min64(KC, k - pc);
+      const T beta_here = pc == 0 ? beta : T(1);  // later K blocks accumulate
+      pack_b<T, NR>(tb, b, ldb, pc, jc, kc, nc, bp);
+      for (int64_t ic = 0; ic < m; ic += MC) {
+        const int64_t mc = min64(MC, m - ic);
+        pack_a<T, MR>(ta, a, lda, ic, pc, mc, kc, ap);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int nr = static_cast<int>(min64(NR, nc - jr));
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int mr = static_cast<int>(min64(MR, mc - ir));
+            Micro::run(kc, ap + ir * kc, bp + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, alpha,
+                       beta_here, mr, nr);
+          }
+        }
+      }
+    }
+  }
+  std::free(ap);
+  std::free(bp);
+  return true;
+}
+
+}  // namespace
+}  // namespace tapegrad::kernels::TG_ISA

@@ -1,0 +1,33 @@
+// Portable GEMM micro-kernel: an MR x NR tile accumulated in a local array. Compiled without
+// vectorization it is the scalar reference; with AVX-512 flags the compiler vectorizes its rows.
+#pragma once
+#include <cstdint>
+
+namespace tapegrad::kernels::TG_ISA {
+namespace {
+
+template <typename T>
+struct PortableMicro {
+  static constexpr int MR = 6;
+  static constexpr int NR = 64 / static_cast<int>(sizeof(T));  // one 64-byte row per tile row
+
+  // C[0:mr, 0:nr] = alpha * sum_p A[p][i] B[p][j] + beta * C (beta == 0: C not read).
+  static void run(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta, int mr,
+                  int nr) {
+    T acc[MR][NR] = {};
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* ap = a + p * MR;
+      const T* bp = b + p * NR;
+      for (int i = 0; i < MR; ++i)
+        for (int j = 0; j < NR; ++j) acc[i][j] += ap[i] * bp[j];
+    }
+    for (int i = 0; i < mr; ++i) {
+      T* crow = c + i * ldc;
+      for (int j = 0; j < nr; ++j)
+        crow[j] = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * crow[j];
+    }
+  }
+};
+
+}  // namespace
+}  // namespace tapegrad::kernels::TG_ISA
