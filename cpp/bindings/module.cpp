@@ -6,6 +6,8 @@
 #include "bindings/py_api.h"
 #include "core/allocator.h"
 #include "core/errors.h"
+#include "core/long_running.h"
+#include "core/thread_pool.h"
 #include "kernels/kernels.h"
 
 namespace py = pybind11;
@@ -183,6 +185,11 @@ PYBIND11_MODULE(_core, m) {
   m.def("isa", [] { return std::string(kernels::active().isa); }, "The kernel instruction set in use.");
   m.def("available_isas", &kernels::available, "Instruction sets this CPU can run.");
   m.def("select_isa", &kernels::select, arg("isa"), "Force an instruction set (testing).");
+  m.def("num_threads", &threads::num_threads, "Threads used by large kernels.");
+  m.def("set_num_threads", [](int n) {
+    if (n < 1) throw ValueError("set_num_threads: expected a positive count, got " + std::to_string(n));
+    threads::set_num_threads(n);
+  }, arg("n"), "Sets the threads used by large kernels (results do not depend on it).");
   m.def("live_tensors", &TensorImpl::live_count, "Number of tensors alive in the engine.");
   m.def("live_tapes", &Tape::live_count, "Number of tapes alive in the engine.");
   m.def("allocator_stats", [] {
@@ -196,6 +203,10 @@ PYBIND11_MODULE(_core, m) {
     return d;
   });
   m.def("empty_cache", &allocator::empty_cache, "Return cached tensor memory to the system.");
+
+  // Large kernels release the GIL (see core/long_running.h).
+  set_long_running_hooks([]() -> void* { return PyEval_SaveThread(); },
+                         [](void* s) { PyEval_RestoreThread(static_cast<PyThreadState*>(s)); });
 
   kernels::active();  // choose the ISA now, so a bad TAPEGRAD_ISA fails at import
 }

@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/thread_pool.h"
+
 namespace tapegrad::kernels::TG_ISA {
 namespace {
 
@@ -71,22 +73,14 @@ T* aligned_buffer(int64_t count) {
   return static_cast<T*>(std::aligned_alloc(64, bytes));
 }
 
-// C = alpha * op(A) op(B) + beta * C over all of C; returns false if scratch memory was not
-// available (the caller then falls back to the unblocked loops).
+// The serial loop nest over all of C, with caller-provided packing buffers.
 template <typename T>
-bool gemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
-                  int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+void gemm_nest(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+               int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, T* ap, T* bp) {
   using Micro = TG_MICRO<T>;
   constexpr int MR = Micro::MR, NR = Micro::NR;
   constexpr int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC / MR * MR,
                     NC = Blocking<T>::NC / NR * NR;
-  T* ap = aligned_buffer<T>(MC * KC);
-  T* bp = aligned_buffer<T>(KC * NC);
-  if (!ap || !bp) {
-    std::free(ap);
-    std::free(bp);
-    return false;
-  }
   for (int64_t jc = 0; jc < n; jc += NC) {
     const int64_t nc = min64(NC, n - jc);
     for (int64_t pc = 0; pc < k; pc += KC) {
@@ -107,9 +101,66 @@ bool gemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, co
       }
     }
   }
-  std::free(ap);
-  std::free(bp);
-  return true;
+}
+
+constexpr int kMaxGemmThreads = 64;
+
+template <typename T>
+struct GemmJob {
+  bool ta, tb, split_n;
+  int64_t m, n, k;
+  T alpha, beta;
+  const T* a;
+  const T* b;
+  T* c;
+  int64_t lda, ldb, ldc;
+  T* ap[kMaxGemmThreads];
+  T* bp[kMaxGemmThreads];
+};
+
+// Thread t computes its own slice of C (whole micro-tile columns or rows), so each element is
+// produced by the same operations whatever the thread count: results are bitwise identical.
+template <typename T>
+void gemm_slice(void* ctx, int t, int nt) {
+  const GemmJob<T>& j = *static_cast<const GemmJob<T>*>(ctx);
+  using Micro = TG_MICRO<T>;
+  const int64_t unit = j.split_n ? Micro::NR : Micro::MR;
+  const int64_t extent = j.split_n ? j.n : j.m;
+  const int64_t units = (extent + unit - 1) / unit;
+  const int64_t lo = units * t / nt * unit, hi = min64(extent, units * (t + 1) / nt * unit);
+  if (hi <= lo) return;
+  if (j.split_n) {
+    gemm_nest(j.ta, j.tb, j.m, hi - lo, j.k, j.alpha, j.a, j.lda, j.b + (j.tb ? lo * j.ldb : lo),
+              j.ldb, j.beta, j.c + lo, j.ldc, j.ap[t], j.bp[t]);
+  } else {
+    gemm_nest(j.ta, j.tb, hi - lo, j.n, j.k, j.alpha, j.a + (j.ta ? lo : lo * j.lda), j.lda, j.b,
+              j.ldb, j.beta, j.c + lo * j.ldc, j.ldc, j.ap[t], j.bp[t]);
+  }
+}
+
+// C = alpha * op(A) op(B) + beta * C over all of C, on `threads` threads. Returns false, having
+// touched nothing, when the packing buffers cannot be allocated.
+template <typename T>
+bool gemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                  int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, int threads) {
+  using Micro = TG_MICRO<T>;
+  constexpr int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC / Micro::MR * Micro::MR,
+                    NC = Blocking<T>::NC / Micro::NR * Micro::NR;
+  if (threads > kMaxGemmThreads) threads = kMaxGemmThreads;
+  if (threads < 1) threads = 1;
+  GemmJob<T> job{ta, tb, n >= m, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, {}, {}};
+  bool ok = true;
+  for (int t = 0; t < threads && ok; ++t) {
+    job.ap[t] = aligned_buffer<T>(MC * KC);
+    job.bp[t] = aligned_buffer<T>(KC * NC);
+    ok = job.ap[t] && job.bp[t];
+  }
+  if (ok) threads::parallel_run(&gemm_slice<T>, &job, threads);
+  for (int t = 0; t < threads; ++t) {
+    std::free(job.ap[t]);
+    std::free(job.bp[t]);
+  }
+  return ok;
 }
 
 }  // namespace

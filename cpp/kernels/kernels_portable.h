@@ -267,15 +267,20 @@ bool gemm_skinny(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
   return true;
 }
 
+constexpr double kGemmParallelMadds = 128.0 * 128.0 * 128.0;
+
 // Portable GEMM: loop orders chosen so the innermost loop is unit-stride where the layout allows.
 // The blocked, packed BLIS-style path replaces this for large shapes (see the SIMD issue).
 template <typename T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
           const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
   if (gemm_skinny(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
-  // Below about 32^3 multiply-adds packing costs more than it saves.
-  if (k > 0 && static_cast<double>(m) * n * k >= 32768.0 &&
-      gemm_blocked(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+  // Below about 32^3 multiply-adds packing costs more than it saves; below about 128^3 a
+  // second thread costs more (wake-up, duplicate packing) than it saves.
+  const double madds = static_cast<double>(m) * n * k;
+  const int threads = madds >= kGemmParallelMadds ? threads::num_threads() : 1;
+  if (k > 0 && madds >= 32768.0 &&
+      gemm_blocked(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads))
     return;
   for (int64_t i = 0; i < m; ++i) {
     T* crow = c + i * ldc;

@@ -31,6 +31,7 @@ TensorPtr binary(kernels::BinaryOp kop, OpKind kind, bool save, const TensorPtr&
   TensorPtr out = TensorImpl::empty(a->dtype(), out_shape, name);
   if (out->numel() > 0) {
     const kernels::BinaryPlan plan = binary_plan(a->shape(), b->shape(), out_shape);
+    LongRunning unlocked(static_cast<double>(out->numel()) >= kLongRunningWork);
     const auto& k = kernels::active();
     visit_dtype(a->dtype(), [&](auto zero) {
       using T = decltype(zero);

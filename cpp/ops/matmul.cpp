@@ -53,6 +53,7 @@ TensorPtr matmul(const TensorPtr& a, const TensorPtr& b, bool ta, bool tb) {
 
   if (out->numel() > 0) {
     const int64_t k = ka;
+    LongRunning unlocked(static_cast<double>(out->numel()) * k >= kLongRunningWork);
     const int64_t lda = as.dims[as.rank - 1], ldb = bs.dims[bs.rank - 1];
     const auto& kern = kernels::active();
     visit_dtype(a->dtype(), [&](auto zero) {

@@ -3,11 +3,15 @@
 #include <string>
 
 #include "core/errors.h"
+#include "core/long_running.h"
 #include "kernels/kernels.h"
 #include "ops/op_kind.h"
 #include "tape/tape.h"
 
 namespace tapegrad::ops {
+
+// Work (elements, or multiply-adds) above which an op lets other host threads run meanwhile.
+constexpr double kLongRunningWork = 1 << 20;
 
 inline void check_same_dtype(const TensorPtr& a, const TensorPtr& b, const char* op) {
   if (a->dtype() != b->dtype())

@@ -25,6 +25,7 @@ TensorPtr reduce(OpKind kind, const TensorPtr& x, const std::vector<int64_t>* ax
     if (mask >> d & 1u) count *= x->shape().dims[d];
   if (out->numel() > 0) {
     const kernels::ReducePlan plan = reduce_plan(x->shape(), mask);
+    LongRunning unlocked(static_cast<double>(x->numel()) >= kLongRunningWork);
     const auto& k = kernels::active();
     visit_dtype(x->dtype(), [&](auto zero) {
       using T = decltype(zero);

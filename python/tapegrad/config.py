@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import _core
 
-__all__ = ["isa", "available_isas", "set_isa"]
+__all__ = ["isa", "available_isas", "set_isa", "num_threads", "set_num_threads"]
 
 
 def isa() -> str:
@@ -21,3 +21,15 @@ def set_isa(name: str) -> None:
     if not isinstance(name, str):
         raise TypeError(f"set_isa: expected a string, got {type(name).__name__}")
     _core.select_isa(name)
+
+
+def num_threads() -> int:
+    """Threads used by large kernels (TAPEGRAD_NUM_THREADS, else the number of cores)."""
+    return _core.num_threads()
+
+
+def set_num_threads(n: int) -> None:
+    """Sets the threads used by large kernels. Results are bitwise identical for any count."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"set_num_threads: expected a positive int, got {n!r}")
+    _core.set_num_threads(n)
