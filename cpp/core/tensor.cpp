@@ -9,26 +9,38 @@ namespace tapegrad {
 
 std::atomic<int64_t> TensorImpl::live_{0};
 
-Storage::Storage(size_t nbytes, const char* op) {
+TensorImpl::TensorImpl(DType dtype, const Shape& shape, void* data, size_t capacity)
+    : dtype_(dtype), shape_(shape), data_(data), capacity_(capacity) {
+  live_.fetch_add(1, std::memory_order_relaxed);
+}
+
+TensorImpl::TensorImpl(DType dtype, const Shape& shape, TensorPtr base)
+    : dtype_(dtype), shape_(shape), data_(base->data_), base_(std::move(base)) {
+  live_.fetch_add(1, std::memory_order_relaxed);
+}
+
+TensorImpl::~TensorImpl() {
+  if (!base_) allocator::release(data_, capacity_);
+  live_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+TensorPtr TensorImpl::empty(DType dtype, const Shape& shape, const char* op) {
+  check_shape(shape, dtype_size(dtype), op);
+  const size_t nbytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
+  size_t capacity = 0;
+  void* data;
   try {
-    ptr = allocator::allocate(nbytes, &capacity);
+    data = allocator::allocate(nbytes, &capacity);
   } catch (const MemoryError&) {
     throw MemoryError(std::string(op) + ": out of memory allocating " + std::to_string(nbytes) +
                       " bytes");
   }
-}
-
-TensorImpl::TensorImpl(DType dtype, const Shape& shape, std::shared_ptr<Storage> storage)
-    : dtype_(dtype), shape_(shape), storage_(std::move(storage)) {
-  live_.fetch_add(1, std::memory_order_relaxed);
-}
-
-TensorImpl::~TensorImpl() { live_.fetch_sub(1, std::memory_order_relaxed); }
-
-TensorPtr TensorImpl::empty(DType dtype, const Shape& shape, const char* op) {
-  check_shape(shape, dtype_size(dtype), op);
-  size_t nbytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
-  return std::make_shared<TensorImpl>(dtype, shape, std::make_shared<Storage>(nbytes, op));
+  try {
+    return std::make_shared<TensorImpl>(dtype, shape, data, capacity);
+  } catch (...) {
+    allocator::release(data, capacity);
+    throw;
+  }
 }
 
 TensorPtr TensorImpl::zeros(DType dtype, const Shape& shape, const char* op) {
@@ -46,7 +58,9 @@ TensorPtr TensorImpl::full(DType dtype, const Shape& shape, double value, const 
 }
 
 TensorPtr TensorImpl::view(const TensorPtr& src, const Shape& shape) {
-  return std::make_shared<TensorImpl>(src->dtype_, shape, src->storage_);
+  // A view of a view shares the root owner, so only owners ever hold buffers.
+  TensorPtr root = src->base_ ? src->base_ : src;
+  return std::make_shared<TensorImpl>(src->dtype_, shape, std::move(root));
 }
 
 double TensorImpl::item() const {

@@ -1,5 +1,7 @@
-// Tensor: an immutable N-d value. Storage is shared (reshape is a view) and never written after
-// the op that made it returns, except by a Variable that owns it alone (see tape/variable.h).
+// Tensor: an immutable N-d value. A tensor owns its buffer (from the caching allocator), or is a
+// view (reshape) of another tensor's buffer and then keeps that tensor alive. Buffers are never
+// written after the op that made them returns, except by a Variable that holds the only
+// reference (see tape/variable.h). One heap block per tensor: the buffer is not a separate object.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -11,15 +13,6 @@
 #include "core/shape.h"
 
 namespace tapegrad {
-
-struct Storage {
-  void* ptr = nullptr;
-  size_t capacity = 0;
-  explicit Storage(size_t nbytes, const char* op);
-  ~Storage() { allocator::release(ptr, capacity); }
-  Storage(const Storage&) = delete;
-  Storage& operator=(const Storage&) = delete;
-};
 
 // Where a tensor sits on a tape: the tape's serial number and the tensor's slot in it. Most
 // tensors are on at most one or two tapes, so two refs live inline.
@@ -40,7 +33,10 @@ using TensorPtr = std::shared_ptr<TensorImpl>;
 
 class TensorImpl : public std::enable_shared_from_this<TensorImpl> {
  public:
-  TensorImpl(DType dtype, const Shape& shape, std::shared_ptr<Storage> storage);
+  // Owns a fresh buffer of `capacity` bytes at `data` (from allocator::allocate).
+  TensorImpl(DType dtype, const Shape& shape, void* data, size_t capacity);
+  // A view of `base`'s buffer.
+  TensorImpl(DType dtype, const Shape& shape, TensorPtr base);
   ~TensorImpl();
   TensorImpl(const TensorImpl&) = delete;
   TensorImpl& operator=(const TensorImpl&) = delete;
@@ -49,7 +45,7 @@ class TensorImpl : public std::enable_shared_from_this<TensorImpl> {
   static TensorPtr empty(DType dtype, const Shape& shape, const char* op);
   static TensorPtr zeros(DType dtype, const Shape& shape, const char* op);
   static TensorPtr full(DType dtype, const Shape& shape, double value, const char* op);
-  // Same storage, another shape with the same element count.
+  // Same buffer, another shape with the same element count.
   static TensorPtr view(const TensorPtr& src, const Shape& shape);
 
   DType dtype() const { return dtype_; }
@@ -57,9 +53,10 @@ class TensorImpl : public std::enable_shared_from_this<TensorImpl> {
   int rank() const { return shape_.rank; }
   int64_t numel() const { return shape_.numel(); }
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
-  void* raw() const { return storage_->ptr; }
-  template <typename T> T* data() const { return static_cast<T*>(storage_->ptr); }
-  const std::shared_ptr<Storage>& storage() const { return storage_; }
+  void* raw() const { return data_; }
+  template <typename T> T* data() const { return static_cast<T*>(data_); }
+  // The tensor that owns this one's buffer (itself unless a view).
+  const TensorImpl* buffer_owner() const { return base_ ? base_.get() : this; }
   double item() const;  // value of a one-element tensor, as double
 
   TapeRefs& tape_refs() { return refs_; }
@@ -69,7 +66,9 @@ class TensorImpl : public std::enable_shared_from_this<TensorImpl> {
  private:
   DType dtype_;
   Shape shape_;
-  std::shared_ptr<Storage> storage_;
+  void* data_;
+  size_t capacity_ = 0;  // bytes owned; 0 for views
+  TensorPtr base_;       // set for views
   TapeRefs refs_;
   static std::atomic<int64_t> live_;
 };

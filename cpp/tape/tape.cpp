@@ -59,6 +59,7 @@ thread_local std::vector<TapePtr> t_stack;
 Tape::Tape(bool persistent, bool watch_accessed_variables)
     : serial_(g_next_serial.fetch_add(1)), persistent_(persistent),
       watch_accessed_(watch_accessed_variables) {
+  entries_.reserve(16);  // a training step records about a dozen ops: no regrowth
   std::lock_guard<std::mutex> lock(g_live_mu);
   g_live.push_back(serial_);
 }

@@ -28,9 +28,10 @@ TensorPtr Variable::read() {
 }
 
 bool Variable::exclusive() const {
-  // One owner of the tensor (this variable) and of its storage (that tensor): nobody can observe
-  // an in-place write. Anything else (a Python Tensor, a tape, a reshape view) forces a copy.
-  return value_.use_count() == 1 && value_->storage().use_count() == 1;
+  // This variable holds the only reference, and the tensor owns its buffer: nobody can observe
+  // an in-place write. Anything else (a Python Tensor, a tape, a reshape view, which keeps its
+  // base alive) forces a copy.
+  return value_.use_count() == 1 && value_->buffer_owner() == value_.get();
 }
 
 void Variable::check_compatible(const TensorPtr& v, const char* op) const {
@@ -55,7 +56,7 @@ void Variable::assign(const TensorPtr& v, const char* op) {
 
 void Variable::axpy(double alpha, const TensorPtr& v, const char* op) {
   check_compatible(v, op);
-  if (!exclusive() || v->storage() == value_->storage()) value_ = copy_of(value_, op);
+  if (!exclusive() || v->buffer_owner() == value_->buffer_owner()) value_ = copy_of(value_, op);
   const auto& k = kernels::active();
   visit_dtype(value_->dtype(), [&](auto zero) {
     using T = decltype(zero);
