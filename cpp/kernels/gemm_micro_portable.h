@@ -6,6 +6,20 @@
 namespace tapegrad::kernels::TG_ISA {
 namespace {
 
+// y[i] = alpha * dot(A[i, :], x) + beta * y[i] for row-major A (rows contiguous, x unit stride).
+template <typename T>
+struct PortableGemv {
+  static void run(int64_t m, int64_t k, T alpha, const T* a, int64_t lda, const T* x, T beta,
+                  T* y, int64_t incy) {
+    for (int64_t i = 0; i < m; ++i) {
+      const T* row = a + i * lda;
+      T s = 0;
+      for (int64_t p = 0; p < k; ++p) s += row[p] * x[p];
+      y[i * incy] = beta == T(0) ? alpha * s : alpha * s + beta * y[i * incy];
+    }
+  }
+};
+
 template <typename T>
 struct PortableMicro {
   static constexpr int MR = 6;

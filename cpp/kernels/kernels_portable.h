@@ -13,6 +13,9 @@
 #ifndef TG_MICRO
 #define TG_MICRO PortableMicro
 #endif
+#ifndef TG_GEMV
+#define TG_GEMV PortableGemv
+#endif
 #include "kernels/gemm_blocked.h"
 
 namespace tapegrad::kernels::TG_ISA {
@@ -251,7 +254,11 @@ bool gemm_skinny(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
     return true;
   }
   if (n != 1) return false;
-  if (a_col == 1) {  // rows of A are contiguous: one dot product per output
+  if (a_col == 1 && b_row == 1) {  // rows of A and the vector are contiguous: GEMV kernel
+    TG_GEMV<T>::run(m, k, alpha, a, a_row, b, beta, c, ldc);
+    return true;
+  }
+  if (a_col == 1) {  // strided vector: one dot product per output
     for (int64_t i = 0; i < m; ++i)
       c[i * ldc] = blend(beta, c[i * ldc], alpha * dot(a + i * a_row, b, k, b_row));
     return true;
