@@ -119,9 +119,9 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     p.add_argument("--frameworks", help="comma-separated, default: all installed "
                                         f"({', '.join(spec.FRAMEWORKS)})")
     p.add_argument("--threads", type=int, default=1,
-                   help="threads per framework (default 1: tapegrad's engine is single-threaded, and "
-                        "on a shared machine thread teams of 2+ collapse when another process "
-                        "holds a core; use 2 here for the peers' multi-threaded figures)")
+                   help="threads per framework (default 1: on a shared machine thread teams of 2+ "
+                        "collapse when another process holds a core; use 2 for the "
+                        "multi-threaded figures)")
     p.add_argument("--rounds", type=int, help="interleaved rounds (overrides --quick's)")
     p.add_argument("--samples", type=int, help="samples per round per cell (overrides --quick's)")
     p.add_argument("--min-sample-ms", type=float, help="shortest sample, in ms")

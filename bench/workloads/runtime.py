@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional
 # the one peer that uses OpenBLAS, and keeping them for the others would change nothing).
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "TAPEGRAD_NUM_THREADS")
 
 
 def worker_env(framework: str, threads: int, base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
