@@ -87,6 +87,19 @@ void gemm_nest(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const
       const int64_t kc = min64(KC, k - pc);
       const T beta_here = pc == 0 ? beta : T(1);  // later K blocks accumulate
       pack_b<T, NR>(tb, b, ldb, pc, jc, kc, nc, bp);
+      if (nc <= NR) {
+        // C is one micro-tile wide: each A element is used once, so packing A would only add a
+        // pass over it. The micro-kernel reads A in place (rows past the edge repeat the last).
+        const int64_t si = ta ? 1 : lda, sp = ta ? lda : 1;
+        for (int64_t ir = 0; ir < m; ir += MR) {
+          const int mr = static_cast<int>(min64(MR, m - ir));
+          const T* rows[MR];
+          for (int i = 0; i < MR; ++i) rows[i] = a + (ir + (i < mr ? i : mr - 1)) * si + pc * sp;
+          Micro::template run<false>(kc, nullptr, rows, sp, bp, c + ir * ldc + jc, ldc, alpha,
+                                     beta_here, mr, static_cast<int>(nc));
+        }
+        continue;
+      }
       for (int64_t ic = 0; ic < m; ic += MC) {
         const int64_t mc = min64(MC, m - ic);
         pack_a<T, MR>(ta, a, lda, ic, pc, mc, kc, ap);
@@ -94,8 +107,8 @@ void gemm_nest(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const
           const int nr = static_cast<int>(min64(NR, nc - jr));
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int mr = static_cast<int>(min64(MR, mc - ir));
-            Micro::run(kc, ap + ir * kc, bp + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, alpha,
-                       beta_here, mr, nr);
+            Micro::template run<true>(kc, ap + ir * kc, nullptr, 0, bp + jr * kc,
+                                      c + (ic + ir) * ldc + jc + jr, ldc, alpha, beta_here, mr, nr);
           }
         }
       }

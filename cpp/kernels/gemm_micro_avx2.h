@@ -92,10 +92,12 @@ struct Avx2Gemv<double> {
   }
 };
 
-// One k step of a 6-row tile: row i of the tile gets A[i] * (b0, b1).
+// One k step of a 6-row tile: row i of the tile gets A(i, p) * (b0, b1). A is either packed
+// (MR values per k step at ap) or read in place through row pointers r0..r5 and a k stride.
+#define TG_A(i) (kPackedA ? ap + i : r##i + p * a_step)
 #define TG_ROW(i, c0, c1, bcast, fma)          \
   {                                            \
-    const auto ai = bcast(ap + i);             \
+    const auto ai = bcast(TG_A(i));            \
     c0 = fma(ai, b0, c0);                      \
     c1 = fma(ai, b1, c1);                      \
   }
@@ -103,8 +105,13 @@ struct Avx2Gemv<double> {
 template <>
 struct Avx2Micro<float> {
   static constexpr int MR = 6, NR = 16;
-  static void run(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha,
-                  float beta, int mr, int nr) {
+  // kPackedA: a is a packed MR x kc panel. Otherwise rows[i] points at A(i, 0) in the matrix
+  // itself and A(i, p) = rows[i][p * a_step].
+  template <bool kPackedA>
+  static void run(int64_t kc, const float* a, const float* const* rows, int64_t a_step,
+                  const float* b, float* c, int64_t ldc, float alpha, float beta, int mr, int nr) {
+    const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3], *r4 = rows[4],
+                *r5 = rows[5];
     // The C tile's rows are far apart in memory: start fetching them now so the stores at the
     // end do not wait on misses.
     for (int i = 0; i < mr; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
@@ -123,13 +130,13 @@ struct Avx2Micro<float> {
       TG_ROW(5, c50, c51, _mm256_broadcast_ss, _mm256_fmadd_ps)
     }
     alignas(32) float tile[MR][NR];
-    const __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+    const __m256 tile_rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
                                 {c30, c31}, {c40, c41}, {c50, c51}};
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     if (mr == MR && nr == NR) {
       for (int i = 0; i < MR; ++i) {
         float* crow = c + i * ldc;
-        __m256 r0 = _mm256_mul_ps(va, rows[i][0]), r1 = _mm256_mul_ps(va, rows[i][1]);
+        __m256 r0 = _mm256_mul_ps(va, tile_rows[i][0]), r1 = _mm256_mul_ps(va, tile_rows[i][1]);
         if (beta != 0.0f) {
           r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(crow), r0);
           r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(crow + 8), r1);
@@ -140,8 +147,8 @@ struct Avx2Micro<float> {
       return;
     }
     for (int i = 0; i < mr; ++i) {
-      _mm256_store_ps(tile[i], rows[i][0]);
-      _mm256_store_ps(tile[i] + 8, rows[i][1]);
+      _mm256_store_ps(tile[i], tile_rows[i][0]);
+      _mm256_store_ps(tile[i] + 8, tile_rows[i][1]);
       float* crow = c + i * ldc;
       for (int j = 0; j < nr; ++j)
         crow[j] = beta == 0.0f ? alpha * tile[i][j] : alpha * tile[i][j] + beta * crow[j];
@@ -152,8 +159,12 @@ struct Avx2Micro<float> {
 template <>
 struct Avx2Micro<double> {
   static constexpr int MR = 6, NR = 8;
-  static void run(int64_t kc, const double* a, const double* b, double* c, int64_t ldc,
-                  double alpha, double beta, int mr, int nr) {
+  template <bool kPackedA>
+  static void run(int64_t kc, const double* a, const double* const* rows, int64_t a_step,
+                  const double* b, double* c, int64_t ldc, double alpha, double beta, int mr,
+                  int nr) {
+    const double *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3], *r4 = rows[4],
+                 *r5 = rows[5];
     for (int i = 0; i < mr; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
             c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -169,11 +180,11 @@ struct Avx2Micro<double> {
       TG_ROW(5, c50, c51, _mm256_broadcast_sd, _mm256_fmadd_pd)
     }
     alignas(32) double tile[MR][NR];
-    const __m256d rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+    const __m256d tile_rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
                                  {c30, c31}, {c40, c41}, {c50, c51}};
     for (int i = 0; i < mr; ++i) {
-      _mm256_store_pd(tile[i], rows[i][0]);
-      _mm256_store_pd(tile[i] + 4, rows[i][1]);
+      _mm256_store_pd(tile[i], tile_rows[i][0]);
+      _mm256_store_pd(tile[i] + 4, tile_rows[i][1]);
       double* crow = c + i * ldc;
       for (int j = 0; j < nr; ++j)
         crow[j] = beta == 0.0 ? alpha * tile[i][j] : alpha * tile[i][j] + beta * crow[j];
@@ -182,6 +193,7 @@ struct Avx2Micro<double> {
 };
 
 #undef TG_ROW
+#undef TG_A
 
 }  // namespace
 }  // namespace tapegrad::kernels::TG_ISA

@@ -26,14 +26,18 @@ struct PortableMicro {
   static constexpr int NR = 64 / static_cast<int>(sizeof(T));  // one 64-byte row per tile row
 
   // C[0:mr, 0:nr] = alpha * sum_p A[p][i] B[p][j] + beta * C (beta == 0: C not read).
-  static void run(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta, int mr,
-                  int nr) {
+  // kPackedA: a is a packed MR x kc panel. Otherwise rows[i] points at A(i, 0) in the matrix
+  // itself and A(i, p) = rows[i][p * a_step].
+  template <bool kPackedA>
+  static void run(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b, T* c,
+                  int64_t ldc, T alpha, T beta, int mr, int nr) {
     T acc[MR][NR] = {};
     for (int64_t p = 0; p < kc; ++p) {
-      const T* ap = a + p * MR;
       const T* bp = b + p * NR;
-      for (int i = 0; i < MR; ++i)
-        for (int j = 0; j < NR; ++j) acc[i][j] += ap[i] * bp[j];
+      for (int i = 0; i < MR; ++i) {
+        const T ai = kPackedA ? a[p * MR + i] : rows[i][p * a_step];
+        for (int j = 0; j < NR; ++j) acc[i][j] += ai * bp[j];
+      }
     }
     for (int i = 0; i < mr; ++i) {
       T* crow = c + i * ldc;
