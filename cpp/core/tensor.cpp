@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/errors.h"
+#include "core/parallel.h"
 #include "kernels/kernels.h"
 
 namespace tapegrad {
@@ -52,8 +53,10 @@ TensorPtr TensorImpl::zeros(DType dtype, const Shape& shape, const char* op) {
 TensorPtr TensorImpl::full(DType dtype, const Shape& shape, double value, const char* op) {
   TensorPtr t = empty(dtype, shape, op);
   const auto& k = kernels::active();
-  if (dtype == DType::F32) k.f32.fill(t->numel(), static_cast<float>(value), t->data<float>());
-  else k.f64.fill(t->numel(), value, t->data<double>());
+  parallel_ranges(t->numel(), [&](int64_t lo, int64_t hi) {
+    if (dtype == DType::F32) k.f32.fill(hi - lo, static_cast<float>(value), t->data<float>() + lo);
+    else k.f64.fill(hi - lo, value, t->data<double>() + lo);
+  });
   return t;
 }
 

@@ -47,6 +47,7 @@ struct TypedKernels {
   void (*fill)(int64_t n, T value, T* out);
   void (*gather)(const T* in, T* out, const GatherPlan& plan);
   void (*reduce_sum)(const T* in, T* out, const ReducePlan& plan);
+  double (*sum)(const T* x, int64_t n);  // sum of a contiguous run, accumulated in double
   // C = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or X^T by the flags.
   // beta == 0 means C is not read (it may hold garbage).
   void (*gemm)(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,

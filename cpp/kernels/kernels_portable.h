@@ -350,6 +350,7 @@ TypedKernels<T> typed() {
   k.fill = &fill<T>;
   k.gather = &gather<T>;
   k.reduce_sum = &reduce_sum<T>;
+  k.sum = &sum_run<T>;
   k.gemm = &gemm<T>;
   return k;
 }

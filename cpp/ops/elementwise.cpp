@@ -1,5 +1,6 @@
 // Elementwise ops with numpy broadcasting: add, subtract, multiply, divide, negative, square.
 #include "ops/ops.h"
+#include "core/parallel.h"
 #include "ops/op_util.h"
 
 namespace tapegrad::ops {
@@ -35,7 +36,19 @@ TensorPtr binary(kernels::BinaryOp kop, OpKind kind, bool save, const TensorPtr&
     const auto& k = kernels::active();
     visit_dtype(a->dtype(), [&](auto zero) {
       using T = decltype(zero);
-      k.get<T>().binary(kop, a->data<T>(), b->data<T>(), out->data<T>(), plan);
+      if (plan.rank == 0) {
+        k.get<T>().binary(kop, a->data<T>(), b->data<T>(), out->data<T>(), plan);
+        return;
+      }
+      // Threads take slices of the outermost dimension; each writes its own part of out.
+      const int64_t inner = out->numel() / plan.shape[0];
+      const int64_t align = inner >= 16 ? 1 : 16;
+      parallel_ranges(plan.shape[0], [&](int64_t lo, int64_t hi) {
+        kernels::BinaryPlan part = plan;
+        part.shape[0] = hi - lo;
+        k.get<T>().binary(kop, a->data<T>() + lo * plan.stride_a[0],
+                          b->data<T>() + lo * plan.stride_b[0], out->data<T>() + lo * inner, part);
+      }, align, (kParallelElements + inner - 1) / inner);
     });
   }
   return recorded(kind, {&a, &b}, save, out);
@@ -44,9 +57,12 @@ TensorPtr binary(kernels::BinaryOp kop, OpKind kind, bool save, const TensorPtr&
 TensorPtr unary(kernels::UnaryOp kop, OpKind kind, bool save, const TensorPtr& x) {
   TensorPtr out = TensorImpl::empty(x->dtype(), x->shape(), op_name(kind));
   const auto& k = kernels::active();
+  LongRunning unlocked(static_cast<double>(x->numel()) >= kLongRunningWork);
   visit_dtype(x->dtype(), [&](auto zero) {
     using T = decltype(zero);
-    k.get<T>().unary(kop, x->data<T>(), out->data<T>(), x->numel());
+    parallel_ranges(x->numel(), [&](int64_t lo, int64_t hi) {
+      k.get<T>().unary(kop, x->data<T>() + lo, out->data<T>() + lo, hi - lo);
+    });
   });
   return recorded(kind, {&x}, save, out);
 }
@@ -77,7 +93,10 @@ void scale_in_place(const TensorPtr& fresh, double alpha) {
   const auto& k = kernels::active();
   visit_dtype(fresh->dtype(), [&](auto zero) {
     using T = decltype(zero);
-    k.get<T>().scale(fresh->numel(), static_cast<T>(alpha), fresh->data<T>(), fresh->data<T>());
+    T* p = fresh->data<T>();
+    parallel_ranges(fresh->numel(), [&](int64_t lo, int64_t hi) {
+      k.get<T>().scale(hi - lo, static_cast<T>(alpha), p + lo, p + lo);
+    });
   });
 }
 

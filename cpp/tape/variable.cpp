@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/errors.h"
+#include "core/parallel.h"
 #include "kernels/kernels.h"
 #include "tape/tape.h"
 
@@ -60,7 +61,11 @@ void Variable::axpy(double alpha, const TensorPtr& v, const char* op) {
   const auto& k = kernels::active();
   visit_dtype(value_->dtype(), [&](auto zero) {
     using T = decltype(zero);
-    k.get<T>().axpy(value_->numel(), static_cast<T>(alpha), v->data<T>(), value_->data<T>());
+    const T* x = v->data<T>();
+    T* y = value_->data<T>();
+    parallel_ranges(value_->numel(), [&](int64_t lo, int64_t hi) {
+      k.get<T>().axpy(hi - lo, static_cast<T>(alpha), x + lo, y + lo);
+    });
   });
 }
 
