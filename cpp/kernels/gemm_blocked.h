@@ -32,11 +32,25 @@ void pack_a(bool ta, const T* a, int64_t lda, int64_t ic, int64_t pc, int64_t mc
   for (int64_t ir = 0; ir < mc; ir += MR) {
     const int64_t mr = min64(MR, mc - ir);
     const T* base = a + (ic + ir) * si + pc * sp;
-    for (int64_t p = 0; p < kc; ++p) {
-      T* dst = out + p * MR;
-      int64_t i = 0;
-      for (; i < mr; ++i) dst[i] = base[i * si + p * sp];
-      for (; i < MR; ++i) dst[i] = T(0);
+    if (sp == 1) {
+      // Rows of A are contiguous along k: read each row in order (the panel being written is
+      // small and stays in L1), instead of hopping between MR rows at every k.
+      for (int64_t i = 0; i < MR; ++i) {
+        const T* src = base + i * si;
+        T* dst = out + i;
+        if (i < mr) {
+          for (int64_t p = 0; p < kc; ++p) dst[p * MR] = src[p];
+        } else {
+          for (int64_t p = 0; p < kc; ++p) dst[p * MR] = T(0);
+        }
+      }
+    } else {
+      for (int64_t p = 0; p < kc; ++p) {
+        T* dst = out + p * MR;
+        int64_t i = 0;
+        for (; i < mr; ++i) dst[i] = base[i * si + p * sp];
+        for (; i < MR; ++i) dst[i] = T(0);
+      }
     }
     out += MR * kc;
   }
