@@ -8,6 +8,7 @@ installed are skipped with a note; numpy is always there.
   python bench/compare.py --quick                  # the short run (a few minutes on 2 cores)
   python bench/compare.py                          # more rounds and samples
   python bench/compare.py --only seed_1k,tiny_add --frameworks tapegrad,numpy,jax_jit
+  python bench/compare.py --quick --only memory    # square and reduce_mean over 10^7 floats
   python bench/compare.py --list                   # workload and framework names
 
 Writes compare.json, compare.md and compare.png into --out (default bench/results/) and prints
@@ -114,8 +115,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                                 epilog=__doc__.split("\n\n", 1)[1])
     p.add_argument("--quick", action="store_true",
                    help=f"short run: {QUICK[0]} rounds x {QUICK[1]} samples")
-    p.add_argument("--only", help="comma-separated workloads or groups (seed, sgemm, "
-                                  "sgemm_square, sgemm_skinny); default: all")
+    p.add_argument("--only", help="comma-separated workloads or groups "
+                                  f"({', '.join(spec.GROUPS)}); default: all")
     p.add_argument("--frameworks", help="comma-separated, default: all installed "
                                         f"({', '.join(spec.FRAMEWORKS)})")
     p.add_argument("--threads", type=int, default=1,

@@ -57,6 +57,12 @@ def gemm(m: int, k: int, n: int) -> Tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal((m, k)).astype(F32), rng.standard_normal((k, n)).astype(F32)
 
 
+def memory(n: int) -> np.ndarray:
+    """x (n,) ~ N(1, 1): a mean far from 0, so a relative check of reduce_mean is meaningful."""
+    rng = _rng(4, n)
+    return (rng.standard_normal(n) + 1.0).astype(F32)
+
+
 def for_workload(w: Workload):
     """The data of workload ``w`` (the shape of the result depends on ``w.kind``)."""
     if w.kind == "tiny":
@@ -67,7 +73,14 @@ def for_workload(w: Workload):
         return deep(*w.dims)
     if w.kind == "gemm":
         return gemm(*w.dims)
+    if w.kind in ("square", "reduce_mean"):
+        return memory(*w.dims)
     raise ValueError(f"unknown workload kind {w.kind!r}")
+
+
+def mean64(y) -> float:
+    """mean(y) in float64: the check value of square (y ≈ x², all positive) and reduce_mean."""
+    return float(np.mean(np.asarray(y, dtype=np.float64)))
 
 
 def gemm_checksum(c) -> float:

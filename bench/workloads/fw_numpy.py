@@ -74,4 +74,10 @@ def build(w: Workload, framework: str) -> Bench:
     if w.kind == "gemm":
         a, b = data.gemm(*w.dims)
         return Bench("a @ b", {"a": a, "b": b}, data.gemm_checksum(a @ b))
+    if w.kind == "square":
+        x = data.memory(*w.dims)
+        return Bench("square(x)", {"square": np.square, "x": x}, data.mean64(np.square(x)))
+    if w.kind == "reduce_mean":
+        x = data.memory(*w.dims)
+        return Bench("x.mean()", {"x": x}, float(x.mean()))
     raise ValueError(f"numpy: no builder for workload kind {w.kind!r}")

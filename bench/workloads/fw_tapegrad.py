@@ -13,7 +13,9 @@ from .timing import Bench, check_after_steps
 
 
 def init(threads: int) -> Dict[str, Any]:
-    """Large kernels (GEMM) use ``threads`` threads; small ops stay on the calling thread."""
+    """Large kernels (GEMM; elementwise ops, fills and full reductions from 2**17 elements) use
+    ``threads`` threads of tapegrad's pool; small ops stay on the calling thread. The worker's
+    environment also sets TAPEGRAD_NUM_THREADS (runtime.py); this call makes it explicit."""
     tg.config.set_num_threads(threads)
     return {
         "version": tg.__version__,
@@ -82,5 +84,14 @@ def build(w: Workload, framework: str) -> Bench:
         a, b = (tg.constant(m) for m in data.gemm(*w.dims))
         return Bench("matmul(a, b)", {"matmul": tg.matmul, "a": a, "b": b},
                      data.gemm_checksum(tg.matmul(a, b)))
+
+    if w.kind == "square":
+        x = tg.constant(data.memory(*w.dims))
+        return Bench("square(x)", {"square": tg.square, "x": x}, data.mean64(tg.square(x)))
+
+    if w.kind == "reduce_mean":
+        x = tg.constant(data.memory(*w.dims))
+        return Bench("reduce_mean(x)", {"reduce_mean": tg.reduce_mean, "x": x},
+                     _to_float(tg.reduce_mean(x)))
 
     raise ValueError(f"tapegrad: no builder for workload kind {w.kind!r}")

@@ -66,4 +66,11 @@ def build(w: Workload, framework: str) -> Bench:
         a, b = (tf.constant(m) for m in data.gemm(*w.dims))
         return Bench("matmul(a, b)", {"matmul": tf.linalg.matmul, "a": a, "b": b},
                      data.gemm_checksum(np.asarray(tf.linalg.matmul(a, b))))
+    if w.kind == "square":
+        x = tf.constant(data.memory(*w.dims))
+        return Bench("square(x)", {"square": tf.square, "x": x}, data.mean64(tf.square(x).numpy()))
+    if w.kind == "reduce_mean":
+        x = tf.constant(data.memory(*w.dims))
+        return Bench("reduce_mean(x)", {"reduce_mean": tf.reduce_mean, "x": x},
+                     float(tf.reduce_mean(x).numpy()))
     raise ValueError(f"tensorflow: no builder for workload kind {w.kind!r}")

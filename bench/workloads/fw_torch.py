@@ -76,4 +76,11 @@ def build(w: Workload, framework: str) -> Bench:
     if w.kind == "gemm":
         a, b = _tensors(data.gemm(*w.dims))
         return Bench("a @ b", {"a": a, "b": b}, data.gemm_checksum((a @ b).numpy()))
+    if w.kind == "square":
+        (x,) = _tensors([data.memory(*w.dims)])
+        return Bench("square(x)", {"square": torch.square, "x": x},
+                     data.mean64(torch.square(x).numpy()))
+    if w.kind == "reduce_mean":
+        (x,) = _tensors([data.memory(*w.dims)])
+        return Bench("x.mean()", {"x": x}, x.mean().item())
     raise ValueError(f"torch: no builder for workload kind {w.kind!r}")

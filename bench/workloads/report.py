@@ -9,23 +9,51 @@ import json
 import math
 import os
 import statistics
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional
 
-from .spec import BY_NAME, FRAMEWORKS, REFERENCE
+from .spec import BY_NAME, FRAMEWORKS, GROUPS, REFERENCE
 
 # Relative difference from numpy's check value above which a result is flagged: float32 sums in
 # another order stay far below it; a wrong gradient moves the 3-step loss by ~0.5% or more.
 CHECK_RTOL = 1e-3
 
-# (workload, peer, largest tapegrad/peer time ratio that meets it, where the target comes from).
-TARGETS: List[Tuple[str, str, float, str]] = [
-    ("tiny_add", "numpy", 1.5, "issue 3"),
-    ("seed_1k", "jax_jit", 0.5, "issue 3"),
-    ("seed_1k", "torch", 0.1, "issue 3"),
-    ("seed_1m", "torch", 0.5, "DESIGN.md"),
-    ("seed_1m", "jax_jit", 1.0, "DESIGN.md (later)"),
-    ("deep", "jax_jit", 0.9, "DESIGN.md"),
-    ("sgemm_1024", "numpy", 1.0, "DESIGN.md (GFLOP/s ≥ numpy)"),
+
+class Target(NamedTuple):
+    """tapegrad's time / the peer's time must be at most ``max_ratio``.
+
+    throughput: when the target is stated as throughput (GFLOP/s, GB/s), tapegrad's throughput
+    must be at least this multiple of the peer's; then max_ratio = 1 / throughput.
+    """
+
+    workload: str
+    peer: str
+    max_ratio: float
+    source: str
+    throughput: Optional[float] = None
+
+    def text(self) -> str:
+        if self.throughput is None:
+            return f"≤ {self.max_ratio:g}× ({self.source})"
+        return f"throughput ≥ {self.throughput:g}×, time ≤ {self.max_ratio:.3g}× ({self.source})"
+
+
+def _throughput(workload: str, peer: str, at_least: float, source: str) -> Target:
+    return Target(workload, peer, 1.0 / at_least, source, at_least)
+
+
+TARGETS: List[Target] = [
+    Target("tiny_add", "numpy", 1.5, "issue 3"),
+    Target("seed_1k", "jax_jit", 0.5, "issue 3"),
+    Target("seed_1k", "torch", 0.1, "issue 3"),
+    Target("seed_1m", "torch", 0.5, "DESIGN.md, issue 4"),
+    Target("seed_1m", "jax_jit", 1.0, "DESIGN.md (later)"),
+    Target("deep", "jax_jit", 0.9, "issue 4"),
+    _throughput("square_10m", "numpy", 0.9, "issue 4"),
+    _throughput("reduce_mean_10m", "numpy", 0.9, "issue 4"),
+    # Issue 4: SGEMM square 256-2048 at >= numpy's GFLOP/s, the skinny shapes at >= 1.5x.
+    *[_throughput(name, "numpy", 1.0, "issue 4") for name in GROUPS["sgemm_square"]
+      if BY_NAME[name].dims[0] >= 256],
+    *[_throughput(name, "numpy", 1.5, "issue 4") for name in GROUPS["sgemm_skinny"]],
 ]
 
 
@@ -34,7 +62,7 @@ def label(fw: str) -> str:
 
 
 def summarize(run: Dict[str, Any]) -> Dict[str, Any]:
-    """Adds ``stats[workload][framework]`` (median, min, GFLOP/s, check verdict) and
+    """Adds ``stats[workload][framework]`` (median, min, GFLOP/s or GB/s, check verdict) and
     ``ratios[workload][peer]`` (tapegrad median / peer median) to ``run`` and returns it."""
     stats: Dict[str, Dict[str, Any]] = {}
     ratios: Dict[str, Dict[str, float]] = {}
@@ -53,6 +81,9 @@ def summarize(run: Dict[str, Any]) -> Dict[str, Any]:
                 if w.flops:
                     s["gflops_median"] = w.flops / s["median_us"] / 1e3
                     s["gflops_best"] = w.flops / s["min_us"] / 1e3
+                if w.bytes:
+                    s["gbs_median"] = w.bytes / s["median_us"] / 1e3
+                    s["gbs_best"] = w.bytes / s["min_us"] / 1e3
             cpw = [c for c in r.get("cpu_per_wall", []) if c is not None]
             if cpw:
                 s["cpu_per_wall"] = statistics.median(cpw)
@@ -77,11 +108,14 @@ def summarize(run: Dict[str, Any]) -> Dict[str, Any]:
         return a / b if a and b else None
 
     run["targets"] = [
-        {"workload": wl, "peer": peer, "max_ratio": limit, "source": src,
-         "ratio": ratios.get(wl, {}).get(peer), "ratio_of_minima": min_ratio(wl, peer),
-         "met": None if ratios.get(wl, {}).get(peer) is None else ratios[wl][peer] <= limit}
-        for wl, peer, limit, src in TARGETS
-        if wl in stats
+        {"workload": t.workload, "peer": t.peer, "max_ratio": t.max_ratio, "source": t.source,
+         "min_throughput_ratio": t.throughput, "text": t.text(),
+         "ratio": ratios.get(t.workload, {}).get(t.peer),
+         "ratio_of_minima": min_ratio(t.workload, t.peer),
+         "met": None if ratios.get(t.workload, {}).get(t.peer) is None
+         else ratios[t.workload][t.peer] <= t.max_ratio}
+        for t in TARGETS
+        if t.workload in stats
     ]
     return run
 
@@ -133,7 +167,8 @@ def _threads_line(run: Dict[str, Any]) -> str:
 
 
 def markdown(run: Dict[str, Any]) -> str:
-    """The run as Markdown: machine, time table, ratio table, GFLOP/s table, targets, notes."""
+    """The run as Markdown: machine, time table, ratio table, GB/s and GFLOP/s tables, targets,
+    notes."""
     meta, stats, ratios = run["meta"], run["stats"], run["ratios"]
     fws = _frameworks(run)
     peers = [fw for fw in fws if fw != "tapegrad"]
@@ -175,6 +210,19 @@ def markdown(run: Dict[str, Any]) -> str:
             r = ratios.get(w["name"], {})
             lines.append(f"| {w['title']} | " + " | ".join(
                 f"{r[fw]:.2f}×" if fw in r else "–" for fw in peers) + " |")
+    mems = [w for w in run["workloads"] if BY_NAME[w["name"]].bytes]
+    if mems:
+        lines += ["", "**Memory-bound ops, GB/s** (bytes read + written by the op / time, from the "
+                      "median; best sample in parentheses).", "",
+                  "| op | " + " | ".join(label(fw) for fw in fws) + " |",
+                  "|---|" + "---:|" * len(fws)]
+        for w in mems:
+            cells = []
+            for fw in fws:
+                s = stats.get(w["name"], {}).get(fw, {})
+                cells.append(f"{s['gbs_median']:.3g} ({s['gbs_best']:.3g})"
+                             if s.get("gbs_median") else "–")
+            lines.append(f"| {w['title']} | " + " | ".join(cells) + " |")
     gemms = [w for w in run["workloads"] if w["kind"] == "gemm"]
     if gemms:
         lines += ["", "**SGEMM GFLOP/s** (from the median; best sample in parentheses).", "",
@@ -196,7 +244,7 @@ def markdown(run: Dict[str, Any]) -> str:
             minima = "–" if t.get("ratio_of_minima") is None else f"{t['ratio_of_minima']:.2f}×"
             met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
             lines.append(f"| {BY_NAME[t['workload']].title} | {label(t['peer'])} | "
-                         f"≤ {t['max_ratio']:g}× ({t['source']}) | {measured} | {minima} | {met} |")
+                         f"{t['text']} | {measured} | {minima} | {met} |")
     notes = notes_for(run)
     if notes:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in notes]

@@ -15,8 +15,10 @@ class Workload:
     """One timed computation.
 
     kind: "tiny" (x + y on shape (1,)), "seed" (the notebook's training step on N examples),
-    "deep" (two Dense layers, MSE, forward + backward + SGD) or "gemm" (C = A @ B, float32).
-    dims: (N,) for "seed"; (M, K, N) for "gemm" (A is MxK, B is KxN); () otherwise.
+    "deep" (two Dense layers, MSE, forward + backward + SGD), "gemm" (C = A @ B, float32),
+    "square" (y = x * x elementwise, a new output) or "reduce_mean" (mean of all of x).
+    dims: (N,) for "seed", "square" and "reduce_mean"; (M, K, N) for "gemm" (A is MxK, B is
+    KxN); () otherwise.
     """
 
     name: str
@@ -33,6 +35,17 @@ class Workload:
             return 2.0 * m * k * n
         return None
 
+    @property
+    def bytes(self) -> Optional[float]:
+        """Bytes one iteration must read and write at least, for GB/s (only the memory-bound
+        single ops report it): square reads x and writes y, reduce_mean reads x (and writes one
+        float)."""
+        if self.kind == "square":
+            return 2.0 * 4 * self.dims[0]
+        if self.kind == "reduce_mean":
+            return 4.0 * self.dims[0] + 4
+        return None
+
 
 # The seed notebook's learning rate. The deep step uses the same one: big enough that three steps
 # move the loss by ~1% (so the cross-framework check sees a wrong gradient), small enough that
@@ -42,6 +55,9 @@ LEARNING_RATE = 0.1
 # Hidden sizes of the deep workload: input (DEEP_BATCH, DEEP_WIDTH), two DEEP_WIDTH x DEEP_WIDTH layers.
 DEEP_BATCH = 256
 DEEP_WIDTH = 1024
+
+# Elements of the memory-bound single ops: 40 MB of float32, larger than any cache here.
+MEMORY_N = 10_000_000
 
 GEMM_SQUARE = (64, 128, 256, 512, 1024, 2048)
 # (M, K, N): a column times a scalar, a small MNIST-like classifier layer, the seed step's matmul
@@ -61,6 +77,8 @@ WORKLOADS: List[Workload] = [
     Workload("seed_1m", "seed", "seed step N=10⁶", (1_000_000,), LEARNING_RATE),
     Workload("deep", "deep", f"deep {DEEP_BATCH}×{DEEP_WIDTH}→{DEEP_WIDTH}→{DEEP_WIDTH}",
              (DEEP_BATCH, DEEP_WIDTH), LEARNING_RATE),
+    Workload("square_10m", "square", "square, 10⁷ floats", (MEMORY_N,)),
+    Workload("reduce_mean_10m", "reduce_mean", "reduce_mean, 10⁷ floats", (MEMORY_N,)),
     *[_gemm(n, n, n) for n in GEMM_SQUARE],
     *[_gemm(*d) for d in GEMM_SKINNY],
 ]
@@ -69,6 +87,7 @@ BY_NAME: Dict[str, Workload] = {w.name: w for w in WORKLOADS}
 # Names accepted by --only besides the workload names themselves.
 GROUPS: Dict[str, List[str]] = {
     "seed": ["seed_1k", "seed_1m"],
+    "memory": [w.name for w in WORKLOADS if w.bytes],
     "sgemm": [w.name for w in WORKLOADS if w.kind == "gemm"],
     "sgemm_square": [f"sgemm_{n}" for n in GEMM_SQUARE],
     "sgemm_skinny": [w.name for w in WORKLOADS if w.kind == "gemm" and len(set(w.dims)) > 1],
