@@ -1,5 +1,7 @@
 #include "core/shape.h"
 
+#include <unistd.h>
+
 #include "core/errors.h"
 
 namespace tapegrad {
@@ -37,10 +39,20 @@ std::string Shape::str() const {
   return s + ")";
 }
 
+namespace {
+// Physical memory: with overcommit a larger malloc may "succeed" and the process is killed when
+// the pages are touched, so larger requests are refused up front with a MemoryError.
+int64_t physical_memory_bytes() {
+  static const int64_t bytes = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : int64_t(1) << 47;
+  }();
+  return bytes;
+}
+}  // namespace
+
 void check_shape(const Shape& s, size_t elem_size, const char* op) {
-  // 2^47 bytes (128 TiB) is beyond any machine this runs on; refusing early keeps huge requests
-  // from reaching the allocator and turns them into a clear error instead of an abort.
-  constexpr int64_t kMaxBytes = int64_t(1) << 47;
+  const int64_t kMaxBytes = physical_memory_bytes();
   int64_t bytes = static_cast<int64_t>(elem_size);
   bool zero = false;
   for (int i = 0; i < s.rank; ++i) {
@@ -51,7 +63,8 @@ void check_shape(const Shape& s, size_t elem_size, const char* op) {
   if (zero) return;
   for (int i = 0; i < s.rank; ++i) {
     if (bytes > kMaxBytes / s.dims[i])
-      throw MemoryError(std::string(op) + ": shape " + s.str() + " is too large to allocate");
+      throw MemoryError(std::string(op) + ": shape " + s.str() + " needs more memory than this " +
+                        "machine has (" + std::to_string(kMaxBytes >> 20) + " MiB)");
     bytes *= s.dims[i];
   }
 }

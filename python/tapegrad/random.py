@@ -12,10 +12,11 @@ float64 tensor drawn from the same seed agree up to rounding.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import operator
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -74,7 +75,8 @@ def normal(
     if stddev < 0.0:
         raise ValueError(f"{where}: stddev must be >= 0, got {stddev!r}")
     rng = _generator if seed is None else _make_generator(where, seed)
-    values = rng.normal(mean, stddev, size=dims)
+    with _memory_errors_named(where, dims):
+        values = rng.normal(mean, stddev, size=dims)
     return _to_tensor(values, dt)
 
 
@@ -111,7 +113,8 @@ def uniform(
             f"{where}: minval must be less than maxval, got minval={minval!r}, maxval={maxval!r}"
         )
     rng = _generator if seed is None else _make_generator(where, seed)
-    values = rng.uniform(minval, maxval, size=dims).astype(dt, copy=False)
+    with _memory_errors_named(where, dims):
+        values = rng.uniform(minval, maxval, size=dims).astype(dt, copy=False)
     # Rounding to float32 can land exactly on maxval; keep the interval half-open.
     top = np.nextafter(dt.type(maxval), dt.type(minval))
     np.minimum(values, top, out=values)
@@ -183,6 +186,15 @@ def _check_real(where: str, what: str, value: Any) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{where}: {what} must be finite, got {value!r}")
     return value
+
+
+@contextlib.contextmanager
+def _memory_errors_named(where: str, dims: Tuple[int, ...]) -> Iterator[None]:
+    """numpy's MemoryError for a huge draw, re-raised naming the function and the shape."""
+    try:
+        yield
+    except MemoryError as e:
+        raise MemoryError(f"{where}: shape {dims} is too large to allocate ({e})") from None
 
 
 def _to_tensor(values: np.ndarray, dtype: np.dtype):
