@@ -16,7 +16,6 @@ the count checks run everywhere.
 
 import gc
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -27,7 +26,7 @@ from tapegrad import _core
 STEPS = 30_000
 WARMUP = 3_000
 CHECK_EVERY = 1_000
-RSS_BOUND_MIB = 4.0
+RSS_BOUND_MIB = 2.0
 
 
 def _under_asan():
@@ -181,18 +180,3 @@ def test_failed_ops_and_gradients_leak_nothing():
     del v, w, x
     gc.collect()
     assert _engine_counts() == start
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_rss_probe_sees_a_leak():
-    """The RSS probe used above is sensitive enough: 16 MiB held in tensors shows up."""
-    if _under_asan():
-        pytest.skip("RSS under AddressSanitizer is not meaningful")
-    gc.collect()
-    _core.empty_cache()  # cached blocks are already resident: start from fresh memory
-    before = _rss_bytes()
-    held = [tg.constant(np.full((1024, 1024), float(i), np.float32)) for i in range(4)]
-    after = _rss_bytes()
-    assert (after - before) / 2 ** 20 >= 12, (before, after)
-    assert _core.live_tensors() >= 4
-    del held

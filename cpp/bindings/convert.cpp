@@ -181,21 +181,34 @@ py::dtype to_numpy_dtype(DType d) {
 }
 
 static int64_t index_of(py::handle h, const char* op, const char* what) {
-  if (PyBool_Check(h.ptr()) || !PyIndex_Check(h.ptr()))
+  if (PyBool_Check(h.ptr()) || !PyIndex_Check(h.ptr()) || py::isinstance<py::array>(h))
     throw TypeError(std::string(op) + ": " + what + " must be integers, got " +
                     std::string(py::repr(h)) + " of type " + type_name(h));
   Py_ssize_t v = PyNumber_AsSsize_t(h.ptr(), PyExc_OverflowError);
   if (v == -1 && PyErr_Occurred()) {
+    const bool overflow = PyErr_ExceptionMatches(PyExc_OverflowError);
     PyErr_Clear();
-    throw ValueError(std::string(op) + ": " + what + " value " + std::string(py::repr(h)) +
-                     " is out of range");
+    if (overflow)
+      throw ValueError(std::string(op) + ": " + what + " value " + std::string(py::repr(h)) +
+                       " is out of range");
+    throw TypeError(std::string(op) + ": " + what + " must be integers, got " +
+                    std::string(py::repr(h)));
   }
   return v;
 }
 
 std::vector<int64_t> ints_from_py(py::handle obj, const char* op, const char* what) {
   std::vector<int64_t> out;
-  if (PyIndex_Check(obj.ptr()) && !PyBool_Check(obj.ptr())) {
+  if (py::isinstance<py::array>(obj)) {  // integer arrays: a 0-d one is one int, else a sequence
+    auto arr = py::reinterpret_borrow<py::array>(obj);
+    if (arr.ndim() == 0) {
+      out.push_back(index_of(obj.attr("item")(), op, what));
+      return out;
+    }
+    if (arr.ndim() != 1)
+      throw TypeError(std::string(op) + ": " + what + " must be an int or a 1-D sequence of ints, "
+                      "got an array of shape " + std::string(py::str(obj.attr("shape"))));
+  } else if (PyIndex_Check(obj.ptr()) && !PyBool_Check(obj.ptr())) {
     out.push_back(index_of(obj, op, what));
     return out;
   }

@@ -47,7 +47,8 @@ void def_operators(Cls& c) {
       .def("__matmul__", [](H s, H o) { return py_api::matmul(s, o, py::bool_(false), py::bool_(false)); })
       .def("__rmatmul__", [](H s, H o) { return py_api::matmul(o, s, py::bool_(false), py::bool_(false)); })
       .def("__neg__", [](H s) { return py_api::negative(s); })
-      .def("__pow__", [](H s, H e) { return py_api::power(s, e); })
+      .def("__pow__", [](H s, H e, H m) { return py_api::power(s, e, m); }, py::arg("exponent"),
+           py::arg("modulo") = py::none())
       // numpy defers to our reflected operators instead of converting us to an array.
       .attr("__array_ufunc__") = py::none();
   c.attr("__array_priority__") = 1000;
@@ -175,7 +176,8 @@ PYBIND11_MODULE(_core, m) {
         "A Tensor from a number, nested list, numpy array or Tensor (always float32/float64).");
   m.def("convert_to_tensor", &py_api::convert_to_tensor, arg("value"), arg("dtype") = none,
         "Like constant, but Tensors and Variables of another dtype are an error.");
-  m.def("pow", &py_api::power, arg("x"), arg("exponent"), "x ** n for an integer n.");
+  m.def("pow", [](py::handle x, py::handle e) { return py_api::power(x, e, py::none()); }, arg("x"),
+        arg("exponent"), "x ** n for an integer n.");
   m.def("sgd_update", &py_api::sgd_update, arg("variables"), arg("gradients"), arg("learning_rate"),
         "var -= learning_rate * grad for every pair, after validating all pairs.");
 

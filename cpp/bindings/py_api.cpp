@@ -13,9 +13,20 @@ using convert::to_tensor;
 
 namespace {
 
+// numpy scalars (numpy.bool_, numpy.int64, ...) but not arrays.
+bool PyArray_IsScalarLike(H h) {
+  return !py::isinstance<py::array>(h) && py::hasattr(h, "dtype") && py::hasattr(h, "ndim") &&
+         py::cast<int>(h.attr("ndim")) == 0;
+}
+
 bool truthy(H h, const char* op, const char* what) {
   if (PyBool_Check(h.ptr())) return h.ptr() == Py_True;
-  if (PyIndex_Check(h.ptr())) return PyObject_IsTrue(h.ptr()) == 1;  // 0/1 and numpy bools
+  // Python ints and numpy scalars (bool_, integers); arrays are not flags.
+  if ((PyLong_Check(h.ptr()) || PyArray_IsScalarLike(h)) && PyIndex_Check(h.ptr())) {
+    const int v = PyObject_IsTrue(h.ptr());
+    if (v >= 0) return v == 1;
+    PyErr_Clear();
+  }
   throw TypeError(std::string(op) + ": " + what + " must be a bool, got " +
                   std::string(py::repr(h)));
 }
@@ -56,7 +67,8 @@ TensorPtr square(H x) { return ops::square(to_tensor(x, "square", "x")); }
 
 // x ** n for an integer n, by repeated squaring with the differentiable ops (so gradients of
 // any order come from the existing rules).
-TensorPtr power(H x, H exponent) {
+TensorPtr power(H x, H exponent, H modulo) {
+  if (!modulo.is_none()) throw TypeError("pow: the modulo argument is not supported");
   TensorPtr base = to_tensor(x, "pow", "x");
   double e;
   if (PyLong_Check(exponent.ptr()) || PyFloat_Check(exponent.ptr()) ||
@@ -153,7 +165,7 @@ std::string tensor_repr(const TensorPtr& t, H owner) {
 
 py::object tensor_array(const TensorPtr& t, H owner, H dtype, H copy) {
   py::array arr = convert::numpy_view(t, owner);
-  const bool want_copy = !copy.is_none() && PyObject_IsTrue(copy.ptr()) == 1;
+  const bool want_copy = !copy.is_none() && truthy(copy, "__array__", "copy");
   if (!dtype.is_none()) return arr.attr("astype")(dtype, py::arg("copy") = want_copy);
   if (want_copy) return arr.attr("copy")();
   return std::move(arr);

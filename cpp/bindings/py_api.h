@@ -17,7 +17,7 @@ TensorPtr multiply(H x, H y);
 TensorPtr divide(H x, H y);
 TensorPtr negative(H x);
 TensorPtr square(H x);
-TensorPtr power(H x, H exponent);
+TensorPtr power(H x, H exponent, H modulo);
 TensorPtr matmul(H a, H b, H transpose_a, H transpose_b);
 TensorPtr reduce_sum(H x, H axis, H keepdims);
 TensorPtr reduce_mean(H x, H axis, H keepdims);

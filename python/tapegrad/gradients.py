@@ -99,7 +99,13 @@ def _param_indices(f: Callable, params: Optional[Sequence[Union[int, str]]]) -> 
         return None
     if isinstance(params, (int, str)):
         params = [params]
-    params = list(params)
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(
+            "gradients_function: params must be None, an int, a string or a sequence of them, "
+            f"got {type(params).__name__}"
+        ) from None
     kinds = {isinstance(p, str) for p in params}
     if any(not isinstance(p, (int, str)) or isinstance(p, bool) for p in params):
         raise TypeError(f"gradients_function: params must be ints or strings, got {params!r}")

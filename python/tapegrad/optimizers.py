@@ -102,7 +102,13 @@ class GradientDescent:
             self.apply_gradients(grads_and_vars)
             return value
 
-        variables = list(var_list) if not isinstance(var_list, _core.Variable) else [var_list]
+        try:
+            variables = list(var_list) if not isinstance(var_list, _core.Variable) else [var_list]
+        except TypeError:
+            raise TypeError(
+                "GradientDescent.minimize: var_list must be a Variable or a sequence of Variables, "
+                f"got {type(var_list).__name__}"
+            ) from None
         if not variables:
             raise ValueError("GradientDescent.minimize: var_list is empty")
         for v in variables:

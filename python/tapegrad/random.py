@@ -171,7 +171,7 @@ def _check_dtype(where: str, dtype: Any) -> np.dtype:
     if dtype is not None:
         try:
             dt = np.dtype(dtype)
-        except TypeError:
+        except (TypeError, ValueError):  # numpy raises either for things that are not dtypes
             pass
     if dt is None or dt not in _FLOAT_DTYPES:
         raise TypeError(f"{where}: dtype must be float32 or float64, got {dtype!r}")
@@ -193,7 +193,7 @@ def _memory_errors_named(where: str, dims: Tuple[int, ...]) -> Iterator[None]:
     """numpy's MemoryError for a huge draw, re-raised naming the function and the shape."""
     try:
         yield
-    except MemoryError as e:
+    except (MemoryError, ValueError) as e:  # numpy: MemoryError, or ValueError "array is too big"
         raise MemoryError(f"{where}: shape {dims} is too large to allocate ({e})") from None
 
 

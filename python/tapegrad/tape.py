@@ -16,7 +16,7 @@ def _flatten(structure: Any, out: list) -> Any:
     if isinstance(structure, (list, tuple)):
         return (type(structure), [_flatten(s, out) for s in structure])
     if isinstance(structure, dict):
-        return (dict, [(k, _flatten(structure[k], out)) for k in sorted(structure)])
+        return (dict, [(k, _flatten(v, out)) for k, v in structure.items()])
     out.append(structure)
     return None
 
@@ -122,7 +122,7 @@ class GradientTape:
             unconnected_gradients: ``"none"`` (default) gives ``None`` for sources the target does
                 not depend on; ``"zero"`` gives zeros of the source's shape.
         """
-        if unconnected_gradients not in _UNCONNECTED:
+        if not isinstance(unconnected_gradients, str) or unconnected_gradients not in _UNCONNECTED:
             raise ValueError(
                 "GradientTape.gradient: unconnected_gradients must be 'none' or 'zero', "
                 f"got {unconnected_gradients!r}"

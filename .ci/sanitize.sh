@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Builds the extension with AddressSanitizer + UndefinedBehaviorSanitizer (CMake option
+# TAPEGRAD_SANITIZE) into build/sanitize/ (never touching an installed tapegrad) and runs the test
+# suite against that build with the ASan runtime preloaded into the Python process.
+#
+# Exits non-zero if the build fails, a test fails, or any sanitizer report is written (reports of
+# subprocesses that tests start are caught too: they all log into build/sanitize/logs/).
+#
+# Environment:
+#   TAPEGRAD_SANITIZE_DIR   where to build (default: build/sanitize in the repository)
+#   extra arguments         are passed to pytest (e.g. .ci/sanitize.sh -k fuzz)
+#
+# Nothing is skipped for the sanitizers' sake: test_reliability_memory's resident-memory bound skips
+# itself under ASan (quarantine and shadow memory make RSS grow by design); its live tensor/tape
+# counts are still checked.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+OUT=${TAPEGRAD_SANITIZE_DIR:-$ROOT/build/sanitize}
+SITE=$OUT/site
+LOGS=$OUT/logs
+PY=${PYTHON:-python}
+
+rm -rf "$SITE" "$LOGS"
+mkdir -p "$SITE" "$LOGS"
+
+# ---- build ----------------------------------------------------------------------------------
+# -O1 -g1: line numbers in reports at a fraction of the compile time of -O2 -g (pybind11 code is
+# heavy under ASan); no LTO (pybind11 adds it to Release builds; with ASan the link takes minutes);
+# no stripping, so the reports are symbolized. The CMake build directory is kept between runs.
+isolation=--no-build-isolation
+if ! "$PY" -c "import scikit_build_core, pybind11" 2>/dev/null; then
+  isolation=  # let pip fetch the build requirements
+fi
+echo "sanitize: building into $SITE"
+"$PY" -m pip install --quiet --no-deps $isolation --target "$SITE" \
+  -Ccmake.define.TAPEGRAD_SANITIZE=ON \
+  -Ccmake.define.CMAKE_INTERPROCEDURAL_OPTIMIZATION=OFF \
+  -Ccmake.build-type=RelWithDebInfo \
+  "-Ccmake.define.CMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" \
+  -Cinstall.strip=false \
+  "-Cbuild-dir=$OUT/cmake" \
+  .
+
+so=$(ls "$SITE"/tapegrad/_core*.so)
+# The runtimes the extension links against: preload ASan (it must come first in the process) and
+# the C++ runtime (python is not linked against libstdc++, and ASan's __cxa_throw interceptor
+# needs it loaded at startup, or the first C++ exception aborts with "real___cxa_throw != 0").
+asan_rt=$(ldd "$so" | awk '/libasan|clang_rt\.asan/ {print $3; exit}')
+cxx_rt=$(ldd "$so" | awk '/libstdc\+\+|libc\+\+\.so/ {print $3; exit}')
+if [ -z "$asan_rt" ] || [ ! -e "$asan_rt" ]; then
+  echo "sanitize: $so is not linked against an ASan runtime (was TAPEGRAD_SANITIZE applied?)" >&2
+  exit 2
+fi
+
+# An editable install of tapegrad (pip install -e) puts an import hook ahead of PYTHONPATH;
+# drop it in the processes of this run so that `import tapegrad` finds the sanitized build.
+cat > "$SITE/sitecustomize.py" <<'EOF'
+import sys
+sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__name__.startswith("ScikitBuild")]
+EOF
+
+export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+export LD_PRELOAD="$asan_rt${cxx_rt:+ $cxx_rt}"
+# detect_leaks=0: CPython keeps objects alive at exit by design.
+# allocator_may_return_null=1: huge requests fail as they would without ASan (MemoryError), instead
+# of ASan's "allocation-size-too-big" abort; the tests ask for absurd sizes on purpose.
+export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:halt_on_error=1:log_path=$LOGS/asan"
+# (UBSan writes its reports to stderr when it runs inside the ASan runtime: see the log below.)
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1"
+# Python objects through malloc, so ASan sees them too.
+export PYTHONMALLOC=malloc
+
+where=$("$PY" -c "import tapegrad._core as c; print(c.__file__)")
+case "$where" in
+  "$SITE"/*) ;;
+  *) echo "sanitize: imported $where instead of the sanitized build in $SITE" >&2; exit 2 ;;
+esac
+echo "sanitize: testing $where (preloaded: $LD_PRELOAD)"
+
+# --capture=sys: pytest leaves file descriptors 1 and 2 alone, so a sanitizer report written just
+# before the process halts reaches the log instead of dying in pytest's capture file.
+set +e
+"$PY" -m pytest -p no:cacheprovider -q --capture=sys "$@" 2>&1 | tee "$OUT/pytest.log"
+status=${PIPESTATUS[0]}
+set -e
+
+# A report is an error line of a sanitizer (in the log files of any process, or in the output);
+# ASan's "failed to allocate" warnings for absurd sizes (allocator_may_return_null) are not.
+pattern='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|AddressSanitizer: CHECK failed|SUMMARY: (Address|UndefinedBehavior)Sanitizer'
+found=0
+for f in $(find "$LOGS" -type f | sort) "$OUT/pytest.log"; do
+  if grep -qE "$pattern" "$f"; then
+    found=1
+    echo "==== sanitizer report in $f" >&2
+    [ "$f" = "$OUT/pytest.log" ] || cat "$f" >&2
+  fi
+done
+if [ "$found" -ne 0 ]; then
+  echo "sanitize: FAILED: sanitizer reports above (pytest status $status)" >&2
+  exit 1
+fi
+if [ "$status" -ne 0 ]; then
+  echo "sanitize: FAILED: pytest status $status under the sanitizers" >&2
+  exit "$status"
+fi
+echo "sanitize: clean"

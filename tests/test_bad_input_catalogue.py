@@ -1,0 +1,381 @@
+"""More kinds of bad input (tests/test_bad_input.py has the first catalogue; this one adds kinds it
+does not cover). Each case: the exception class, a message that starts with the op and names the
+shapes/dtypes/values involved, and no state changed. Cases marked "valid" are input that looks bad
+but must compute (NaN/Inf propagate, zero-size dimensions, unusual array layouts).
+"""
+
+import array
+import math
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+
+def mentions_shape(msg, shape):
+    m = msg.replace(" ", "")
+    dims = [str(int(d)) for d in shape]
+    s = ",".join(dims)
+    forms = {f"({s})", f"[{s}]"} | ({f"({s},)"} if len(dims) == 1 else set())
+    return any(f in m for f in forms)
+
+
+def expect(exc, op, fn, *mentions):
+    """``fn()`` raises ``exc`` whose message starts with ``op`` and mentions each item
+    (a tuple: a shape; a string: a substring)."""
+    with pytest.raises(exc) as info:
+        fn()
+    msg = str(info.value)
+    assert msg.startswith(op), f"message should start with {op!r}: {msg!r}"
+    assert "incompatible function arguments" not in msg, msg
+    for m in mentions:
+        ok = mentions_shape(msg, m) if isinstance(m, tuple) else m in msg
+        assert ok, f"message should mention {m!r}: {msg!r}"
+    return msg
+
+
+def x2():
+    return tg.constant([1.0, 2.0])
+
+
+def m23():
+    return tg.constant(np.ones((2, 3), np.float32))
+
+
+# =============================================================================================
+# Argument kinds: (kind, fn, exception, op, mentions)
+# =============================================================================================
+
+CASES = [
+    # -- boolean flags that are not booleans
+    ("keepdims_not_bool_str", lambda: tg.reduce_sum(x2(), keepdims="yes"), TypeError, "reduce_sum", "keepdims"),
+    ("keepdims_not_bool_float", lambda: tg.reduce_mean(x2(), keepdims=0.5), TypeError, "reduce_mean", "keepdims"),
+    ("keepdims_not_bool_none", lambda: tg.reduce_sum(x2(), keepdims=None), TypeError, "reduce_sum", "keepdims"),
+    ("transpose_a_not_bool", lambda: tg.matmul(m23(), m23(), transpose_a=None), TypeError, "matmul", "transpose_a"),
+    ("transpose_b_not_bool", lambda: tg.matmul(m23(), m23(), transpose_b="yes"), TypeError, "matmul", "transpose_b"),
+    # -- integers where bools/ints are confused, and ints beyond int64
+    ("axis_is_bool", lambda: tg.reduce_sum(m23(), axis=True), TypeError, "reduce_sum", "axis"),
+    ("axis_tuple_with_bool", lambda: tg.reduce_sum(m23(), axis=(0, False)), TypeError, "reduce_sum", "axis"),
+    ("shape_entry_is_bool", lambda: tg.reshape(m23(), [True, 6]), TypeError, "reshape", "shape"),
+    ("broadcast_shape_float", lambda: tg.broadcast_to(x2(), (2.0, 2)), TypeError, "broadcast_to", "shape"),
+    ("axis_beyond_int64", lambda: tg.reduce_sum(m23(), axis=2 ** 70), ValueError, "reduce_sum", "axis"),
+    ("perm_beyond_int64", lambda: tg.transpose(m23(), (0, 2 ** 70)), ValueError, "transpose", "perm"),
+    ("perm_is_string", lambda: tg.transpose(m23(), "10"), TypeError, "transpose", "perm"),
+    # -- numbers that do not fit
+    ("int_beyond_float64", lambda: tg.constant(2 ** 10000), ValueError, "constant", "too large"),
+    ("int_beyond_float64_partner", lambda: tg.add(x2(), -(2 ** 10000)), ValueError, "add", "too large"),
+    ("int_beyond_uint64_in_list", lambda: tg.constant([1, 2 ** 64]), TypeError, "constant", "object"),
+    # -- operators with non-numeric partners (reflected too)
+    ("operator_none", lambda: x2() + None, TypeError, "add", "None"),
+    ("reflected_operator_none", lambda: None * x2(), TypeError, "multiply", "None"),
+    ("operator_dict", lambda: x2() - {"a": 1}, TypeError, "subtract"),
+    ("operator_string_matmul", lambda: m23() @ "ab", TypeError, "matmul", "str"),
+    ("operator_complex", lambda: x2() / 1j, TypeError, "divide", "complex"),
+    # -- Tensor to Python conversions
+    ("float_of_many", lambda: float(x2()), TypeError, "float", (2,)),
+    ("len_of_rank0", lambda: len(tg.constant(1.0)), TypeError, "len", "rank-0"),
+    ("bool_of_many", lambda: bool(x2()), ValueError, "bool", "2 elements"),
+    # -- pow exponents
+    ("pow_fractional", lambda: x2() ** 0.5, ValueError, "pow", "integer"),
+    ("pow_nan", lambda: x2() ** math.nan, ValueError, "pow", "nan"),
+    ("pow_inf", lambda: x2() ** math.inf, ValueError, "pow"),
+    ("pow_huge", lambda: x2() ** (2 ** 30), ValueError, "pow"),
+    ("pow_beyond_float", lambda: x2() ** (2 ** 2000), ValueError, "pow"),
+    ("pow_none", lambda: x2() ** None, TypeError, "pow", "NoneType"),
+    ("pow_tensor_exponent", lambda: x2() ** x2(), TypeError, "pow", "Tensor"),
+    # -- Variable construction
+    ("variable_trainable_not_bool", lambda: tg.Variable(1.0, trainable="y"), TypeError, "Variable", "trainable"),
+    ("variable_trainable_int", lambda: tg.Variable(1.0, trainable=1), TypeError, "Variable", "trainable"),
+    ("variable_name_not_str", lambda: tg.Variable(1.0, name=3), TypeError, "Variable", "name"),
+    ("variable_name_empty", lambda: tg.Variable(1.0, name=""), ValueError, "Variable", "name"),
+    ("variable_dtype_int", lambda: tg.Variable(1.0, dtype=np.int32), TypeError, "Variable", "int32"),
+    ("variable_dtype_complex", lambda: tg.Variable(1.0, dtype=np.complex128), TypeError, "Variable", "complex128"),
+    ("variable_init_callable_bad", lambda: tg.Variable(lambda: "abc"), TypeError, "Variable", "str"),
+    # -- conversions with an explicit dtype
+    ("convert_strong_dtype_mismatch",
+     lambda: tg.convert_to_tensor(tg.constant(1.0, dtype=tg.float64), dtype=tg.float32), TypeError,
+     "convert_to_tensor", "float64", "float32"),
+    ("constant_dtype_float16", lambda: tg.constant([1.0], dtype=np.float16), TypeError, "constant", "float16"),
+    ("cast_to_int", lambda: tg.cast(x2(), "int64"), TypeError, "cast", "int64"),
+    # -- GradientDescent
+    ("lr_bool", lambda: tg.GradientDescent(True), TypeError, "GradientDescent", "bool"),
+    ("lr_none", lambda: tg.GradientDescent(None), TypeError, "GradientDescent", "NoneType"),
+    ("lr_complex", lambda: tg.GradientDescent(0.1j), TypeError, "GradientDescent", "complex"),
+    ("lr_numpy_array", lambda: tg.GradientDescent(np.array([0.1])), TypeError, "GradientDescent"),
+    ("lr_setter_negative", lambda: setattr(tg.GradientDescent(0.1), "learning_rate", -1.0), ValueError,
+     "GradientDescent", "-1"),
+    ("lr_setter_nan", lambda: setattr(tg.GradientDescent(0.1), "learning_rate", math.nan), ValueError,
+     "GradientDescent", "nan"),
+    ("minimize_not_callable", lambda: tg.GradientDescent(0.1).minimize(3), TypeError, "GradientDescent.minimize",
+     "int"),
+    ("minimize_empty_var_list", lambda: tg.GradientDescent(0.1).minimize(lambda: 1.0, var_list=[]), ValueError,
+     "GradientDescent.minimize", "empty"),
+    ("minimize_var_list_tensor",
+     lambda: tg.GradientDescent(0.1).minimize(lambda: 1.0, var_list=[x2()]), TypeError,
+     "GradientDescent.minimize", "Tensor"),
+    ("apply_not_iterable", lambda: tg.GradientDescent(0.1).apply_gradients(None), TypeError, "apply_gradients",
+     "pairs"),
+    ("apply_items_not_pairs", lambda: tg.GradientDescent(0.1).apply_gradients([tg.Variable(1.0)]), TypeError,
+     "apply_gradients", "pairs"),
+    ("apply_gradient_string", lambda: tg.GradientDescent(0.1).apply_gradients([("a", tg.Variable(1.0))]),
+     TypeError, "apply_gradients", "str"),
+    # -- Dense
+    ("units_bool", lambda: tg.Dense(True), TypeError, "Dense", "bool"),
+    ("units_str", lambda: tg.Dense("3"), TypeError, "Dense", "str"),
+    ("units_none", lambda: tg.Dense(None), TypeError, "Dense", "NoneType"),
+    ("units_negative", lambda: tg.Dense(-2), ValueError, "Dense", "-2"),
+    ("units_numpy_float", lambda: tg.Dense(np.float64(2.0)), TypeError, "Dense", "float64"),
+    ("activation_not_callable", lambda: tg.Dense(2, activation="relu"), TypeError, "Dense", "activation"),
+    ("use_bias_not_bool", lambda: tg.Dense(2, use_bias="no"), TypeError, "Dense", "use_bias"),
+    ("layer_name_empty", lambda: tg.Dense(2, name=""), TypeError, "Dense", "name"),
+    ("initializer_not_callable", lambda: tg.Dense(2, kernel_initializer=3), TypeError, "Dense",
+     "kernel_initializer"),
+    # -- GradientTape construction
+    ("tape_persistent_not_bool", lambda: tg.GradientTape(persistent="yes"), TypeError, "GradientTape", "persistent"),
+    ("tape_watch_accessed_not_bool", lambda: tg.GradientTape(watch_accessed_variables=1), TypeError,
+     "GradientTape", "watch_accessed_variables"),
+    # -- random
+    ("random_negative_shape", lambda: tg.random.normal([-1, 2]), ValueError, "random.normal", "(-1, 2)"),
+    ("random_shape_float", lambda: tg.random.uniform([2.5]), TypeError, "random.uniform"),
+    ("random_stddev_negative", lambda: tg.random.normal([2], stddev=-1.0), ValueError, "random.normal", "stddev"),
+    ("random_mean_nan", lambda: tg.random.normal([2], mean=math.nan), ValueError, "random.normal", "mean"),
+    ("random_empty_interval", lambda: tg.random.uniform([2], 1.0, 1.0), ValueError, "random.uniform", "minval"),
+    ("random_seed_negative", lambda: tg.random.normal([2], seed=-1), ValueError, "random.normal", "seed"),
+    ("random_seed_float", lambda: tg.random.normal([2], seed=1.5), TypeError, "random.normal", "seed"),
+    ("random_set_seed_str", lambda: tg.random.set_seed("0"), TypeError, "random.set_seed", "seed"),
+    ("random_dtype_int", lambda: tg.random.normal([2], dtype=np.int32), TypeError, "random.normal", "int32"),
+    ("random_huge_shape", lambda: tg.random.normal([2 ** 40, 2 ** 10]), (MemoryError, ValueError), "random.normal"),
+    # -- gradients_function params
+    ("params_negative", lambda: tg.gradients_function(lambda a: a, params=[-1])(1.0), ValueError,
+     "gradients_function", "-1"),
+    ("params_bool", lambda: tg.gradients_function(lambda a: a, params=[True])(1.0), TypeError,
+     "gradients_function"),
+    ("params_names_without_signature", lambda: tg.gradients_function(tg.square, params=["x"])(1.0), ValueError,
+     "gradients_function", "square"),
+    ("params_index_beyond_args", lambda: tg.value_and_gradients_function(lambda a, b=1.0: a * b, params=[1])(2.0),
+     ValueError, "gradients_function", "1"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_argument(case):
+    _, fn, exc, op, *mentions = case
+    expect(exc, op, fn, *mentions)
+
+
+def test_catalogue_kinds_are_distinct():
+    kinds = [c[0] for c in CASES]
+    assert len(kinds) == len(set(kinds))
+
+
+# numpy integer arrays as axis / shape / perm: convert.cpp's ints_from_py tests PyIndex_Check first,
+# which every ndarray passes, so a 1-d array goes to PyNumber_AsSsize_t and comes back as
+# "axis value array([0, 1]) is out of range". Valid input, rejected with a misleading message.
+@pytest.mark.parametrize("call", [
+    lambda m: tg.reduce_sum(m, axis=np.array([0, 1])),
+    lambda m: tg.reshape(m, np.array([3, 2])),
+    lambda m: tg.transpose(m, np.array([1, 0])),
+    lambda m: tg.broadcast_to(m, np.array([4, 2, 3])),
+], ids=["axis", "reshape", "transpose", "broadcast_to"])
+def test_numpy_int_arrays_as_axes_and_shapes(call):
+    out = call(m23())
+    assert out.size in (1, 6, 24)
+
+
+def test_numpy_float_array_as_axis_is_a_type_error():
+    # accept either class today; the message must name the op and the argument
+    with pytest.raises((TypeError, ValueError)) as info:
+        tg.reduce_sum(m23(), axis=np.array([0.5]))
+    assert str(info.value).startswith("reduce_sum") and "axis" in str(info.value)
+
+
+# =============================================================================================
+# Kinds that need state: failed calls change nothing
+# =============================================================================================
+
+@pytest.mark.parametrize("position", ["first", "last"])
+@pytest.mark.parametrize("bad", ["broadcastable_scalar", "transposed", "float64_numpy", "nested_none"])
+def test_apply_gradients_bad_pair_anywhere_changes_nothing(position, bad):
+    """test_bad_input covers a bad pair in the middle; here first and last, and more mismatch kinds."""
+    a = tg.Variable(np.arange(6, dtype=np.float32).reshape(2, 3), name="cat_a")
+    b = tg.Variable(np.ones(3, np.float32), name="cat_b")
+    before = [a.numpy().copy(), b.numpy().copy()]
+    bad_grad = {"broadcastable_scalar": 1.0, "transposed": np.ones((3, 2), np.float32),
+                "float64_numpy": np.ones((2, 3)), "nested_none": [[1.0, None, 1.0], [1.0, 1.0, 1.0]]}[bad]
+    pairs = [(tg.constant(np.ones(3, np.float32)), b)]
+    pairs = [(bad_grad, a)] + pairs if position == "first" else pairs + [(bad_grad, a)]
+    with pytest.raises((ValueError, TypeError)) as info:
+        tg.GradientDescent(0.5).apply_gradients(pairs)
+    msg = str(info.value)
+    assert msg.startswith("apply_gradients") and "cat_a" in msg, msg
+    if bad in ("broadcastable_scalar", "transposed"):
+        assert mentions_shape(msg, (2, 3)), msg
+    np.testing.assert_array_equal(a.numpy(), before[0])
+    np.testing.assert_array_equal(b.numpy(), before[1])
+
+
+def test_minimize_failures_change_nothing():
+    v = tg.Variable([1.0, 2.0], name="cat_min")
+    opt = tg.GradientDescent(0.1)
+    expect(ValueError, "GradientDescent.minimize", lambda: opt.minimize(lambda: None, var_list=[v]), "None")
+    def reads_then_returns_none():
+        _ = v * 1.0
+    with pytest.raises(ValueError, match="reads_then_returns_none returned None"):
+        opt.minimize(reads_then_returns_none)
+    with pytest.raises(ValueError, match="No gradients provided"):
+        opt.minimize(lambda: tg.constant(1.0) + 0.0 * 0.0, var_list=[v])
+    np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])
+
+
+@pytest.mark.parametrize("value", [1.0, np.float32(1.0), tg.constant(1.0)])
+def test_assign_does_not_broadcast(value):
+    v = tg.Variable([1.0, 2.0], name="cat_assign")
+    for method in ("assign", "assign_add", "assign_sub"):
+        expect(ValueError, method, lambda m=method: getattr(v, m)(value), (2,), "()")
+    np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])
+
+
+def test_dense_failures_leave_the_layer_unbuilt():
+    layer = tg.Dense(2, kernel_initializer=lambda shape, dtype: np.zeros((5, 5), dtype), name="cat_dense_a")
+    expect(ValueError, "Dense", lambda: layer(np.ones((1, 3), np.float32)), (5, 5), (3, 2))
+    assert layer.variables == [] and not layer.built
+    layer = tg.Dense(2, bias_initializer=lambda shape, dtype: np.full(shape, "a"), name="cat_dense_b")
+    expect(TypeError, "Dense", lambda: layer(np.ones((1, 3), np.float32)), "bias_initializer")
+    assert layer.variables == []
+    layer = tg.Dense(2, name="cat_dense_c")
+    expect(ValueError, "Dense", lambda: layer(np.ones((3, 0), np.float32)), (3, 0))
+    expect(TypeError, "Dense", lambda: layer.build((2, 3), np.int32), "int32")
+    expect(TypeError, "Dense", lambda: layer.build("ab"), "input_shape")
+    assert layer.variables == []
+    layer.build((2, 3))
+    expect(ValueError, "Dense", lambda: layer.build((2, 3)), "already built")
+    expect(TypeError, "Dense", lambda: layer("abc"), "str")
+    assert [v.shape for v in layer.variables] == [(3, 2), (2,)]
+
+
+def test_tape_misuse_messages():
+    x = tg.constant([1.0, 2.0])
+    tape = tg.GradientTape()
+    with tape:
+        tape.watch(x)
+        y = tg.reduce_sum(x * x)
+        expect(RuntimeError, "GradientTape", lambda: tape.__enter__(), "already active")
+    expect(RuntimeError, "GradientTape.stop_recording", lambda: tape.stop_recording().__enter__(), "not active")
+    expect(TypeError, "GradientTape.gradient",
+           lambda: tape.gradient(y, x, output_gradients=tg.constant(1.0, dtype=tg.float64)), "float64", "float32")
+    expect(TypeError, "GradientTape.gradient", lambda: tape.gradient(y, x, output_gradients="one"), "str")
+    expect(TypeError, "GradientTape.gradient", lambda: tape.gradient(y, [x, 1.0]), "float")
+    expect(TypeError, "GradientTape.gradient", lambda: tape.gradient([y], x), "list")
+    g = tape.gradient(y, x)  # the failed calls above did not use up the non-persistent tape
+    np.testing.assert_array_equal(np.asarray(g), [2.0, 4.0])
+    expect(RuntimeError, "GradientTape.gradient", lambda: tape.gradient(y, x), "persistent")
+    with tg.GradientTape() as t2:
+        expect(TypeError, "GradientTape.watch", lambda: t2.watch([x, 3.0]), "float")
+        expect(TypeError, "GradientTape.watch", lambda: t2.watch(np.ones(2)), "ndarray")
+
+
+def test_failing_function_under_implicit_gradients_pops_its_tape():
+    v = tg.Variable(1.0, name="cat_popped")
+
+    def f():
+        _ = v * 2.0
+        raise KeyError("inside f")
+    with pytest.raises(KeyError):
+        tg.implicit_gradients(f)()
+    with tg.GradientTape() as tape:  # a fresh tape sees only its own reads
+        pass
+    _ = v * 3.0
+    assert tape.watched_variables() == ()
+    with pytest.raises(ValueError, match="No trainable variables"):
+        tg.implicit_gradients(lambda: tg.constant(1.0) * 2.0)()
+
+
+# =============================================================================================
+# Input that looks bad but is valid: it must compute, and compute right
+# =============================================================================================
+
+def _layouts():
+    base = np.arange(12, dtype=np.float64).reshape(3, 4) / 7.0 - 0.5
+    return {
+        "negative_strides": base[::-1, ::-2],
+        "fortran_order": np.asfortranarray(base),
+        "transposed_view": base.T,
+        "big_endian": base.astype(">f8"),
+        "big_endian_f32": base.astype(">f4"),
+        "read_only": np.frombuffer(base.tobytes(), dtype=np.float64).reshape(3, 4),
+        "float16": base.astype(np.float16),
+        "longdouble": base.astype(np.longdouble),
+        "uint64": np.arange(12, dtype=np.uint64).reshape(3, 4),
+        "bool": base > 0,
+        "zero_stride_broadcast": np.broadcast_to(base[:1], (3, 4)),
+        "array_module_double": np.asarray(array.array("d", base.ravel().tolist())).reshape(3, 4),
+    }
+
+
+@pytest.mark.parametrize("layout", list(_layouts()))
+def test_unusual_array_layouts_compute(layout):
+    a = _layouts()[layout]
+    t = tg.constant(a)
+    ref = np.asarray(a, dtype=np.float64)
+    np.testing.assert_allclose(np.asarray(t, np.float64), ref, rtol=1e-3 if a.dtype == np.float16 else 1e-6)
+    w = np.linspace(-1, 1, a.shape[-1] * 2).reshape(a.shape[-1], 2).astype(t.dtype)
+    np.testing.assert_allclose(np.asarray(tg.matmul(a, w), np.float64), ref @ w.astype(np.float64),
+                               rtol=1e-3, atol=1e-3)
+    s = tg.reduce_sum(tg.square(tg.constant(a, dtype=tg.float64)))
+    assert float(s) == pytest.approx(float(np.sum(ref ** 2)))
+
+
+def test_nan_and_inf_flow_through_gradients_and_updates():
+    x = tg.constant([1.0, np.nan, np.inf, -np.inf, 0.0])
+    with tg.GradientTape() as tape:
+        tape.watch(x)
+        y = tg.reduce_sum(x * x)
+    g = np.asarray(tape.gradient(y, x))
+    np.testing.assert_array_equal(g, np.asarray([2.0, np.nan, np.inf, -np.inf, 0.0], np.float32))
+    v = tg.Variable([1.0, 2.0], name="cat_nan")
+    tg.GradientDescent(1.0).apply_gradients([(tg.constant([np.nan, np.inf]), v)])
+    np.testing.assert_array_equal(v.numpy(), np.asarray([np.nan, -np.inf], np.float32))
+    v.assign([np.inf, 0.0])
+    assert np.isinf(v.numpy()[0])
+
+
+def test_empty_batch_trains_without_error():
+    layer = tg.Dense(2, name="cat_empty_batch")
+    x = np.ones((0, 3), np.float32)
+    loss, gv = tg.implicit_value_and_gradients(lambda a: tg.reduce_sum(tg.square(layer(a))))(x)
+    assert float(loss) == 0.0
+    for g, v in gv:
+        assert tuple(g.shape) == v.shape
+        np.testing.assert_array_equal(np.asarray(g), np.zeros(v.shape))
+    tg.GradientDescent(0.1).apply_gradients(gv)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: tg.broadcast_to(tg.constant([1.0]), (2 ** 62, 2 ** 62, 0)),
+    lambda: tg.broadcast_to(tg.constant([1.0]), (0, 2 ** 62, 2 ** 62)),
+    lambda: tg.transpose(tg.reshape(tg.constant(np.ones(0)), (2 ** 62, 0, 2 ** 62)), (0, 2, 1)),
+    lambda: tg.reduce_sum(tg.reshape(tg.constant(np.ones(0)), (2 ** 40, 0, 2 ** 40)), axis=1, keepdims=True),
+], ids=["broadcast_zero_last", "broadcast_zero_first", "transpose_zero_middle_to_last", "reduce_zero_axis"])
+def test_zero_size_with_huge_partner_dims(make):
+    """A zero dimension makes any partner dimension cheap: the result is empty (or a clear error),
+    never an overflow (the sanitizer run checks the arithmetic)."""
+    try:
+        out = make()
+    except (ValueError, MemoryError) as e:
+        assert str(e).split(":")[0] in ("broadcast_to", "transpose", "reshape", "reduce_sum"), str(e)
+        return
+    assert out.size == 0 or 0 in tuple(out.shape) or out.numpy().size in (0, 2 ** 80), out.shape
+
+
+# random._to_tensor turns numpy's MemoryError into one naming the op, but not numpy's ValueError
+# "array is too big" (a shape whose byte count exceeds the address space).
+@pytest.mark.parametrize("call", [
+    lambda: tg.random.normal([2 ** 62]),
+    lambda: tg.random.uniform([4, 2 ** 61]),
+    lambda: tg.Dense(2 ** 62, name="cat_huge_units")(np.ones((1, 2), np.float32)),
+], ids=["normal", "uniform", "dense_units"])
+def test_absurd_random_shapes_name_the_op(call):
+    with pytest.raises((ValueError, MemoryError)) as info:
+        call()
+    assert str(info.value).startswith(("random.", "Dense")), str(info.value)

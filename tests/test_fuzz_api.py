@@ -1,0 +1,1061 @@
+"""Fuzzing the public API, and hypothesis properties of the ops.
+
+Part 1, the fuzz target: random arguments of random types (None, strings, bytes, nested and ragged
+lists, complex numbers, object/str/datetime arrays, huge and negative ints, NaN/Inf, empty arrays,
+non-contiguous and big-endian arrays, rank-9 arrays, zero-stride "huge" arrays, objects whose
+``__bool__``/``__index__``/``__array__`` raise, Tensors and Variables of random shapes and dtypes,
+library objects of the wrong kind ...) are fed to every public function, method and operator.
+Each call must either succeed or raise TypeError/ValueError/MemoryError/RuntimeError/IndexError
+whose message names the op (never pybind11's "incompatible function arguments" text); an
+exception raised by the caller's own object (``UserError`` here) may propagate unchanged. After
+every call the engine must still work, no tape may be left alive, and a failed mutation
+(assign*, apply_gradients, minimize) must leave every Variable as it was.
+
+Part 2, properties (hypothesis): random op chains over random shapes with broadcasting partners,
+random-axis reductions (zero-size dimensions included), matmul with batch broadcasting and
+transpose flags, reshape/transpose/broadcast_to targets, weak (Python/numpy) partners and NaN/Inf
+placement: forward against numpy, backward against float64 central differences
+(``gradcheck.check_op``).
+
+Sizes: ``TAPEGRAD_FUZZ_EXAMPLES`` (per fuzz target, default 50) and
+``TAPEGRAD_PROPERTY_EXAMPLES`` (per property, default 100) scale the run; the defaults keep this
+file well under a minute on two cores.
+"""
+
+import array
+import decimal
+import fractions
+import gc
+import math
+import os
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis.errors import HypothesisException
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tapegrad as tg
+from tapegrad import _core
+
+from gradcheck import check_op, randn
+
+FUZZ_EXAMPLES = int(os.environ.get("TAPEGRAD_FUZZ_EXAMPLES", "50"))
+PROPERTY_EXAMPLES = int(os.environ.get("TAPEGRAD_PROPERTY_EXAMPLES", "100"))
+
+FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None,
+                suppress_health_check=list(HealthCheck))
+PROPERTY = settings(max_examples=PROPERTY_EXAMPLES, deadline=None, database=None,
+                    suppress_health_check=list(HealthCheck))
+
+ALLOWED = (TypeError, ValueError, MemoryError, RuntimeError, IndexError)
+
+
+# =============================================================================================
+# Values of every kind
+# =============================================================================================
+
+class UserError(Exception):
+    """Raised by the caller's own objects and callables: allowed to propagate unchanged."""
+
+
+class EvilBool(int):
+    """An int (so it passes index checks) whose truth value raises."""
+
+    def __bool__(self):
+        raise UserError("EvilBool.__bool__")
+
+    def __repr__(self):
+        return "EvilBool()"
+
+
+class EvilIndex:
+    def __index__(self):
+        raise UserError("EvilIndex.__index__")
+
+    def __repr__(self):
+        return "EvilIndex()"
+
+
+class EvilArray:
+    def __array__(self, dtype=None, copy=None):
+        raise UserError("EvilArray.__array__")
+
+    def __repr__(self):
+        return "EvilArray()"
+
+
+class NotAnArray:
+    """``__array__`` returns something that is not an array."""
+
+    def __array__(self, dtype=None, copy=None):
+        return "not an array"
+
+    def __repr__(self):
+        return "NotAnArray()"
+
+
+class LyingSequence:
+    """Claims three items, fails on the second."""
+
+    def __len__(self):
+        return 3
+
+    def __getitem__(self, i):
+        if i == 0:
+            return 1.0
+        raise UserError("LyingSequence.__getitem__")
+
+    def __repr__(self):
+        return "LyingSequence()"
+
+
+class EvilIter:
+    def __iter__(self):
+        raise UserError("EvilIter.__iter__")
+
+    def __repr__(self):
+        return "EvilIter()"
+
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", PendingDeprecationWarning)
+    _matrix = np.matrix([[1.0, 2.0]])
+
+
+class FloatSub(float):
+    pass
+
+
+class IntSub(int):
+    pass
+
+
+HUGE_INTS = [2 ** 62, 2 ** 63 - 1, 2 ** 63, 2 ** 64 + 1, 2 ** 100, -(2 ** 63), -(2 ** 70)]
+SPECIAL_FLOATS = [math.nan, math.inf, -math.inf, -0.0, 1e308, -1e308, 5e-324, 3.5e38, 1e-45]
+# Only sizes that are tiny or absurd: a random shape must never ask for gigabytes that exist.
+DIMS = st.one_of(st.integers(-3, 4), st.sampled_from(HUGE_INTS + [2 ** 46, 2 ** 50]))
+
+small_shape = st.lists(st.integers(0, 3), max_size=4).map(tuple)
+float_dtype = st.sampled_from([np.float32, np.float64])
+
+
+@st.composite
+def float_arrays(draw, shape=small_shape, special=True):
+    shp = draw(shape)
+    a = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1))).standard_normal(shp)
+    if special and a.size and draw(st.booleans()):
+        idx = draw(st.integers(0, a.size - 1))
+        a.reshape(-1)[idx] = draw(st.sampled_from([math.nan, math.inf, -math.inf, 0.0]))
+    return a.astype(draw(float_dtype))
+
+
+tensors = float_arrays().map(lambda a: tg.constant(a, dtype=a.dtype))
+variables = st.builds(lambda a, tr: tg.Variable(a, trainable=tr, dtype=a.dtype),
+                      float_arrays(), st.booleans())
+
+EXOTIC_DTYPES = ["f2", "f4", "f8", ">f8", ">f4", "g", "i1", "i4", "i8", "u1", "u8", "?", "c8", "c16",
+                 "M8[D]", "m8[s]", "U3", "S3", "O", "V4"]
+
+
+@st.composite
+def numpy_arrays(draw):
+    dt = np.dtype(draw(st.sampled_from(EXOTIC_DTYPES)))
+    variant = draw(st.sampled_from(["plain", "reversed", "transposed", "readonly", "strided",
+                                    "rank9", "zero_stride_huge", "zero_d", "object_numbers"]))
+    if variant == "zero_stride_huge":  # 2**50 elements over one: refused before any allocation
+        base = np.zeros(1, dtype=np.float32)
+        return np.lib.stride_tricks.as_strided(base, shape=(2 ** 25, 2 ** 25), strides=(0, 0))
+    if variant == "object_numbers":
+        return np.array([1.0, 2, draw(st.sampled_from([3.0, None, "x", 1j]))], dtype=object)
+    shp = (1,) * 9 if variant == "rank9" else () if variant == "zero_d" else draw(small_shape)
+    if dt.kind in "MmUSOV":
+        a = np.zeros(shp, dtype=dt)
+    else:
+        raw = np.random.default_rng(draw(st.integers(0, 2 ** 16))).standard_normal(shp) * 3
+        with np.errstate(all="ignore"):
+            a = raw.astype(dt)
+    if variant == "reversed" and a.ndim:
+        a = a[::-1]
+    elif variant == "transposed":
+        a = a.T
+    elif variant == "readonly":
+        a.setflags(write=False)
+    elif variant == "strided" and a.ndim:
+        a = np.repeat(a, 2, axis=0)[::2]
+    return a
+
+
+leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(HUGE_INTS),
+    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(SPECIAL_FLOATS),
+    st.complex_numbers(max_magnitude=4), st.just(complex(math.nan, 1.0)), st.text(max_size=3),
+    st.binary(max_size=3),
+)
+nested = st.recursive(leaves, lambda c: st.lists(c, max_size=3) | st.tuples(c, c), max_leaves=8)
+regular_lists = float_arrays(special=False).map(lambda a: a.tolist())
+int_lists = st.lists(DIMS, max_size=4)
+
+WEIRD = [
+    object(), Ellipsis, slice(1, 2), np.float32(1.5), np.float64(-2.0), np.int64(3), np.uint8(7),
+    np.bool_(True), np.complex64(1j), np.datetime64("2020-01-01"), np.str_("1.0"), FloatSub(0.5),
+    IntSub(2), fractions.Fraction(1, 3), decimal.Decimal("1.5"), bytearray(b"ab"),
+    memoryview(b"abcd"), array.array("d", [1.0, 2.0]), array.array("b", [1, 2]), range(3),
+    np.float32, float, tg.float32, "float32", _matrix,
+    np.ma.masked_array([1.0, 2.0], mask=[0, 1]), EvilBool(1), EvilIndex(), EvilArray(), NotAnArray(),
+    LyingSequence(), EvilIter(), {"a": 1.0}, {1, 2}, frozenset(), {}, [], (), [[]], [[], []], tg, np,
+]
+
+# Tapes made while drawing values stay referenced until the example ends; they are counted so the
+# "no tape outlives its call" check can tell them apart.
+DRAWN_TAPES = []
+
+
+def _library_object(kind):
+    """Fresh library objects of the wrong kind (fresh: a shared one would carry state across examples)."""
+    if kind == "tape":
+        DRAWN_TAPES.append(tg.GradientTape())
+        return DRAWN_TAPES[-1]
+    if kind == "sgd":
+        return tg.GradientDescent(0.1)
+    return tg.Dense(2, name="fuzz_dense_value")
+
+
+library_objects = st.sampled_from(["tape", "sgd", "dense"]).map(_library_object)
+
+
+def _as_user(obj):
+    """Wraps a callable the caller passes in (f, loss_fn, activation, initializer, initial_value):
+    whatever it raises is the caller's own error and becomes UserError."""
+    if not callable(obj) or isinstance(obj, (tg.Tensor, tg.Variable)):
+        return obj
+
+    def user(*args, **kwargs):
+        try:
+            return obj(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001
+            raise UserError(f"user callable {obj!r} raised {type(e).__name__}: {e}") from None
+    user.__name__ = f"user_{getattr(obj, '__name__', type(obj).__name__)}"
+    return user
+
+
+def _raise_user_error(*_args, **_kwargs):
+    raise UserError("user callable")
+
+
+callables = st.sampled_from([
+    lambda *a: 1.0, lambda *a: None, lambda *a: "loss", _raise_user_error, tg.square, tg.negative,
+    lambda *a: tg.constant([1.0, 2.0]), lambda *a: a[0] if a else 0.0, print, np.float32, float,
+]).map(_as_user)
+
+anything = st.deferred(lambda: st.one_of(
+    leaves, nested, regular_lists, int_lists, numpy_arrays(), tensors, variables,
+    st.sampled_from(WEIRD), library_objects, st.builds(lambda n: (i for i in range(n)), st.integers(0, 3)),
+    st.dictionaries(st.one_of(st.text(max_size=2), st.integers(0, 3)), leaves, max_size=2),
+    callables, float_arrays(),
+))
+tensor_like = st.one_of(tensors, variables, float_arrays(), regular_lists, st.floats(-3, 3), anything)
+shape_like = st.one_of(small_shape, int_lists, st.lists(DIMS, min_size=1, max_size=9).map(tuple), anything)
+axis_like = st.one_of(st.none(), st.integers(-4, 4), st.lists(st.integers(-4, 4), max_size=3).map(tuple),
+                      anything)
+dtype_like = st.one_of(st.sampled_from([None, np.float32, np.float64, "float32", "float64", tg.float64,
+                                        np.int32, np.complex64, "bogus", np.float16, object, str]), anything)
+bool_like = st.one_of(st.booleans(), st.sampled_from([0, 1, np.bool_(False), EvilBool(1), None, "yes",
+                                                      2, 1.0, np.array([True, False])]), anything)
+
+
+# =============================================================================================
+# The targets: one per public function, method and operator
+# =============================================================================================
+
+OP_NAMES = ("add", "subtract", "multiply", "divide", "negative", "square", "matmul", "reduce_sum",
+            "reduce_mean", "reshape", "transpose", "cast", "broadcast_to", "constant",
+            "convert_to_tensor", "pow", "gradient", "Variable", "assign", "float", "len", "bool")
+TARGETS = {}
+
+
+def target(name, *names, any_op=False):
+    """Registers a fuzz target; ``names``: what a failure message must mention (one of)."""
+    accepted = tuple(names) or (name,)
+    if any_op:
+        accepted += OP_NAMES
+
+    def deco(fn):
+        TARGETS[name] = (fn, accepted)
+        return fn
+    return deco
+
+
+class Guard:
+    """Variables whose values must survive a failed call unchanged."""
+
+    def __init__(self):
+        self.snaps = []
+
+    def watch(self, *objs):
+        for o in objs:
+            if isinstance(o, tg.Variable):
+                self.snaps.append((o, np.array(o.numpy(), copy=True)))
+            elif isinstance(o, (list, tuple)):
+                for x in o:
+                    self.watch(x)
+
+    def check(self):
+        for v, before in self.snaps:
+            np.testing.assert_array_equal(
+                v.numpy(), before, err_msg=f"variable {v.name} changed by a call that raised")
+
+
+def _draw(data, strategy, label):
+    return data.draw(strategy, label=label)
+
+
+for _op in ("add", "subtract", "multiply", "divide"):
+    def _binary(data, guard, op=_op):
+        return getattr(tg, op)(_draw(data, tensor_like, "x"), _draw(data, tensor_like, "y"))
+    target(_op)(_binary)
+
+for _op in ("negative", "square"):
+    def _unary(data, guard, op=_op):
+        return getattr(tg, op)(_draw(data, tensor_like, "x"))
+    target(_op)(_unary)
+
+OPERATORS = {
+    "op+": ("add", lambda a, b: a + b), "op-": ("subtract", lambda a, b: a - b),
+    "op*": ("multiply", lambda a, b: a * b), "op/": ("divide", lambda a, b: a / b),
+    "op@": ("matmul", lambda a, b: a @ b), "rop+": ("add", lambda a, b: b + a),
+    "rop-": ("subtract", lambda a, b: b - a), "rop*": ("multiply", lambda a, b: b * a),
+    "rop/": ("divide", lambda a, b: b / a), "rop@": ("matmul", lambda a, b: b @ a),
+    "op**": ("pow", lambda a, b: a ** b),
+}
+for _name, (_op, _fn) in OPERATORS.items():
+    def _operator(data, guard, fn=_fn):
+        a = _draw(data, st.one_of(tensors, variables), "self")
+        return fn(a, _draw(data, st.one_of(st.integers(-4, 4), anything), "other"))
+    # Python's own "unsupported operand" TypeError is the right answer when neither side
+    # implements the operator (e.g. a list @ Tensor falls back to list's missing __matmul__).
+    target(_name, _op, "unsupported operand")(_operator)
+
+
+@target("pow3", "pow")
+def _pow3(data, guard):
+    return pow(_draw(data, tensors, "x"), _draw(data, st.integers(-3, 3), "e"), _draw(data, anything, "mod"))
+
+
+@target("rpow", "pow", "unsupported operand")
+def _rpow(data, guard):
+    base = _draw(data, anything, "base")
+    if isinstance(base, np.matrix):  # np.matrix.__pow__ is matrix_power: numpy's own operator
+        return None
+    return base ** _draw(data, tensors, "x")
+
+
+@target("matmul")
+def _matmul(data, guard):
+    return tg.matmul(_draw(data, tensor_like, "a"), _draw(data, tensor_like, "b"),
+                     transpose_a=_draw(data, bool_like, "ta"), transpose_b=_draw(data, bool_like, "tb"))
+
+
+for _op in ("reduce_sum", "reduce_mean"):
+    def _reduce(data, guard, op=_op):
+        return getattr(tg, op)(_draw(data, tensor_like, "x"), axis=_draw(data, axis_like, "axis"),
+                               keepdims=_draw(data, bool_like, "keepdims"))
+    target(_op)(_reduce)
+
+
+@target("reshape")
+def _reshape(data, guard):
+    return tg.reshape(_draw(data, tensor_like, "x"), _draw(data, shape_like, "shape"))
+
+
+@target("transpose")
+def _transpose(data, guard):
+    return tg.transpose(_draw(data, tensor_like, "x"), _draw(data, st.one_of(st.none(), axis_like), "perm"))
+
+
+@target("broadcast_to")
+def _broadcast_to(data, guard):
+    return tg.broadcast_to(_draw(data, tensor_like, "x"), _draw(data, shape_like, "shape"))
+
+
+@target("cast")
+def _cast(data, guard):
+    return tg.cast(_draw(data, tensor_like, "x"), _draw(data, dtype_like, "dtype"))
+
+
+@target("constant")
+def _constant(data, guard):
+    return tg.constant(_draw(data, anything, "value"), dtype=_draw(data, dtype_like, "dtype"))
+
+
+@target("convert_to_tensor")
+def _convert_to_tensor(data, guard):
+    return tg.convert_to_tensor(_draw(data, anything, "value"), dtype=_draw(data, dtype_like, "dtype"))
+
+
+@target("tensor_methods", "float", "len", "bool", "__array__", "dtype", "data type", "astype", "cast")
+def _tensor_methods(data, guard):
+    t = _draw(data, st.one_of(tensors, variables), "t")
+    which = _draw(data, st.sampled_from(["float", "len", "bool", "repr", "numpy", "array", "props",
+                                         "memoryview"]), "method")
+    if which == "float":
+        return float(t)
+    if which == "len":
+        return len(t)
+    if which == "bool":
+        return bool(t) if isinstance(t, tg.Tensor) else None
+    if which == "repr":
+        assert repr(t).startswith("<tapegrad.")
+        return str(t)
+    if which == "numpy":
+        a = t.numpy()
+        assert a.shape == tuple(t.shape) and a.dtype == t.dtype
+        return a
+    if which == "props":
+        return (t.shape, t.dtype, t.ndim, getattr(t, "size", None))
+    if which == "memoryview":
+        return memoryview(t).tobytes() if isinstance(t, tg.Tensor) else None
+    dtype = _draw(data, dtype_like, "dtype")
+    try:
+        np.dtype(dtype)
+    except Exception:  # noqa: BLE001 - numpy itself rejects it before np.asarray reaches __array__
+        return None
+    return t.__array__(dtype, copy=_draw(data, bool_like, "copy"))
+
+
+@target("Variable")
+def _variable(data, guard):
+    init = _as_user(_draw(data, st.one_of(anything, callables), "initial_value"))
+    return tg.Variable(init, trainable=_draw(data, bool_like, "trainable"),
+                       name=_draw(data, st.one_of(st.none(), st.text(max_size=3), anything), "name"),
+                       dtype=_draw(data, dtype_like, "dtype"))
+
+
+for _m in ("assign", "assign_add", "assign_sub"):
+    def _assign(data, guard, m=_m):
+        v = _draw(data, variables, "var")
+        value = _draw(data, st.one_of(tensor_like, st.just(v), st.builds(lambda: v.read_value())), "value")
+        guard.watch(v)
+        out = getattr(v, m)(value)
+        assert out is v and v.shape == guard.snaps[0][1].shape and v.dtype == guard.snaps[0][1].dtype
+        return out
+    target(_m)(_assign)
+
+
+def _recorded(data):
+    """A small real computation on a fresh tape; returns (tape, values the tape knows about)."""
+    persistent = _draw(data, st.booleans(), "persistent")
+    x = _draw(data, tensors, "x")
+    v = tg.Variable(_draw(data, float_arrays(), "v").astype(x.dtype), name="fuzz_recorded")
+    tape = tg.GradientTape(persistent=persistent)
+    with tape:
+        tape.watch(x)
+        y = tg.reduce_sum(x * 2.0) + tg.reduce_sum(v)
+    return tape, [x, v, y]
+
+
+@target("GradientTape", "GradientTape")
+def _tape_ctor(data, guard):
+    with tg.GradientTape(persistent=_draw(data, bool_like, "persistent"),
+                         watch_accessed_variables=_draw(data, bool_like, "watch_accessed_variables")) as t:
+        _ = _draw(data, tensors, "x") * 2.0
+    return t
+
+
+@target("GradientTape.watch", "GradientTape.watch", "GradientTape")
+def _tape_watch(data, guard):
+    with tg.GradientTape() as t:
+        t.watch(_draw(data, anything, "watched"))
+    return t.watched_variables()
+
+
+@target("GradientTape.gradient", "GradientTape.gradient", "GradientTape", any_op=True)
+def _tape_gradient(data, guard):
+    tape, known = _recorded(data)
+    pick = st.one_of(st.sampled_from(known), anything)
+    target_ = _draw(data, pick, "target")
+    sources = _draw(data, st.one_of(pick, st.lists(pick, max_size=3),
+                                    st.dictionaries(st.sampled_from(["a", "b"]), pick, max_size=2)), "sources")
+    return tape.gradient(target_, sources,
+                         output_gradients=_draw(data, st.one_of(st.none(), anything), "output_gradients"),
+                         unconnected_gradients=_draw(data, st.one_of(st.sampled_from(["none", "zero"]), anything),
+                                                     "unconnected_gradients"))
+
+
+@target("GradientTape.misuse", "GradientTape", "RuntimeError")
+def _tape_misuse(data, guard):
+    tape, (x, v, y) = _recorded(data)
+    which = _draw(data, st.sampled_from(["twice", "stop_recording_inactive", "reenter", "reset"]), "misuse")
+    if which == "twice":
+        tape.gradient(y, x)
+        return tape.gradient(y, [x, v])
+    if which == "stop_recording_inactive":
+        with tape.stop_recording():
+            pass
+    if which == "reenter":
+        with tape:
+            with tape:
+                pass
+    tape.reset()
+    return tape.gradient(y, x)
+
+
+def _user_function(data):
+    """A function to differentiate: reads variables, uses its arguments, or misbehaves."""
+    v = _draw(data, variables, "closure_var")
+    kind = _draw(data, st.sampled_from(["reads_var", "uses_args", "returns_anything", "raises",
+                                        "returns_none", "nothing_read"]), "f_kind")
+    ret = _draw(data, anything, "f_returns")
+
+    def f(*args):
+        if kind == "reads_var":
+            return tg.reduce_sum(v * (args[0] if args else 1.0))
+        if kind == "uses_args":
+            out = 0.0
+            for a in args:
+                out = out + tg.reduce_sum(tg.square(a))
+            return out
+        if kind == "returns_anything":
+            return ret
+        if kind == "raises":
+            raise UserError("f raised")
+        if kind == "returns_none":
+            return None
+        return tg.constant(1.0)
+    f.__name__ = f"fuzz_f_{kind}"
+    return f
+
+
+WRAPPER_NAMES = ("gradients_function", "fuzz_f_", "No trainable variables", "keyword arguments",
+                 "GradientTape")
+
+
+@target("implicit_gradients", *WRAPPER_NAMES, any_op=True)
+def _implicit(data, guard):
+    f = _user_function(data)
+    args = _draw(data, st.lists(tensor_like, max_size=3), "args")
+    which = _draw(data, st.sampled_from([tg.implicit_gradients, tg.implicit_value_and_gradients]), "wrapper")
+    return which(f)(*args)
+
+
+@target("gradients_function", *WRAPPER_NAMES, any_op=True)
+def _explicit(data, guard):
+    f = _user_function(data)
+    params = _draw(data, st.one_of(st.none(), st.lists(st.one_of(st.integers(-1, 3), st.text(max_size=2)),
+                                                       max_size=3), anything), "params")
+    which = _draw(data, st.sampled_from([tg.gradients_function, tg.value_and_gradients_function]), "wrapper")
+    wrapped = which(f, params=params)
+    args = _draw(data, st.lists(tensor_like, max_size=3), "args")
+    kwargs = _draw(data, st.dictionaries(st.sampled_from(["x", "y"]), tensor_like, max_size=1), "kwargs")
+    return wrapped(*args, **kwargs)
+
+
+@target("Dense", "Dense", any_op=True)
+def _dense(data, guard):
+    layer = tg.Dense(
+        _draw(data, st.one_of(st.integers(1, 3), DIMS, anything), "units"),
+        activation=_as_user(_draw(data, st.one_of(st.none(), callables, anything), "activation")),
+        use_bias=_draw(data, bool_like, "use_bias"),
+        kernel_initializer=_as_user(_draw(data, st.one_of(st.sampled_from(["glorot_uniform", "zeros", "nope"]),
+                                                          callables, anything), "kernel_initializer")),
+        bias_initializer=_as_user(_draw(data, st.one_of(st.sampled_from(["zeros", "ones"]), callables, anything),
+                                        "bias_initializer")),
+        name=_draw(data, st.one_of(st.none(), st.text(min_size=1, max_size=3), anything), "name"))
+    if _draw(data, st.booleans(), "build_first"):
+        layer.build(_draw(data, shape_like, "input_shape"), _draw(data, dtype_like, "dtype"))
+    for _ in range(_draw(data, st.integers(1, 2), "calls")):
+        layer(_draw(data, st.one_of(float_arrays(shape=st.lists(st.integers(0, 3), min_size=2, max_size=3)
+                                                 .map(tuple)), tensor_like), "inputs"))
+    return layer
+
+
+@target("GradientDescent", "GradientDescent", "apply_gradients", "No gradients provided", "returned None",
+        any_op=True)
+def _sgd(data, guard):
+    opt = tg.GradientDescent(_draw(data, st.one_of(st.floats(1e-3, 1.0), anything), "learning_rate"))
+    which = _draw(data, st.sampled_from(["apply", "minimize", "set_lr"]), "method")
+    vs = _draw(data, st.lists(variables, min_size=1, max_size=3), "vars")
+    guard.watch(vs)
+    if which == "set_lr":
+        opt.learning_rate = _draw(data, anything, "new_lr")
+        return opt
+    if which == "apply":
+        pair = st.tuples(st.one_of(st.none(), tensor_like, st.builds(lambda: None)), st.sampled_from(vs) | anything)
+        gv = _draw(data, st.one_of(st.lists(pair, max_size=4), anything), "grads_and_vars")
+        return opt.apply_gradients(gv)
+    loss = _draw(data, st.sampled_from(["sum", "anything", "none", "raises"]), "loss_kind")
+    ret = _draw(data, anything, "loss_returns")
+
+    def loss_fn():
+        if loss == "sum":
+            out = 0.0
+            for v in vs:
+                out = out + tg.reduce_sum(tg.square(v))
+            return out
+        if loss == "raises":
+            raise UserError("loss_fn raised")
+        return None if loss == "none" else ret
+    var_list = _draw(data, st.one_of(st.none(), st.just(vs), st.lists(st.sampled_from(vs) | anything, max_size=3),
+                                     anything), "var_list")
+    return opt.minimize(_as_user(_draw(data, st.one_of(st.just(loss_fn), anything), "loss_fn")),
+                        var_list=var_list)
+
+
+@target("random", "random.normal", "random.uniform", "random.set_seed")
+def _random(data, guard):
+    which = _draw(data, st.sampled_from(["normal", "uniform", "set_seed"]), "fn")
+    seed = _draw(data, st.one_of(st.none(), st.integers(0, 2 ** 32), anything), "seed")
+    if which == "set_seed":
+        try:
+            return tg.random.set_seed(seed)
+        finally:
+            tg.random.set_seed(0)
+    fn = getattr(tg.random, which)
+    return fn(_draw(data, shape_like, "shape"), _draw(data, st.one_of(st.floats(-2, 2), anything), "a"),
+              _draw(data, st.one_of(st.floats(2.5, 4), anything), "b"),
+              dtype=_draw(data, dtype_like, "dtype"), seed=seed)
+
+
+@target("config", "set_isa", "TAPEGRAD_ISA", "isa")
+def _config(data, guard):
+    before = tg.config.isa()
+    try:
+        tg.config.set_isa(_draw(data, st.one_of(st.text(max_size=8), anything), "isa"))
+    finally:
+        tg.config.set_isa(before)
+
+
+# ---------------------------------------------------------------------------------------------
+
+def _engine_still_works():
+    x = tg.constant([1.0, 2.0])
+    v = tg.Variable([3.0, 4.0], name="fuzz_probe")
+    with tg.GradientTape() as tape:
+        tape.watch(x)
+        y = tg.reduce_sum(x * x * v)
+    gx, gv = tape.gradient(y, [x, v])
+    np.testing.assert_array_equal(np.asarray(gx), [6.0, 16.0])
+    np.testing.assert_array_equal(np.asarray(gv), [1.0, 4.0])
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+@FUZZ
+@given(data=st.data())
+def test_fuzz_public_api(name, data):
+    fn, accepted = TARGETS[name]
+    guard = Guard()
+    DRAWN_TAPES.clear()
+    tapes_before = _core.live_tapes()
+    failure = None
+    try:
+        with np.errstate(all="ignore"):
+            fn(data, guard)
+    except (UserError, HypothesisException, AssertionError):
+        if sys.exc_info()[0] is not UserError:
+            raise
+    except Exception as e:  # noqa: BLE001 - classified below
+        failure = (type(e), str(e))
+    note(f"outcome: {failure}")
+    if failure is not None:
+        cls, msg = failure
+        known = [k for k, (_, pred) in KNOWN_ISSUES.items() if pred(name, msg)]
+        if known:  # reported; pinned by test_known_issue_* below until fixed
+            note(f"known issue: {known}")
+            return
+        assert issubclass(cls, ALLOWED), f"{name}: raised {cls.__name__}: {msg}"
+        cls = cls.__name__
+        assert "incompatible function arguments" not in msg, f"{name}: pybind11's generic message: {msg!r}"
+        assert any(a.lower() in msg.lower() for a in accepted), (
+            f"{name}: {cls} message does not name the op (expected one of {accepted}): {msg!r}")
+        guard.check()
+    _engine_still_works()
+    allowed = tapes_before + len(DRAWN_TAPES)
+    if _core.live_tapes() > allowed:
+        gc.collect()
+    assert _core.live_tapes() <= allowed, f"{name}: a tape outlived its call"
+    DRAWN_TAPES.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# Known unclear messages found by the fuzzer. Each has a reproducer marked xfail(strict=True):
+# when it is fixed the reproducer passes, strict xfail fails the run, and both the marker and the
+# KNOWN_ISSUES entry must be removed (so the fuzzer checks that case again).
+
+KNOWN_ISSUES: dict = {}  # every issue found so far is fixed; the tests below pin the fixes
+
+
+def _raises_naming(fn, *names):
+    with pytest.raises(ALLOWED) as info:
+        fn()
+    msg = str(info.value)
+    assert "incompatible function arguments" not in msg, msg
+    assert any(n in msg for n in names), f"message does not name {names}: {msg!r}"
+
+
+def test_known_issue_tape_dict_keys():
+    """Fixed: dict sources keep their own key order, so keys of mixed types work."""
+    x = tg.constant(1.0)
+    with tg.GradientTape() as tape:
+        tape.watch({1: x, "a": x})
+        y = x * 2.0
+    grads = tape.gradient(y, {1: x, "a": x})
+    assert list(grads) == [1, "a"] and all(float(g) == 2.0 for g in grads.values())
+
+
+def test_known_issue_params_not_iterable():
+    _raises_naming(lambda: tg.gradients_function(lambda x: x, params=1.5), "gradients_function")
+    _raises_naming(lambda: tg.value_and_gradients_function(lambda x: x, params=print), "gradients_function")
+
+
+def test_known_issue_truthy_error_set():
+    x = tg.constant([1.0, 2.0])
+    _raises_naming(lambda: tg.reduce_sum(x, keepdims=np.array([True, False])), "reduce_sum")
+    _raises_naming(lambda: tg.matmul(np.ones((2, 2)), np.ones((2, 2)), transpose_b=np.array([], bool)), "matmul")
+    _raises_naming(lambda: x.__array__(None, np.array([True, True])), "__array__", "copy")
+
+
+def test_known_issue_var_list_not_iterable():
+    v = tg.Variable(1.0)
+    _raises_naming(lambda: tg.GradientDescent(0.1).minimize(lambda: v * 2.0, var_list=tg.constant(1.0)),
+                   "minimize")
+    assert v.numpy() == 1.0
+
+
+def test_known_issue_unconnected_array():
+    x = tg.constant(1.0)
+    with tg.GradientTape() as tape:
+        tape.watch(x)
+        y = x * 2.0
+    _raises_naming(lambda: tape.gradient(y, x, unconnected_gradients=np.array(["zero", "none"])),
+                   "GradientTape.gradient")
+
+
+def test_known_issue_random_dtype_valueerror():
+    class HasDtype:
+        dtype = None
+    _raises_naming(lambda: tg.random.normal([2], dtype=HasDtype()), "random.normal")
+
+
+def test_known_issue_pow_modulo():
+    _raises_naming(lambda: pow(tg.constant(2.0), 2, 5), "pow")
+
+
+def test_fuzz_covers_the_public_api():
+    """Every public callable of tapegrad is a fuzz target (or reached through one)."""
+    reached = {"Tensor", "float32", "float64", "config", "random", "GradientTape"}
+    reached |= {"implicit_value_and_gradients", "value_and_gradients_function"}  # via the wrappers' targets
+    names = set(tg.__all__) - reached
+    missing = {n for n in names if n not in TARGETS}
+    assert not missing, f"public names without a fuzz target: {sorted(missing)}"
+
+
+# =============================================================================================
+# Properties: forward against numpy, backward against float64 central differences
+# =============================================================================================
+
+def _apply_chain(lib, steps, xs):
+    """Applies the op chain ``steps`` to the leaves ``xs`` with tapegrad (lib='tg') or numpy."""
+    T = lib == "tg"
+    cur = xs[0]
+    for op, arg in steps:
+        if op == "add":
+            cur = cur + xs[arg]
+        elif op == "sub":
+            cur = xs[arg] - cur
+        elif op == "mul":
+            cur = cur * xs[arg]
+        elif op == "div":  # denominators kept >= 1 away from zero: other * other + 1
+            cur = cur / (xs[arg] * xs[arg] + 1.0)
+        elif op == "rdiv":
+            cur = xs[arg] / (cur * cur + 1.0)
+        elif op == "square":
+            cur = tg.square(cur) if T else np.square(cur)
+        elif op == "neg":
+            cur = -cur
+        elif op == "pow":
+            cur = cur ** arg
+        elif op == "scale":
+            cur = cur * arg if T else cur * np.asarray(arg, cur.dtype)
+        elif op in ("sum", "mean"):
+            axis, keep = arg
+            if T:
+                cur = (tg.reduce_sum if op == "sum" else tg.reduce_mean)(cur, axis=axis, keepdims=keep)
+            else:
+                cur = (np.sum if op == "sum" else np.mean)(cur, axis=axis, keepdims=keep)
+        elif op == "transpose":
+            cur = tg.transpose(cur, arg) if T else np.transpose(cur, arg)
+        elif op == "reshape":
+            cur = tg.reshape(cur, arg) if T else np.reshape(cur, arg)
+        elif op == "broadcast_to":
+            cur = tg.broadcast_to(cur, arg) if T else np.broadcast_to(cur, arg)
+        elif op == "matmul":
+            cur = tg.matmul(cur, xs[arg]) if T else np.matmul(cur, xs[arg])
+    return cur
+
+
+@st.composite
+def op_chains(draw):
+    """(leaf shapes, steps): a random chain over 1 + k leaves, every step valid for the running shape."""
+    shapes = [draw(st.lists(st.integers(1, 3), max_size=3).map(tuple))]
+    cur = shapes[0]
+    steps = []
+    for _ in range(draw(st.integers(1, 5))):
+        op = draw(st.sampled_from(["add", "sub", "mul", "div", "rdiv", "square", "neg", "pow", "scale",
+                                   "sum", "mean", "transpose", "reshape", "broadcast_to", "matmul"]))
+        if op in ("add", "sub", "mul", "div"):
+            # a broadcasting partner: an existing leaf if it broadcasts, else a new one
+            partner = draw(hnp.broadcastable_shapes(cur, min_dims=0, max_dims=len(cur) + 1, min_side=1, max_side=3))
+            shapes.append(partner)
+            steps.append((op, len(shapes) - 1))
+            cur = np.broadcast_shapes(cur, partner)
+        elif op == "rdiv":
+            partner = draw(hnp.broadcastable_shapes(cur, min_dims=0, max_dims=len(cur), min_side=1, max_side=3))
+            shapes.append(partner)
+            steps.append((op, len(shapes) - 1))
+            cur = np.broadcast_shapes(cur, partner)
+        elif op in ("square", "neg"):
+            steps.append((op, None))
+        elif op == "pow":
+            steps.append((op, draw(st.integers(1, 3))))  # x ** 0 is a constant: no gradient to check
+        elif op == "scale":
+            steps.append((op, draw(st.sampled_from([-1.5, 0.5, 2, 3]))))
+        elif op in ("sum", "mean"):
+            if cur:
+                axes = draw(st.lists(st.integers(-len(cur), len(cur) - 1), unique_by=lambda a: a % len(cur),
+                                     max_size=len(cur)))
+                axis = None if not axes else (axes[0] if len(axes) == 1 else tuple(axes))
+            else:
+                axis = None
+            keep = draw(st.booleans())
+            steps.append((op, (axis, keep)))
+            cur = np.sum(np.zeros(cur), axis=axis, keepdims=keep).shape
+        elif op == "transpose":
+            perm = tuple(draw(st.permutations(range(len(cur)))))
+            steps.append((op, perm))
+            cur = tuple(cur[p] for p in perm)
+        elif op == "reshape":
+            n = int(np.prod(cur))
+            divisors = [d for d in range(1, n + 1) if n % d == 0]
+            d = draw(st.sampled_from(divisors))
+            target = draw(st.sampled_from([(n,), (d, n // d), (-1, d), (d, -1, 1)] + ([()] if n == 1 else [])))
+            steps.append((op, target))
+            cur = np.zeros(cur).reshape(target).shape
+        elif op == "broadcast_to":
+            target = draw(hnp.broadcastable_shapes(cur, min_dims=len(cur), max_dims=len(cur) + 1, min_side=1,
+                                                   max_side=3))
+            target = np.broadcast_shapes(cur, target)
+            steps.append((op, target))
+            cur = target
+        elif op == "matmul":
+            if len(cur) < 2:
+                continue
+            n = draw(st.integers(1, 3))
+            batch = draw(st.sampled_from([(), cur[:-2]]))
+            shapes.append(tuple(batch) + (cur[-1], n))
+            steps.append((op, len(shapes) - 1))
+            cur = np.matmul(np.zeros(cur), np.zeros(shapes[-1])).shape
+    return shapes, steps
+
+
+@PROPERTY
+@given(chain=op_chains(), seed=st.integers(0, 2 ** 32 - 1))
+def test_property_random_op_chains(chain, seed):
+    shapes, steps = chain
+    note(f"shapes={shapes} steps={steps}")
+    rng = np.random.default_rng(seed)
+    leaves = [randn(rng, s) for s in shapes]
+    check_op(lambda *xs: _apply_chain("tg", steps, xs), lambda *xs: _apply_chain("np", steps, xs), *leaves,
+             rng=rng, n_dirs=1, name=f"chain{steps}")
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning")
+@PROPERTY
+@given(shape=st.lists(st.integers(0, 4), max_size=4).map(tuple), data=st.data(),
+       op=st.sampled_from(["sum", "mean"]), keep=st.booleans(), seed=st.integers(0, 2 ** 32 - 1))
+def test_property_reductions_any_axes(shape, data, op, keep, seed):
+    """Random axis sets (negative, tuples, all, none), zero-size dimensions included."""
+    if shape:
+        axes = data.draw(st.lists(st.integers(-len(shape), len(shape) - 1),
+                                  unique_by=lambda a: a % len(shape), max_size=len(shape)), label="axes")
+        axis = data.draw(st.sampled_from([None, tuple(axes)] + ([axes[0]] if axes else [])), label="axis")
+    else:
+        axis = None
+    rng = np.random.default_rng(seed)
+    tg_fn = tg.reduce_sum if op == "sum" else tg.reduce_mean
+    np_fn = np.sum if op == "sum" else np.mean
+    x = randn(rng, shape)
+    with np.errstate(all="ignore"):  # the mean over nothing is NaN, as in numpy
+        ref = np_fn(x, axis=axis, keepdims=keep)
+        out_size = np.asarray(ref).size
+        if op == "mean" and x.size == 0:
+            got = np.asarray(tg_fn(tg.constant(x, dtype=tg.float64), axis=axis, keepdims=keep))
+            assert got.shape == np.shape(ref)
+            np.testing.assert_array_equal(got, ref)
+            return
+    note(f"output size {out_size}")
+    check_op(lambda t: tg_fn(t, axis=axis, keepdims=keep), lambda a: np_fn(a, axis=axis, keepdims=keep), x,
+             rng=rng, n_dirs=1, name=f"{op}{shape} axis={axis}")
+
+
+@PROPERTY
+@given(data=st.data(), ta=st.booleans(), tb=st.booleans(), seed=st.integers(0, 2 ** 32 - 1))
+def test_property_matmul_batches_and_transposes(data, ta, tb, seed):
+    m, k, n = (data.draw(st.integers(0, 4), label=s) for s in "mkn")
+    batch = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, min_side=1, max_side=3),
+                      label="batch").input_shapes
+    if data.draw(st.booleans(), label="b_is_2d"):
+        batch = (batch[0], ())
+    sa = tuple(batch[0]) + ((k, m) if ta else (m, k))
+    sb = tuple(batch[1]) + ((n, k) if tb else (k, n))
+    rng = np.random.default_rng(seed)
+
+    def ref(a, b):
+        return np.matmul(np.swapaxes(a, -1, -2) if ta else a, np.swapaxes(b, -1, -2) if tb else b)
+    check_op(lambda a, b: tg.matmul(a, b, transpose_a=ta, transpose_b=tb), ref, randn(rng, sa), randn(rng, sb),
+             rng=rng, n_dirs=1, name=f"matmul{sa}{sb} ta={ta} tb={tb}")
+
+
+@PROPERTY
+@given(shape=st.lists(st.integers(0, 3), max_size=4).map(tuple), data=st.data(), seed=st.integers(0, 2 ** 32 - 1))
+def test_property_shape_ops(shape, data, seed):
+    rng = np.random.default_rng(seed)
+    x = randn(rng, shape)
+    which = data.draw(st.sampled_from(["reshape", "transpose", "broadcast_to"]), label="op")
+    if which == "reshape":
+        n = x.size
+        parts = data.draw(st.lists(st.integers(0, 4), max_size=4), label="parts")
+        target = tuple(parts) if int(np.prod(parts)) == n else (n,)
+        if n and data.draw(st.booleans(), label="infer") and target:
+            target = (-1,) + target[1:] if int(np.prod(target[1:])) else target
+        note(f"target={target}")
+        check_op(lambda t: tg.reshape(t, target), lambda a: np.reshape(a, target), x, rng=rng, n_dirs=1)
+    elif which == "transpose":
+        perm = tuple(data.draw(st.permutations(range(len(shape))), label="perm"))
+        if data.draw(st.booleans(), label="negative") and perm:
+            perm = tuple(p - len(shape) for p in perm)
+        check_op(lambda t: tg.transpose(t, perm), lambda a: np.transpose(a, perm), x, rng=rng, n_dirs=1)
+    else:
+        target = data.draw(hnp.broadcastable_shapes(shape, min_dims=len(shape), max_dims=len(shape) + 2,
+                                                    min_side=0, max_side=3), label="target")
+        try:
+            np.broadcast_to(x, target)
+        except ValueError:
+            return
+        check_op(lambda t: tg.broadcast_to(t, target), lambda a: np.broadcast_to(a, target), x, rng=rng, n_dirs=1)
+
+
+WEAK_KINDS = ["int", "float", "bool", "np_float64_scalar", "np_float32_scalar", "list", "int_array",
+              "f64_0d_array"]
+
+
+def _weak(kind, rng, shape):
+    if kind == "int":
+        return int(rng.integers(-3, 4))
+    if kind == "float":
+        return float(rng.standard_normal())
+    if kind == "bool":
+        return bool(rng.integers(0, 2))
+    if kind == "np_float64_scalar":
+        return np.float64(rng.standard_normal())
+    if kind == "np_float32_scalar":
+        return np.float32(rng.standard_normal())
+    if kind == "list":
+        return rng.standard_normal(shape).tolist()
+    if kind == "int_array":
+        return rng.integers(-3, 4, size=shape)
+    return np.asarray(rng.standard_normal(), dtype=np.float64)
+
+
+@PROPERTY
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, min_side=1, max_side=3),
+       kind=st.sampled_from(WEAK_KINDS), op=st.sampled_from(["add", "subtract", "multiply", "divide"]),
+       dtype=float_dtype, reflected=st.booleans(), seed=st.integers(0, 2 ** 32 - 1))
+def test_property_weak_partners_take_the_tensor_dtype(shapes, kind, op, dtype, reflected, seed):
+    """Python numbers, lists, integer arrays and 0-d arrays follow the tensor's dtype, in either order."""
+    rng = np.random.default_rng(seed)
+    sa, sb = shapes.input_shapes
+    x = rng.standard_normal(sa).astype(dtype)
+    w = _weak(kind, rng, sb)  # a zero denominator gives Inf/NaN on both sides
+    t = tg.constant(x)
+    args = (w, t) if reflected else (t, w)
+    out = getattr(tg, op)(*args)
+    assert out.dtype == np.dtype(dtype), f"{op}({kind}) gave {out.dtype}, expected {np.dtype(dtype)}"
+    wa = np.asarray(w, dtype=dtype)
+    np_args = (wa, x) if reflected else (x, wa)
+    with np.errstate(all="ignore"):
+        ref = getattr(np, op)(*[a.astype(np.float64) for a in np_args])
+    assert tuple(out.shape) == ref.shape
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(np.asarray(out, np.float64), ref, rtol=tol, atol=tol)
+
+
+@PROPERTY
+@given(shape=st.lists(st.integers(1, 3), min_size=2, max_size=3).map(tuple), dtype=float_dtype, data=st.data(),
+       seed=st.integers(0, 2 ** 32 - 1))
+def test_property_nan_inf_propagate(shape, dtype, data, seed):
+    """NaN and Inf anywhere propagate exactly as in numpy (they never raise, never vanish)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    y = rng.standard_normal(shape).astype(dtype)
+    for arr in (x, y):
+        for _ in range(data.draw(st.integers(1, 3), label="n_special")):
+            idx = tuple(int(rng.integers(0, s)) for s in shape)
+            arr[idx] = data.draw(st.sampled_from([np.nan, np.inf, -np.inf, 0.0]), label="special")
+    w = rng.standard_normal((shape[-1], 2)).astype(dtype)
+    w[int(rng.integers(0, shape[-1])), int(rng.integers(0, 2))] = data.draw(
+        st.sampled_from([np.nan, np.inf, -np.inf, 0.0]), label="w_special")
+    with np.errstate(all="ignore"):
+        cases = {
+            "add": (tg.add(x, y), x + y), "subtract": (tg.subtract(x, y), x - y),
+            "multiply": (tg.multiply(x, y), x * y), "divide": (tg.divide(x, y), x / y),
+            "square": (tg.square(x), np.square(x)), "reduce_sum": (tg.reduce_sum(x, axis=-1), x.sum(axis=-1)),
+            "reduce_mean": (tg.reduce_mean(x, axis=0), x.mean(axis=0)),
+            # the non-finite pattern of a product does not depend on summation order (values are small)
+            "matmul": (tg.matmul(x, w), x.astype(np.float64) @ w.astype(np.float64)),
+        }
+        for name, (got, ref) in cases.items():
+            got = np.asarray(got)
+            assert got.dtype == dtype, name
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg=f"{name}: NaN positions differ")
+            np.testing.assert_array_equal(np.isposinf(got), np.isposinf(ref), err_msg=f"{name}: +Inf differs")
+            np.testing.assert_array_equal(np.isneginf(got), np.isneginf(ref), err_msg=f"{name}: -Inf differs")
+            fin = np.isfinite(ref)
+            np.testing.assert_allclose(got[fin], np.asarray(ref, dtype)[fin], rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+@PROPERTY
+@given(shape=st.lists(st.integers(1, 3), min_size=2, max_size=2).map(tuple), seed=st.integers(0, 2 ** 32 - 1),
+       units=st.integers(1, 3), dtype=float_dtype)
+def test_property_dense_gradients(shape, seed, units, dtype):
+    """Dense + implicit gradients against central differences of the same loss in float64."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    y = rng.standard_normal((shape[0], units))
+    k0 = rng.standard_normal((shape[-1], units))
+    b0 = rng.standard_normal(units)
+    layer = tg.Dense(units, kernel_initializer=lambda s, d: k0.astype(d), bias_initializer=lambda s, d: b0.astype(d),
+                     name="prop_dense")
+
+    def loss(inputs):
+        return tg.reduce_mean(tg.square(layer(inputs) - y.astype(dtype)))
+    value, gv = tg.implicit_value_and_gradients(loss)(x.astype(dtype))
+    (gk, kv), (gb, bv) = gv
+    assert kv is layer.kernel and bv is layer.bias and gk.dtype == dtype
+
+    def np_loss(k, b):
+        return np.mean(np.square(x @ k + b - y))
+    assert float(value) == pytest.approx(np_loss(k0.astype(dtype).astype(np.float64),
+                                                 b0.astype(dtype).astype(np.float64)), rel=1e-4)
+    if dtype == np.float64:
+        eps = 1e-6
+        for g, base, which in ((gk, k0, "k"), (gb, b0, "b")):
+            d = randn(rng, base.shape)
+            plus = np_loss(k0 + eps * d, b0) if which == "k" else np_loss(k0, b0 + eps * d)
+            minus = np_loss(k0 - eps * d, b0) if which == "k" else np_loss(k0, b0 - eps * d)
+            fd = (plus - minus) / (2 * eps)
+            assert float(np.sum(np.asarray(g) * d)) == pytest.approx(fd, rel=1e-6, abs=1e-8)
+
+
