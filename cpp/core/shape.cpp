@@ -11,6 +11,9 @@ Shape::Shape(std::initializer_list<int64_t> d) {
 }
 
 int64_t Shape::numel() const {
+  // A zero dimension first: an empty shape may have other dimensions whose product overflows.
+  for (int i = 0; i < rank; ++i)
+    if (dims[i] == 0) return 0;
   int64_t n = 1;
   for (int i = 0; i < rank; ++i) n *= dims[i];
   return n;
@@ -55,11 +58,17 @@ void check_shape(const Shape& s, size_t elem_size, const char* op) {
   const int64_t kMaxBytes = physical_memory_bytes();
   int64_t bytes = static_cast<int64_t>(elem_size);
   bool zero = false;
+  int64_t nonzero = 1;  // product of the non-zero dimensions: strides must fit in int64 even
+  bool overflow = false;  // for an empty tensor
   for (int i = 0; i < s.rank; ++i) {
     if (s.dims[i] < 0)
       throw ValueError(std::string(op) + ": dimensions must be non-negative, got shape " + s.str());
     if (s.dims[i] == 0) zero = true;
+    else overflow |= __builtin_mul_overflow(nonzero, s.dims[i], &nonzero);
   }
+  if (overflow || nonzero > (int64_t(1) << 62))
+    throw ValueError(std::string(op) + ": shape " + s.str() +
+                     " is too large (its dimensions multiply past 2**62)");
   if (zero) return;
   for (int i = 0; i < s.rank; ++i) {
     if (bytes > kMaxBytes / s.dims[i])

@@ -50,6 +50,7 @@ TensorPtr reshape(const TensorPtr& x, const std::vector<int64_t>& target) {
     throw ValueError(std::string(name) + ": cannot reshape a tensor of shape " + x->shape().str() +
                      " (" + std::to_string(n) + " elements) into " + vec_str(target));
   }
+  check_shape(out, dtype_size(x->dtype()), name);  // an empty target may still be absurd
   TensorPtr y = TensorImpl::view(x, out);
   return recorded(OpKind::Reshape, {&x}, false, y);
 }
