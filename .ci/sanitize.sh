@@ -65,7 +65,10 @@ export LD_PRELOAD="$asan_rt${cxx_rt:+ $cxx_rt}"
 # detect_leaks=0: CPython keeps objects alive at exit by design.
 # allocator_may_return_null=1: huge requests fail as they would without ASan (MemoryError), instead
 # of ASan's "allocation-size-too-big" abort; the tests ask for absurd sizes on purpose.
-export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:halt_on_error=1:log_path=$LOGS/asan"
+# max_allocation_size_mb=4096: no single block above 4 GiB (nothing in the suite needs one); the
+# fuzzer's own address-space cap is off under ASan, so this keeps a random large-but-possible
+# shape from filling a shared machine.
+export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=4096:halt_on_error=1:log_path=$LOGS/asan"
 # (UBSan writes its reports to stderr when it runs inside the ASan runtime: see the log below.)
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1"
 # Python objects through malloc, so ASan sees them too.

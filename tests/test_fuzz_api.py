@@ -23,6 +23,7 @@ file well under a minute on two cores.
 """
 
 import array
+import contextlib
 import decimal
 import fractions
 import gc
@@ -30,6 +31,11 @@ import math
 import os
 import sys
 import warnings
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
 
 import numpy as np
 import pytest
@@ -630,6 +636,43 @@ def _config(data, guard):
 
 # ---------------------------------------------------------------------------------------------
 
+def _under_asan():
+    try:
+        with open("/proc/self/maps") as f:
+            return "libasan" in f.read()
+    except OSError:
+        return False
+
+
+UNDER_ASAN = _under_asan()
+CAP_HEADROOM = 2 << 30
+
+
+@contextlib.contextmanager
+def _memory_cap():
+    """Caps the address space at its current size + 2 GiB while one example runs: a random
+    argument that happens to ask for a large but possible tensor (say 250**4 floats) fails with
+    MemoryError instead of filling a shared machine. Not under ASan (it reserves terabytes)."""
+    if resource is None or UNDER_ASAN:
+        yield
+        return
+    try:
+        with open("/proc/self/statm") as f:
+            vm = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = vm + CAP_HEADROOM
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 def _engine_still_works():
     x = tg.constant([1.0, 2.0])
     v = tg.Variable([3.0, 4.0], name="fuzz_probe")
@@ -651,7 +694,7 @@ def test_fuzz_public_api(name, data):
     tapes_before = _core.live_tapes()
     failure = None
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), _memory_cap():
             fn(data, guard)
     except (UserError, HypothesisException, AssertionError):
         if sys.exc_info()[0] is not UserError:
