@@ -45,6 +45,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tapegrad as tg
+from sanitizer_env import under_asan
 from tapegrad import _core
 
 from gradcheck import check_op, randn
@@ -636,15 +637,9 @@ def _config(data, guard):
 
 # ---------------------------------------------------------------------------------------------
 
-def _under_asan():
-    try:
-        with open("/proc/self/maps") as f:
-            return "libasan" in f.read()
-    except OSError:
-        return False
 
 
-UNDER_ASAN = _under_asan()
+UNDER_ASAN = under_asan()
 CAP_HEADROOM = 2 << 30
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from sanitizer_env import under_asan
 from tapegrad import _core
 
 STEPS = 30_000
@@ -29,12 +30,6 @@ CHECK_EVERY = 1_000
 RSS_BOUND_MIB = 2.0
 
 
-def _under_asan():
-    try:
-        with open("/proc/self/maps") as f:
-            return "libasan" in f.read()
-    except OSError:
-        return False
 
 
 def _rss_bytes():
@@ -107,7 +102,7 @@ class _Model:
 def test_long_training_run_does_not_leak():
     gc.collect()
     start = _engine_counts()
-    check_rss = _rss_bytes() is not None and not _under_asan()
+    check_rss = _rss_bytes() is not None and not under_asan()
 
     model = _Model(seed=1)
     first_loss = last_loss = None  # no per-step list: it would grow the RSS itself
