@@ -9,9 +9,10 @@
 //   NC: the packed B panel (KC x NC) lives in L3: float 256 x 3072 x 4 B = 3 MiB.
 // MC is a multiple of MR and NC of NR, so only the matrix edges make partial tiles.
 #pragma once
-#include <cstdlib>
-#include <cstring>
+#include <cstddef>
+#include <type_traits>
 
+#include "core/allocator.h"
 #include "core/thread_pool.h"
 
 namespace tapegrad::kernels::TG_ISA {
@@ -23,6 +24,34 @@ template <> struct Blocking<double> { static constexpr int64_t KC = 256, MC = 96
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+// Packing that needs a transpose (row-major A into MR-row panels, transposed B into NR-column
+// panels) is done in registers by the micro-kernel's own packers when it has them; otherwise,
+// and for partial panels, by the portable loops below.
+template <typename M, typename = void> struct HasPackers : std::false_type {};
+template <typename M>
+struct HasPackers<M, std::void_t<decltype(&M::pack_rows), decltype(&M::pack_cols)>>
+    : std::true_type {};
+
+template <typename T>
+bool pack_rows_simd(const T* a, int64_t lda, int64_t kc, T* out) {
+  if constexpr (HasPackers<TG_MICRO<T>>::value) {
+    TG_MICRO<T>::pack_rows(a, lda, kc, out);
+    return true;
+  } else {
+    return false;
+  }
+}
+
+template <typename T>
+bool pack_cols_simd(const T* b, int64_t ldb, int64_t kc, T* out) {
+  if constexpr (HasPackers<TG_MICRO<T>>::value) {
+    TG_MICRO<T>::pack_cols(b, ldb, kc, out);
+    return true;
+  } else {
+    return false;
+  }
+}
+
 // Packs rows [ic, ic+mc) x columns [pc, pc+kc) of op(A) into MR-row micro-panels, each stored
 // column by column (MR values per k step), zero-padded to a whole MR.
 template <typename T, int MR>
@@ -32,7 +61,9 @@ void pack_a(bool ta, const T* a, int64_t lda, int64_t ic, int64_t pc, int64_t mc
   for (int64_t ir = 0; ir < mc; ir += MR) {
     const int64_t mr = min64(MR, mc - ir);
     const T* base = a + (ic + ir) * si + pc * sp;
-    if (sp == 1) {
+    if (sp == 1 && mr == MR && pack_rows_simd(base, si, kc, out)) {
+      // done by the micro-kernel's own packer
+    } else if (sp == 1) {
       // Rows of A are contiguous along k: read each row in order (the panel being written is
       // small and stays in L1), instead of hopping between MR rows at every k.
       for (int64_t i = 0; i < MR; ++i) {
@@ -65,11 +96,17 @@ void pack_b(bool tb, const T* b, int64_t ldb, int64_t pc, int64_t jc, int64_t kc
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int64_t nr = min64(NR, nc - jr);
     const T* base = b + pc * sp + (jc + jr) * sj;
+    if (sp == 1 && nr == NR && pack_cols_simd(base, sj, kc, out)) {
+      out += NR * kc;
+      continue;
+    }
     for (int64_t p = 0; p < kc; ++p) {
       T* dst = out + p * NR;
       const T* src = base + p * sp;
       int64_t j = 0;
-      if (sj == 1) {
+      if (sj == 1 && nr == NR) {
+        for (; j < NR; ++j) dst[j] = src[j];  // a fixed count: the compiler emits vector moves
+      } else if (sj == 1) {
         for (; j < nr; ++j) dst[j] = src[j];
       } else {
         for (; j < nr; ++j) dst[j] = src[j * sj];
@@ -80,12 +117,18 @@ void pack_b(bool tb, const T* b, int64_t ldb, int64_t pc, int64_t jc, int64_t kc
   }
 }
 
+// Packing buffers come from the tensor allocator's cache, so a training loop that repeats its
+// shapes does not map and fault in fresh pages on every call. Null when memory is exhausted.
 template <typename T>
-T* aligned_buffer(int64_t count) {
-  size_t bytes = static_cast<size_t>(count) * sizeof(T);
-  bytes = (bytes + 63) / 64 * 64;
-  return static_cast<T*>(std::aligned_alloc(64, bytes));
+T* take_buffer(int64_t count, size_t* capacity) {
+  try {
+    return static_cast<T*>(allocator::allocate(static_cast<size_t>(count) * sizeof(T), capacity));
+  } catch (...) {
+    return nullptr;
+  }
 }
+
+inline int64_t round_up(int64_t x, int64_t unit) { return (x + unit - 1) / unit * unit; }
 
 // The serial loop nest over all of C, with caller-provided packing buffers.
 template <typename T>
@@ -176,16 +219,21 @@ bool gemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, co
   if (threads > kMaxGemmThreads) threads = kMaxGemmThreads;
   if (threads < 1) threads = 1;
   GemmJob<T> job{ta, tb, n >= m, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, {}, {}};
+  // Sized for the whole problem, clipped to the blocks: every slice fits.
+  const int64_t kc = min64(KC, k);
+  const int64_t a_count = min64(MC, round_up(m, Micro::MR)) * kc;
+  const int64_t b_count = min64(NC, round_up(n, Micro::NR)) * kc;
+  size_t a_cap[kMaxGemmThreads] = {}, b_cap[kMaxGemmThreads] = {};
   bool ok = true;
   for (int t = 0; t < threads && ok; ++t) {
-    job.ap[t] = aligned_buffer<T>(MC * KC);
-    job.bp[t] = aligned_buffer<T>(KC * NC);
+    job.ap[t] = take_buffer<T>(a_count, &a_cap[t]);
+    job.bp[t] = take_buffer<T>(b_count, &b_cap[t]);
     ok = job.ap[t] && job.bp[t];
   }
   if (ok) threads::parallel_run(&gemm_slice<T>, &job, threads);
   for (int t = 0; t < threads; ++t) {
-    std::free(job.ap[t]);
-    std::free(job.bp[t]);
+    allocator::release(job.ap[t], a_cap[t]);
+    allocator::release(job.bp[t], b_cap[t]);
   }
   return ok;
 }

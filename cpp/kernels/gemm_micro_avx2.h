@@ -112,11 +112,132 @@ struct Avx2Gemv {
     c1 = X::fma(ai, b1, c1);                                       \
   }
 
+// Packs a full 6-row panel of row-major float A (rows `lda` apart, contiguous along k) into
+// the micro-kernel's order, 6 values per k step: four k steps at a time, a 4x4 transpose in
+// registers for rows 0-3 and an interleave for rows 4-5, instead of 24 scalar stores.
+inline void pack_rows6(const float* a, int64_t lda, int64_t kc, float* out) {
+  const float* r[6] = {a, a + lda, a + 2 * lda, a + 3 * lda, a + 4 * lda, a + 5 * lda};
+  int64_t p = 0;
+  for (; p + 4 <= kc; p += 4) {
+    __m128 x0 = _mm_loadu_ps(r[0] + p), x1 = _mm_loadu_ps(r[1] + p);
+    __m128 x2 = _mm_loadu_ps(r[2] + p), x3 = _mm_loadu_ps(r[3] + p);
+    const __m128 x4 = _mm_loadu_ps(r[4] + p), x5 = _mm_loadu_ps(r[5] + p);
+    _MM_TRANSPOSE4_PS(x0, x1, x2, x3);  // x_q = rows 0-3 at k step p + q
+    const __m128 lo = _mm_unpacklo_ps(x4, x5), hi = _mm_unpackhi_ps(x4, x5);
+    float* d = out + p * 6;
+    _mm_storeu_ps(d, x0);
+    _mm_storel_pi(reinterpret_cast<__m64*>(d + 4), lo);
+    _mm_storeu_ps(d + 6, x1);
+    _mm_storeh_pi(reinterpret_cast<__m64*>(d + 10), lo);
+    _mm_storeu_ps(d + 12, x2);
+    _mm_storel_pi(reinterpret_cast<__m64*>(d + 16), hi);
+    _mm_storeu_ps(d + 18, x3);
+    _mm_storeh_pi(reinterpret_cast<__m64*>(d + 22), hi);
+  }
+  for (; p < kc; ++p)
+    for (int i = 0; i < 6; ++i) out[p * 6 + i] = r[i][p];
+}
+
+// The same for double: 4x4 transposes of 256-bit rows.
+inline void pack_rows6(const double* a, int64_t lda, int64_t kc, double* out) {
+  const double* r[6] = {a, a + lda, a + 2 * lda, a + 3 * lda, a + 4 * lda, a + 5 * lda};
+  int64_t p = 0;
+  for (; p + 4 <= kc; p += 4) {
+    const __m256d x0 = _mm256_loadu_pd(r[0] + p), x1 = _mm256_loadu_pd(r[1] + p);
+    const __m256d x2 = _mm256_loadu_pd(r[2] + p), x3 = _mm256_loadu_pd(r[3] + p);
+    const __m256d x4 = _mm256_loadu_pd(r[4] + p), x5 = _mm256_loadu_pd(r[5] + p);
+    const __m256d t0 = _mm256_unpacklo_pd(x0, x1), t1 = _mm256_unpackhi_pd(x0, x1);
+    const __m256d t2 = _mm256_unpacklo_pd(x2, x3), t3 = _mm256_unpackhi_pd(x2, x3);
+    const __m256d u0 = _mm256_unpacklo_pd(x4, x5), u1 = _mm256_unpackhi_pd(x4, x5);
+    double* d = out + p * 6;
+    _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
+    _mm_storeu_pd(d + 4, _mm256_castpd256_pd128(u0));
+    _mm256_storeu_pd(d + 6, _mm256_permute2f128_pd(t1, t3, 0x20));
+    _mm_storeu_pd(d + 10, _mm256_castpd256_pd128(u1));
+    _mm256_storeu_pd(d + 12, _mm256_permute2f128_pd(t0, t2, 0x31));
+    _mm_storeu_pd(d + 16, _mm256_extractf128_pd(u0, 1));
+    _mm256_storeu_pd(d + 18, _mm256_permute2f128_pd(t1, t3, 0x31));
+    _mm_storeu_pd(d + 22, _mm256_extractf128_pd(u1, 1));
+  }
+  for (; p < kc; ++p)
+    for (int i = 0; i < 6; ++i) out[p * 6 + i] = r[i][p];
+}
+
+// Packs a full 16-column panel of transposed float B (column j of op(B) is row j of the stored
+// matrix, `ldb` apart): 8 k steps at a time, two 8x8 transposes in registers.
+inline void transpose8x8_store(const float* const* src, int64_t p, float* out, int stride) {
+  const __m256 r0 = _mm256_loadu_ps(src[0] + p), r1 = _mm256_loadu_ps(src[1] + p);
+  const __m256 r2 = _mm256_loadu_ps(src[2] + p), r3 = _mm256_loadu_ps(src[3] + p);
+  const __m256 r4 = _mm256_loadu_ps(src[4] + p), r5 = _mm256_loadu_ps(src[5] + p);
+  const __m256 r6 = _mm256_loadu_ps(src[6] + p), r7 = _mm256_loadu_ps(src[7] + p);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  // s_q holds k steps q and q+4 of columns 0-3 (low half) or 4-7 (high half) of this block.
+  _mm256_storeu_ps(out + 0 * stride, _mm256_permute2f128_ps(s0, s4, 0x20));
+  _mm256_storeu_ps(out + 1 * stride, _mm256_permute2f128_ps(s1, s5, 0x20));
+  _mm256_storeu_ps(out + 2 * stride, _mm256_permute2f128_ps(s2, s6, 0x20));
+  _mm256_storeu_ps(out + 3 * stride, _mm256_permute2f128_ps(s3, s7, 0x20));
+  _mm256_storeu_ps(out + 4 * stride, _mm256_permute2f128_ps(s0, s4, 0x31));
+  _mm256_storeu_ps(out + 5 * stride, _mm256_permute2f128_ps(s1, s5, 0x31));
+  _mm256_storeu_ps(out + 6 * stride, _mm256_permute2f128_ps(s2, s6, 0x31));
+  _mm256_storeu_ps(out + 7 * stride, _mm256_permute2f128_ps(s3, s7, 0x31));
+}
+
+inline void pack_cols16(const float* b, int64_t ldb, int64_t kc, float* out) {
+  const float* r[16];
+  for (int j = 0; j < 16; ++j) r[j] = b + j * ldb;
+  int64_t p = 0;
+  for (; p + 8 <= kc; p += 8) {
+    transpose8x8_store(r, p, out + p * 16, 16);
+    transpose8x8_store(r + 8, p, out + p * 16 + 8, 16);
+  }
+  for (; p < kc; ++p)
+    for (int j = 0; j < 16; ++j) out[p * 16 + j] = r[j][p];
+}
+
+// The same for an 8-column double panel: 4 k steps at a time, two 4x4 transposes.
+inline void pack_cols8(const double* b, int64_t ldb, int64_t kc, double* out) {
+  const double* r[8];
+  for (int j = 0; j < 8; ++j) r[j] = b + j * ldb;
+  int64_t p = 0;
+  for (; p + 4 <= kc; p += 4) {
+    for (int h = 0; h < 8; h += 4) {
+      const __m256d x0 = _mm256_loadu_pd(r[h] + p), x1 = _mm256_loadu_pd(r[h + 1] + p);
+      const __m256d x2 = _mm256_loadu_pd(r[h + 2] + p), x3 = _mm256_loadu_pd(r[h + 3] + p);
+      const __m256d t0 = _mm256_unpacklo_pd(x0, x1), t1 = _mm256_unpackhi_pd(x0, x1);
+      const __m256d t2 = _mm256_unpacklo_pd(x2, x3), t3 = _mm256_unpackhi_pd(x2, x3);
+      double* d = out + p * 8 + h;
+      _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
+      _mm256_storeu_pd(d + 8, _mm256_permute2f128_pd(t1, t3, 0x20));
+      _mm256_storeu_pd(d + 16, _mm256_permute2f128_pd(t0, t2, 0x31));
+      _mm256_storeu_pd(d + 24, _mm256_permute2f128_pd(t1, t3, 0x31));
+    }
+  }
+  for (; p < kc; ++p)
+    for (int j = 0; j < 8; ++j) out[p * 8 + j] = r[j][p];
+}
+
+inline void pack_cols(const float* b, int64_t ldb, int64_t kc, float* out) { pack_cols16(b, ldb, kc, out); }
+inline void pack_cols(const double* b, int64_t ldb, int64_t kc, double* out) { pack_cols8(b, ldb, kc, out); }
+
 template <typename T>
 struct Avx2Micro {
   using X = Avx2Vec<T>;
   using V = typename X::V;
   static constexpr int MR = 6, NR = 2 * X::W;
+
+  // A full MR-row panel of row-major A, packed (see gemm_blocked.h's pack_a).
+  static void pack_rows(const T* a, int64_t lda, int64_t kc, T* out) { pack_rows6(a, lda, kc, out); }
+  // A full NR-column panel of transposed B (see gemm_blocked.h's pack_b).
+  static void pack_cols(const T* b, int64_t ldb, int64_t kc, T* out) {
+    kernels::TG_ISA::pack_cols(b, ldb, kc, out);
+  }
 
   // C[0:mr, 0:nr] = alpha * op(A) B + beta * C (beta == 0: C not read). kPackedA: a is a packed
   // MR x kc panel; otherwise rows[i] points at A(i, 0) and A(i, p) = rows[i][p * a_step].
