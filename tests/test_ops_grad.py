@@ -580,3 +580,34 @@ def test_large_reduction_accuracy(dtype, rng):
     np.testing.assert_allclose(np.asarray(tg.reduce_mean(m, axis=1)), m.astype(np.float64).mean(axis=1), rtol=rtol)
     big = x[:200_000].reshape(200_000, 1)
     np.testing.assert_allclose(np.asarray(tg.reduce_sum(big, axis=0)), [big.astype(np.float64).sum()], rtol=rtol)
+
+
+# Shapes that reach each GEMM path: the blocked kernel across its block edges (m past MC = 192,
+# k past KC = 256, n not a multiple of the 16-wide tile), the in-place path (n <= 16, short k),
+# the k-vectorized few-columns kernel (2 <= n < 16, k >= 64), GEMV (n = 1) large enough to be
+# split between threads, and the outer product (k = 1); in every transpose combination.
+KERNEL_PATH_SHAPES = [
+    ("blocked_edges", 197, 261, 35),
+    ("blocked_wide", 13, 300, 70),
+    ("in_place_n16", 50, 40, 16),
+    ("few_columns", 31, 300, 10),
+    ("few_columns_n2", 8, 65, 2),
+    ("gemv_threaded", 17000, 64, 1),
+    ("outer", 40, 1, 33),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("tb", [False, True], ids=["b", "bT"])
+@pytest.mark.parametrize("ta", [False, True], ids=["a", "aT"])
+@pytest.mark.parametrize("case,m,k,n", KERNEL_PATH_SHAPES, ids=[c[0] for c in KERNEL_PATH_SHAPES])
+def test_matmul_kernel_paths_match_float64(case, m, k, n, ta, tb, dtype, rng):
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    want = _np_matmul(ta, tb)(a.astype(np.float64), b.astype(np.float64))
+    got = tg.matmul(a, b, transpose_a=ta, transpose_b=tb).numpy()
+    assert got.dtype == dtype and got.shape == (m, n)
+    # Error bound of a length-k dot product: k * eps * sum |a_i b_i|.
+    scale = _np_matmul(ta, tb)(np.abs(a).astype(np.float64), np.abs(b).astype(np.float64))
+    eps = np.finfo(dtype).eps
+    assert np.all(np.abs(got - want) <= 2 * k * eps * scale + 1e-30), f"matmul[{case}] off the float64 product"

@@ -32,6 +32,11 @@ struct Avx2Vec<float> {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
   }
+  // The four sums of a, b, c, d at once (horizontal adds share their shuffles).
+  static void hsum4(V a, V b, V c, V d, float* out) {
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+  }
 };
 
 template <>
@@ -50,6 +55,11 @@ struct Avx2Vec<double> {
   static double hsum(V v) {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+  }
+  static void hsum4(V a, V b, V c, V d, double* out) {
+    const __m256d ab = _mm256_hadd_pd(a, b), cd = _mm256_hadd_pd(c, d);
+    _mm_storeu_pd(out, _mm_add_pd(_mm256_castpd256_pd128(ab), _mm256_extractf128_pd(ab, 1)));
+    _mm_storeu_pd(out + 2, _mm_add_pd(_mm256_castpd256_pd128(cd), _mm256_extractf128_pd(cd, 1)));
   }
 };
 
@@ -79,7 +89,12 @@ struct Avx2Gemv {
         s2 = X::fma(X::load(r2 + p), xv, s2);
         s3 = X::fma(X::load(r3 + p), xv, s3);
       }
-      T t0 = X::hsum(s0), t1 = X::hsum(s1), t2 = X::hsum(s2), t3 = X::hsum(s3);
+      T t[4];
+      X::hsum4(s0, s1, s2, s3, t);  // one shuffle tree for the four rows
+      T& t0 = t[0];
+      T& t1 = t[1];
+      T& t2 = t[2];
+      T& t3 = t[3];
       for (; p < k; ++p) {
         t0 += r0[p] * x[p];
         t1 += r1[p] * x[p];
@@ -100,6 +115,84 @@ struct Avx2Gemv {
       for (; p < k; ++p) t += r[p] * x[p];
       finish(i, t);
     }
+  }
+};
+
+// C = alpha * A Bt^T + beta * C for few columns (n <= 16) and row-major A: each C element is a dot
+// product along k, vectorized along k, so no lane is wasted on padding columns (a 16-wide tile
+// would waste 6 of 16 lanes at n = 10). Blocks of R rows x J columns (R * J <= 12 accumulators)
+// share their loads: R + J vector loads feed R * J FMAs. bt is B transposed, n rows of k.
+template <typename T>
+struct Avx2SmallN {
+  using X = Avx2Vec<T>;
+  using V = typename X::V;
+  static constexpr int W = X::W;
+
+  template <int R, int J>
+  static void block(int64_t k, const T* a, int64_t lda, const T* bt, T alpha, T beta, T* c,
+                    int64_t ldc) {
+    V acc[R][J];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int j = 0; j < J; ++j) acc[r][j] = X::zero();
+    int64_t p = 0;
+    for (; p + W <= k; p += W) {
+      V av[R];
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) av[r] = X::load(a + r * lda + p);
+#pragma GCC unroll 8
+      for (int j = 0; j < J; ++j) {
+        // In a register, so the compiler does not fold this load into each of the R FMAs (at
+        // 12 accumulators that would make the loop load-bound).
+        V bj = X::load(bt + j * k + p);
+        asm("" : "+x"(bj));
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) acc[r][j] = X::fma(av[r], bj, acc[r][j]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      T sums[4];
+      X::hsum4(acc[r][0], J > 1 ? acc[r][J > 1 ? 1 : 0] : X::zero(),
+               J > 2 ? acc[r][J > 2 ? 2 : 0] : X::zero(), J > 3 ? acc[r][J > 3 ? 3 : 0] : X::zero(),
+               sums);
+#pragma GCC unroll 4
+      for (int j = 0; j < J; ++j) {
+        T s = sums[j];
+        for (int64_t q = p; q < k; ++q) s += a[r * lda + q] * bt[j * k + q];
+        T& out = c[r * ldc + j];
+        out = beta == T(0) ? alpha * s : alpha * s + beta * out;
+      }
+    }
+  }
+
+  // Rows [0, R) x all n columns, in column groups of at most 4, as even as possible
+  // (10 = 4 + 3 + 3), so every block keeps 9-12 accumulators busy.
+  template <int R>
+  static void rows(int64_t n, int64_t k, const T* a, int64_t lda, const T* bt, T alpha, T beta,
+                   T* c, int64_t ldc) {
+    const int64_t groups = (n + 3) / 4;
+    int64_t j = 0;
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t left = n - j, width = (left + (groups - g) - 1) / (groups - g);
+      const T* btj = bt + j * k;
+      switch (width) {
+        case 4: block<R, 4>(k, a, lda, btj, alpha, beta, c + j, ldc); break;
+        case 3: block<R, 3>(k, a, lda, btj, alpha, beta, c + j, ldc); break;
+        case 2: block<R, 2>(k, a, lda, btj, alpha, beta, c + j, ldc); break;
+        default: block<R, 1>(k, a, lda, btj, alpha, beta, c + j, ldc); break;
+      }
+      j += width;
+    }
+  }
+
+  // Blocks of 3 rows (their A rows stay in L1 across the column groups), then the last 1-2.
+  static void run(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* bt,
+                  T beta, T* c, int64_t ldc) {
+    int64_t i = 0;
+    for (; i + 3 <= m; i += 3) rows<3>(n, k, a + i * lda, lda, bt, alpha, beta, c + i * ldc, ldc);
+    for (; i < m; ++i) rows<1>(n, k, a + i * lda, lda, bt, alpha, beta, c + i * ldc, ldc);
   }
 };
 

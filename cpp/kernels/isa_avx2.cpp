@@ -4,6 +4,7 @@
 #define TG_ISA_NAME "avx2"
 #define TG_MICRO Avx2Micro
 #define TG_GEMV Avx2Gemv
+#define TG_SMALL_N Avx2SmallN
 #include "kernels/gemm_micro_avx2.h"
 #include "kernels/kernels_portable.h"
 

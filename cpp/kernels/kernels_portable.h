@@ -224,6 +224,82 @@ T blend(T beta, T c, T v) {
   return beta == T(0) ? v : beta * c + v;
 }
 
+constexpr double kGemmParallelMadds = 128.0 * 128.0 * 128.0;
+// Measured with bench/thread_thresholds.py: a second thread pays from about 2^20 multiply-adds for
+// GEMV (m x 64: 1.34x at m = 16000, none at 8000) and from 2^21 for the small-n kernel.
+constexpr double kGemvParallelMadds = 1048576.0;
+
+#ifdef TG_SMALL_N
+template <typename T>
+struct SmallNJob {
+  int64_t m, n, k, lda, ldc;
+  T alpha, beta;
+  const T* a;
+  const T* bt;
+  T* c;
+};
+
+// Thread t takes its share of whole 3-row blocks: each C element's sum is the same whatever the
+// thread count.
+template <typename T>
+void small_n_slice(void* ctx, int t, int nt) {
+  const SmallNJob<T>& j = *static_cast<const SmallNJob<T>*>(ctx);
+  const int64_t blocks = (j.m + 2) / 3;
+  const int64_t lo = blocks * t / nt * 3, hi = min64(j.m, blocks * (t + 1) / nt * 3);
+  if (hi > lo)
+    TG_SMALL_N<T>::run(hi - lo, j.n, j.k, j.alpha, j.a + lo * j.lda, j.lda, j.bt, j.beta,
+                       j.c + lo * j.ldc, j.ldc);
+}
+
+// Few columns (2..16) and A rows contiguous along k: B is transposed into a small buffer (n x k)
+// and every C element is a k-vectorized dot product. False when the buffer cannot be had.
+template <typename T>
+bool gemm_small_n(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+                  int64_t b_row, int64_t b_col, T beta, T* c, int64_t ldc) {
+  size_t cap = 0;
+  T* bt = take_buffer<T>(n * k, &cap);
+  if (!bt) return false;
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t p = 0; p < k; ++p) bt[j * k + p] = b[p * b_row + j * b_col];
+  SmallNJob<T> job{m, n, k, lda, ldc, alpha, beta, a, bt, c};
+  const double madds = static_cast<double>(m) * n * k;
+  threads::parallel_run(&small_n_slice<T>, &job, madds >= kGemmParallelMadds ? threads::num_threads() : 1);
+  allocator::release(bt, cap);
+  return true;
+}
+#endif
+
+template <typename T>
+struct GemvJob {
+  int64_t m, k, lda, incy;
+  T alpha, beta;
+  const T* a;
+  const T* x;
+  T* y;
+};
+
+// Thread t takes a fixed share of whole 4-row groups, so each y element's sum is the same for any
+// thread count.
+template <typename T>
+void gemv_slice(void* ctx, int t, int nt) {
+  const GemvJob<T>& j = *static_cast<const GemvJob<T>*>(ctx);
+  const int64_t groups = (j.m + 3) / 4;
+  const int64_t lo = groups * t / nt * 4, hi = min64(j.m, groups * (t + 1) / nt * 4);
+  if (hi > lo)
+    TG_GEMV<T>::run(hi - lo, j.k, j.alpha, j.a + lo * j.lda, j.lda, j.x, j.beta, j.y + lo * j.incy,
+                    j.incy);
+}
+
+// y = alpha * A x + beta * y, on both cores when A is large enough (it streams A from memory:
+// two cores draw more bandwidth than one).
+template <typename T>
+void gemv(int64_t m, int64_t k, T alpha, const T* a, int64_t lda, const T* x, T beta, T* y,
+          int64_t incy) {
+  GemvJob<T> job{m, k, lda, incy, alpha, beta, a, x, y};
+  const double madds = static_cast<double>(m) * k;
+  threads::parallel_run(&gemv_slice<T>, &job, madds >= kGemvParallelMadds ? threads::num_threads() : 1);
+}
+
 // Skinny shapes that autodiff meets all the time (a column of inputs times a 1x1 weight, and
 // its backward): k == 1 is an outer product, n == 1 a matrix-vector product. Returns false when
 // the shape is not one of these.
@@ -253,9 +329,15 @@ bool gemm_skinny(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
     }
     return true;
   }
+#ifdef TG_SMALL_N
+  // Few columns that do not fill a micro-tile row, and dot products long enough to pay their
+  // horizontal sums: see Avx2SmallN.
+  if (n > 1 && n < 16 && a_col == 1 && k >= 64)
+    return gemm_small_n(m, n, k, alpha, a, a_row, b, b_row, b_col, beta, c, ldc);
+#endif
   if (n != 1) return false;
   if (a_col == 1 && b_row == 1) {  // rows of A and the vector are contiguous: GEMV kernel
-    TG_GEMV<T>::run(m, k, alpha, a, a_row, b, beta, c, ldc);
+    gemv(m, k, alpha, a, a_row, b, beta, c, ldc);
     return true;
   }
   if (a_col == 1) {  // strided vector: one dot product per output
@@ -273,8 +355,6 @@ bool gemm_skinny(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
   }
   return true;
 }
-
-constexpr double kGemmParallelMadds = 128.0 * 128.0 * 128.0;
 
 // Portable GEMM: loop orders chosen so the innermost loop is unit-stride where the layout allows.
 // The blocked, packed BLIS-style path replaces this for large shapes (see the SIMD issue).
