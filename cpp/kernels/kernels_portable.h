@@ -251,7 +251,7 @@ void small_n_slice(void* ctx, int t, int nt) {
                        j.c + lo * j.ldc, j.ldc);
 }
 
-// Few columns (2..16) and A rows contiguous along k: B is transposed into a small buffer (n x k)
+// Few columns (2..15) and A rows contiguous along k: B is transposed into a small buffer (n x k)
 // and every C element is a k-vectorized dot product. False when the buffer cannot be had.
 template <typename T>
 bool gemm_small_n(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
