@@ -130,6 +130,14 @@ T* take_buffer(int64_t count, size_t* capacity) {
 
 inline int64_t round_up(int64_t x, int64_t unit) { return (x + unit - 1) / unit * unit; }
 
+// Thread t's share [*lo, *hi) of [0, extent) in whole units: fixed by (t, nt) alone, so each
+// element is computed the same way whatever the thread count.
+inline void thread_share(int64_t extent, int64_t unit, int t, int nt, int64_t* lo, int64_t* hi) {
+  const int64_t units = (extent + unit - 1) / unit;
+  *lo = units * t / nt * unit;
+  *hi = min64(extent, units * (t + 1) / nt * unit);
+}
+
 // The serial loop nest over all of C, with caller-provided packing buffers.
 template <typename T>
 void gemm_nest(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
@@ -196,8 +204,8 @@ void gemm_slice(void* ctx, int t, int nt) {
   using Micro = TG_MICRO<T>;
   const int64_t unit = j.split_n ? Micro::NR : Micro::MR;
   const int64_t extent = j.split_n ? j.n : j.m;
-  const int64_t units = (extent + unit - 1) / unit;
-  const int64_t lo = units * t / nt * unit, hi = min64(extent, units * (t + 1) / nt * unit);
+  int64_t lo, hi;
+  thread_share(extent, unit, t, nt, &lo, &hi);
   if (hi <= lo) return;
   if (j.split_n) {
     gemm_nest(j.ta, j.tb, j.m, hi - lo, j.k, j.alpha, j.a, j.lda, j.b + (j.tb ? lo * j.ldb : lo),

@@ -244,8 +244,8 @@ struct SmallNJob {
 template <typename T>
 void small_n_slice(void* ctx, int t, int nt) {
   const SmallNJob<T>& j = *static_cast<const SmallNJob<T>*>(ctx);
-  const int64_t blocks = (j.m + 2) / 3;
-  const int64_t lo = blocks * t / nt * 3, hi = min64(j.m, blocks * (t + 1) / nt * 3);
+  int64_t lo, hi;
+  thread_share(j.m, 3, t, nt, &lo, &hi);
   if (hi > lo)
     TG_SMALL_N<T>::run(hi - lo, j.n, j.k, j.alpha, j.a + lo * j.lda, j.lda, j.bt, j.beta,
                        j.c + lo * j.ldc, j.ldc);
@@ -283,8 +283,8 @@ struct GemvJob {
 template <typename T>
 void gemv_slice(void* ctx, int t, int nt) {
   const GemvJob<T>& j = *static_cast<const GemvJob<T>*>(ctx);
-  const int64_t groups = (j.m + 3) / 4;
-  const int64_t lo = groups * t / nt * 4, hi = min64(j.m, groups * (t + 1) / nt * 4);
+  int64_t lo, hi;
+  thread_share(j.m, 4, t, nt, &lo, &hi);
   if (hi > lo)
     TG_GEMV<T>::run(hi - lo, j.k, j.alpha, j.a + lo * j.lda, j.lda, j.x, j.beta, j.y + lo * j.incy,
                     j.incy);
