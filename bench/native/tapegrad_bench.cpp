@@ -2,7 +2,7 @@
 // Python in the process. What Python adds on top (bindings, wrappers) is the difference between
 // these figures and bench/compare.py's.
 //
-//   tapegrad_bench [--quick] [--only gemm,memory,ops,seed] [--ghz G] [--fma-units N]
+//   tapegrad_bench [--quick] [--only gemm,memory,ops,seed] [--threads N] [--ghz G] [--fma-units N]
 //                  [--reps N] [--min-rep-ms MS] [--max-gemm N] [--max-scalar-gemm N]
 //
 // Every figure is the min and the median over repetitions; one repetition runs the measured call
@@ -26,6 +26,7 @@
 
 #include "core/allocator.h"
 #include "core/tensor.h"
+#include "core/thread_pool.h"
 #include "kernels/kernels.h"
 #include "ops/ops.h"
 #include "tape/tape.h"
@@ -47,6 +48,7 @@ struct Options {
   bool quick = false;
   double ghz = 0.0;        // 0: measure
   int fma_units = 2;       // FMA pipes per core: 2 on Zen 2-4 and on Intel cores since Haswell
+  int threads = 1;         // kernel threads; 1 by default so the per-core figures are per core
   int reps = 15;
   double min_rep_ms = 20.0;
   double budget_s = 3.0;   // at most this long per measurement (fewer reps for slow ones)
@@ -63,7 +65,7 @@ struct Options {
 
 [[noreturn]] void usage(const char* prog, int code) {
   std::printf(
-      "usage: %s [--quick] [--only gemm,memory,ops,seed] [--ghz G] [--fma-units N]\n"
+      "usage: %s [--quick] [--only gemm,memory,ops,seed] [--threads N] [--ghz G] [--fma-units N]\n"
       "          [--reps N] [--min-rep-ms MS] [--max-gemm N] [--max-scalar-gemm N]\n"
       "Times tapegrad's kernels (per instruction set), its op layer and a whole seed step,\n"
       "through the C++ API. See bench/README.md.\n",
@@ -86,6 +88,7 @@ Options parse(int argc, char** argv) {
       o.budget_s = 1.0;
       o.max_scalar_gemm = 512;
     } else if (a == "--only") o.only = value();
+    else if (a == "--threads") o.threads = std::max(1, std::atoi(value()));
     else if (a == "--ghz") o.ghz = std::atof(value());
     else if (a == "--fma-units") o.fma_units = std::atoi(value());
     else if (a == "--reps") o.reps = std::max(1, std::atoi(value()));
@@ -257,11 +260,13 @@ struct GemmCase {
 };
 
 void bench_gemm(const Options& o, double ghz) {
-  std::printf("\n== GEMM, float32, 1 thread: C = op(A) @ op(B) (beta = 0), per instruction set ==\n");
-  std::printf("peak = clock x f32 lanes x 2 (an FMA is 2 flops) x %d FMA units per core\n", o.fma_units);
+  std::printf("\n== GEMM, float32, %d thread%s: C = op(A) @ op(B) (beta = 0), per instruction set ==\n",
+              o.threads, o.threads == 1 ? "" : "s");
+  std::printf("peak = clock x f32 lanes x 2 (an FMA is 2 flops) x %d FMA units per core x %d core%s\n",
+              o.fma_units, o.threads, o.threads == 1 ? "" : "s");
   for (const std::string& isa : kernels::available()) {
     const auto& k = table(isa).f32;
-    const double peak = ghz * lanes_f32(isa) * 2 * o.fma_units;
+    const double peak = ghz * lanes_f32(isa) * 2 * o.fma_units * o.threads;
     const double err = gemm_check(k);
     std::printf("\n[%s] gemm check: max error %.2g per k (%s); FMA peak %.1f GFLOP/s%s\n", isa.c_str(),
                 err, err < 1e-5 ? "ok" : "WRONG", peak,
@@ -303,7 +308,8 @@ void bench_gemm(const Options& o, double ghz) {
 
 void bench_memory(const Options& o) {
   const int64_t n = 10'000'000;
-  std::printf("\n== Memory-bound kernels, float32, n = 10^7 (40 MB per operand), 1 thread ==\n");
+  std::printf("\n== Memory-bound kernels, float32, n = 10^7 (40 MB per operand), %d thread%s ==\n",
+              o.threads, o.threads == 1 ? "" : "s");
   std::printf("GB/s counts the bytes each kernel must read and write (write-allocate traffic not counted)\n");
   Buffer a(n), b(n), out(n);
   a.randomize(5);
@@ -523,10 +529,14 @@ int main(int argc, char** argv) {
     ghz = measure_ghz(o.quick ? 3 : 6);
     how = "measured with a dependent-add chain; AVX-heavy code may run at a lower clock";
   }
+  // Without this the pool would use every core (TAPEGRAD_NUM_THREADS aside) under headings that
+  // promise per-core figures.
+  threads::set_num_threads(o.threads);
   std::printf("tapegrad native benchmark%s\n", o.quick ? " (quick)" : "");
   std::printf("CPU: %s; clock %.2f GHz (%s)\n", cpu_model().c_str(), ghz, how);
   std::printf("instruction sets this build and CPU can run: %s; active: %s (TAPEGRAD_ISA overrides)\n",
               isa_list.c_str(), kernels::active().isa);
+  std::printf("kernel threads: %d (--threads)\n", threads::num_threads());
   std::printf("timing: min and median per call over repetitions of >= %.0f ms (at most %d reps, ~%.0f s "
               "per row)\n", o.min_rep_ms, o.reps, o.budget_s);
 

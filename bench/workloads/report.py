@@ -153,6 +153,8 @@ def _threads_line(run: Dict[str, Any]) -> str:
         bits = []
         if t is not None:
             bits.append(f"{t} thread{'s' if t != 1 else ''}")
+        if isinstance(info.get("cpus"), list):
+            bits.append("CPU " + ",".join(str(c) for c in info["cpus"]) + " (affinity mask)")
         if info.get("isa"):
             bits.append(f"ISA {info['isa']}")
         if info.get("blas_info"):

@@ -1,7 +1,8 @@
 """The environment each worker runs in, and what it reports about itself.
 
 Thread counts are set the same way for every framework: the usual BLAS/OpenMP variables, XLA's
-flags for JAX, and each framework's own call where it has one (``fw_*.init``). Two OpenBLAS
+flags for JAX, each framework's own call where it has one (``fw_*.init``), and a CPU affinity mask
+of that many CPUs when fewer than all are asked for (``pin_to_cpus``). Two OpenBLAS
 variables that some machines here set (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE) pin OpenBLAS to a
 slower kernel or a wrong cache size; they are removed from every worker's environment and the
 report records both the values removed and the OpenBLAS kernel that then runs.
@@ -36,6 +37,26 @@ def worker_env(framework: str, threads: int, base: Optional[Dict[str, str]] = No
     if framework == "tensorflow":
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no start-up banner in the log
     return env
+
+
+def pin_to_cpus(threads: int) -> Optional[List[int]]:
+    """Restricts this process to ``threads`` of the CPUs it may run on; returns them (None: no change).
+
+    Called before a framework is imported. Thread-count settings are requests, and some runtimes
+    overrule them: XLA's CPU runtime (jaxlib 0.10) runs independent ops of a jitted step side by
+    side on its own pool whatever ``--xla_cpu_multi_thread_eigen`` says, so a "1 thread" JAX worker
+    used ~2 cores. An affinity mask is the one limit every framework obeys. Every worker gets the
+    same CPUs, so none is favoured; workers run one at a time.
+    """
+    try:
+        allowed = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux: thread settings only
+        return None
+    if threads >= len(allowed):
+        return None
+    chosen = allowed[:threads]
+    os.sched_setaffinity(0, chosen)
+    return chosen
 
 
 def removed_overrides() -> Dict[str, str]:

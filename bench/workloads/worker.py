@@ -40,6 +40,7 @@ class Worker:
 
     def __init__(self, framework: str, threads: int) -> None:
         module_name, _, _ = spec.FRAMEWORKS[framework]
+        pinned = runtime.pin_to_cpus(threads)  # before the import: pools size themselves there
         t0 = time.perf_counter()
         self.framework = framework
         self.module = importlib.import_module(f"workloads.{module_name}")
@@ -47,6 +48,7 @@ class Worker:
         info["import_s"] = round(time.perf_counter() - t0, 3)
         info["blas"] = runtime.blas_info()
         info["pid"] = os.getpid()
+        info["cpus"] = pinned if pinned is not None else "all"
         info["env"] = {k: os.environ.get(k) for k in
                        runtime.THREAD_VARS + runtime.OPENBLAS_OVERRIDES + ("XLA_FLAGS",)
                        if os.environ.get(k) is not None}
