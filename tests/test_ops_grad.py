@@ -583,12 +583,13 @@ def test_large_reduction_accuracy(dtype, rng):
 
 
 # Shapes that reach each GEMM path: the blocked kernel across its block edges (m past MC = 192,
-# k past KC = 256, n not a multiple of the 16-wide tile), the in-place path (n <= 16, short k),
-# the k-vectorized few-columns kernel (2 <= n < 16, k >= 64), GEMV (n = 1) large enough to be
+# k past KC = 256 and not a multiple of the 8 rows packed at a time, n past NC = 3072 or not a
+# multiple of the 16-wide tile), the in-place path (n <= 16, short k), the k-vectorized few-columns kernel (2 <= n < 16, k >= 64), GEMV (n = 1) large enough to be
 # split between threads, and the outer product (k = 1); in every transpose combination.
 KERNEL_PATH_SHAPES = [
     ("blocked_edges", 197, 261, 35),
     ("blocked_wide", 13, 300, 70),
+    ("blocked_past_nc", 9, 20, 6500),  # n past NC = 3072 even when split between two threads
     ("in_place_n16", 50, 40, 16),
     ("few_columns", 31, 300, 10),
     ("few_columns_n2", 8, 65, 2),

@@ -92,25 +92,43 @@ void pack_a(bool ta, const T* a, int64_t lda, int64_t ic, int64_t pc, int64_t mc
 template <typename T, int NR>
 void pack_b(bool tb, const T* b, int64_t ldb, int64_t pc, int64_t jc, int64_t kc, int64_t nc,
             T* out) {
-  const int64_t sp = tb ? 1 : ldb, sj = tb ? ldb : 1;  // strides of B(p, j)
+  if (!tb) {
+    // Row-major B: copy a few rows at a time across every panel, so B is read row by row. Filling
+    // one panel down all kc rows instead reads one 64-byte piece per row, ldb apart, which the
+    // hardware prefetchers do not follow: 3-4x slower when B is not in cache (1.2-1.4 ms against
+    // 0.3-0.4 ms per 1024x1024 float B), a quarter of a 256x1024x1024 GEMM.
+    constexpr int64_t kRows = 8;
+    for (int64_t p0 = 0; p0 < kc; p0 += kRows) {
+      const int64_t rows = min64(kRows, kc - p0);
+      for (int64_t jr = 0; jr < nc; jr += NR) {
+        const int64_t nr = min64(NR, nc - jr);
+        T* dst = out + jr * kc + p0 * NR;  // panel jr / NR starts at jr * kc
+        const T* src = b + (pc + p0) * ldb + jc + jr;
+        for (int64_t p = 0; p < rows; ++p, dst += NR, src += ldb) {
+          if (nr == NR) {
+            for (int j = 0; j < NR; ++j) dst[j] = src[j];  // fixed count: vector moves
+          } else {
+            int64_t j = 0;
+            for (; j < nr; ++j) dst[j] = src[j];
+            for (; j < NR; ++j) dst[j] = T(0);
+          }
+        }
+      }
+    }
+    return;
+  }
+  // Transposed B: each column of op(B) is a contiguous row of B.
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int64_t nr = min64(NR, nc - jr);
-    const T* base = b + pc * sp + (jc + jr) * sj;
-    if (sp == 1 && nr == NR && pack_cols_simd(base, sj, kc, out)) {
+    const T* base = b + pc + (jc + jr) * ldb;
+    if (nr == NR && pack_cols_simd(base, ldb, kc, out)) {
       out += NR * kc;
       continue;
     }
     for (int64_t p = 0; p < kc; ++p) {
       T* dst = out + p * NR;
-      const T* src = base + p * sp;
       int64_t j = 0;
-      if (sj == 1 && nr == NR) {
-        for (; j < NR; ++j) dst[j] = src[j];  // a fixed count: the compiler emits vector moves
-      } else if (sj == 1) {
-        for (; j < nr; ++j) dst[j] = src[j];
-      } else {
-        for (; j < nr; ++j) dst[j] = src[j * sj];
-      }
+      for (; j < nr; ++j) dst[j] = base[p + j * ldb];
       for (; j < NR; ++j) dst[j] = T(0);
     }
     out += NR * kc;
