@@ -584,8 +584,9 @@ def test_large_reduction_accuracy(dtype, rng):
 
 # Shapes that reach each GEMM path: the blocked kernel across its block edges (m past MC = 192,
 # k past KC = 256 and not a multiple of the 8 rows packed at a time, n past NC = 3072 or not a
-# multiple of the 16-wide tile), the in-place path (n <= 16, short k), the k-vectorized few-columns kernel (2 <= n < 16, k >= 64), GEMV (n = 1) large enough to be
-# split between threads, and the outer product (k = 1); in every transpose combination.
+# multiple of the 16-wide tile), the in-place path (n <= 16, short k), the k-vectorized
+# few-columns kernel (2 <= n < 16, k >= 64), GEMV (n = 1) large enough to be split between
+# threads, and the outer product (k = 1); in every transpose combination.
 KERNEL_PATH_SHAPES = [
     ("blocked_edges", 197, 261, 35),
     ("blocked_wide", 13, 300, 70),
