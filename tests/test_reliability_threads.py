@@ -5,7 +5,8 @@ does not stop other Python threads.
   (Dense layers, implicit gradients, a persistent tape, nested tapes for a second derivative,
   GradientDescent) while the interpreter is made to switch threads every few microseconds, and each
   thread's losses and final variables must be bitwise equal to the same model trained alone.
-* Large matmuls run in several threads at once give bitwise the serial products.
+* Large matmuls run in several threads at once give bitwise the serial products, also when the
+  kernel thread count changes between them and in a forked child.
 * While one thread is inside a large matmul another Python thread makes progress, i.e. the engine
   releases the GIL around long kernels. The check is logical, not timed: the switch interval is set
   far above the matmul's duration, so the other thread can only run during the matmul if the matmul
@@ -13,8 +14,10 @@ does not stop other Python threads.
 """
 
 import os
+import signal
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -170,6 +173,63 @@ def test_concurrent_large_matmuls_match_serial():
     for (a, b), s in zip(mats, serial):
         tol = 1e-4 if a.dtype == np.float32 else 1e-10
         np.testing.assert_allclose(s, a.astype(np.float64) @ b.astype(np.float64), rtol=tol, atol=tol)
+
+
+def test_thread_count_changes_between_parallel_kernels():
+    """Growing and shrinking the pool between jobs: workers added after earlier jobs take part in
+    the next one only, and every count gives the single-threaded bytes."""
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((300, 200)).astype(np.float32)
+    b = rng.standard_normal((200, 260)).astype(np.float32)
+    v = rng.standard_normal((5000, 64)).astype(np.float32)
+    w = rng.standard_normal((64, 1)).astype(np.float32)
+    old = tg.config.num_threads()
+    try:
+        tg.config.set_num_threads(1)
+        want_ab = tg.matmul(a, b).numpy().tobytes()
+        want_vw = tg.matmul(v, w).numpy().tobytes()
+        for n in (2, 3, 5, 2, 7, 1, 4):
+            tg.config.set_num_threads(n)
+            for _ in range(3):
+                assert tg.matmul(a, b).numpy().tobytes() == want_ab, f"{n} threads"
+                assert tg.matmul(v, w).numpy().tobytes() == want_vw, f"{n} threads"
+    finally:
+        tg.config.set_num_threads(old)
+
+
+def _wait_child(pid, timeout_s):
+    """The child's exit status; kills it (and fails) if it hangs, e.g. waiting on dead workers."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail(f"forked child still running after {timeout_s} s")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_parallel_kernels_work_in_a_forked_child():
+    """The pool's workers do not survive fork(); the child must build its own, not wait on them."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((256, 256)).astype(np.float32)
+    want = tg.matmul(a, a).numpy().tobytes()  # the parent's pool has run a job
+    old = tg.config.num_threads()
+    tg.config.set_num_threads(2)
+    try:
+        pid = os.fork()
+        if pid == 0:  # child: exit status 0 only when the parallel product is right
+            ok = False
+            try:
+                ok = tg.matmul(a, a).numpy().tobytes() == want
+            finally:
+                os._exit(0 if ok else 1)
+        status = _wait_child(pid, timeout_s=120)
+    finally:
+        tg.config.set_num_threads(old)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"child status {status}"
 
 
 # Matrix sizes for the GIL test: large enough that the matmul runs for many milliseconds.

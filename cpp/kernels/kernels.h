@@ -74,6 +74,17 @@ void select(const std::string& isa);
 // Instruction sets this build has and this CPU can run, best last.
 std::vector<std::string> available();
 
+// Sizes, in multiply-adds, from which the GEMM paths split their work between threads (below
+// them a second thread's wake-up costs more than it saves). Measured with
+// bench/thread_thresholds.py, which lowers them to time both sides of the defaults.
+struct ParallelThresholds {
+  double gemm_madds;         // blocked GEMM
+  double few_columns_madds;  // the k-vectorized kernel for 2..15 columns
+  double gemv_madds;         // matrix-vector (n == 1)
+};
+ParallelThresholds parallel_thresholds();
+void set_parallel_thresholds(const ParallelThresholds& t);
+
 // Per-ISA tables, defined in isa_*.cpp.
 const KernelTable& scalar_table();
 const KernelTable& avx2_table();

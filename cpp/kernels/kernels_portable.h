@@ -224,10 +224,8 @@ T blend(T beta, T c, T v) {
   return beta == T(0) ? v : beta * c + v;
 }
 
-constexpr double kGemmParallelMadds = 128.0 * 128.0 * 128.0;
-// Measured with bench/thread_thresholds.py: a second thread pays from about 2^20 multiply-adds for
-// GEMV (m x 64: 1.34x at m = 16000, none at 8000) and from 2^21 for the small-n kernel.
-constexpr double kGemvParallelMadds = 1048576.0;
+// Threads for a GEMM path of `madds` multiply-adds whose threshold is `from` (kernels.h).
+inline int gemm_threads(double madds, double from) { return madds >= from ? threads::num_threads() : 1; }
 
 #ifdef TG_SMALL_N
 template <typename T>
@@ -263,7 +261,7 @@ bool gemm_small_n(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
     for (int64_t p = 0; p < k; ++p) bt[j * k + p] = b[p * b_row + j * b_col];
   SmallNJob<T> job{m, n, k, lda, ldc, alpha, beta, a, bt, c};
   const double madds = static_cast<double>(m) * n * k;
-  threads::parallel_run(&small_n_slice<T>, &job, madds >= kGemmParallelMadds ? threads::num_threads() : 1);
+  threads::parallel_run(&small_n_slice<T>, &job, gemm_threads(madds, parallel_thresholds().few_columns_madds));
   allocator::release(bt, cap);
   return true;
 }
@@ -297,7 +295,7 @@ void gemv(int64_t m, int64_t k, T alpha, const T* a, int64_t lda, const T* x, T 
           int64_t incy) {
   GemvJob<T> job{m, k, lda, incy, alpha, beta, a, x, y};
   const double madds = static_cast<double>(m) * k;
-  threads::parallel_run(&gemv_slice<T>, &job, madds >= kGemvParallelMadds ? threads::num_threads() : 1);
+  threads::parallel_run(&gemv_slice<T>, &job, gemm_threads(madds, parallel_thresholds().gemv_madds));
 }
 
 // Skinny shapes that autodiff meets all the time (a column of inputs times a 1x1 weight, and
@@ -362,10 +360,10 @@ template <typename T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
           const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
   if (gemm_skinny(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
-  // Below about 32^3 multiply-adds packing costs more than it saves; below about 128^3 a
-  // second thread costs more (wake-up, duplicate packing) than it saves.
+  // Below about 32^3 multiply-adds packing costs more than it saves; below about 64^3 a second
+  // thread costs more (hand-off, duplicate packing) than it saves (parallel_thresholds.cpp).
   const double madds = static_cast<double>(m) * n * k;
-  const int threads = madds >= kGemmParallelMadds ? threads::num_threads() : 1;
+  const int threads = gemm_threads(madds, parallel_thresholds().gemm_madds);
   if (k > 0 && madds >= 32768.0 &&
       gemm_blocked(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads))
     return;
