@@ -197,6 +197,47 @@ def test_thread_count_changes_between_parallel_kernels():
         tg.config.set_num_threads(old)
 
 
+def test_every_parallel_path_at_tiny_sizes_matches_one_thread():
+    """With every threshold at 0, tiny and odd shapes go through the parallel splits (slices of
+    zero or one unit per thread included) and must give the single-threaded bytes."""
+    from tapegrad import _core
+    rng = np.random.default_rng(6)
+    cases = [((1, 1), (1, 1)), ((5, 3), (3, 1)), ((7, 70), (70, 1)), ((4, 80), (80, 3)),
+             ((2, 64), (64, 10)), ((7, 9), (9, 17)), ((13, 40), (40, 33)), ((1, 300), (300, 5))]
+    mats = [(rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32))
+            for sa, sb in cases]
+    vecs = [tg.constant(rng.standard_normal(n).astype(np.float32)) for n in (1, 2, 17, 33, 1000)]
+
+    def results():
+        out = [tg.matmul(a, b).numpy().tobytes() for a, b in mats]
+        for v in vecs:
+            out += [tg.square(v).numpy().tobytes(), (v + v).numpy().tobytes(),
+                    tg.reduce_sum(v).numpy().tobytes()]
+        return out
+
+    saved, old = _core._parallel_thresholds(), tg.config.num_threads()
+    try:
+        tg.config.set_num_threads(1)
+        want = results()
+        _core._set_parallel_thresholds(0, 0, 0, 0)
+        for n in (2, 3, 5):
+            tg.config.set_num_threads(n)
+            assert results() == want, f"{n} threads"
+    finally:
+        _core._set_parallel_thresholds(saved["gemm_madds"], saved["few_columns_madds"],
+                                       saved["gemv_madds"], saved["elementwise"])
+        tg.config.set_num_threads(old)
+    for (a, b), got in zip(mats, want):
+        np.testing.assert_allclose(np.frombuffer(got, np.float32).reshape(a.shape[0], b.shape[1]),
+                                   a.astype(np.float64) @ b, rtol=1e-5, atol=1e-5)
+
+
+def test_set_parallel_thresholds_rejects_negative_sizes():
+    from tapegrad import _core
+    with pytest.raises(ValueError, match="_set_parallel_thresholds"):
+        _core._set_parallel_thresholds(-1, 0, 0, 0)
+
+
 def _wait_child(pid, timeout_s):
     """The child's exit status; kills it (and fails) if it hangs, e.g. waiting on dead workers."""
     deadline = time.monotonic() + timeout_s

@@ -194,14 +194,22 @@ PYBIND11_MODULE(_core, m) {
   }, arg("n"), "Sets the threads used by large kernels (results do not depend on it).");
   m.def("_parallel_thresholds", [] {
     const auto t = kernels::parallel_thresholds();
-    return py::make_tuple(t.gemm_madds, t.few_columns_madds, t.gemv_madds);
-  }, "(blocked, few columns, gemv): multiply-adds from which those GEMM paths use several threads.");
-  m.def("_set_parallel_thresholds", [](double gemm_madds, double few_columns_madds, double gemv_madds) {
-    if (!(gemm_madds >= 0) || !(few_columns_madds >= 0) || !(gemv_madds >= 0))
-      throw ValueError("_set_parallel_thresholds: expected three non-negative sizes");
+    py::dict d;
+    d["gemm_madds"] = t.gemm_madds;
+    d["few_columns_madds"] = t.few_columns_madds;
+    d["gemv_madds"] = t.gemv_madds;
+    d["elementwise"] = threads::parallel_elements();
+    return d;
+  }, "Sizes from which kernels use several threads: GEMM paths in multiply-adds, elementwise ops "
+     "and full sums in elements.");
+  m.def("_set_parallel_thresholds", [](double gemm_madds, double few_columns_madds, double gemv_madds,
+                                       int64_t elementwise) {
+    if (!(gemm_madds >= 0) || !(few_columns_madds >= 0) || !(gemv_madds >= 0) || elementwise < 0)
+      throw ValueError("_set_parallel_thresholds: expected non-negative sizes");
     kernels::set_parallel_thresholds({gemm_madds, few_columns_madds, gemv_madds});
-  }, arg("gemm_madds"), arg("few_columns_madds"), arg("gemv_madds"),
-     "For bench/thread_thresholds.py: sets the three thresholds.");
+    threads::set_parallel_elements(elementwise);
+  }, arg("gemm_madds"), arg("few_columns_madds"), arg("gemv_madds"), arg("elementwise"),
+     "For bench/thread_thresholds.py: sets every threshold (see _parallel_thresholds).");
   m.def("live_tensors", &TensorImpl::live_count, "Number of tensors alive in the engine.");
   m.def("live_tapes", &Tape::live_count, "Number of tapes alive in the engine.");
   m.def("allocator_stats", [] {

@@ -7,15 +7,13 @@
 
 namespace tapegrad {
 
-// About 0.5 MiB of float32 per operand: below this, waking a second thread (several µs) costs
-// more than it saves on a memory-bound loop (measured with bench/native, see the issue notes).
-constexpr int64_t kParallelElements = int64_t(1) << 17;
-
 // Calls f(begin, end) over disjoint pieces of [0, n) whose ends are multiples of `align`
-// (except n), on several threads when n >= min_n. f must only touch its own piece.
+// (except n), on several threads when n >= min_n (by default threads::parallel_elements(), the
+// elementwise threshold). f must only touch its own piece.
 template <typename F>
-void parallel_ranges(int64_t n, F&& f, int64_t align = 16, int64_t min_n = kParallelElements) {
+void parallel_ranges(int64_t n, F&& f, int64_t align = 16, int64_t min_n = -1) {
   const int nt = threads::num_threads();
+  if (min_n < 0) min_n = threads::parallel_elements();
   if (n < min_n || n < 2 || nt <= 1) {
     f(int64_t(0), n);
     return;

@@ -161,7 +161,16 @@ Pool& pool() {
   return *p;
 }
 
+// 256 KiB of float32 per operand. With the threads polling between jobs a hand-off costs about
+// a microsecond; bench/thread_thresholds.py, with the second vCPU free, gave for square and add
+// 1.7-1.8x at 2^16 floats and 0.9-1.4x at 2^15 (it varies from run to run), so 2^16. Full sums
+// split in 64 Ki-element chunks, so they only go parallel from 2^17 (1.7x there).
+std::atomic<int64_t> g_parallel_elements{int64_t(1) << 16};
+
 }  // namespace
+
+int64_t parallel_elements() { return g_parallel_elements.load(std::memory_order_relaxed); }
+void set_parallel_elements(int64_t n) { g_parallel_elements.store(n, std::memory_order_relaxed); }
 
 int num_threads() { return pool().threads(); }
 void set_num_threads(int n) { pool().set_threads(n); }

@@ -4,6 +4,7 @@
 // thread count settable at run time. Plain function pointers keep templates out of the per-ISA
 // kernel units (see kernels_portable.h on the one-definition rule).
 #pragma once
+#include <cstdint>
 
 namespace tapegrad::threads {
 
@@ -16,5 +17,10 @@ void set_num_threads(int n);
 // Runs task(ctx, i, n) for i in [0, n) with n = min(num_threads(), max_threads), the caller
 // taking i = 0, and returns when all are done. Nested calls run serially on the caller.
 void parallel_run(Task task, void* ctx, int max_threads);
+
+// Elements from which elementwise ops, fills and full sums split over threads (parallel.h).
+// Settable for bench/thread_thresholds.py, which times both sides of the default.
+int64_t parallel_elements();
+void set_parallel_elements(int64_t n);
 
 }  // namespace tapegrad::threads

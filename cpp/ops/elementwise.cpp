@@ -48,7 +48,7 @@ TensorPtr binary(kernels::BinaryOp kop, OpKind kind, bool save, const TensorPtr&
         part.shape[0] = hi - lo;
         k.get<T>().binary(kop, a->data<T>() + lo * plan.stride_a[0],
                           b->data<T>() + lo * plan.stride_b[0], out->data<T>() + lo * inner, part);
-      }, align, (kParallelElements + inner - 1) / inner);
+      }, align, (threads::parallel_elements() + inner - 1) / inner);
     });
   }
   return recorded(kind, {&a, &b}, save, out);

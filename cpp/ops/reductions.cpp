@@ -48,7 +48,7 @@ TensorPtr reduce(OpKind kind, const TensorPtr& x, const std::vector<int64_t>* ax
     const auto& k = kernels::active();
     visit_dtype(x->dtype(), [&](auto zero) {
       using T = decltype(zero);
-      if (out->numel() == 1 && x->numel() >= kParallelElements) {
+      if (out->numel() == 1 && x->numel() >= threads::parallel_elements()) {
         *out->data<T>() = static_cast<T>(chunked_sum(k.get<T>().sum, x->data<T>(), x->numel()));
       } else {
         k.get<T>().reduce_sum(x->data<T>(), out->data<T>(), plan);
