@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "core/allocator.h"
+#include "core/spin_barrier.h"
 #include "core/thread_pool.h"
 
 namespace tapegrad::kernels::TG_ISA {
@@ -212,13 +213,64 @@ struct GemmJob {
   int64_t lda, ldb, ldc;
   T* ap[kMaxGemmThreads];
   T* bp[kMaxGemmThreads];
+  T* shared_a[2];  // split_n: the A blocks all threads pack together, double-buffered
+  threads::SpinBarrier barrier;
 };
+
+// Several threads splitting C along N all need every packed A block. Instead of each packing all
+// of A (at 256^3 on two threads that duplicate was ~10% of each thread's time), they pack each
+// block together, each its share of the MR-row panels, into a shared buffer, and meet at a
+// barrier before using it. Two buffers alternate, so one barrier per block suffices: a thread
+// packing block s+1 overwrites block s-1's buffer, which every thread finished using before it
+// reached block s's barrier. Columns are dealt in rounds of NC per thread so that every thread
+// runs the same number of blocks (and barriers), even one with no columns in a round.
+template <typename T>
+void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
+  using Micro = TG_MICRO<T>;
+  constexpr int MR = Micro::MR, NR = Micro::NR;
+  constexpr int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC / MR * MR,
+                    NC = Blocking<T>::NC / NR * NR;
+  auto& barrier = const_cast<threads::SpinBarrier&>(j.barrier);
+  T* bp = j.bp[t];
+  int64_t step = 0;
+  for (int64_t round = 0; round < j.n; round += NC * nt) {
+    int64_t lo, hi;
+    thread_share(min64(NC * nt, j.n - round), NR, t, nt, &lo, &hi);
+    const int64_t jc = round + lo, nc = hi > lo ? hi - lo : 0;
+    for (int64_t pc = 0; pc < j.k; pc += KC) {
+      const int64_t kc = min64(KC, j.k - pc);
+      const T beta_here = pc == 0 ? j.beta : T(1);  // later K blocks accumulate
+      if (nc > 0) pack_b<T, NR>(j.tb, j.b, j.ldb, pc, jc, kc, nc, bp);
+      for (int64_t ic = 0; ic < j.m; ic += MC, ++step) {
+        const int64_t mc = min64(MC, j.m - ic);
+        T* ap = j.shared_a[step & 1];
+        int64_t plo, phi;
+        thread_share(mc, MR, t, nt, &plo, &phi);  // this thread's panels of the block
+        if (phi > plo) pack_a<T, MR>(j.ta, j.a, j.lda, ic + plo, pc, phi - plo, kc, ap + plo * kc);
+        barrier.wait(nt);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int nr = static_cast<int>(min64(NR, nc - jr));
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int mr = static_cast<int>(min64(MR, mc - ir));
+            Micro::template run<true>(kc, ap + ir * kc, nullptr, 0, bp + jr * kc,
+                                      j.c + (ic + ir) * j.ldc + jc + jr, j.ldc, j.alpha, beta_here,
+                                      mr, nr);
+          }
+        }
+      }
+    }
+  }
+}
 
 // Thread t computes its own slice of C (whole micro-tile columns or rows), so each element is
 // produced by the same operations whatever the thread count: results are bitwise identical.
 template <typename T>
 void gemm_slice(void* ctx, int t, int nt) {
   const GemmJob<T>& j = *static_cast<const GemmJob<T>*>(ctx);
+  if (j.split_n && nt > 1) {
+    gemm_shared_a(j, t, nt);
+    return;
+  }
   using Micro = TG_MICRO<T>;
   const int64_t unit = j.split_n ? Micro::NR : Micro::MR;
   const int64_t extent = j.split_n ? j.n : j.m;
@@ -244,17 +296,25 @@ bool gemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, co
                     NC = Blocking<T>::NC / Micro::NR * Micro::NR;
   if (threads > kMaxGemmThreads) threads = kMaxGemmThreads;
   if (threads < 1) threads = 1;
-  GemmJob<T> job{ta, tb, n >= m, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, {}, {}};
+  GemmJob<T> job{ta, tb, n >= m, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, {}, {}, {}, {}};
   // Sized for the whole problem, clipped to the blocks: every slice fits.
   const int64_t kc = min64(KC, k);
   const int64_t a_count = min64(MC, round_up(m, Micro::MR)) * kc;
   const int64_t b_count = min64(NC, round_up(n, Micro::NR)) * kc;
+  // Split along N, threads share two A buffers (gemm_shared_a), which are also thread 0's own
+  // buffer if the pool runs the job on one thread; split along M, each thread has its own.
+  const bool shared = job.split_n && threads > 1;
+  const int a_buffers = shared ? 2 : threads;
   size_t a_cap[kMaxGemmThreads] = {}, b_cap[kMaxGemmThreads] = {};
   bool ok = true;
   for (int t = 0; t < threads && ok; ++t) {
-    job.ap[t] = take_buffer<T>(a_count, &a_cap[t]);
+    if (t < a_buffers) job.ap[t] = take_buffer<T>(a_count, &a_cap[t]);
     job.bp[t] = take_buffer<T>(b_count, &b_cap[t]);
-    ok = job.ap[t] && job.bp[t];
+    ok = (t >= a_buffers || job.ap[t]) && job.bp[t];
+  }
+  if (shared) {
+    job.shared_a[0] = job.ap[0];
+    job.shared_a[1] = job.ap[1];
   }
   if (ok) threads::parallel_run(&gemm_slice<T>, &job, threads);
   for (int t = 0; t < threads; ++t) {

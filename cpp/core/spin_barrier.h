@@ -1,0 +1,43 @@
+// A barrier for the threads of one thread-pool job (all of them running at once, see
+// thread_pool.h). It spins, because a job's phases last microseconds to milliseconds and
+// sleeping would cost more than that; after a while it yields, in case a participant was
+// descheduled on an overloaded machine.
+#pragma once
+#include <atomic>
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace tapegrad::threads {
+
+class SpinBarrier {
+ public:
+  // Returns once all `count` participants have called wait(count) for this phase; every
+  // participant passes the same count. count <= 1 returns at once.
+  void wait(int count) {
+    if (count <= 1) return;
+    const unsigned phase = phase_.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) == count - 1) {
+      arrived_.store(0, std::memory_order_relaxed);  // ordered before the release below
+      phase_.fetch_add(1, std::memory_order_release);
+      return;
+    }
+    for (unsigned spins = 0; phase_.load(std::memory_order_acquire) == phase; ++spins) {
+      if (spins < 20000) {
+#if defined(__x86_64__) || defined(__i386__)
+        _mm_pause();
+#endif
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  }
+
+ private:
+  std::atomic<int> arrived_{0};
+  std::atomic<unsigned> phase_{0};
+};
+
+}  // namespace tapegrad::threads
