@@ -157,6 +157,23 @@ inline void thread_share(int64_t extent, int64_t unit, int t, int nt, int64_t* l
   *hi = min64(extent, units * (t + 1) / nt * unit);
 }
 
+// C block (mc x nc) = alpha * packed A block . packed B panel + beta * C block: the two inner
+// loops, B micro-panel outermost so it stays in L1 while the A micro-panels stream from L2.
+template <typename T>
+void multiply_block(int64_t kc, int64_t mc, int64_t nc, const T* ap, const T* bp, T* c,
+                    int64_t ldc, T alpha, T beta) {
+  using Micro = TG_MICRO<T>;
+  constexpr int MR = Micro::MR, NR = Micro::NR;
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    const int nr = static_cast<int>(min64(NR, nc - jr));
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      const int mr = static_cast<int>(min64(MR, mc - ir));
+      Micro::template run<true>(kc, ap + ir * kc, nullptr, 0, bp + jr * kc, c + ir * ldc + jr, ldc,
+                                alpha, beta, mr, nr);
+    }
+  }
+}
+
 // The serial loop nest over all of C, with caller-provided packing buffers.
 template <typename T>
 void gemm_nest(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
@@ -187,14 +204,7 @@ void gemm_nest(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const
       for (int64_t ic = 0; ic < m; ic += MC) {
         const int64_t mc = min64(MC, m - ic);
         pack_a<T, MR>(ta, a, lda, ic, pc, mc, kc, ap);
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          const int nr = static_cast<int>(min64(NR, nc - jr));
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            const int mr = static_cast<int>(min64(MR, mc - ir));
-            Micro::template run<true>(kc, ap + ir * kc, nullptr, 0, bp + jr * kc,
-                                      c + (ic + ir) * ldc + jc + jr, ldc, alpha, beta_here, mr, nr);
-          }
-        }
+        multiply_block(kc, mc, nc, ap, bp, c + ic * ldc + jc, ldc, alpha, beta_here);
       }
     }
   }
@@ -248,15 +258,7 @@ void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
         thread_share(mc, MR, t, nt, &plo, &phi);  // this thread's panels of the block
         if (phi > plo) pack_a<T, MR>(j.ta, j.a, j.lda, ic + plo, pc, phi - plo, kc, ap + plo * kc);
         barrier.wait(nt);
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          const int nr = static_cast<int>(min64(NR, nc - jr));
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            const int mr = static_cast<int>(min64(MR, mc - ir));
-            Micro::template run<true>(kc, ap + ir * kc, nullptr, 0, bp + jr * kc,
-                                      j.c + (ic + ir) * j.ldc + jc + jr, j.ldc, j.alpha, beta_here,
-                                      mr, nr);
-          }
-        }
+        multiply_block(kc, mc, nc, ap, bp, j.c + ic * j.ldc + jc, j.ldc, j.alpha, beta_here);
       }
     }
   }
