@@ -204,9 +204,10 @@ def test_every_parallel_path_at_tiny_sizes_matches_one_thread():
     rng = np.random.default_rng(6)
     cases = [((1, 1), (1, 1)), ((5, 3), (3, 1)), ((7, 70), (70, 1)), ((4, 80), (80, 3)),
              ((2, 64), (64, 10)), ((7, 9), (9, 17)), ((13, 40), (40, 33)), ((1, 300), (300, 5)),
-             # the blocked kernel: split along N with a shared A (some threads with no columns or
-             # no A panels to pack), split along M, and several A and K blocks
-             ((20, 50), (50, 40)), ((50, 40), (40, 20)), ((200, 300), (300, 208))]
+             # the blocked kernel split along N (shared A) and along M (shared B), with threads
+             # that have no rows, columns or panels of their own, and with several A and K blocks
+             ((20, 50), (50, 40)), ((50, 40), (40, 20)), ((200, 300), (300, 208)),
+             ((300, 300), (300, 100))]
     mats = [(rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32))
             for sa, sb in cases]
     vecs = [tg.constant(rng.standard_normal(n).astype(np.float32)) for n in (1, 2, 17, 33, 1000)]

@@ -221,19 +221,22 @@ struct GemmJob {
   const T* b;
   T* c;
   int64_t lda, ldb, ldc;
+  // Packing buffers. On several threads, the operand all threads need (A when C is split along
+  // N, B when along M) is packed together into ap[0..1] or bp[0..1]; the other is per thread.
   T* ap[kMaxGemmThreads];
   T* bp[kMaxGemmThreads];
-  T* shared_a[2];  // split_n: the A blocks all threads pack together, double-buffered
   threads::SpinBarrier barrier;
 };
 
-// Several threads splitting C along N all need every packed A block. Instead of each packing all
-// of A (at 256^3 on two threads that duplicate was ~10% of each thread's time), they pack each
-// block together, each its share of the MR-row panels, into a shared buffer, and meet at a
-// barrier before using it. Two buffers alternate, so one barrier per block suffices: a thread
-// packing block s+1 overwrites block s-1's buffer, which every thread finished using before it
-// reached block s's barrier. Columns are dealt in rounds of NC per thread so that every thread
-// runs the same number of blocks (and barriers), even one with no columns in a round.
+// Several threads share C along N (split_n) or M. Each needs every packed block of the operand
+// the split does not divide; instead of each packing all of it (at 256^3 on two threads that
+// duplicate was ~10% of each thread's time), they pack each block together, each its share of
+// the micro-panels, into a shared buffer, and meet at a barrier before using it. Two buffers
+// alternate, so one barrier per block suffices: a thread packing block s+1 overwrites block
+// s-1's buffer, which every thread finished using before it reached block s's barrier. Every
+// thread runs the same blocks, hence the same barriers, even one with no rows or columns of its
+// own. Shares are whole micro-tiles from the matrix edge, so each C element is computed by the
+// same operations as on one thread: results are bitwise identical for any thread count.
 template <typename T>
 void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
   using Micro = TG_MICRO<T>;
@@ -243,6 +246,7 @@ void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
   auto& barrier = const_cast<threads::SpinBarrier&>(j.barrier);
   T* bp = j.bp[t];
   int64_t step = 0;
+  // Columns are dealt in rounds of NC per thread, so each thread's B panel fits its buffer.
   for (int64_t round = 0; round < j.n; round += NC * nt) {
     int64_t lo, hi;
     thread_share(min64(NC * nt, j.n - round), NR, t, nt, &lo, &hi);
@@ -253,7 +257,7 @@ void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
       if (nc > 0) pack_b<T, NR>(j.tb, j.b, j.ldb, pc, jc, kc, nc, bp);
       for (int64_t ic = 0; ic < j.m; ic += MC, ++step) {
         const int64_t mc = min64(MC, j.m - ic);
-        T* ap = j.shared_a[step & 1];
+        T* ap = j.ap[step & 1];
         int64_t plo, phi;
         thread_share(mc, MR, t, nt, &plo, &phi);  // this thread's panels of the block
         if (phi > plo) pack_a<T, MR>(j.ta, j.a, j.lda, ic + plo, pc, phi - plo, kc, ap + plo * kc);
@@ -264,27 +268,46 @@ void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
   }
 }
 
-// Thread t computes its own slice of C (whole micro-tile columns or rows), so each element is
-// produced by the same operations whatever the thread count: results are bitwise identical.
+template <typename T>
+void gemm_shared_b(const GemmJob<T>& j, int t, int nt) {
+  using Micro = TG_MICRO<T>;
+  constexpr int MR = Micro::MR, NR = Micro::NR;
+  constexpr int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC / MR * MR,
+                    NC = Blocking<T>::NC / NR * NR;
+  auto& barrier = const_cast<threads::SpinBarrier&>(j.barrier);
+  T* ap = j.ap[t];
+  int64_t lo, hi;
+  thread_share(j.m, MR, t, nt, &lo, &hi);  // this thread's rows of C
+  int64_t step = 0;
+  for (int64_t jc = 0; jc < j.n; jc += NC) {
+    const int64_t nc = min64(NC, j.n - jc);
+    for (int64_t pc = 0; pc < j.k; pc += KC, ++step) {
+      const int64_t kc = min64(KC, j.k - pc);
+      const T beta_here = pc == 0 ? j.beta : T(1);
+      T* bp = j.bp[step & 1];
+      int64_t plo, phi;
+      thread_share(nc, NR, t, nt, &plo, &phi);  // this thread's panels of the B block
+      if (phi > plo) pack_b<T, NR>(j.tb, j.b, j.ldb, pc, jc + plo, kc, phi - plo, bp + plo * kc);
+      barrier.wait(nt);
+      for (int64_t ic = lo; ic < hi; ic += MC) {
+        const int64_t mc = min64(MC, hi - ic);
+        pack_a<T, MR>(j.ta, j.a, j.lda, ic, pc, mc, kc, ap);
+        multiply_block(kc, mc, nc, ap, bp, j.c + ic * j.ldc + jc, j.ldc, j.alpha, beta_here);
+      }
+    }
+  }
+}
+
 template <typename T>
 void gemm_slice(void* ctx, int t, int nt) {
   const GemmJob<T>& j = *static_cast<const GemmJob<T>*>(ctx);
-  if (j.split_n && nt > 1) {
+  if (nt == 1) {
+    gemm_nest(j.ta, j.tb, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc,
+              j.ap[0], j.bp[0]);
+  } else if (j.split_n) {
     gemm_shared_a(j, t, nt);
-    return;
-  }
-  using Micro = TG_MICRO<T>;
-  const int64_t unit = j.split_n ? Micro::NR : Micro::MR;
-  const int64_t extent = j.split_n ? j.n : j.m;
-  int64_t lo, hi;
-  thread_share(extent, unit, t, nt, &lo, &hi);
-  if (hi <= lo) return;
-  if (j.split_n) {
-    gemm_nest(j.ta, j.tb, j.m, hi - lo, j.k, j.alpha, j.a, j.lda, j.b + (j.tb ? lo * j.ldb : lo),
-              j.ldb, j.beta, j.c + lo, j.ldc, j.ap[t], j.bp[t]);
   } else {
-    gemm_nest(j.ta, j.tb, hi - lo, j.n, j.k, j.alpha, j.a + (j.ta ? lo : lo * j.lda), j.lda, j.b,
-              j.ldb, j.beta, j.c + lo * j.ldc, j.ldc, j.ap[t], j.bp[t]);
+    gemm_shared_b(j, t, nt);
   }
 }
 
@@ -298,25 +321,21 @@ bool gemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, co
                     NC = Blocking<T>::NC / Micro::NR * Micro::NR;
   if (threads > kMaxGemmThreads) threads = kMaxGemmThreads;
   if (threads < 1) threads = 1;
-  GemmJob<T> job{ta, tb, n >= m, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, {}, {}, {}, {}};
-  // Sized for the whole problem, clipped to the blocks: every slice fits.
+  GemmJob<T> job{ta, tb, n >= m, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, {}, {}, {}};
+  // Sized for the whole problem, clipped to the blocks: every share fits.
   const int64_t kc = min64(KC, k);
   const int64_t a_count = min64(MC, round_up(m, Micro::MR)) * kc;
   const int64_t b_count = min64(NC, round_up(n, Micro::NR)) * kc;
-  // Split along N, threads share two A buffers (gemm_shared_a), which are also thread 0's own
-  // buffer if the pool runs the job on one thread; split along M, each thread has its own.
-  const bool shared = job.split_n && threads > 1;
-  const int a_buffers = shared ? 2 : threads;
+  // Buffers 0 and 1 of the shared operand, one per thread of the other; at least one of each
+  // for the pool running the job on one thread (gemm_slice with nt == 1).
+  const int shared = threads > 1 ? 2 : 1;
+  const int a_buffers = job.split_n ? shared : threads;
+  const int b_buffers = job.split_n ? threads : shared;
   size_t a_cap[kMaxGemmThreads] = {}, b_cap[kMaxGemmThreads] = {};
   bool ok = true;
   for (int t = 0; t < threads && ok; ++t) {
-    if (t < a_buffers) job.ap[t] = take_buffer<T>(a_count, &a_cap[t]);
-    job.bp[t] = take_buffer<T>(b_count, &b_cap[t]);
-    ok = (t >= a_buffers || job.ap[t]) && job.bp[t];
-  }
-  if (shared) {
-    job.shared_a[0] = job.ap[0];
-    job.shared_a[1] = job.ap[1];
+    if (t < a_buffers) ok = (job.ap[t] = take_buffer<T>(a_count, &a_cap[t])) != nullptr;
+    if (ok && t < b_buffers) ok = (job.bp[t] = take_buffer<T>(b_count, &b_cap[t])) != nullptr;
   }
   if (ok) threads::parallel_run(&gemm_slice<T>, &job, threads);
   for (int t = 0; t < threads; ++t) {
