@@ -212,17 +212,25 @@ void gemm_nest(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const
 
 constexpr int kMaxGemmThreads = 64;
 
+// Below this many rows or columns of C per thread, threads pack the operand they all need
+// together (gemm_shared_a/b); above it each packs its own copy and they never wait for each
+// other. A private copy of A costs each thread about 0.2 ns per element against ~2 * cols / 85
+// GFLOP/s of multiply-adds per element: ~7% of its time at 128 columns, ~1% at 1024. The shared
+// nests meet at a barrier per block, and on a shared machine a barrier makes both threads wait
+// for whichever was descheduled, so they are kept for the sizes where the copy is expensive.
+constexpr int64_t kSharedPackingBelow = 512;
+
 template <typename T>
 struct GemmJob {
-  bool ta, tb, split_n;
+  bool ta, tb, split_n, shared;
   int64_t m, n, k;
   T alpha, beta;
   const T* a;
   const T* b;
   T* c;
   int64_t lda, ldb, ldc;
-  // Packing buffers. On several threads, the operand all threads need (A when C is split along
-  // N, B when along M) is packed together into ap[0..1] or bp[0..1]; the other is per thread.
+  // Packing buffers, one pair per thread; with `shared`, the operand all threads need (A when C
+  // is split along N, B when along M) is packed together into ap[0..1] or bp[0..1].
   T* ap[kMaxGemmThreads];
   T* bp[kMaxGemmThreads];
   threads::SpinBarrier barrier;
@@ -298,16 +306,31 @@ void gemm_shared_b(const GemmJob<T>& j, int t, int nt) {
   }
 }
 
+// Thread t's part of C: all of it on one thread; else whole micro-tile columns (split_n) or rows,
+// either with the shared packing above or as an independent product with its own buffers.
 template <typename T>
 void gemm_slice(void* ctx, int t, int nt) {
   const GemmJob<T>& j = *static_cast<const GemmJob<T>*>(ctx);
   if (nt == 1) {
     gemm_nest(j.ta, j.tb, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc,
               j.ap[0], j.bp[0]);
-  } else if (j.split_n) {
-    gemm_shared_a(j, t, nt);
+    return;
+  }
+  if (j.shared) {
+    if (j.split_n) gemm_shared_a(j, t, nt);
+    else gemm_shared_b(j, t, nt);
+    return;
+  }
+  using Micro = TG_MICRO<T>;
+  int64_t lo, hi;
+  thread_share(j.split_n ? j.n : j.m, j.split_n ? Micro::NR : Micro::MR, t, nt, &lo, &hi);
+  if (hi <= lo) return;
+  if (j.split_n) {
+    gemm_nest(j.ta, j.tb, j.m, hi - lo, j.k, j.alpha, j.a, j.lda, j.b + (j.tb ? lo * j.ldb : lo),
+              j.ldb, j.beta, j.c + lo, j.ldc, j.ap[t], j.bp[t]);
   } else {
-    gemm_shared_b(j, t, nt);
+    gemm_nest(j.ta, j.tb, hi - lo, j.n, j.k, j.alpha, j.a + (j.ta ? lo : lo * j.lda), j.lda, j.b,
+              j.ldb, j.beta, j.c + lo * j.ldc, j.ldc, j.ap[t], j.bp[t]);
   }
 }
 
@@ -321,16 +344,17 @@ bool gemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, co
                     NC = Blocking<T>::NC / Micro::NR * Micro::NR;
   if (threads > kMaxGemmThreads) threads = kMaxGemmThreads;
   if (threads < 1) threads = 1;
-  GemmJob<T> job{ta, tb, n >= m, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, {}, {}, {}};
+  const bool split_n = n >= m;
+  const bool shared = threads > 1 && (split_n ? n : m) / threads < kSharedPackingBelow;
+  GemmJob<T> job{ta, tb, split_n, shared, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, {}, {}, {}};
   // Sized for the whole problem, clipped to the blocks: every share fits.
   const int64_t kc = min64(KC, k);
   const int64_t a_count = min64(MC, round_up(m, Micro::MR)) * kc;
   const int64_t b_count = min64(NC, round_up(n, Micro::NR)) * kc;
-  // Buffers 0 and 1 of the shared operand, one per thread of the other; at least one of each
-  // for the pool running the job on one thread (gemm_slice with nt == 1).
-  const int shared = threads > 1 ? 2 : 1;
-  const int a_buffers = job.split_n ? shared : threads;
-  const int b_buffers = job.split_n ? threads : shared;
+  // Shared: buffers 0 and 1 of the shared operand, one per thread of the other (one of each at
+  // least, for the pool running the job on one thread).
+  const int a_buffers = shared && split_n ? 2 : threads;
+  const int b_buffers = shared && !split_n ? 2 : threads;
   size_t a_cap[kMaxGemmThreads] = {}, b_cap[kMaxGemmThreads] = {};
   bool ok = true;
   for (int t = 0; t < threads && ok; ++t) {
