@@ -582,7 +582,7 @@ def test_large_reduction_accuracy(dtype, rng):
     np.testing.assert_allclose(np.asarray(tg.reduce_sum(big, axis=0)), [big.astype(np.float64).sum()], rtol=rtol)
 
 
-# Shapes that reach each GEMM path: the blocked kernel across its block edges (m past MC = 192,
+# Shapes that reach each GEMM path: the blocked kernel across its block edges (m past MC = 120,
 # k past KC = 256 and not a multiple of the 8 rows packed at a time, n past NC = 3072 or not a
 # multiple of the 16-wide tile), the in-place path (n <= 16, short k), the k-vectorized
 # few-columns kernel (2 <= n < 16, k >= 64), GEMV (n = 1) large enough to be split between

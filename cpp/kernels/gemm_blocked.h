@@ -1,11 +1,15 @@
 // BLIS-style blocked GEMM: the five loops and the packing, written once. Each ISA translation
 // unit supplies a micro-kernel (TG_MICRO<T>, an MR x NR register tile) before including this.
 //
-// Block sizes for AMD Zen 4 (per core: L1d 32 KiB, L2 1 MiB; L3 32 MiB shared):
+// Block sizes for AMD Zen 3/4 (per core: L1d 32 KiB, L2 512 KiB on this Zen 3 VM, 1 MiB on
+// Zen 4; L3 32 MiB shared):
 //   KC: one packed B micro-panel (KC x NR) plus one A micro-panel (MR x KC) must stay in L1 while
 //       the micro-kernel streams them: float 256 x 16 x 4 B = 16 KiB + 6 KiB; double 256 x 8 x 8 B.
-//   MC: the packed A block (MC x KC) lives in L2, using about a fifth of it so B panels and C
-//       tiles fit beside it: float 192 x 256 x 4 B = 192 KiB; double 96 x 256 x 8 B = 192 KiB.
+//   MC: the packed A block (MC x KC) lives in L2 beside the B panels and C tiles streaming
+//       through it: float 120 x 256 x 4 B = 120 KiB, under a quarter of a 512 KiB L2; double
+//       96 x 256 x 8 B = 192 KiB. For float, 72-288 rows ran alike on a quiet host (same-process
+//       A/B, within 2%), and 120 ran 5-10% faster than 192 while other tenants loaded it (they
+//       share the core's caches), hence the smaller block.
 //   NC: the packed B panel (KC x NC) lives in L3: float 256 x 3072 x 4 B = 3 MiB.
 // MC is a multiple of MR and NC of NR, so only the matrix edges make partial tiles.
 #pragma once
@@ -20,7 +24,7 @@ namespace tapegrad::kernels::TG_ISA {
 namespace {
 
 template <typename T> struct Blocking;
-template <> struct Blocking<float> { static constexpr int64_t KC = 256, MC = 192, NC = 3072; };
+template <> struct Blocking<float> { static constexpr int64_t KC = 256, MC = 120, NC = 3072; };
 template <> struct Blocking<double> { static constexpr int64_t KC = 256, MC = 96, NC = 1536; };
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
