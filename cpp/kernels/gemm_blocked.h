@@ -7,9 +7,9 @@
 //       the micro-kernel streams them: float 256 x 16 x 4 B = 16 KiB + 6 KiB; double 256 x 8 x 8 B.
 //   MC: the packed A block (MC x KC) lives in L2 beside the B panels and C tiles streaming
 //       through it: float 120 x 256 x 4 B = 120 KiB, under a quarter of a 512 KiB L2; double
-//       96 x 256 x 8 B = 192 KiB. For float, 72-288 rows ran alike on a quiet host (same-process
-//       A/B, within 2%), and 120 ran 5-10% faster than 192 while other tenants loaded it (they
-//       share the core's caches), hence the smaller block.
+//       96 x 256 x 8 B = 192 KiB. For float, 120 rows ran as fast as 192 at 512^3-2048^3 and
+//       2-3% faster at 256x1024x1024 (the deep step's shape) in a same-process A/B of two
+//       builds with equal flags, and leaves more of a smaller L2 to the streams.
 //   NC: the packed B panel (KC x NC) lives in L3: float 256 x 3072 x 4 B = 3 MiB.
 // MC is a multiple of MR and NC of NR, so only the matrix edges make partial tiles.
 #pragma once

@@ -339,8 +339,8 @@ struct Avx2Micro {
     const T* r5 = kPackedA ? nullptr : rows[5];
     // The C tile's rows are far apart in memory: start fetching them now so the stores at the
     // end do not wait on misses. Into L2, not L1: with ldc a multiple of 1 KiB the six rows share
-    // one L1 set with the B panel the loop below keeps reusing, and in L1 they evict it. Measured
-    // in a same-process A/B: equal on a quiet machine, 3-9% faster while other tenants load it.
+    // one L1 set with the B panel the loop below keeps reusing, and in L1 they could evict it.
+    // (A same-process A/B of two builds with equal flags found no difference on a quiet host.)
     for (int i = 0; i < mr; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T1);
     V c00 = X::zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
       c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
