@@ -1,0 +1,81 @@
+// kernel_ab: times the float GEMM of two builds of the avx2 kernels (A and B) in one process,
+// alternating them in 20 ms slices and the order from round to round, and prints B's time over
+// A's per shape. Run through run.sh, which builds both sides with the same flags: a comparison
+// against the engine's own build (other flags, e.g. no -fPIC) favoured one side by up to 10%
+// while the host was loaded.
+//
+//   kernel_ab SHAPE...   SHAPE = N (square) or MxNxK[:ta:tb]; TAPEGRAD_NUM_THREADS sets threads
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "kernels/kernels.h"
+
+namespace tapegrad::kernels {
+const KernelTable& va_table();
+const KernelTable& vb_table();
+}  // namespace tapegrad::kernels
+
+namespace {
+
+double seconds_per_call(const std::function<void()>& f) {
+  int calls = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  double elapsed;
+  do {
+    f();
+    ++calls;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  } while (elapsed < 0.02);
+  return elapsed / calls;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace tapegrad;
+  const char* env = std::getenv("TAPEGRAD_NUM_THREADS");
+  threads::set_num_threads(env ? std::atoi(env) : 1);
+  const auto& ga = kernels::va_table().f32;
+  const auto& gb = kernels::vb_table().f32;
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  for (int i = 1; i < argc; ++i) {
+    long m, n, k;
+    int ta = 0, tb = 0;
+    if (std::sscanf(argv[i], "%ldx%ldx%ld:%d:%d", &m, &n, &k, &ta, &tb) < 3) m = n = k = std::atol(argv[i]);
+    std::vector<float> a(m * k), b(k * n), ca(m * n), cb(m * n);
+    for (auto& x : a) x = dist(rng);
+    for (auto& x : b) x = dist(rng);
+    const long lda = ta ? m : k, ldb = tb ? k : n;
+    auto run_a = [&] { ga.gemm(ta, tb, m, n, k, 1.f, a.data(), lda, b.data(), ldb, 0.f, ca.data(), n); };
+    auto run_b = [&] { gb.gemm(ta, tb, m, n, k, 1.f, a.data(), lda, b.data(), ldb, 0.f, cb.data(), n); };
+    run_a();
+    run_b();
+    const bool same = ca == cb;
+    std::vector<double> ratio, time_a;
+    for (int round = 0; round < 16; ++round) {
+      double ta_s, tb_s;
+      if (round % 2) {
+        tb_s = seconds_per_call(run_b);
+        ta_s = seconds_per_call(run_a);
+      } else {
+        ta_s = seconds_per_call(run_a);
+        tb_s = seconds_per_call(run_b);
+      }
+      ratio.push_back(tb_s / ta_s);
+      time_a.push_back(ta_s);
+    }
+    std::sort(ratio.begin(), ratio.end());
+    std::sort(time_a.begin(), time_a.end());
+    std::printf("%-20s A %6.1f GFLOP/s   B/A time: median %.3f (quartiles %.3f-%.3f)  %s\n", argv[i],
+                2.0 * m * n * k / time_a[8] / 1e9, 0.5 * (ratio[7] + ratio[8]), ratio[4], ratio[11],
+                same ? "same bits" : "DIFFERENT BITS");
+  }
+  return 0;
+}
