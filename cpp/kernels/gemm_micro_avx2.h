@@ -74,30 +74,54 @@ struct Avx2Gemv {
   // on how rows are grouped or split between threads.
   static void run(int64_t m, int64_t k, T alpha, const T* a, int64_t lda, const T* x, T beta,
                   T* y, int64_t incy) {
+    // beta decided once, not per row: with k = 64 a group of four rows is ~50 cycles, and the
+    // per-row branch and tail bookkeeping cost a quarter of that (64 -> 40 us per call above).
+    if (beta == T(0)) {
+      rows<false>(m, k, alpha, a, lda, x, beta, y, incy);
+    } else {
+      rows<true>(m, k, alpha, a, lda, x, beta, y, incy);
+    }
+  }
+
+ private:
+  template <bool kBeta>
+  static void rows(int64_t m, int64_t k, T alpha, const T* a, int64_t lda, const T* x, T beta,
+                   T* y, int64_t incy) {
     using X = Avx2Vec<T>;
     using V = typename X::V;
     constexpr int W = X::W;
-    auto finish = [&](int64_t i, T s) {
-      y[i * incy] = beta == T(0) ? alpha * s : alpha * s + beta * y[i * incy];
-    };
+    auto finish = [&](T* out, T s) { *out = kBeta ? alpha * s + beta * *out : alpha * s; };
     const int64_t q = m / 4;
     for (int64_t i = 0; i < q; ++i) {
-      const T* r[4] = {a + i * lda, a + (i + q) * lda, a + (i + 2 * q) * lda, a + (i + 3 * q) * lda};
+      const T* r0 = a + i * lda;
+      const T* r1 = r0 + q * lda;
+      const T* r2 = r1 + q * lda;
+      const T* r3 = r2 + q * lda;
       V s0 = X::zero(), s1 = X::zero(), s2 = X::zero(), s3 = X::zero();
       int64_t p = 0;
       for (; p + W <= k; p += W) {
         const V xv = X::load(x + p);
-        s0 = X::fma(X::load(r[0] + p), xv, s0);
-        s1 = X::fma(X::load(r[1] + p), xv, s1);
-        s2 = X::fma(X::load(r[2] + p), xv, s2);
-        s3 = X::fma(X::load(r[3] + p), xv, s3);
+        s0 = X::fma(X::load(r0 + p), xv, s0);
+        s1 = X::fma(X::load(r1 + p), xv, s1);
+        s2 = X::fma(X::load(r2 + p), xv, s2);
+        s3 = X::fma(X::load(r3 + p), xv, s3);
       }
       T t[4];
       X::hsum4(s0, s1, s2, s3, t);  // one shuffle tree for the four rows
-      for (int j = 0; j < 4; ++j) {
-        for (int64_t pp = p; pp < k; ++pp) t[j] += r[j][pp] * x[pp];
-        finish(i + j * q, t[j]);
+      if (__builtin_expect(p < k, 0)) {
+        for (; p < k; ++p) {
+          t[0] += r0[p] * x[p];
+          t[1] += r1[p] * x[p];
+          t[2] += r2[p] * x[p];
+          t[3] += r3[p] * x[p];
+        }
       }
+      T* yi = y + i * incy;
+      const int64_t yq = q * incy;
+      finish(yi, t[0]);
+      finish(yi + yq, t[1]);
+      finish(yi + 2 * yq, t[2]);
+      finish(yi + 3 * yq, t[3]);
     }
     for (int64_t i = 4 * q; i < m; ++i) {
       const T* r = a + i * lda;
@@ -107,7 +131,7 @@ struct Avx2Gemv {
       T t[4];
       X::hsum4(s, X::zero(), X::zero(), X::zero(), t);  // the same sum as in the groups above
       for (; p < k; ++p) t[0] += r[p] * x[p];
-      finish(i, t[0]);
+      finish(y + i * incy, t[0]);
     }
   }
 };
