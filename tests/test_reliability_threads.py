@@ -209,7 +209,9 @@ def test_every_parallel_path_at_tiny_sizes_matches_one_thread():
              ((20, 50), (50, 40)), ((50, 40), (40, 20)), ((200, 300), (300, 208)),
              ((300, 300), (300, 100)),
              # 550 rows or columns per thread on two threads: independent slices (on more, shared)
-             ((1100, 20), (20, 30)), ((20, 30), (30, 1100))]
+             ((1100, 20), (20, 30)), ((20, 30), (30, 1100)),
+             # one micro-tile wide: one thread reads A in place, several pack it
+             ((12, 2000), (2000, 16))]
     mats = [(rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32))
             for sa, sb in cases]
     vecs = [tg.constant(rng.standard_normal(n).astype(np.float32)) for n in (1, 2, 17, 33, 1000)]
