@@ -21,26 +21,12 @@ SITE=$OUT/site
 LOGS=$OUT/logs
 PY=${PYTHON:-python}
 
+NAME=sanitize
+. "$ROOT/.ci/sanitizer_common.sh"
+
 rm -rf "$SITE" "$LOGS"
 mkdir -p "$SITE" "$LOGS"
-
-# ---- build ----------------------------------------------------------------------------------
-# -O1 -g1: line numbers in reports at a fraction of the compile time of -O2 -g (pybind11 code is
-# heavy under ASan); no LTO (pybind11 adds it to Release builds; with ASan the link takes minutes);
-# no stripping, so the reports are symbolized. The CMake build directory is kept between runs.
-isolation=--no-build-isolation
-if ! "$PY" -c "import scikit_build_core, pybind11" 2>/dev/null; then
-  isolation=  # let pip fetch the build requirements
-fi
-echo "sanitize: building into $SITE"
-"$PY" -m pip install --quiet --no-deps $isolation --target "$SITE" \
-  -Ccmake.define.TAPEGRAD_SANITIZE=ON \
-  -Ccmake.define.CMAKE_INTERPROCEDURAL_OPTIMIZATION=OFF \
-  -Ccmake.build-type=RelWithDebInfo \
-  "-Ccmake.define.CMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" \
-  -Cinstall.strip=false \
-  "-Cbuild-dir=$OUT/cmake" \
-  .
+build_instrumented -Ccmake.define.TAPEGRAD_SANITIZE=ON
 
 so=$(ls "$SITE"/tapegrad/_core*.so)
 # The runtimes the extension links against: preload ASan (it must come first in the process) and
@@ -53,14 +39,7 @@ if [ -z "$asan_rt" ] || [ ! -e "$asan_rt" ]; then
   exit 2
 fi
 
-# An editable install of tapegrad (pip install -e) puts an import hook ahead of PYTHONPATH;
-# drop it in the processes of this run so that `import tapegrad` finds the sanitized build.
-cat > "$SITE/sitecustomize.py" <<'EOF'
-import sys
-sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__name__.startswith("ScikitBuild")]
-EOF
-
-export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+use_site
 export LD_PRELOAD="$asan_rt${cxx_rt:+ $cxx_rt}"
 # detect_leaks=0: CPython keeps objects alive at exit by design.
 # allocator_may_return_null=1: huge requests fail as they would without ASan (MemoryError), instead
@@ -74,37 +53,10 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1"
 # Python objects through malloc, so ASan sees them too.
 export PYTHONMALLOC=malloc
 
-where=$("$PY" -c "import tapegrad._core as c; print(c.__file__)")
-case "$where" in
-  "$SITE"/*) ;;
-  *) echo "sanitize: imported $where instead of the sanitized build in $SITE" >&2; exit 2 ;;
-esac
-echo "sanitize: testing $where (preloaded: $LD_PRELOAD)"
-
-# --capture=sys: pytest leaves file descriptors 1 and 2 alone, so a sanitizer report written just
-# before the process halts reaches the log instead of dying in pytest's capture file.
-set +e
-"$PY" -m pytest -p no:cacheprovider -q --capture=sys "$@" 2>&1 | tee "$OUT/pytest.log"
-status=${PIPESTATUS[0]}
-set -e
+check_site
+run_pytest "$@"
 
 # A report is an error line of a sanitizer (in the log files of any process, or in the output);
 # ASan's "failed to allocate" warnings for absurd sizes (allocator_may_return_null) are not.
 pattern='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|AddressSanitizer: CHECK failed|SUMMARY: (Address|UndefinedBehavior)Sanitizer'
-found=0
-for f in $(find "$LOGS" -type f | sort) "$OUT/pytest.log"; do
-  if grep -qE "$pattern" "$f"; then
-    found=1
-    echo "==== sanitizer report in $f" >&2
-    [ "$f" = "$OUT/pytest.log" ] || cat "$f" >&2
-  fi
-done
-if [ "$found" -ne 0 ]; then
-  echo "sanitize: FAILED: sanitizer reports above (pytest status $status)" >&2
-  exit 1
-fi
-if [ "$status" -ne 0 ]; then
-  echo "sanitize: FAILED: pytest status $status under the sanitizers" >&2
-  exit "$status"
-fi
-echo "sanitize: clean"
+judge "$pattern"

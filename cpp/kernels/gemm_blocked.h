@@ -237,7 +237,7 @@ struct GemmJob {
   // is split along N, B when along M) is packed together into ap[0..1] or bp[0..1].
   T* ap[kMaxGemmThreads];
   T* bp[kMaxGemmThreads];
-  threads::SpinBarrier barrier;
+  mutable threads::SpinBarrier barrier;  // the only part the threads change
 };
 
 // Several threads share C along N (split_n) or M. Each needs every packed block of the operand
@@ -255,7 +255,6 @@ void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
   constexpr int MR = Micro::MR, NR = Micro::NR;
   constexpr int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC / MR * MR,
                     NC = Blocking<T>::NC / NR * NR;
-  auto& barrier = const_cast<threads::SpinBarrier&>(j.barrier);
   T* bp = j.bp[t];
   int64_t step = 0;
   // Columns are dealt in rounds of NC per thread, so each thread's B panel fits its buffer.
@@ -273,7 +272,7 @@ void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
         int64_t plo, phi;
         thread_share(mc, MR, t, nt, &plo, &phi);  // this thread's panels of the block
         if (phi > plo) pack_a<T, MR>(j.ta, j.a, j.lda, ic + plo, pc, phi - plo, kc, ap + plo * kc);
-        barrier.wait(nt);
+        j.barrier.wait(nt);
         multiply_block(kc, mc, nc, ap, bp, j.c + ic * j.ldc + jc, j.ldc, j.alpha, beta_here);
       }
     }
@@ -286,7 +285,6 @@ void gemm_shared_b(const GemmJob<T>& j, int t, int nt) {
   constexpr int MR = Micro::MR, NR = Micro::NR;
   constexpr int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC / MR * MR,
                     NC = Blocking<T>::NC / NR * NR;
-  auto& barrier = const_cast<threads::SpinBarrier&>(j.barrier);
   T* ap = j.ap[t];
   int64_t lo, hi;
   thread_share(j.m, MR, t, nt, &lo, &hi);  // this thread's rows of C
@@ -300,7 +298,7 @@ void gemm_shared_b(const GemmJob<T>& j, int t, int nt) {
       int64_t plo, phi;
       thread_share(nc, NR, t, nt, &plo, &phi);  // this thread's panels of the B block
       if (phi > plo) pack_b<T, NR>(j.tb, j.b, j.ldb, pc, jc + plo, kc, phi - plo, bp + plo * kc);
-      barrier.wait(nt);
+      j.barrier.wait(nt);
       for (int64_t ic = lo; ic < hi; ic += MC) {
         const int64_t mc = min64(MC, hi - ic);
         pack_a<T, MR>(j.ta, j.a, j.lda, ic, pc, mc, kc, ap);
