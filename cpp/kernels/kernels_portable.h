@@ -146,8 +146,9 @@ void gather(const T* in, T* out, const GatherPlan& p) {
 constexpr int kLanes = 16;
 
 // Folds the lanes pairwise (fixed order).
+template <int Lanes = kLanes>
 double fold_lanes(double* acc) {
-  for (int w = kLanes / 2; w > 0; w /= 2)
+  for (int w = Lanes / 2; w > 0; w /= 2)
     for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
   return acc[0];
 }
@@ -172,10 +173,7 @@ double sum_run(const T* x, int64_t n) {
     for (int64_t p = 0; p < len; p += kStreamLanes)
       for (int s = 0; s < kStreams; ++s)
         for (int j = 0; j < kStreamLanes; ++j) acc[s][j] += x[s * len + p + j];
-    for (int s = 0; s < kStreams; ++s)
-      for (int w = kStreamLanes / 2; w > 0; w /= 2)
-        for (int j = 0; j < w; ++j) acc[s][j] += acc[s][j + w];
-    for (int s = 0; s < kStreams; ++s) total += acc[s][0];
+    for (int s = 0; s < kStreams; ++s) total += fold_lanes<kStreamLanes>(acc[s]);
     i = kStreams * len;
   }
   double acc[kLanes] = {};
