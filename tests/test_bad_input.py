@@ -354,3 +354,12 @@ def test_error_leaves_no_tape_state_behind():
         y = tg.reduce_sum(x * x)
     np.testing.assert_array_equal(np.asarray(tape.gradient(y, x)), [2.0, 4.0])
     assert re.match(r"^<tapegrad\.Tensor", repr(y))
+
+
+# Found by the API fuzzer: a numpy class (not an instance) as a flag reached a pybind11 cast of its
+# `ndim` descriptor and raised a RuntimeError that did not name the op.
+@pytest.mark.parametrize("flag", [np.float32, np.int64, np.ndarray])
+@pytest.mark.parametrize("op", ["reduce_sum", "reduce_mean"])
+def test_reduction_keepdims_given_a_numpy_class(op, flag):
+    with pytest.raises(TypeError, match=f"{op}: keepdims must be a bool"):
+        getattr(tg, op)(tg.constant(np.float32(0.5)), None, flag)

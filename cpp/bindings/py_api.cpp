@@ -13,10 +13,12 @@ using convert::to_tensor;
 
 namespace {
 
-// numpy scalars (numpy.bool_, numpy.int64, ...) but not arrays.
+// numpy scalars (numpy.bool_, numpy.int64, ...) but not arrays, and not their classes: on the
+// class numpy.int64, `ndim` is a descriptor, not an int.
 bool PyArray_IsScalarLike(H h) {
-  return !py::isinstance<py::array>(h) && py::hasattr(h, "dtype") && py::hasattr(h, "ndim") &&
-         py::cast<int>(h.attr("ndim")) == 0;
+  if (PyType_Check(h.ptr()) || py::isinstance<py::array>(h) || !py::hasattr(h, "dtype")) return false;
+  const py::object ndim = py::getattr(h, "ndim", py::none());
+  return PyLong_Check(ndim.ptr()) && PyLong_AsLong(ndim.ptr()) == 0;
 }
 
 bool truthy(H h, const char* op, const char* what) {
