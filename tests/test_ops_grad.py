@@ -585,8 +585,9 @@ def test_large_reduction_accuracy(dtype, rng):
 # Shapes that reach each GEMM path: the blocked kernel across its block edges (m past MC = 120,
 # k past KC = 256 and not a multiple of the 8 rows packed at a time, n past NC = 3072 or not a
 # multiple of the 16-wide tile), the in-place path (n <= 16, short k), the k-vectorized
-# few-columns kernel (2 <= n < 16, k >= 64), GEMV (n = 1) large enough to be split between
-# threads, and the outer product (k = 1); in every transpose combination.
+# few-columns kernel (2 <= n < 16, k >= 64, B transposed in whole and masked register tiles),
+# GEMV (n = 1) large enough to be split between threads, and the outer product (k = 1); in every
+# transpose combination.
 KERNEL_PATH_SHAPES = [
     ("blocked_edges", 197, 261, 35),
     ("blocked_wide", 13, 300, 70),
@@ -594,6 +595,8 @@ KERNEL_PATH_SHAPES = [
     ("in_place_n16", 50, 40, 16),
     ("few_columns", 31, 300, 10),
     ("few_columns_n2", 8, 65, 2),
+    ("few_columns_n8", 5, 64, 8),  # B transposed in whole register tiles only
+    ("few_columns_n15", 11, 71, 15),  # a full tile and a masked 7-column one, and a k tail
     ("gemv_threaded", 17000, 64, 1),
     ("outer", 40, 1, 33),
 ]

@@ -276,8 +276,7 @@ bool gemm_small_n(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
   size_t cap = 0;
   T* bt = take_buffer<T>(n * k, &cap);
   if (!bt) return false;
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t p = 0; p < k; ++p) bt[j * k + p] = b[p * b_row + j * b_col];
+  TG_SMALL_N<T>::transpose_b(k, n, b, b_row, b_col, bt);
   SmallNJob<T> job{m, n, k, lda, ldc, alpha, beta, a, bt, c};
   const double madds = static_cast<double>(m) * n * k;
   threads::parallel_run(&small_n_slice<T>, &job, gemm_threads(madds, parallel_thresholds().few_columns_madds));
