@@ -214,7 +214,9 @@ def test_every_parallel_path_at_tiny_sizes_matches_one_thread():
              ((12, 2000), (2000, 16))]
     mats = [(rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32))
             for sa, sb in cases]
-    vecs = [tg.constant(rng.standard_normal(n).astype(np.float32)) for n in (1, 2, 17, 33, 1000)]
+    # 200_003 floats: a full sum in four 64 Ki chunks, the only size here where sums split
+    vecs = [tg.constant(rng.standard_normal(n).astype(np.float32))
+            for n in (1, 2, 17, 33, 1000, 200_003)]
 
     def results():
         out = [tg.matmul(a, b).numpy().tobytes() for a, b in mats]
@@ -231,7 +233,13 @@ def test_every_parallel_path_at_tiny_sizes_matches_one_thread():
         for n in (2, 3, 5):
             tg.config.set_num_threads(n)
             assert results() == want, f"{n} threads"
+        # A spell on the calling thread alone, as after a stall: the GEMM split decided for
+        # two threads then runs as one slice.
+        tg.config.set_num_threads(2)
+        _core._run_alone_for(60_000)
+        assert results() == want, "solo spell"
     finally:
+        _core._run_alone_for(0)
         _core._set_parallel_thresholds(saved["gemm_madds"], saved["few_columns_madds"],
                                        saved["gemv_madds"], saved["elementwise"])
         tg.config.set_num_threads(old)

@@ -7,9 +7,14 @@
 
 namespace tapegrad {
 
+// Pieces per thread: enough that a thread the OS deschedules leaves most of the range to the
+// others (threads claim pieces in turn), few enough that each stays a sizeable run.
+constexpr int kPiecesPerThread = 4;
+
 // Calls f(begin, end) over disjoint pieces of [0, n) whose ends are multiples of `align`
 // (except n), on several threads when n >= min_n (by default threads::parallel_elements(), the
-// elementwise threshold). f must only touch its own piece.
+// elementwise threshold). f must only touch its own piece, and compute each element the same
+// way whatever the piece: the pieces depend on the thread count.
 template <typename F>
 void parallel_ranges(int64_t n, F&& f, int64_t align = 16, int64_t min_n = -1) {
   const int nt = threads::num_threads();
@@ -22,16 +27,18 @@ void parallel_ranges(int64_t n, F&& f, int64_t align = 16, int64_t min_n = -1) {
     F* f;
     int64_t n, align;
   } ctx{&f, n, align};
-  threads::parallel_run(
-      [](void* c, int t, int count) {
+  const int64_t blocks = (n + align - 1) / align;
+  const int64_t pieces = blocks < int64_t(kPiecesPerThread) * nt ? blocks : int64_t(kPiecesPerThread) * nt;
+  threads::parallel_chunks(
+      [](void* c, int piece, int count) {
         const Ctx& x = *static_cast<const Ctx*>(c);
-        const int64_t blocks = (x.n + x.align - 1) / x.align;
-        const int64_t lo = blocks * t / count * x.align;
-        int64_t hi = blocks * (t + 1) / count * x.align;
+        const int64_t units = (x.n + x.align - 1) / x.align;
+        const int64_t lo = units * piece / count * x.align;
+        int64_t hi = units * (piece + 1) / count * x.align;
         if (hi > x.n) hi = x.n;
         if (lo < hi) (*x.f)(lo, hi);
       },
-      &ctx, nt);
+      &ctx, static_cast<int>(pieces), nt);
 }
 
 }  // namespace tapegrad

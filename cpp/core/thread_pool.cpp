@@ -55,39 +55,71 @@ bool spin_until(Ready ready) {
   }
 }
 
+// True on a thread inside a parallel job: a nested call runs serially there.
+thread_local bool t_inside_job = false;
+
+using Clock = std::chrono::steady_clock;
+
+// A job whose caller waited this long, and longer than its own share took, waited on a thread
+// the OS had not scheduled: the other core is busy (another process, or numpy's OpenBLAS
+// threads, which spin for ~0.1 s after each call). A late wake-up of an idle worker costs
+// 15-25 us here, far below; a descheduled thread costs a scheduler slice, milliseconds.
+constexpr std::chrono::microseconds kStall{100};
+// After a stall, jobs run on the caller alone for a while, then try the threads again; the
+// solo spell doubles while stalls keep coming, up to the maximum.
+constexpr std::chrono::milliseconds kSoloFirst{5}, kSoloMax{80};
+
 class Pool {
  public:
   int threads() const { return wanted_.load(); }
   void set_threads(int n) { wanted_.store(n < 1 ? 1 : n); }
 
+  // Fork-join: thread i of n runs task(ctx, i, n); returns when all n are done.
   void run(Task task, void* ctx, int max_threads) {
     int n = threads() < max_threads ? threads() : max_threads;
-    thread_local bool inside = false;
-    if (n <= 1 || inside) {
+    if (n <= 1 || t_inside_job || solo()) {
       task(ctx, 0, 1);
       return;
     }
     std::lock_guard<std::mutex> one_job(job_mu_);  // one parallel job at a time
     ensure_workers(n - 1);
     pending_.store(n - 1, std::memory_order_relaxed);
-    {
-      // The job's fields change only under mu_ and are read under it, so a worker never sees
-      // the fields of one job with the generation of another.
-      std::lock_guard<std::mutex> lock(mu_);
-      task_ = task;
-      ctx_ = ctx;
-      active_ = n;
-      generation_.fetch_add(1, std::memory_order_release);
-    }
-    if (sleepers_.load() > 0) cv_start_.notify_all();
-    inside = true;
+    start(task, ctx, n, 0);
+    t_inside_job = true;
+    const auto t0 = Clock::now();
     task(ctx, 0, n);
-    inside = false;
-    auto done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
-    if (spin_until(done)) return;
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_done_.wait(lock, done);
+    const auto t1 = Clock::now();
+    t_inside_job = false;
+    wait_until([&] { return pending_.load(std::memory_order_acquire) == 0; });
+    judge(t1 - t0, Clock::now() - t1);
   }
+
+  // Chunks claimed in turn: task(ctx, c, chunks) runs once for each c, on whichever of up to n
+  // threads claims it first. Returns when every chunk has run, without waiting for a thread
+  // that claimed none (see parallel_chunks in thread_pool.h).
+  void run_chunks(Task task, void* ctx, int chunks, int max_threads) {
+    int n = threads() < max_threads ? threads() : max_threads;
+    if (n > chunks) n = chunks;
+    if (n <= 1 || t_inside_job || solo()) {
+      for (int c = 0; c < chunks; ++c) task(ctx, c, chunks);
+      return;
+    }
+    std::lock_guard<std::mutex> one_job(job_mu_);
+    ensure_workers(n - 1);
+    const uint32_t tag = start(task, ctx, n, chunks);
+    t_inside_job = true;
+    const auto t0 = Clock::now();
+    run_claimed(tag, task, ctx, chunks);
+    const auto t1 = Clock::now();
+    t_inside_job = false;
+    wait_until([&] { return done_.load(std::memory_order_acquire) == chunks; });
+    judge(t1 - t0, Clock::now() - t1);
+  }
+
+  void run_alone_for(Clock::duration d) {
+    solo_until_.store((Clock::now() + d).time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  int64_t stalls() const { return stalls_.load(std::memory_order_relaxed); }
 
   // After fork() only the forking thread exists in the child: forget the workers.
   void reset_after_fork() {
@@ -101,6 +133,75 @@ class Pool {
   }
 
  private:
+  // True while jobs should run on the caller alone (after a stall, see kStall).
+  bool solo() const {
+    return Clock::now().time_since_epoch().count() < solo_until_.load(std::memory_order_relaxed);
+  }
+
+  // Called by the caller after each job (under job_mu_) with the time its own share took and
+  // the time it then waited for the other threads.
+  void judge(Clock::duration own, Clock::duration waited) {
+    if (waited < kStall || waited < own) {
+      solo_spell_ = kSoloFirst;
+      return;
+    }
+    stalls_.fetch_add(1, std::memory_order_relaxed);
+    run_alone_for(solo_spell_);
+    solo_spell_ = solo_spell_ * 2 < kSoloMax ? solo_spell_ * 2 : Clock::duration(kSoloMax);
+  }
+
+  // Publishes a job (chunks == 0: fork-join) and wakes the workers; returns its claim tag.
+  uint32_t start(Task task, void* ctx, int n, int chunks) {
+    uint32_t tag;
+    {
+      // The job's fields change only under mu_ and are read under it, so a worker never sees
+      // the fields of one job with the generation of another.
+      std::lock_guard<std::mutex> lock(mu_);
+      task_ = task;
+      ctx_ = ctx;
+      active_ = n;
+      chunks_ = chunks;
+      const uint64_t generation = generation_.load(std::memory_order_relaxed) + 1;
+      tag = static_cast<uint32_t>(generation);
+      done_.store(0, std::memory_order_relaxed);
+      claim_.store(static_cast<uint64_t>(tag) << 32, std::memory_order_relaxed);
+      generation_.store(generation, std::memory_order_release);
+    }
+    if (sleepers_.load() > 0) cv_start_.notify_all();
+    return tag;
+  }
+
+  template <typename Ready>
+  void wait_until(Ready ready) {
+    if (spin_until(ready)) return;
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_done_.wait(lock, ready);
+  }
+
+  // The last thread to finish a job's work wakes the caller, which may be about to sleep:
+  // taking mu_ orders this notify after its check.
+  void notify_done() {
+    { std::lock_guard<std::mutex> lock(mu_); }
+    cv_done_.notify_one();
+  }
+
+  // Claims and runs chunks of the job tagged `tag` until none is left. A claim is one
+  // compare-and-swap on (tag, next chunk), so a thread still holding an earlier job's fields
+  // claims nothing: the tag no longer matches, and it never touches that job's context.
+  void run_claimed(uint32_t tag, Task task, void* ctx, int chunks) {
+    uint64_t cur = claim_.load(std::memory_order_acquire);
+    for (;;) {
+      const int next = static_cast<int>(cur & 0xffffffffu);
+      if (static_cast<uint32_t>(cur >> 32) != tag || next >= chunks) return;
+      if (!claim_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel,
+                                        std::memory_order_acquire))
+        continue;
+      task(ctx, next, chunks);
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) notify_done();
+      cur = claim_.load(std::memory_order_acquire);
+    }
+  }
+
   void ensure_workers(int count) {
     while (static_cast<int>(workers_.size()) < count) {
       const int index = static_cast<int>(workers_.size()) + 1;
@@ -116,7 +217,7 @@ class Pool {
     for (;;) {
       Task task;
       void* ctx;
-      int n;
+      int n, chunks;
       if (!spin_until(started)) {
         std::unique_lock<std::mutex> lock(mu_);
         ++sleepers_;
@@ -129,14 +230,17 @@ class Pool {
         task = task_;
         ctx = ctx_;
         n = active_;
+        chunks = chunks_;
       }
       if (index >= n) continue;
-      task(ctx, index, n);
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        // The caller may be about to sleep: taking mu_ orders this notify after its check.
-        { std::lock_guard<std::mutex> lock(mu_); }
-        cv_done_.notify_one();
+      t_inside_job = true;
+      if (chunks > 0) {
+        run_claimed(static_cast<uint32_t>(seen), task, ctx, chunks);
+      } else {
+        task(ctx, index, n);
+        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) notify_done();
       }
+      t_inside_job = false;
     }
   }
 
@@ -147,8 +251,14 @@ class Pool {
   Task task_ = nullptr;  // the current job: written and read under mu_
   void* ctx_ = nullptr;
   int active_ = 0;
+  int chunks_ = 0;                       // 0 for a fork-join job
   std::atomic<uint64_t> generation_{0};  // bumped (under mu_) when a job starts
-  std::atomic<int> pending_{0};          // workers of the current job still running
+  std::atomic<int> pending_{0};          // fork-join: workers of the current job still running
+  std::atomic<uint64_t> claim_{0};       // chunks: (job tag << 32) | next unclaimed chunk
+  std::atomic<int> done_{0};             // chunks: chunks of the current job finished
+  std::atomic<Clock::rep> solo_until_{0};  // jobs run on the caller alone until then
+  Clock::duration solo_spell_{kSoloFirst};  // the next solo spell (under job_mu_)
+  std::atomic<int64_t> stalls_{0};          // stalls seen since the start
   std::atomic<int> sleepers_{0};         // workers blocked on cv_start_
 };
 
@@ -175,5 +285,13 @@ void set_parallel_elements(int64_t n) { g_parallel_elements.store(n, std::memory
 int num_threads() { return pool().threads(); }
 void set_num_threads(int n) { pool().set_threads(n); }
 void parallel_run(Task task, void* ctx, int max_threads) { pool().run(task, ctx, max_threads); }
+void run_alone_for(double milliseconds) {
+  pool().run_alone_for(std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double, std::milli>(milliseconds)));
+}
+int64_t stalls() { return pool().stalls(); }
+void parallel_chunks(Task task, void* ctx, int chunks, int max_threads) {
+  if (chunks > 0) pool().run_chunks(task, ctx, chunks, max_threads);
+}
 
 }  // namespace tapegrad::threads

@@ -1,5 +1,5 @@
-// A small persistent thread pool for large kernels (fork-join: every thread runs the same
-// function with its own index). Chosen over OpenMP so the library controls its own threads:
+// A small persistent thread pool for large kernels: fork-join (every thread runs the same
+// function with its own index) or chunks claimed in turn. Chosen over OpenMP so the library controls its own threads:
 // no second OpenMP runtime beside PyTorch's or numpy's, a clean reset in forked children, and a
 // thread count settable at run time. Plain function pointers keep templates out of the per-ISA
 // kernel units (see kernels_portable.h on the one-definition rule).
@@ -17,6 +17,22 @@ void set_num_threads(int n);
 // Runs task(ctx, i, n) for i in [0, n) with n = min(num_threads(), max_threads), the caller
 // taking i = 0, and returns when all are done. Nested calls run serially on the caller.
 void parallel_run(Task task, void* ctx, int max_threads);
+
+// Runs task(ctx, c, chunks) once for every c in [0, chunks), on up to min(num_threads(),
+// max_threads) threads that claim chunks in turn, the caller among them; returns when all have
+// run. For work whose chunks are independent and computed the same way whichever thread runs
+// them: a thread the OS does not schedule (the other core busy with another process, or with
+// numpy's OpenBLAS threads, which spin for a while after each call) just claims fewer chunks,
+// and the caller does not wait for one that claimed none, so a job takes at worst about one
+// thread's time instead of waiting for the slowest thread's fixed share.
+void parallel_chunks(Task task, void* ctx, int chunks, int max_threads);
+
+// Jobs that had to wait for a thread the OS had not scheduled (the other core busy) since the
+// start. After each, jobs run on the calling thread alone for a spell of 5 ms, doubling up to
+// 80 ms while stalls keep coming (thread_pool.cpp).
+int64_t stalls();
+// Starts such a spell now, for `milliseconds` (0 ends one): for tests.
+void run_alone_for(double milliseconds);
 
 // Elements from which elementwise ops, fills and full sums split over threads (parallel.h).
 // Settable for bench/thread_thresholds.py, which times both sides of the default.

@@ -246,6 +246,15 @@ T blend(T beta, T c, T v) {
 // Threads for a GEMM path of `madds` multiply-adds whose threshold is `from` (kernels.h).
 inline int gemm_threads(double madds, double from) { return madds >= from ? threads::num_threads() : 1; }
 
+// Pieces of rows for the unpacked paths (few columns, GEMV), claimed in turn by `nt` threads:
+// four per thread, so a descheduled thread leaves its share to the others (parallel.h), and
+// no more than the row blocks there are.
+inline int gemm_pieces(int nt, int64_t row_blocks) {
+  if (nt <= 1) return 1;
+  const int64_t want = int64_t(4) * nt;
+  return static_cast<int>(row_blocks < want ? (row_blocks > 0 ? row_blocks : 1) : want);
+}
+
 #ifdef TG_SMALL_N
 template <typename T>
 struct SmallNJob {
@@ -256,13 +265,13 @@ struct SmallNJob {
   T* c;
 };
 
-// Thread t takes its share of whole 3-row blocks: each C element's sum is the same whatever the
-// thread count.
+// Piece p of `pieces` (claimed by any thread, see gemm_pieces): whole 3-row blocks, and each C
+// element's sum is the same whatever the piece.
 template <typename T>
-void small_n_slice(void* ctx, int t, int nt) {
+void small_n_slice(void* ctx, int p, int pieces) {
   const SmallNJob<T>& j = *static_cast<const SmallNJob<T>*>(ctx);
   int64_t lo, hi;
-  thread_share(j.m, 3, t, nt, &lo, &hi);
+  thread_share(j.m, 3, p, pieces, &lo, &hi);
   if (hi > lo)
     TG_SMALL_N<T>::run(hi - lo, j.n, j.k, j.alpha, j.a + lo * j.lda, j.lda, j.bt, j.beta,
                        j.c + lo * j.ldc, j.ldc);
@@ -279,7 +288,8 @@ bool gemm_small_n(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
   TG_SMALL_N<T>::transpose_b(k, n, b, b_row, b_col, bt);
   SmallNJob<T> job{m, n, k, lda, ldc, alpha, beta, a, bt, c};
   const double madds = static_cast<double>(m) * n * k;
-  threads::parallel_run(&small_n_slice<T>, &job, gemm_threads(madds, parallel_thresholds().few_columns_madds));
+  const int nt = gemm_threads(madds, parallel_thresholds().few_columns_madds);
+  threads::parallel_chunks(&small_n_slice<T>, &job, gemm_pieces(nt, (m + 2) / 3), nt);
   allocator::release(bt, cap);
   return true;
 }
@@ -294,13 +304,12 @@ struct GemvJob {
   T* y;
 };
 
-// Thread t takes a fixed share of whole 4-row groups, so each y element's sum is the same for any
-// thread count.
+// Piece p of `pieces`: whole 4-row groups, so each y element's sum is the same for any piece.
 template <typename T>
-void gemv_slice(void* ctx, int t, int nt) {
+void gemv_slice(void* ctx, int p, int pieces) {
   const GemvJob<T>& j = *static_cast<const GemvJob<T>*>(ctx);
   int64_t lo, hi;
-  thread_share(j.m, 4, t, nt, &lo, &hi);
+  thread_share(j.m, 4, p, pieces, &lo, &hi);
   if (hi > lo)
     TG_GEMV<T>::run(hi - lo, j.k, j.alpha, j.a + lo * j.lda, j.lda, j.x, j.beta, j.y + lo * j.incy,
                     j.incy);
@@ -313,7 +322,8 @@ void gemv(int64_t m, int64_t k, T alpha, const T* a, int64_t lda, const T* x, T 
           int64_t incy) {
   GemvJob<T> job{m, k, lda, incy, alpha, beta, a, x, y};
   const double madds = static_cast<double>(m) * k;
-  threads::parallel_run(&gemv_slice<T>, &job, gemm_threads(madds, parallel_thresholds().gemv_madds));
+  const int nt = gemm_threads(madds, parallel_thresholds().gemv_madds);
+  threads::parallel_chunks(&gemv_slice<T>, &job, gemm_pieces(nt, (m + 3) / 4), nt);
 }
 
 // Skinny shapes that autodiff meets all the time (a column of inputs times a 1x1 weight, and
