@@ -233,6 +233,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                     cell["us"] += res["us"]
                     cell.setdefault("cpu_per_wall", []).append(res.get("cpu_per_wall"))
                     cell["number"], cell["check"] = res["number"], res["check"]
+                    for key, count in res.get("counters", {}).items():
+                        cell[key] = cell.get(key, 0) + count
                     if "build_s" in res:
                         cell["build_s"] = res["build_s"]
                     shown.append(f"{fw} {report.fmt_time(statistics.median(res['us']))}")

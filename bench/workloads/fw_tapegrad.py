@@ -25,6 +25,12 @@ def init(threads: int) -> Dict[str, Any]:
     }
 
 
+def counters() -> Dict[str, int]:
+    """Event counts the worker reports per sample: the thread pool's stalls (parallel jobs that
+    waited for a thread the OS had not scheduled; each runs the next jobs on one thread)."""
+    return {"thread_stalls": int(tg._core._thread_stalls())}
+
+
 def _to_float(t: Any) -> float:
     return float(np.asarray(t))
 

@@ -87,6 +87,8 @@ def summarize(run: Dict[str, Any]) -> Dict[str, Any]:
             cpw = [c for c in r.get("cpu_per_wall", []) if c is not None]
             if cpw:
                 s["cpu_per_wall"] = statistics.median(cpw)
+            if r.get("thread_stalls"):
+                s["thread_stalls"] = r["thread_stalls"]
             check = r.get("check")
             s["check"] = check
             if check is not None and ref is not None and fw != REFERENCE:
@@ -267,6 +269,10 @@ def notes_for(run: Dict[str, Any]) -> List[str]:
                              f"numpy's by {s['check_rel_diff']:.2%} (not the same math?)")
             if s.get("error"):
                 notes.append(f"{label(fw)} {wname}: {s['error']}")
+            if s.get("thread_stalls"):
+                notes.append(f"{label(fw)} {wname}: {s['thread_stalls']} thread-pool stall(s) while "
+                             f"sampling (a job waited for a thread the OS had not scheduled; each "
+                             f"ran the next 20-160 ms of jobs on one thread)")
             if s.get("cpu_per_wall", 0) > 1.3 * meta["threads"]:
                 notes.append(f"{label(fw)} {wname}: used {s['cpu_per_wall']:.1f} CPUs on average "
                              f"(CPU time / wall time), more than the {meta['threads']} thread(s) asked for")

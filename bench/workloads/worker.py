@@ -66,6 +66,8 @@ class Worker:
             self.built[name] = (bench, loop)
             out["build_s"] = round(time.perf_counter() - t0, 3)
         bench, loop = self.built[name]
+        counters = getattr(self.module, "counters", None)  # optional: event counts per request
+        before = counters() if counters else {}
         timing.warm_up(loop, int(req.get("warmup_ms", 50) * 1e6))
         number = int(req.get("number") or 0)
         if number <= 0:
@@ -73,6 +75,8 @@ class Worker:
         us, cpu_per_wall = timing.sample(loop, number, int(req.get("samples", 3)))
         out.update(ok=True, number=number, check=bench.check, stmt=bench.stmt, us=us,
                    cpu_per_wall=round(cpu_per_wall, 3))
+        if counters:
+            out["counters"] = {k: v - before.get(k, 0) for k, v in counters().items()}
         return out
 
 

@@ -62,12 +62,15 @@ using Clock = std::chrono::steady_clock;
 
 // A job whose caller waited this long, and longer than its own share took, waited on a thread
 // the OS had not scheduled: the other core is busy (another process, or numpy's OpenBLAS
-// threads, which spin for ~0.1 s after each call). A late wake-up of an idle worker costs
-// 15-25 us here, far below; a descheduled thread costs a scheduler slice, milliseconds.
-constexpr std::chrono::microseconds kStall{100};
+// threads, which spin for ~0.1 s after each call). Such a thread loses a scheduler slice, 3-4 ms
+// here (bench/beside_openblas.py). Far below: the hiccups of a shared VM, tens of microseconds,
+// which a 20 us threshold took for stalls dozens of times a second (bench/compare.py's notes).
+constexpr std::chrono::microseconds kStall{250};
 // After a stall, jobs run on the caller alone for a while, then try the threads again; the
-// solo spell doubles while stalls keep coming, up to the maximum.
-constexpr std::chrono::milliseconds kSoloFirst{5}, kSoloMax{80};
+// solo spell doubles while stalls keep coming, up to the maximum. Each stall costs a slice, so
+// the first spell is several slices long: what keeps a core busy (OpenBLAS's spin, another
+// process) rarely ends sooner.
+constexpr std::chrono::milliseconds kSoloFirst{20}, kSoloMax{160};
 
 class Pool {
  public:
@@ -141,7 +144,9 @@ class Pool {
   // Called by the caller after each job (under job_mu_) with the time its own share took and
   // the time it then waited for the other threads.
   void judge(Clock::duration own, Clock::duration waited) {
-    if (waited < kStall || waited < own) {
+    // A worker that was asleep can take long to start (the hypervisor resuming an idle vCPU):
+    // that is no sign of a busy core, and a spell would only put the workers back to sleep.
+    if (woke_ || waited < kStall || waited < own) {
       solo_spell_ = kSoloFirst;
       return;
     }
@@ -167,7 +172,8 @@ class Pool {
       claim_.store(static_cast<uint64_t>(tag) << 32, std::memory_order_relaxed);
       generation_.store(generation, std::memory_order_release);
     }
-    if (sleepers_.load() > 0) cv_start_.notify_all();
+    woke_ = sleepers_.load() > 0;
+    if (woke_) cv_start_.notify_all();
     return tag;
   }
 
@@ -259,6 +265,7 @@ class Pool {
   std::atomic<Clock::rep> solo_until_{0};  // jobs run on the caller alone until then
   Clock::duration solo_spell_{kSoloFirst};  // the next solo spell (under job_mu_)
   std::atomic<int64_t> stalls_{0};          // stalls seen since the start
+  bool woke_ = false;                       // the current job had to wake workers (job_mu_)
   std::atomic<int> sleepers_{0};         // workers blocked on cv_start_
 };
 

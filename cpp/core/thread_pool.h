@@ -28,8 +28,8 @@ void parallel_run(Task task, void* ctx, int max_threads);
 void parallel_chunks(Task task, void* ctx, int chunks, int max_threads);
 
 // Jobs that had to wait for a thread the OS had not scheduled (the other core busy) since the
-// start. After each, jobs run on the calling thread alone for a spell of 5 ms, doubling up to
-// 80 ms while stalls keep coming (thread_pool.cpp).
+// start. After each, jobs run on the calling thread alone for a spell of 20 ms, doubling up to
+// 160 ms while stalls keep coming (thread_pool.cpp).
 int64_t stalls();
 // Starts such a spell now, for `milliseconds` (0 ends one): for tests.
 void run_alone_for(double milliseconds);
