@@ -4,7 +4,10 @@
 // descheduled on an overloaded machine.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <thread>
+
+#include "core/thread_pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -24,7 +27,16 @@ class SpinBarrier {
       phase_.fetch_add(1, std::memory_order_release);
       return;
     }
+    // A long wait means a participant was descheduled: reported once to the pool, whose next
+    // jobs then run on one thread for a while (thread_pool.h, stalls()).
+    std::chrono::steady_clock::time_point since{};
+    bool reported = false;
     for (unsigned spins = 0; phase_.load(std::memory_order_acquire) == phase; ++spins) {
+      if ((spins & 1023) == 1023 && !reported) {
+        const auto now = std::chrono::steady_clock::now();
+        if (since == std::chrono::steady_clock::time_point{}) since = now;
+        else reported = note_if_stall(now - since);
+      }
       if (spins < 20000) {
 #if defined(__x86_64__) || defined(__i386__)
         _mm_pause();

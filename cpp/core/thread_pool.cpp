@@ -123,6 +123,11 @@ class Pool {
     solo_until_.store((Clock::now() + d).time_since_epoch().count(), std::memory_order_relaxed);
   }
   int64_t stalls() const { return stalls_.load(std::memory_order_relaxed); }
+  bool note_if_stall(Clock::duration waited) {
+    if (waited < kStall) return false;
+    stall_noted_.store(true, std::memory_order_relaxed);
+    return true;
+  }
 
   // After fork() only the forking thread exists in the child: forget the workers.
   void reset_after_fork() {
@@ -146,7 +151,9 @@ class Pool {
   void judge(Clock::duration own, Clock::duration waited) {
     // A worker that was asleep can take long to start (the hypervisor resuming an idle vCPU):
     // that is no sign of a busy core, and a spell would only put the workers back to sleep.
-    if (woke_ || waited < kStall || waited < own) {
+    // A wait inside the job (a barrier) is one, whoever waited.
+    const bool inside = stall_noted_.exchange(false, std::memory_order_relaxed);
+    if (!inside && (woke_ || waited < kStall || waited < own)) {
       solo_spell_ = kSoloFirst;
       return;
     }
@@ -169,6 +176,7 @@ class Pool {
       const uint64_t generation = generation_.load(std::memory_order_relaxed) + 1;
       tag = static_cast<uint32_t>(generation);
       done_.store(0, std::memory_order_relaxed);
+      stall_noted_.store(false, std::memory_order_relaxed);
       claim_.store(static_cast<uint64_t>(tag) << 32, std::memory_order_relaxed);
       generation_.store(generation, std::memory_order_release);
     }
@@ -266,6 +274,7 @@ class Pool {
   Clock::duration solo_spell_{kSoloFirst};  // the next solo spell (under job_mu_)
   std::atomic<int64_t> stalls_{0};          // stalls seen since the start
   bool woke_ = false;                       // the current job had to wake workers (job_mu_)
+  std::atomic<bool> stall_noted_{false};    // a thread of the current job waited >= kStall
   std::atomic<int> sleepers_{0};         // workers blocked on cv_start_
 };
 
@@ -297,6 +306,9 @@ void run_alone_for(double milliseconds) {
       std::chrono::duration<double, std::milli>(milliseconds)));
 }
 int64_t stalls() { return pool().stalls(); }
+bool note_if_stall(std::chrono::steady_clock::duration waited) {
+  return pool().note_if_stall(waited);
+}
 void parallel_chunks(Task task, void* ctx, int chunks, int max_threads) {
   if (chunks > 0) pool().run_chunks(task, ctx, chunks, max_threads);
 }

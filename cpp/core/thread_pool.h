@@ -4,6 +4,7 @@
 // thread count settable at run time. Plain function pointers keep templates out of the per-ISA
 // kernel units (see kernels_portable.h on the one-definition rule).
 #pragma once
+#include <chrono>
 #include <cstdint>
 
 namespace tapegrad::threads {
@@ -31,6 +32,9 @@ void parallel_chunks(Task task, void* ctx, int chunks, int max_threads);
 // start. After each, jobs run on the calling thread alone for a spell of 20 ms, doubling up to
 // 160 ms while stalls keep coming (thread_pool.cpp).
 int64_t stalls();
+// For waits inside a job (SpinBarrier): returns true, and has the job count as a stall, when
+// `waited` is long enough to mean a descheduled thread.
+bool note_if_stall(std::chrono::steady_clock::duration waited);
 // Starts such a spell now, for `milliseconds` (0 ends one): for tests.
 void run_alone_for(double milliseconds);
 
