@@ -9,8 +9,7 @@ each kernel three ways, in interleaved rounds:
   - one thread:   tapegrad on 1 thread, alone (what a busy second core should cost at worst);
 
 and prints the medians, the ratios, and the pool's stall count (jobs that waited for a thread
-the OS had not scheduled; each starts a spell of single-threaded jobs, see
-cpp/core/thread_pool.cpp). Figures to compare, never a test:
+the OS had not scheduled, see cpp/core/thread_pool.cpp). Figures to compare, never a test:
 
     python bench/beside_openblas.py [--threads 2] [--rounds 7]
 """

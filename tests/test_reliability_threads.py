@@ -233,13 +233,7 @@ def test_every_parallel_path_at_tiny_sizes_matches_one_thread():
         for n in (2, 3, 5):
             tg.config.set_num_threads(n)
             assert results() == want, f"{n} threads"
-        # A spell on the calling thread alone, as after a stall: the GEMM split decided for
-        # two threads then runs as one slice.
-        tg.config.set_num_threads(2)
-        _core._run_alone_for(60_000)
-        assert results() == want, "solo spell"
     finally:
-        _core._run_alone_for(0)
         _core._set_parallel_thresholds(saved["gemm_madds"], saved["few_columns_madds"],
                                        saved["gemv_madds"], saved["elementwise"])
         tg.config.set_num_threads(old)

@@ -271,8 +271,8 @@ def notes_for(run: Dict[str, Any]) -> List[str]:
                 notes.append(f"{label(fw)} {wname}: {s['error']}")
             if s.get("thread_stalls"):
                 notes.append(f"{label(fw)} {wname}: {s['thread_stalls']} thread-pool stall(s) while "
-                             f"sampling (a job waited for a thread the OS had not scheduled; each "
-                             f"ran the next 20-160 ms of jobs on one thread)")
+                             f"sampling (a job waited for a thread the OS had not scheduled: the "
+                             f"second core was busy)")
             if s.get("cpu_per_wall", 0) > 1.3 * meta["threads"]:
                 notes.append(f"{label(fw)} {wname}: used {s['cpu_per_wall']:.1f} CPUs on average "
                              f"(CPU time / wall time), more than the {meta['threads']} thread(s) asked for")

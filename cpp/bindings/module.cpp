@@ -211,13 +211,8 @@ PYBIND11_MODULE(_core, m) {
   }, arg("gemm_madds"), arg("few_columns_madds"), arg("gemv_madds"), arg("elementwise"),
      "For bench/thread_thresholds.py: sets every threshold (see _parallel_thresholds).");
   m.def("_thread_stalls", &threads::stalls,
-        "Parallel jobs that waited for a thread the OS had not scheduled (the other core busy); "
-        "each starts a spell of single-threaded jobs.");
-  m.def("_run_alone_for", [](double milliseconds) {
-    if (!(milliseconds >= 0) || milliseconds > 1e9)
-      throw ValueError("_run_alone_for: expected milliseconds in [0, 1e9]");
-    threads::run_alone_for(milliseconds);
-  }, arg("milliseconds"), "For tests: parallel jobs run on the calling thread for this long (0 ends it).");
+        "Parallel jobs that waited for a thread the OS had not scheduled (the other core busy), "
+        "since the start: a gauge for the benchmarks.");
   m.def("live_tensors", &TensorImpl::live_count, "Number of tensors alive in the engine.");
   m.def("live_tapes", &Tape::live_count, "Number of tapes alive in the engine.");
   m.def("allocator_stats", [] {

@@ -27,8 +27,8 @@ class SpinBarrier {
       phase_.fetch_add(1, std::memory_order_release);
       return;
     }
-    // A long wait means a participant was descheduled: reported once to the pool, whose next
-    // jobs then run on one thread for a while (thread_pool.h, stalls()).
+    // A long wait means a participant was descheduled: reported once, so the pool's stall
+    // count sees it (thread_pool.h, stalls()).
     std::chrono::steady_clock::time_point since{};
     bool reported = false;
     for (unsigned spins = 0; phase_.load(std::memory_order_acquire) == phase; ++spins) {

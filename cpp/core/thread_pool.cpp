@@ -61,16 +61,14 @@ thread_local bool t_inside_job = false;
 using Clock = std::chrono::steady_clock;
 
 // A job whose caller waited this long, and longer than its own share took, waited on a thread
-// the OS had not scheduled: the other core is busy (another process, or numpy's OpenBLAS
+// the OS had not scheduled: the other core was busy (another process, or numpy's OpenBLAS
 // threads, which spin for ~0.1 s after each call). Such a thread loses a scheduler slice, 3-4 ms
-// here (bench/beside_openblas.py). Far below: the hiccups of a shared VM, tens of microseconds,
-// which a 20 us threshold took for stalls dozens of times a second (bench/compare.py's notes).
+// here (bench/beside_openblas.py). Far below: the hiccups of a shared VM, tens of microseconds.
+// Counted only, for the benchmarks' notes (stalls()). Running the next few milliseconds of jobs
+// on one thread after a stall was tried and dropped: on this VM stalls come and go within
+// milliseconds, and the single-threaded spells made 2-thread SGEMM 512^3 1.07-1.92x numpy's time
+// against 0.97-1.05x without them, in alternating bench/compare.py runs.
 constexpr std::chrono::microseconds kStall{250};
-// After a stall, jobs run on the caller alone for a while, then try the threads again; the
-// solo spell doubles while stalls keep coming, up to the maximum. Each stall costs a slice, so
-// the first spell is several slices long: what keeps a core busy (OpenBLAS's spin, another
-// process) rarely ends sooner.
-constexpr std::chrono::milliseconds kSoloFirst{20}, kSoloMax{160};
 
 class Pool {
  public:
@@ -80,7 +78,7 @@ class Pool {
   // Fork-join: thread i of n runs task(ctx, i, n); returns when all n are done.
   void run(Task task, void* ctx, int max_threads) {
     int n = threads() < max_threads ? threads() : max_threads;
-    if (n <= 1 || t_inside_job || solo()) {
+    if (n <= 1 || t_inside_job) {
       task(ctx, 0, 1);
       return;
     }
@@ -103,7 +101,7 @@ class Pool {
   void run_chunks(Task task, void* ctx, int chunks, int max_threads) {
     int n = threads() < max_threads ? threads() : max_threads;
     if (n > chunks) n = chunks;
-    if (n <= 1 || t_inside_job || solo()) {
+    if (n <= 1 || t_inside_job) {
       for (int c = 0; c < chunks; ++c) task(ctx, c, chunks);
       return;
     }
@@ -119,9 +117,6 @@ class Pool {
     judge(t1 - t0, Clock::now() - t1);
   }
 
-  void run_alone_for(Clock::duration d) {
-    solo_until_.store((Clock::now() + d).time_since_epoch().count(), std::memory_order_relaxed);
-  }
   int64_t stalls() const { return stalls_.load(std::memory_order_relaxed); }
   bool note_if_stall(Clock::duration waited) {
     if (waited < kStall) return false;
@@ -141,25 +136,14 @@ class Pool {
   }
 
  private:
-  // True while jobs should run on the caller alone (after a stall, see kStall).
-  bool solo() const {
-    return Clock::now().time_since_epoch().count() < solo_until_.load(std::memory_order_relaxed);
-  }
-
   // Called by the caller after each job (under job_mu_) with the time its own share took and
   // the time it then waited for the other threads.
   void judge(Clock::duration own, Clock::duration waited) {
     // A worker that was asleep can take long to start (the hypervisor resuming an idle vCPU):
-    // that is no sign of a busy core, and a spell would only put the workers back to sleep.
-    // A wait inside the job (a barrier) is one, whoever waited.
+    // that is no sign of a busy core. A wait inside the job (a barrier) is one, whoever waited.
     const bool inside = stall_noted_.exchange(false, std::memory_order_relaxed);
-    if (!inside && (woke_ || waited < kStall || waited < own)) {
-      solo_spell_ = kSoloFirst;
-      return;
-    }
-    stalls_.fetch_add(1, std::memory_order_relaxed);
-    run_alone_for(solo_spell_);
-    solo_spell_ = solo_spell_ * 2 < kSoloMax ? solo_spell_ * 2 : Clock::duration(kSoloMax);
+    if (inside || (!woke_ && waited >= kStall && waited >= own))
+      stalls_.fetch_add(1, std::memory_order_relaxed);
   }
 
   // Publishes a job (chunks == 0: fork-join) and wakes the workers; returns its claim tag.
@@ -270,8 +254,6 @@ class Pool {
   std::atomic<int> pending_{0};          // fork-join: workers of the current job still running
   std::atomic<uint64_t> claim_{0};       // chunks: (job tag << 32) | next unclaimed chunk
   std::atomic<int> done_{0};             // chunks: chunks of the current job finished
-  std::atomic<Clock::rep> solo_until_{0};  // jobs run on the caller alone until then
-  Clock::duration solo_spell_{kSoloFirst};  // the next solo spell (under job_mu_)
   std::atomic<int64_t> stalls_{0};          // stalls seen since the start
   bool woke_ = false;                       // the current job had to wake workers (job_mu_)
   std::atomic<bool> stall_noted_{false};    // a thread of the current job waited >= kStall
@@ -301,10 +283,6 @@ void set_parallel_elements(int64_t n) { g_parallel_elements.store(n, std::memory
 int num_threads() { return pool().threads(); }
 void set_num_threads(int n) { pool().set_threads(n); }
 void parallel_run(Task task, void* ctx, int max_threads) { pool().run(task, ctx, max_threads); }
-void run_alone_for(double milliseconds) {
-  pool().run_alone_for(std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double, std::milli>(milliseconds)));
-}
 int64_t stalls() { return pool().stalls(); }
 bool note_if_stall(std::chrono::steady_clock::duration waited) {
   return pool().note_if_stall(waited);

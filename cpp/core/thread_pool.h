@@ -29,14 +29,11 @@ void parallel_run(Task task, void* ctx, int max_threads);
 void parallel_chunks(Task task, void* ctx, int chunks, int max_threads);
 
 // Jobs that had to wait for a thread the OS had not scheduled (the other core busy) since the
-// start. After each, jobs run on the calling thread alone for a spell of 20 ms, doubling up to
-// 160 ms while stalls keep coming (thread_pool.cpp).
+// start: a gauge of the machine for the benchmarks' notes, nothing acts on it.
 int64_t stalls();
 // For waits inside a job (SpinBarrier): returns true, and has the job count as a stall, when
 // `waited` is long enough to mean a descheduled thread.
 bool note_if_stall(std::chrono::steady_clock::duration waited);
-// Starts such a spell now, for `milliseconds` (0 ends one): for tests.
-void run_alone_for(double milliseconds);
 
 // Elements from which elementwise ops, fills and full sums split over threads (parallel.h).
 // Settable for bench/thread_thresholds.py, which times both sides of the default.
