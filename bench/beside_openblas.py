@@ -48,14 +48,18 @@ def cases(rng: np.random.Generator) -> List[Tuple[str, Callable[[], object]]]:
     ]
 
 
-def per_call_us(f: Callable[[], object]) -> float:
-    n, t0 = 0, time.perf_counter()
+def calls_us(f: Callable[[], object]) -> Tuple[float, float]:
+    """Median and mean time of one call, over back-to-back calls for BATCH_S: the median is
+    the usual call, the mean adds what the rare long ones (a stalled thread) cost."""
+    times: List[float] = []
+    end = time.perf_counter() + BATCH_S
     while True:
+        t0 = time.perf_counter()
         f()
-        n += 1
-        elapsed = time.perf_counter() - t0
-        if elapsed >= BATCH_S:
-            return elapsed / n * 1e6
+        t1 = time.perf_counter()
+        times.append((t1 - t0) * 1e6)
+        if t1 >= end:
+            return statistics.median(times), statistics.fmean(times)
 
 
 def main() -> None:
@@ -83,34 +87,35 @@ def main() -> None:
     rows = []
     try:
         for name, f in cases(rng):
-            alone: List[float] = []
-            after: List[float] = []
-            single: List[float] = []
+            alone: List[Tuple[float, float]] = []
+            after: List[Tuple[float, float]] = []
+            single: List[Tuple[float, float]] = []
             f()  # warm: allocator cache, pages
             for _ in range(args.rounds):
                 tg.config.set_num_threads(args.threads)
                 time.sleep(PAUSE_S)
-                alone.append(per_call_us(f))
+                alone.append(calls_us(f))
                 np.dot(blas_a, blas_b)
-                after.append(per_call_us(f))
+                after.append(calls_us(f))
                 tg.config.set_num_threads(1)
                 time.sleep(PAUSE_S)
-                single.append(per_call_us(f))
-            rows.append((name, statistics.median(alone), statistics.median(after),
-                         statistics.median(single)))
+                single.append(calls_us(f))
+            rows.append((name, [statistics.median(c[i] for c in phase) for phase in (alone, after, single)
+                                for i in (0, 1)]))
             print(f"  {name}: done", flush=True)
     finally:
         tg.config.set_num_threads(old_threads)
     stalls = count_stalls() - stalls_before
 
     print()
-    print(f"| kernel | alone, {args.threads} threads | right after numpy | 1 thread | after / alone "
-          f"| after / 1 thread |")
+    print("Per call, median / mean (µs), each the median over the rounds:\n")
+    print(f"| kernel | alone, {args.threads} threads | right after numpy | 1 thread "
+          f"| after / 1 thread (medians) | after / 1 thread (means) |")
     print("|---|---:|---:|---:|---:|---:|")
-    for name, t_alone, t_after, t_single in rows:
-        print(f"| {name} | {t_alone:,.1f} µs | {t_after:,.1f} µs | {t_single:,.1f} µs "
-              f"| {t_after / t_alone:.2f} | {t_after / t_single:.2f} |")
-    print(f"\nMedians over {args.rounds} rounds of {BATCH_S * 1e3:.0f} ms batches. "
+    for name, (al_med, al_mean, af_med, af_mean, si_med, si_mean) in rows:
+        print(f"| {name} | {al_med:,.1f} / {al_mean:,.1f} | {af_med:,.1f} / {af_mean:,.1f} "
+              f"| {si_med:,.1f} / {si_mean:,.1f} | {af_med / si_med:.2f} | {af_mean / si_mean:.2f} |")
+    print(f"\n{args.rounds} rounds of {BATCH_S * 1e3:.0f} ms of calls per cell. "
           f"Pool stalls during the run: {stalls}.")
 
 
