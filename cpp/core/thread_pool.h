@@ -1,7 +1,7 @@
 // A small persistent thread pool for large kernels: fork-join (every thread runs the same
-// function with its own index) or chunks claimed in turn. Chosen over OpenMP so the library controls its own threads:
-// no second OpenMP runtime beside PyTorch's or numpy's, a clean reset in forked children, and a
-// thread count settable at run time. Plain function pointers keep templates out of the per-ISA
+// function with its own index) or chunks claimed in turn. Chosen over OpenMP so the library
+// controls its own threads: no second OpenMP runtime beside PyTorch's or numpy's, a clean reset
+// in forked children, and a thread count settable at run time. Plain function pointers keep templates out of the per-ISA
 // kernel units (see kernels_portable.h on the one-definition rule).
 #pragma once
 #include <chrono>
@@ -24,8 +24,8 @@ void parallel_run(Task task, void* ctx, int max_threads);
 // run. For work whose chunks are independent and computed the same way whichever thread runs
 // them: a thread the OS does not schedule (the other core busy with another process, or with
 // numpy's OpenBLAS threads, which spin for a while after each call) just claims fewer chunks,
-// and the caller does not wait for one that claimed none, so a job takes at worst about one
-// thread's time instead of waiting for the slowest thread's fixed share.
+// and the caller waits only for chunks already claimed, not for a thread that claimed none. (A
+// thread descheduled in the middle of a chunk still holds the job up until it runs again.)
 void parallel_chunks(Task task, void* ctx, int chunks, int max_threads);
 
 // Jobs that had to wait for a thread the OS had not scheduled (the other core busy) since the
