@@ -175,6 +175,34 @@ def test_concurrent_large_matmuls_match_serial():
         np.testing.assert_allclose(s, a.astype(np.float64) @ b.astype(np.float64), rtol=tol, atol=tol)
 
 
+def test_concurrent_chunked_kernels_match_serial():
+    """Python threads that start chunked jobs (elementwise ops, full sums, GEMV, the few-columns
+    GEMM) at once, on a pool of 3: each job's chunks are claimed by its own threads only, and
+    every result is the serial one."""
+    from tapegrad import _core
+    rng = np.random.default_rng(5)
+    vec = rng.standard_normal(300_001).astype(np.float32)
+    tall, col = rng.standard_normal((9000, 64)).astype(np.float32), rng.standard_normal((64, 1)).astype(np.float32)
+    wide, few = rng.standard_normal((200, 300)).astype(np.float32), rng.standard_normal((300, 7)).astype(np.float32)
+    vec = tg.constant(vec)
+    jobs = [lambda: np.asarray(tg.square(vec)).tobytes(), lambda: np.asarray(vec + vec).tobytes(),
+            lambda: np.asarray(tg.reduce_sum(vec)).tobytes(),
+            lambda: np.asarray(tg.matmul(tall, col)).tobytes(),
+            lambda: np.asarray(tg.matmul(wide, few)).tobytes()] * 2
+    saved, old = _core._parallel_thresholds(), tg.config.num_threads()
+    try:
+        tg.config.set_num_threads(1)
+        want = [job() for job in jobs]
+        _core._set_parallel_thresholds(0, 0, 0, 0)
+        tg.config.set_num_threads(3)
+        for _ in range(3):
+            assert _run_threads(jobs) == want
+    finally:
+        _core._set_parallel_thresholds(saved["gemm_madds"], saved["few_columns_madds"],
+                                       saved["gemv_madds"], saved["elementwise"])
+        tg.config.set_num_threads(old)
+
+
 def test_thread_count_changes_between_parallel_kernels():
     """Growing and shrinking the pool between jobs: workers added after earlier jobs take part in
     the next one only, and every count gives the single-threaded bytes."""
