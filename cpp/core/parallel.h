@@ -7,10 +7,6 @@
 
 namespace tapegrad {
 
-// Pieces per thread: enough that a thread the OS deschedules leaves most of the range to the
-// others (threads claim pieces in turn), few enough that each stays a sizeable run.
-constexpr int kPiecesPerThread = 4;
-
 // Calls f(begin, end) over disjoint pieces of [0, n) whose ends are multiples of `align`
 // (except n), on several threads when n >= min_n (by default threads::parallel_elements(), the
 // elementwise threshold). f must only touch its own piece, and compute each element the same
@@ -27,8 +23,6 @@ void parallel_ranges(int64_t n, F&& f, int64_t align = 16, int64_t min_n = -1) {
     F* f;
     int64_t n, align;
   } ctx{&f, n, align};
-  const int64_t blocks = (n + align - 1) / align;
-  const int64_t pieces = blocks < int64_t(kPiecesPerThread) * nt ? blocks : int64_t(kPiecesPerThread) * nt;
   threads::parallel_chunks(
       [](void* c, int piece, int count) {
         const Ctx& x = *static_cast<const Ctx*>(c);
@@ -38,7 +32,7 @@ void parallel_ranges(int64_t n, F&& f, int64_t align = 16, int64_t min_n = -1) {
         if (hi > x.n) hi = x.n;
         if (lo < hi) (*x.f)(lo, hi);
       },
-      &ctx, static_cast<int>(pieces), nt);
+      &ctx, threads::chunk_count(nt, (n + align - 1) / align), nt);
 }
 
 }  // namespace tapegrad

@@ -2,16 +2,12 @@
 // thread_pool.h). It spins, because a job's phases last microseconds to milliseconds and
 // sleeping would cost more than that; after a while it yields, in case a participant was
 // descheduled on an overloaded machine.
+//
+// wait() is defined out of line (spin_barrier.cpp, built with the baseline flags): the per-ISA
+// kernel units use the barrier, and an inline copy built with AVX-512 flags could be the one the
+// linker keeps for every unit (see kernels_portable.h on the one-definition rule).
 #pragma once
 #include <atomic>
-#include <chrono>
-#include <thread>
-
-#include "core/thread_pool.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
 
 namespace tapegrad::threads {
 
@@ -19,33 +15,7 @@ class SpinBarrier {
  public:
   // Returns once all `count` participants have called wait(count) for this phase; every
   // participant passes the same count. count <= 1 returns at once.
-  void wait(int count) {
-    if (count <= 1) return;
-    const unsigned phase = phase_.load(std::memory_order_acquire);
-    if (arrived_.fetch_add(1, std::memory_order_acq_rel) == count - 1) {
-      arrived_.store(0, std::memory_order_relaxed);  // ordered before the release below
-      phase_.fetch_add(1, std::memory_order_release);
-      return;
-    }
-    // A long wait means a participant was descheduled: reported once, so the pool's stall
-    // count sees it (thread_pool.h, stalls()).
-    std::chrono::steady_clock::time_point since{};
-    bool reported = false;
-    for (unsigned spins = 0; phase_.load(std::memory_order_acquire) == phase; ++spins) {
-      if ((spins & 1023) == 1023 && !reported) {
-        const auto now = std::chrono::steady_clock::now();
-        if (since == std::chrono::steady_clock::time_point{}) since = now;
-        else reported = note_if_stall(now - since);
-      }
-      if (spins < 20000) {
-#if defined(__x86_64__) || defined(__i386__)
-        _mm_pause();
-#endif
-      } else {
-        std::this_thread::yield();
-      }
-    }
-  }
+  void wait(int count);
 
  private:
   std::atomic<int> arrived_{0};

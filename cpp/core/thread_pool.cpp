@@ -287,6 +287,12 @@ int64_t stalls() { return pool().stalls(); }
 bool note_if_stall(std::chrono::steady_clock::duration waited) {
   return pool().note_if_stall(waited);
 }
+int chunk_count(int nt, int64_t units) {
+  constexpr int64_t kChunksPerThread = 4;
+  const int64_t want = nt > 1 ? kChunksPerThread * nt : 1;
+  return static_cast<int>(units < want ? (units > 1 ? units : 1) : want);
+}
+
 void parallel_chunks(Task task, void* ctx, int chunks, int max_threads) {
   if (chunks > 0) pool().run_chunks(task, ctx, chunks, max_threads);
 }

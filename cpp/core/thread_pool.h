@@ -27,6 +27,10 @@ void parallel_run(Task task, void* ctx, int max_threads);
 // and the caller waits only for chunks already claimed, not for a thread that claimed none. (A
 // thread descheduled in the middle of a chunk still holds the job up until it runs again.)
 void parallel_chunks(Task task, void* ctx, int chunks, int max_threads);
+// How many chunks to cut `units` of such work into for `nt` threads: four per thread, so
+// a descheduled thread leaves most of its share to the others, and no more than the units
+// (at least 1). Not inline: the per-ISA kernel units call it too (see kernels_portable.h).
+int chunk_count(int nt, int64_t units);
 
 // Jobs that had to wait for a thread the OS had not scheduled (the other core busy) since the
 // start: a gauge of the machine for the benchmarks' notes, nothing acts on it.

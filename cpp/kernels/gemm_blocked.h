@@ -27,6 +27,14 @@ template <typename T> struct Blocking;
 template <> struct Blocking<float> { static constexpr int64_t KC = 256, MC = 120, NC = 3072; };
 template <> struct Blocking<double> { static constexpr int64_t KC = 256, MC = 96, NC = 1536; };
 
+// The sizes the loops use: this ISA's micro-tile, and MC and NC rounded down to whole tiles.
+template <typename T>
+struct Tiles {
+  static constexpr int MR = TG_MICRO<T>::MR, NR = TG_MICRO<T>::NR;
+  static constexpr int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC / MR * MR,
+                           NC = Blocking<T>::NC / NR * NR;
+};
+
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // Packing that needs a transpose (row-major A into MR-row panels, transposed B into NR-column
@@ -183,9 +191,8 @@ template <typename T>
 void gemm_nest(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, T* ap, T* bp) {
   using Micro = TG_MICRO<T>;
-  constexpr int MR = Micro::MR, NR = Micro::NR;
-  constexpr int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC / MR * MR,
-                    NC = Blocking<T>::NC / NR * NR;
+  constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+  constexpr int64_t KC = Tiles<T>::KC, MC = Tiles<T>::MC, NC = Tiles<T>::NC;
   for (int64_t jc = 0; jc < n; jc += NC) {
     const int64_t nc = min64(NC, n - jc);
     for (int64_t pc = 0; pc < k; pc += KC) {
@@ -251,10 +258,8 @@ struct GemmJob {
 // same operations as on one thread: results are bitwise identical for any thread count.
 template <typename T>
 void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
-  using Micro = TG_MICRO<T>;
-  constexpr int MR = Micro::MR, NR = Micro::NR;
-  constexpr int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC / MR * MR,
-                    NC = Blocking<T>::NC / NR * NR;
+  constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+  constexpr int64_t KC = Tiles<T>::KC, MC = Tiles<T>::MC, NC = Tiles<T>::NC;
   T* bp = j.bp[t];
   int64_t step = 0;
   // Columns are dealt in rounds of NC per thread, so each thread's B panel fits its buffer.
@@ -281,10 +286,8 @@ void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
 
 template <typename T>
 void gemm_shared_b(const GemmJob<T>& j, int t, int nt) {
-  using Micro = TG_MICRO<T>;
-  constexpr int MR = Micro::MR, NR = Micro::NR;
-  constexpr int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC / MR * MR,
-                    NC = Blocking<T>::NC / NR * NR;
+  constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+  constexpr int64_t KC = Tiles<T>::KC, MC = Tiles<T>::MC, NC = Tiles<T>::NC;
   T* ap = j.ap[t];
   int64_t lo, hi;
   thread_share(j.m, MR, t, nt, &lo, &hi);  // this thread's rows of C
@@ -342,8 +345,7 @@ template <typename T>
 bool gemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                   int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, int threads) {
   using Micro = TG_MICRO<T>;
-  constexpr int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC / Micro::MR * Micro::MR,
-                    NC = Blocking<T>::NC / Micro::NR * Micro::NR;
+  constexpr int64_t KC = Tiles<T>::KC, MC = Tiles<T>::MC, NC = Tiles<T>::NC;
   if (threads > kMaxGemmThreads) threads = kMaxGemmThreads;
   if (threads < 1) threads = 1;
   const bool split_n = n >= m;

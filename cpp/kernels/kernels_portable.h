@@ -246,15 +246,6 @@ T blend(T beta, T c, T v) {
 // Threads for a GEMM path of `madds` multiply-adds whose threshold is `from` (kernels.h).
 inline int gemm_threads(double madds, double from) { return madds >= from ? threads::num_threads() : 1; }
 
-// Pieces of rows for the unpacked paths (few columns, GEMV), claimed in turn by `nt` threads:
-// four per thread, so a descheduled thread leaves its share to the others (parallel.h), and
-// no more than the row blocks there are.
-inline int gemm_pieces(int nt, int64_t row_blocks) {
-  if (nt <= 1) return 1;
-  const int64_t want = int64_t(4) * nt;
-  return static_cast<int>(row_blocks < want ? (row_blocks > 0 ? row_blocks : 1) : want);
-}
-
 #ifdef TG_SMALL_N
 template <typename T>
 struct SmallNJob {
@@ -265,7 +256,7 @@ struct SmallNJob {
   T* c;
 };
 
-// Piece p of `pieces` (claimed by any thread, see gemm_pieces): whole 3-row blocks, and each C
+// Piece p of `pieces` (claimed by any thread, threads::parallel_chunks): whole 3-row blocks, and each C
 // element's sum is the same whatever the piece.
 template <typename T>
 void small_n_slice(void* ctx, int p, int pieces) {
@@ -289,7 +280,7 @@ bool gemm_small_n(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
   SmallNJob<T> job{m, n, k, lda, ldc, alpha, beta, a, bt, c};
   const double madds = static_cast<double>(m) * n * k;
   const int nt = gemm_threads(madds, parallel_thresholds().few_columns_madds);
-  threads::parallel_chunks(&small_n_slice<T>, &job, gemm_pieces(nt, (m + 2) / 3), nt);
+  threads::parallel_chunks(&small_n_slice<T>, &job, threads::chunk_count(nt, (m + 2) / 3), nt);
   allocator::release(bt, cap);
   return true;
 }
@@ -323,7 +314,7 @@ void gemv(int64_t m, int64_t k, T alpha, const T* a, int64_t lda, const T* x, T 
   GemvJob<T> job{m, k, lda, incy, alpha, beta, a, x, y};
   const double madds = static_cast<double>(m) * k;
   const int nt = gemm_threads(madds, parallel_thresholds().gemv_madds);
-  threads::parallel_chunks(&gemv_slice<T>, &job, gemm_pieces(nt, (m + 3) / 4), nt);
+  threads::parallel_chunks(&gemv_slice<T>, &job, threads::chunk_count(nt, (m + 3) / 4), nt);
 }
 
 // Skinny shapes that autodiff meets all the time (a column of inputs times a 1x1 weight, and
