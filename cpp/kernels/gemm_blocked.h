@@ -14,6 +14,7 @@
 // MC is a multiple of MR and NC of NR, so only the matrix edges make partial tiles.
 #pragma once
 #include <cstddef>
+#include <cstring>
 #include <type_traits>
 
 #include "core/allocator.h"
@@ -119,7 +120,10 @@ void pack_b(bool tb, const T* b, int64_t ldb, int64_t pc, int64_t jc, int64_t kc
         const T* src = b + (pc + p0) * ldb + jc + jr;
         for (int64_t p = 0; p < rows; ++p, dst += NR, src += ldb) {
           if (nr == NR) {
-            for (int j = 0; j < NR; ++j) dst[j] = src[j];  // fixed count: vector moves
+            // GCC expands this into vector moves; the element loop it replaces became 16
+            // scalar copies: packing B took 5.6% of a 256^3 float GEMM, now 2% (fair A/B of
+            // the GEMM: 0.94-0.985x the time at 256^3-1024^3, same bits).
+            std::memcpy(dst, src, sizeof(T) * NR);
           } else {
             int64_t j = 0;
             for (; j < nr; ++j) dst[j] = src[j];
