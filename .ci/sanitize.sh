@@ -17,15 +17,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 OUT=${TAPEGRAD_SANITIZE_DIR:-$ROOT/build/sanitize}
-SITE=$OUT/site
-LOGS=$OUT/logs
-PY=${PYTHON:-python}
 
 NAME=sanitize
 . "$ROOT/.ci/sanitizer_common.sh"
 
-rm -rf "$SITE" "$LOGS"
-mkdir -p "$SITE" "$LOGS"
 build_instrumented -Ccmake.define.TAPEGRAD_SANITIZE=ON
 
 so=$(ls "$SITE"/tapegrad/_core*.so)

@@ -1,6 +1,12 @@
 # Shared by sanitize.sh and tsan.sh (sourced, not run): build the extension with a sanitizer into
 # a private directory, make `import tapegrad` find that build, run pytest, and judge the reports.
-# Expects PY, SITE, LOGS, OUT and NAME (the prefix of every message) to be set.
+# Expects OUT (the build's directory) and NAME (the prefix of every message) to be set; sets
+# SITE, LOGS and PY, and empties SITE and LOGS.
+SITE=$OUT/site
+LOGS=$OUT/logs
+PY=${PYTHON:-python}
+rm -rf "$SITE" "$LOGS"
+mkdir -p "$SITE" "$LOGS"
 
 # build_instrumented CMAKE_OPTION...: pip-installs this checkout into $SITE with the given -C
 # options on top of the common ones. -O1 -g1: line numbers in reports at a fraction of the compile

@@ -16,15 +16,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 OUT=${TAPEGRAD_TSAN_DIR:-$ROOT/build/tsan}
-SITE=$OUT/site
-LOGS=$OUT/logs
-PY=${PYTHON:-python}
 
 NAME=tsan
 . "$ROOT/.ci/sanitizer_common.sh"
 
-rm -rf "$SITE" "$LOGS"
-mkdir -p "$SITE" "$LOGS"
 build_instrumented "-Ccmake.define.CMAKE_CXX_FLAGS=-fsanitize=thread" \
   -Ccmake.define.CMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread
 
