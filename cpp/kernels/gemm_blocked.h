@@ -1,7 +1,8 @@
 // BLIS-style blocked GEMM: the five loops and the packing, written once. Each ISA translation
 // unit supplies a micro-kernel (TG_MICRO<T>, an MR x NR register tile) before including this.
 //
-// Block sizes for AMD Zen 3/4 (per core: L1d 32 KiB, L2 512 KiB on this Zen 3 VM, 1 MiB on
+// Block sizes (these are the avx2 tile's; gemm_micro_avx512.h sets its own through TG_BLOCKING)
+// for AMD Zen 3/4 (per core: L1d 32 KiB, L2 512 KiB on this Zen 3 VM, 1 MiB on
 // Zen 4; L3 32 MiB shared):
 //   KC: one packed B micro-panel (KC x NR) plus one A micro-panel (MR x KC) must stay in L1 while
 //       the micro-kernel streams them: float 256 x 16 x 4 B = 16 KiB + 6 KiB; double 256 x 8 x 8 B.
@@ -27,13 +28,16 @@ namespace {
 template <typename T> struct Blocking;
 template <> struct Blocking<float> { static constexpr int64_t KC = 256, MC = 120, NC = 3072; };
 template <> struct Blocking<double> { static constexpr int64_t KC = 256, MC = 96, NC = 1536; };
+#ifndef TG_BLOCKING
+#define TG_BLOCKING Blocking
+#endif
 
 // The sizes the loops use: this ISA's micro-tile, and MC and NC rounded down to whole tiles.
 template <typename T>
 struct Tiles {
   static constexpr int MR = TG_MICRO<T>::MR, NR = TG_MICRO<T>::NR;
-  static constexpr int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC / MR * MR,
-                           NC = Blocking<T>::NC / NR * NR;
+  static constexpr int64_t KC = TG_BLOCKING<T>::KC, MC = TG_BLOCKING<T>::MC / MR * MR,
+                           NC = TG_BLOCKING<T>::NC / NR * NR;
 };
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }

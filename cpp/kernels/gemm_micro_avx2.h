@@ -338,8 +338,8 @@ inline void pack_rows6(const double* a, int64_t lda, int64_t kc, double* out) {
     for (int i = 0; i < 6; ++i) out[p * 6 + i] = r[i][p];
 }
 
-// Packs a full 16-column panel of transposed float B (column j of op(B) is row j of the stored
-// matrix, `ldb` apart): 8 k steps at a time, two 8x8 transposes in registers.
+// Packs a full NR-column panel of transposed float B (column j of op(B) is row j of the stored
+// matrix, `ldb` apart): 8 k steps at a time, one 8x8 transpose in registers per 8 columns.
 inline void transpose8x8_store(const float* const* src, int64_t p, float* out, int stride) {
   const __m256 r0 = _mm256_loadu_ps(src[0] + p), r1 = _mm256_loadu_ps(src[1] + p);
   const __m256 r2 = _mm256_loadu_ps(src[2] + p), r3 = _mm256_loadu_ps(src[3] + p);
@@ -364,55 +364,54 @@ inline void transpose8x8_store(const float* const* src, int64_t p, float* out, i
   _mm256_storeu_ps(out + 7 * stride, _mm256_permute2f128_ps(s3, s7, 0x31));
 }
 
-inline void pack_cols16(const float* b, int64_t ldb, int64_t kc, float* out) {
-  const float* r[16];
-  for (int j = 0; j < 16; ++j) r[j] = b + j * ldb;
+template <int NR>
+void pack_cols_nr(const float* b, int64_t ldb, int64_t kc, float* out) {
+  static_assert(NR % 8 == 0, "float panels are transposed 8 columns at a time");
+  const float* r[NR];
+  for (int j = 0; j < NR; ++j) r[j] = b + j * ldb;
   int64_t p = 0;
-  for (; p + 8 <= kc; p += 8) {
-    transpose8x8_store(r, p, out + p * 16, 16);
-    transpose8x8_store(r + 8, p, out + p * 16 + 8, 16);
-  }
+  for (; p + 8 <= kc; p += 8)
+    for (int g = 0; g < NR; g += 8) transpose8x8_store(r + g, p, out + p * NR + g, NR);
   for (; p < kc; ++p)
-    for (int j = 0; j < 16; ++j) out[p * 16 + j] = r[j][p];
+    for (int j = 0; j < NR; ++j) out[p * NR + j] = r[j][p];
 }
 
-// The same for an 8-column double panel: 4 k steps at a time, two 4x4 transposes.
-inline void pack_cols8(const double* b, int64_t ldb, int64_t kc, double* out) {
-  const double* r[8];
-  for (int j = 0; j < 8; ++j) r[j] = b + j * ldb;
+// The same for a double panel: 4 k steps at a time, one 4x4 transpose per 4 columns.
+template <int NR>
+void pack_cols_nr(const double* b, int64_t ldb, int64_t kc, double* out) {
+  static_assert(NR % 4 == 0, "double panels are transposed 4 columns at a time");
+  const double* r[NR];
+  for (int j = 0; j < NR; ++j) r[j] = b + j * ldb;
   int64_t p = 0;
   for (; p + 4 <= kc; p += 4) {
-    for (int h = 0; h < 8; h += 4) {
+    for (int h = 0; h < NR; h += 4) {
       const __m256d x0 = _mm256_loadu_pd(r[h] + p), x1 = _mm256_loadu_pd(r[h + 1] + p);
       const __m256d x2 = _mm256_loadu_pd(r[h + 2] + p), x3 = _mm256_loadu_pd(r[h + 3] + p);
       const __m256d t0 = _mm256_unpacklo_pd(x0, x1), t1 = _mm256_unpackhi_pd(x0, x1);
       const __m256d t2 = _mm256_unpacklo_pd(x2, x3), t3 = _mm256_unpackhi_pd(x2, x3);
-      double* d = out + p * 8 + h;
+      double* d = out + p * NR + h;
       _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
-      _mm256_storeu_pd(d + 8, _mm256_permute2f128_pd(t1, t3, 0x20));
-      _mm256_storeu_pd(d + 16, _mm256_permute2f128_pd(t0, t2, 0x31));
-      _mm256_storeu_pd(d + 24, _mm256_permute2f128_pd(t1, t3, 0x31));
+      _mm256_storeu_pd(d + NR, _mm256_permute2f128_pd(t1, t3, 0x20));
+      _mm256_storeu_pd(d + 2 * NR, _mm256_permute2f128_pd(t0, t2, 0x31));
+      _mm256_storeu_pd(d + 3 * NR, _mm256_permute2f128_pd(t1, t3, 0x31));
     }
   }
   for (; p < kc; ++p)
-    for (int j = 0; j < 8; ++j) out[p * 8 + j] = r[j][p];
+    for (int j = 0; j < NR; ++j) out[p * NR + j] = r[j][p];
 }
 
-inline void pack_cols(const float* b, int64_t ldb, int64_t kc, float* out) { pack_cols16(b, ldb, kc, out); }
-inline void pack_cols(const double* b, int64_t ldb, int64_t kc, double* out) { pack_cols8(b, ldb, kc, out); }
-
-template <typename T>
-struct Avx2Micro {
-  using X = Avx2Vec<T>;
+// The 6 x (2 vectors) micro-kernel over any vector traits with Avx2Vec's members: Avx2Vec here,
+// Avx512Vec in gemm_micro_avx512.h (6 x 32 float, 6 x 16 double in zmm registers).
+template <typename T, template <typename> class Vec>
+struct SimdMicro {
+  using X = Vec<T>;
   using V = typename X::V;
   static constexpr int MR = 6, NR = 2 * X::W;
 
   // A full MR-row panel of row-major A, packed (see gemm_blocked.h's pack_a).
   static void pack_rows(const T* a, int64_t lda, int64_t kc, T* out) { pack_rows6(a, lda, kc, out); }
   // A full NR-column panel of transposed B (see gemm_blocked.h's pack_b).
-  static void pack_cols(const T* b, int64_t ldb, int64_t kc, T* out) {
-    kernels::TG_ISA::pack_cols(b, ldb, kc, out);
-  }
+  static void pack_cols(const T* b, int64_t ldb, int64_t kc, T* out) { pack_cols_nr<NR>(b, ldb, kc, out); }
 
   // C[0:mr, 0:nr] = alpha * op(A) B + beta * C (beta == 0: C not read). kPackedA: a is a packed
   // MR x kc panel; otherwise rows[i] points at A(i, 0) and A(i, p) = rows[i][p * a_step].
@@ -460,7 +459,7 @@ struct Avx2Micro {
       }
       return;
     }
-    alignas(32) T tile[MR][NR];
+    alignas(64) T tile[MR][NR];
     for (int i = 0; i < mr; ++i) {
       X::store_aligned(tile[i], tile_rows[i][0]);
       X::store_aligned(tile[i] + X::W, tile_rows[i][1]);
@@ -472,6 +471,8 @@ struct Avx2Micro {
 };
 
 #undef TG_ROW
+
+template <typename T> using Avx2Micro = SimdMicro<T, Avx2Vec>;
 
 }  // namespace
 }  // namespace tapegrad::kernels::TG_ISA
