@@ -400,11 +400,9 @@ void pack_cols_nr(const double* b, int64_t ldb, int64_t kc, double* out) {
     for (int j = 0; j < NR; ++j) out[p * NR + j] = r[j][p];
 }
 
-// The 6 x (2 vectors) micro-kernel over any vector traits with Avx2Vec's members: Avx2Vec here,
-// Avx512Vec in gemm_micro_avx512.h (6 x 32 float, 6 x 16 double in zmm registers).
-template <typename T, template <typename> class Vec>
-struct SimdMicro {
-  using X = Vec<T>;
+template <typename T>
+struct Avx2Micro {
+  using X = Avx2Vec<T>;
   using V = typename X::V;
   static constexpr int MR = 6, NR = 2 * X::W;
 
@@ -471,8 +469,6 @@ struct SimdMicro {
 };
 
 #undef TG_ROW
-
-template <typename T> using Avx2Micro = SimdMicro<T, Avx2Vec>;
 
 }  // namespace
 }  // namespace tapegrad::kernels::TG_ISA
