@@ -76,6 +76,31 @@ template <typename T, int MR>
 void pack_a(bool ta, const T* a, int64_t lda, int64_t ic, int64_t pc, int64_t mc, int64_t kc,
             T* out) {
   const int64_t si = ta ? 1 : lda, sp = ta ? lda : 1;  // strides of A(i, p)
+  if (ta) {
+    // Transposed A (dW = X^T dY): each k step of the block is a contiguous run of mc values.
+    // Read it run by run, dealing MR values to each panel, instead of panel by panel: a panel's
+    // runs are lda apart, and with lda a multiple of 1 KiB they all fall in one L1 set, so
+    // walking down a panel missed L1 at every k step (1024^3 with A transposed ran at 80% of
+    // the untransposed speed on Sapphire Rapids).
+    const int64_t full = mc / MR * MR;
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* src = a + (pc + p) * lda + ic;
+      T* dst = out + p * MR;
+      for (int64_t ir = 0; ir < full; ir += MR, dst += MR * kc)
+        std::memcpy(dst, src + ir, sizeof(T) * MR);
+    }
+    if (full == mc) return;
+    out += full * kc;
+    const int64_t mr = mc - full;
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* src = a + (pc + p) * lda + ic + full;
+      T* dst = out + p * MR;
+      int64_t i = 0;
+      for (; i < mr; ++i) dst[i] = src[i];
+      for (; i < MR; ++i) dst[i] = T(0);
+    }
+    return;
+  }
   for (int64_t ir = 0; ir < mc; ir += MR) {
     const int64_t mr = min64(MR, mc - ir);
     const T* base = a + (ic + ir) * si + pc * sp;
