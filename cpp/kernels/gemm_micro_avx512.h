@@ -119,8 +119,13 @@ struct Avx512MicroT {
   template <bool kPackedA>
   static void run(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b, T* c,
                   int64_t ldc, T alpha, T beta, int mr, int nr) {
-    // The C tile's rows are far apart: start fetching them now (see gemm_micro_avx2.h).
-    for (int i = 0; i < mr; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T1);
+    // The C tile's rows are far apart: start fetching them now (see gemm_micro_avx2.h). A row
+    // of the tile is 128 bytes, two cache lines (three when C is not 64-byte aligned): fetch
+    // its first and last byte's lines.
+    for (int i = 0; i < mr; ++i) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T1);
+    }
     V acc[MR][2];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = X::zero();
