@@ -27,7 +27,7 @@ def init(threads: int) -> Dict[str, Any]:
 
 def counters() -> Dict[str, int]:
     """Event counts the worker reports per sample: the thread pool's stalls (parallel jobs that
-    waited for a thread the OS had not scheduled; each runs the next jobs on one thread)."""
+    waited for a thread the OS had not scheduled: a sign the second core was busy)."""
     return {"thread_stalls": int(tg._core._thread_stalls())}
 
 
