@@ -57,6 +57,8 @@ bool spin_until(Ready ready) {
 
 // True on a thread inside a parallel job: a nested call runs serially there.
 thread_local bool t_inside_job = false;
+// This thread's index in the pool: i for worker i, 0 for every other thread (thread_index()).
+thread_local int t_index = 0;
 
 using Clock = std::chrono::steady_clock;
 
@@ -110,7 +112,7 @@ class Pool {
     const uint32_t tag = start(task, ctx, n, chunks);
     t_inside_job = true;
     const auto t0 = Clock::now();
-    run_claimed(tag, task, ctx, chunks);
+    run_claimed(tag, task, ctx, chunks, /*from_back=*/false);
     const auto t1 = Clock::now();
     t_inside_job = false;
     wait_until([&] { return done_.load(std::memory_order_acquire) == chunks; });
@@ -161,7 +163,8 @@ class Pool {
       tag = static_cast<uint32_t>(generation);
       done_.store(0, std::memory_order_relaxed);
       stall_noted_.store(false, std::memory_order_relaxed);
-      claim_.store(static_cast<uint64_t>(tag) << 32, std::memory_order_relaxed);
+      claim_.store(static_cast<uint64_t>(tag) << 32 | static_cast<uint64_t>(chunks) << 16,
+                   std::memory_order_relaxed);
       generation_.store(generation, std::memory_order_release);
     }
     woke_ = sleepers_.load() > 0;
@@ -184,17 +187,24 @@ class Pool {
   }
 
   // Claims and runs chunks of the job tagged `tag` until none is left. A claim is one
-  // compare-and-swap on (tag, next chunk), so a thread still holding an earlier job's fields
+  // compare-and-swap on (tag, back, front), so a thread still holding an earlier job's fields
   // claims nothing: the tag no longer matches, and it never touches that job's context.
-  void run_claimed(uint32_t tag, Task task, void* ctx, int chunks) {
+  // The caller claims from the front and the workers from the back, so with two threads each
+  // keeps the same end of the work from call to call (its part of the operands can stay in its
+  // own L2 when a kernel is repeated on the same data) and they meet wherever the faster one
+  // got to. (Measured alone, at 256 x 784 . 784 x 10 on 2 threads, this order changed nothing
+  // visible; with per-thread copies of B, see gemm_small_n, the pair went from 1.4x to 1.6-1.8x
+  // the speed of 1 thread.)
+  void run_claimed(uint32_t tag, Task task, void* ctx, int chunks, bool from_back) {
     uint64_t cur = claim_.load(std::memory_order_acquire);
     for (;;) {
-      const int next = static_cast<int>(cur & 0xffffffffu);
-      if (static_cast<uint32_t>(cur >> 32) != tag || next >= chunks) return;
-      if (!claim_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel,
+      const int front = static_cast<int>(cur & 0xffffu), back = static_cast<int>(cur >> 16 & 0xffffu);
+      if (static_cast<uint32_t>(cur >> 32) != tag || front >= back) return;
+      const uint64_t next = from_back ? cur - (uint64_t{1} << 16) : cur + 1;
+      if (!claim_.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
                                         std::memory_order_acquire))
         continue;
-      task(ctx, next, chunks);
+      task(ctx, from_back ? back - 1 : front, chunks);
       if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) notify_done();
       cur = claim_.load(std::memory_order_acquire);
     }
@@ -211,6 +221,7 @@ class Pool {
   }
 
   void worker(int index, uint64_t seen) {
+    t_index = index;
     auto started = [&] { return generation_.load(std::memory_order_acquire) != seen; };
     for (;;) {
       Task task;
@@ -233,7 +244,7 @@ class Pool {
       if (index >= n) continue;
       t_inside_job = true;
       if (chunks > 0) {
-        run_claimed(static_cast<uint32_t>(seen), task, ctx, chunks);
+        run_claimed(static_cast<uint32_t>(seen), task, ctx, chunks, /*from_back=*/true);
       } else {
         task(ctx, index, n);
         if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) notify_done();
@@ -252,7 +263,7 @@ class Pool {
   int chunks_ = 0;                       // 0 for a fork-join job
   std::atomic<uint64_t> generation_{0};  // bumped (under mu_) when a job starts
   std::atomic<int> pending_{0};          // fork-join: workers of the current job still running
-  std::atomic<uint64_t> claim_{0};       // chunks: (job tag << 32) | next unclaimed chunk
+  std::atomic<uint64_t> claim_{0};  // chunks: (job tag << 32) | (back << 16) | front, unclaimed [front, back)
   std::atomic<int> done_{0};             // chunks: chunks of the current job finished
   std::atomic<int64_t> stalls_{0};          // stalls seen since the start
   bool woke_ = false;                       // the current job had to wake workers (job_mu_)
@@ -287,6 +298,7 @@ int64_t stalls() { return pool().stalls(); }
 bool note_if_stall(std::chrono::steady_clock::duration waited) {
   return pool().note_if_stall(waited);
 }
+int thread_index() { return t_index; }
 int chunk_count(int nt, int64_t units) {
   constexpr int64_t kChunksPerThread = 4;
   const int64_t want = nt > 1 ? kChunksPerThread * nt : 1;
@@ -294,6 +306,13 @@ int chunk_count(int nt, int64_t units) {
 }
 
 void parallel_chunks(Task task, void* ctx, int chunks, int max_threads) {
+  // The claim word counts chunks in 16 bits (run_claimed). Callers cut work with chunk_count,
+  // a few per thread; a count past the limit still runs, on the caller alone.
+  constexpr int kMaxChunks = 0xffff;
+  if (chunks > kMaxChunks) {
+    for (int c = 0; c < chunks; ++c) task(ctx, c, chunks);
+    return;
+  }
   if (chunks > 0) pool().run_chunks(task, ctx, chunks, max_threads);
 }
 

@@ -25,8 +25,15 @@ void parallel_run(Task task, void* ctx, int max_threads);
 // them: a thread the OS does not schedule (the other core busy with another process, or with
 // numpy's OpenBLAS threads, which spin for a while after each call) just claims fewer chunks,
 // and the caller waits only for chunks already claimed, not for a thread that claimed none. (A
-// thread descheduled in the middle of a chunk still holds the job up until it runs again.)
+// thread descheduled in the middle of a chunk still holds the job up until it runs again.) The
+// caller takes chunks from the front, the other threads from the back. More than 65535 chunks
+// run on the caller alone.
 void parallel_chunks(Task task, void* ctx, int chunks, int max_threads);
+// The calling thread's index in the pool: i on worker i, 0 on any other thread. In a job run on
+// n threads the threads taking part have distinct indices below n (the caller 0), so a kernel
+// can keep per-thread scratch in slot thread_index() (clipped to its own thread count, since a
+// nested call runs serially on a worker). Not inline, like chunk_count.
+int thread_index();
 // How many chunks to cut `units` of such work into for `nt` threads: four per thread, so
 // a descheduled thread leaves most of its share to the others, and no more than the units
 // (at least 1). Not inline: the per-ISA kernel units call it too (see kernels_portable.h).
