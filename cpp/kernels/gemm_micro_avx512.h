@@ -116,9 +116,23 @@ struct Avx512MicroT {
 
   // C[0:mr, 0:nr] = alpha * op(A) B + beta * C (beta == 0: C not read). kPackedA: a is a packed
   // MR x kc panel; otherwise rows[i] points at A(i, 0) and A(i, p) = rows[i][p * a_step].
+  // A packed tile of at most 4 or 8 rows (the bottom edge of C: 256 rows are 21 tiles and 4
+  // rows) runs a 4- or 8-row loop: each C element is the same chain of FMAs, so the same bits.
   template <bool kPackedA>
   static void run(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b, T* c,
                   int64_t ldc, T alpha, T beta, int mr, int nr) {
+    if constexpr (kPackedA && MR > 8) {
+      if (mr <= 4) return run_rows<true, 4>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr);
+      if (mr <= 8) return run_rows<true, 8>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr);
+    }
+    run_rows<kPackedA, MR>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr);
+  }
+
+ private:
+  // The tile's first ROWS rows (mr <= ROWS <= MR); a packed panel still holds MR values per k step.
+  template <bool kPackedA, int ROWS>
+  static void run_rows(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b,
+                       T* c, int64_t ldc, T alpha, T beta, int mr, int nr) {
     // The C tile's rows are far apart: start fetching them now (see gemm_micro_avx2.h). A row
     // of the tile is 128 bytes, two cache lines (three when C is not 64-byte aligned): fetch
     // its first and last byte's lines.
@@ -126,23 +140,23 @@ struct Avx512MicroT {
       _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T1);
       _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T1);
     }
-    V acc[MR][2];
+    V acc[ROWS][2];
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = X::zero();
+    for (int i = 0; i < ROWS; ++i) acc[i][0] = acc[i][1] = X::zero();
     for (int64_t p = 0; p < kc; ++p) {
       const V b0 = X::load_aligned(b + p * NR);  // packed B panels are 64-byte aligned
       const V b1 = X::load_aligned(b + p * NR + X::W);
 #pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i) {
+      for (int i = 0; i < ROWS; ++i) {
         const V ai = X::bcast(kPackedA ? a + p * MR + i : rows[i] + p * a_step);
         acc[i][0] = X::fma(ai, b0, acc[i][0]);
         acc[i][1] = X::fma(ai, b1, acc[i][1]);
       }
     }
     const V va = X::set1(alpha), vb = X::set1(beta);
-    if (mr == MR && nr == NR) {
+    if (mr == ROWS && nr == NR) {
 #pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i) {
+      for (int i = 0; i < ROWS; ++i) {
         T* crow = c + i * ldc;
         V o0 = X::mul(va, acc[i][0]), o1 = X::mul(va, acc[i][1]);
         if (beta != T(0)) {
@@ -154,9 +168,9 @@ struct Avx512MicroT {
       }
       return;
     }
-    alignas(64) T tile[MR][NR];
+    alignas(64) T tile[ROWS][NR];
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < ROWS; ++i) {
       X::store_aligned(tile[i], acc[i][0]);
       X::store_aligned(tile[i] + X::W, acc[i][1]);
     }
