@@ -338,8 +338,7 @@ inline void pack_rows6(const double* a, int64_t lda, int64_t kc, double* out) {
     for (int i = 0; i < 6; ++i) out[p * 6 + i] = r[i][p];
 }
 
-// Packs a full NR-column panel of transposed float B (column j of op(B) is row j of the stored
-// matrix, `ldb` apart): 8 k steps at a time, one 8x8 transpose in registers per 8 columns.
+// out[q * stride + i] = src[i][p + q] for i, q < 8: one 8x8 transpose in registers.
 inline void transpose8x8_store(const float* const* src, int64_t p, float* out, int stride) {
   const __m256 r0 = _mm256_loadu_ps(src[0] + p), r1 = _mm256_loadu_ps(src[1] + p);
   const __m256 r2 = _mm256_loadu_ps(src[2] + p), r3 = _mm256_loadu_ps(src[3] + p);
@@ -364,40 +363,63 @@ inline void transpose8x8_store(const float* const* src, int64_t p, float* out, i
   _mm256_storeu_ps(out + 7 * stride, _mm256_permute2f128_ps(s3, s7, 0x31));
 }
 
-template <int NR>
-void pack_cols_nr(const float* b, int64_t ldb, int64_t kc, float* out) {
-  static_assert(NR % 8 == 0, "float panels are transposed 8 columns at a time");
-  const float* r[NR];
-  for (int j = 0; j < NR; ++j) r[j] = b + j * ldb;
+// out[p * R + i] = src_i[p] for the R rows src_i = src + i * ld (p < kc): R rows interleaved,
+// R values per k step. It packs a full panel of either operand whose packed order runs across
+// its stored rows: an NR-column panel of transposed B (column j of op(B) is row j of B) or, for
+// the avx512 tile, an MR-row panel of row-major A. 8 k steps at a time through an 8x8 register
+// transpose per 8 rows, a 4x4 one for a last 4 and element copies for any last 1-3.
+template <int R>
+void pack_interleaved(const float* src, int64_t ld, int64_t kc, float* out) {
+  const float* r[R];
+  for (int i = 0; i < R; ++i) r[i] = src + i * ld;
   int64_t p = 0;
-  for (; p + 8 <= kc; p += 8)
-    for (int g = 0; g < NR; g += 8) transpose8x8_store(r + g, p, out + p * NR + g, NR);
-  for (; p < kc; ++p)
-    for (int j = 0; j < NR; ++j) out[p * NR + j] = r[j][p];
-}
-
-// The same for a double panel: 4 k steps at a time, one 4x4 transpose per 4 columns.
-template <int NR>
-void pack_cols_nr(const double* b, int64_t ldb, int64_t kc, double* out) {
-  static_assert(NR % 4 == 0, "double panels are transposed 4 columns at a time");
-  const double* r[NR];
-  for (int j = 0; j < NR; ++j) r[j] = b + j * ldb;
-  int64_t p = 0;
-  for (; p + 4 <= kc; p += 4) {
-    for (int h = 0; h < NR; h += 4) {
-      const __m256d x0 = _mm256_loadu_pd(r[h] + p), x1 = _mm256_loadu_pd(r[h + 1] + p);
-      const __m256d x2 = _mm256_loadu_pd(r[h + 2] + p), x3 = _mm256_loadu_pd(r[h + 3] + p);
-      const __m256d t0 = _mm256_unpacklo_pd(x0, x1), t1 = _mm256_unpackhi_pd(x0, x1);
-      const __m256d t2 = _mm256_unpacklo_pd(x2, x3), t3 = _mm256_unpackhi_pd(x2, x3);
-      double* d = out + p * NR + h;
-      _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
-      _mm256_storeu_pd(d + NR, _mm256_permute2f128_pd(t1, t3, 0x20));
-      _mm256_storeu_pd(d + 2 * NR, _mm256_permute2f128_pd(t0, t2, 0x31));
-      _mm256_storeu_pd(d + 3 * NR, _mm256_permute2f128_pd(t1, t3, 0x31));
+  for (; p + 8 <= kc; p += 8) {
+    int g = 0;
+    for (; g + 8 <= R; g += 8) transpose8x8_store(r + g, p, out + p * R + g, R);
+    if (g + 4 <= R) {
+      for (int h = 0; h < 8; h += 4) {
+        __m128 x0 = _mm_loadu_ps(r[g] + p + h), x1 = _mm_loadu_ps(r[g + 1] + p + h);
+        __m128 x2 = _mm_loadu_ps(r[g + 2] + p + h), x3 = _mm_loadu_ps(r[g + 3] + p + h);
+        _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+        float* d = out + (p + h) * R + g;
+        _mm_storeu_ps(d, x0);
+        _mm_storeu_ps(d + R, x1);
+        _mm_storeu_ps(d + 2 * R, x2);
+        _mm_storeu_ps(d + 3 * R, x3);
+      }
+      g += 4;
     }
+    for (; g < R; ++g)
+      for (int q = 0; q < 8; ++q) out[(p + q) * R + g] = r[g][p + q];
   }
   for (; p < kc; ++p)
-    for (int j = 0; j < NR; ++j) out[p * NR + j] = r[j][p];
+    for (int i = 0; i < R; ++i) out[p * R + i] = r[i][p];
+}
+
+// The same for double: 4 k steps at a time, a 4x4 transpose of 256-bit rows per 4 rows.
+template <int R>
+void pack_interleaved(const double* src, int64_t ld, int64_t kc, double* out) {
+  const double* r[R];
+  for (int i = 0; i < R; ++i) r[i] = src + i * ld;
+  int64_t p = 0;
+  for (; p + 4 <= kc; p += 4) {
+    int g = 0;
+    for (; g + 4 <= R; g += 4) {
+      const __m256d x0 = _mm256_loadu_pd(r[g] + p), x1 = _mm256_loadu_pd(r[g + 1] + p);
+      const __m256d x2 = _mm256_loadu_pd(r[g + 2] + p), x3 = _mm256_loadu_pd(r[g + 3] + p);
+      const __m256d t0 = _mm256_unpacklo_pd(x0, x1), t1 = _mm256_unpackhi_pd(x0, x1);
+      const __m256d t2 = _mm256_unpacklo_pd(x2, x3), t3 = _mm256_unpackhi_pd(x2, x3);
+      double* d = out + p * R + g;
+      _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
+      _mm256_storeu_pd(d + R, _mm256_permute2f128_pd(t1, t3, 0x20));
+      _mm256_storeu_pd(d + 2 * R, _mm256_permute2f128_pd(t0, t2, 0x31));
+      _mm256_storeu_pd(d + 3 * R, _mm256_permute2f128_pd(t1, t3, 0x31));
+    }
+    for (; g < R; ++g)
+      for (int q = 0; q < 4; ++q) out[(p + q) * R + g] = r[g][p + q];
+  }
+  for (; p < kc; ++p)
+    for (int i = 0; i < R; ++i) out[p * R + i] = r[i][p];
 }
 
 template <typename T>
@@ -409,7 +431,7 @@ struct Avx2Micro {
   // A full MR-row panel of row-major A, packed (see gemm_blocked.h's pack_a).
   static void pack_rows(const T* a, int64_t lda, int64_t kc, T* out) { pack_rows6(a, lda, kc, out); }
   // A full NR-column panel of transposed B (see gemm_blocked.h's pack_b).
-  static void pack_cols(const T* b, int64_t ldb, int64_t kc, T* out) { pack_cols_nr<NR>(b, ldb, kc, out); }
+  static void pack_cols(const T* b, int64_t ldb, int64_t kc, T* out) { pack_interleaved<NR>(b, ldb, kc, out); }
 
   // C[0:mr, 0:nr] = alpha * op(A) B + beta * C (beta == 0: C not read). kPackedA: a is a packed
   // MR x kc panel; otherwise rows[i] points at A(i, 0) and A(i, p) = rows[i][p * a_step].

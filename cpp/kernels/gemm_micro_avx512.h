@@ -1,4 +1,4 @@
-// AVX-512 GEMM kernels: an MR x (2 vectors) micro-kernel in zmm registers, and its A packer.
+// AVX-512 GEMM kernels: an MR x (2 vectors) micro-kernel in zmm registers.
 // GEMV and the few-columns kernel stay on the AVX2 code (gemm_micro_avx2.h): GEMV is limited by
 // memory, and the few-columns kernel with its dot products in zmm registers took 1.07-1.46x the
 // time of the ymm one at 256 x 784 . 784 x 10 and similar shapes (fair A/B, Sapphire Rapids).
@@ -44,63 +44,6 @@ struct Avx512Vec<double> {
   static void store_aligned(double* p, V v) { _mm512_store_pd(p, v); }
 };
 
-// Packs a full MR-row panel of row-major float A (rows `lda` apart, contiguous along k) into MR
-// values per k step: 8 k steps at a time, 8x8 register transposes for each 8 rows and a 4x4 one
-// for a last 4 (any last 1-3 rows element by element), instead of MR scalar stores per k step.
-template <int MR>
-void pack_rows_mr(const float* a, int64_t lda, int64_t kc, float* out) {
-  const float* r[MR];
-  for (int i = 0; i < MR; ++i) r[i] = a + i * lda;
-  int64_t p = 0;
-  for (; p + 8 <= kc; p += 8) {
-    int g = 0;
-    for (; g + 8 <= MR; g += 8) transpose8x8_store(r + g, p, out + p * MR + g, MR);
-    if (g + 4 <= MR) {
-      for (int h = 0; h < 8; h += 4) {
-        __m128 x0 = _mm_loadu_ps(r[g] + p + h), x1 = _mm_loadu_ps(r[g + 1] + p + h);
-        __m128 x2 = _mm_loadu_ps(r[g + 2] + p + h), x3 = _mm_loadu_ps(r[g + 3] + p + h);
-        _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
-        float* d = out + (p + h) * MR + g;
-        _mm_storeu_ps(d, x0);
-        _mm_storeu_ps(d + MR, x1);
-        _mm_storeu_ps(d + 2 * MR, x2);
-        _mm_storeu_ps(d + 3 * MR, x3);
-      }
-      g += 4;
-    }
-    for (; g < MR; ++g)  // the last 1-3 rows
-      for (int q = 0; q < 8; ++q) out[(p + q) * MR + g] = r[g][p + q];
-  }
-  for (; p < kc; ++p)
-    for (int i = 0; i < MR; ++i) out[p * MR + i] = r[i][p];
-}
-
-// The same for double: 4x4 transposes of 256-bit rows.
-template <int MR>
-void pack_rows_mr(const double* a, int64_t lda, int64_t kc, double* out) {
-  const double* r[MR];
-  for (int i = 0; i < MR; ++i) r[i] = a + i * lda;
-  int64_t p = 0;
-  for (; p + 4 <= kc; p += 4) {
-    int g = 0;
-    for (; g + 4 <= MR; g += 4) {
-      const __m256d x0 = _mm256_loadu_pd(r[g] + p), x1 = _mm256_loadu_pd(r[g + 1] + p);
-      const __m256d x2 = _mm256_loadu_pd(r[g + 2] + p), x3 = _mm256_loadu_pd(r[g + 3] + p);
-      const __m256d t0 = _mm256_unpacklo_pd(x0, x1), t1 = _mm256_unpackhi_pd(x0, x1);
-      const __m256d t2 = _mm256_unpacklo_pd(x2, x3), t3 = _mm256_unpackhi_pd(x2, x3);
-      double* d = out + p * MR + g;
-      _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
-      _mm256_storeu_pd(d + MR, _mm256_permute2f128_pd(t1, t3, 0x20));
-      _mm256_storeu_pd(d + 2 * MR, _mm256_permute2f128_pd(t0, t2, 0x31));
-      _mm256_storeu_pd(d + 3 * MR, _mm256_permute2f128_pd(t1, t3, 0x31));
-    }
-    for (; g < MR; ++g)  // the last 1-3 rows
-      for (int q = 0; q < 4; ++q) out[(p + q) * MR + g] = r[g][p + q];
-  }
-  for (; p < kc; ++p)
-    for (int i = 0; i < MR; ++i) out[p * MR + i] = r[i][p];
-}
-
 // The micro-kernel: an MR x (2 zmm) tile of C in 2 * MR accumulators. MR = 12 uses 24 of the 32
 // zmm registers, plus 2 for the B row and 1 for the A broadcast. Per k step 2 vector loads and
 // MR broadcasts (load-port only) feed 2 * MR FMAs: the FMA ports, not the loads, set the pace.
@@ -112,8 +55,9 @@ struct Avx512MicroT {
   using V = typename X::V;
   static constexpr int MR = MR_, NR = 2 * X::W;
 
-  static void pack_rows(const T* a, int64_t lda, int64_t kc, T* out) { pack_rows_mr<MR>(a, lda, kc, out); }
-  static void pack_cols(const T* b, int64_t ldb, int64_t kc, T* out) { pack_cols_nr<NR>(b, ldb, kc, out); }
+  // Full panels, both through gemm_micro_avx2.h's row interleave (see gemm_blocked.h's packers).
+  static void pack_rows(const T* a, int64_t lda, int64_t kc, T* out) { pack_interleaved<MR>(a, lda, kc, out); }
+  static void pack_cols(const T* b, int64_t ldb, int64_t kc, T* out) { pack_interleaved<NR>(b, ldb, kc, out); }
 
   // C[0:mr, 0:nr] = alpha * op(A) B + beta * C (beta == 0: C not read). kPackedA: a is a packed
   // MR x kc panel; otherwise rows[i] points at A(i, 0) and A(i, p) = rows[i][p * a_step].
