@@ -1,10 +1,10 @@
 // AVX2+FMA GEMM kernels, one template for float and double over a small vector-traits struct:
-// - the micro-kernel: a 6 x (2 vectors) tile, i.e. 6 x 16 float or 6 x 8 double, held in 12 ymm
-//   accumulators: the largest tile that leaves registers for the B row and the A broadcast;
+// - the micro-kernel (SimdMicro, also the avx512 one over Avx512Vec): here a 6 x (2 vectors)
+//   tile, i.e. 6 x 16 float or 6 x 8 double, held in 12 ymm accumulators: the largest tile that
+//   leaves registers for the B row and the A broadcast;
 // - GEMV (n == 1): four rows at a time, from the four quarters of A, so each vector load of x feeds
-//   four FMAs and four memory streams are in flight.
-// The accumulators are named variables, not an array: an array indexed after the loop makes the
-// compiler keep it in memory and store every accumulator on every k step.
+//   four FMAs and four memory streams are in flight;
+// - the few-columns kernel, and the packers' register transposes.
 #pragma once
 #include <immintrin.h>
 
@@ -278,15 +278,6 @@ struct Avx2SmallN {
   }
 };
 
-// One k step of the tile: row i gets A(i, p) * (b0, b1). A is either packed (MR values per k
-// step at ap) or read in place through row pointers r0..r5 and a k stride.
-#define TG_ROW(i, c0, c1)                                          \
-  {                                                                \
-    const V ai = X::bcast(kPackedA ? ap + i : r##i + p * a_step);  \
-    c0 = X::fma(ai, b0, c0);                                       \
-    c1 = X::fma(ai, b1, c1);                                       \
-  }
-
 // Packs a full 6-row panel of row-major float A (rows `lda` apart, contiguous along k) into
 // the micro-kernel's order, 6 values per k step: four k steps at a time, a 4x4 transpose in
 // registers for rows 0-3 and an interleave for rows 4-5, instead of 24 scalar stores.
@@ -422,54 +413,76 @@ void pack_interleaved(const double* src, int64_t ld, int64_t kc, double* out) {
     for (int i = 0; i < R; ++i) out[p * R + i] = r[i][p];
 }
 
-template <typename T>
-struct Avx2Micro {
-  using X = Avx2Vec<T>;
+// The micro-kernel: an MR x (2 vectors) tile of C in 2 * MR accumulators, over vector traits
+// with Avx2Vec's members: Avx2Vec with MR = 6 here (12 of the 16 ymm registers), Avx512Vec
+// with MR = 12 in gemm_micro_avx512.h (24 of the 32 zmm registers); plus 2 for the B row and 1
+// for the A broadcast. Per k step 2 vector loads and MR broadcasts (load-port only) feed 2 * MR
+// FMAs: the FMA ports, not the loads, set the pace. The accumulator array is indexed only by
+// constants after the unrolling, so it lives in registers (checked in the assembly of both
+// tiles: no stack traffic in the k loop).
+template <typename T, template <typename> class Vec, int MR_>
+struct SimdMicro {
+  using X = Vec<T>;
   using V = typename X::V;
-  static constexpr int MR = 6, NR = 2 * X::W;
+  static constexpr int MR = MR_, NR = 2 * X::W;
 
-  // A full MR-row panel of row-major A, packed (see gemm_blocked.h's pack_a).
-  static void pack_rows(const T* a, int64_t lda, int64_t kc, T* out) { pack_rows6(a, lda, kc, out); }
-  // A full NR-column panel of transposed B (see gemm_blocked.h's pack_b).
+  // Full panels (see gemm_blocked.h's packers).
+  static void pack_rows(const T* a, int64_t lda, int64_t kc, T* out) {
+    if constexpr (MR == 6) {
+      pack_rows6(a, lda, kc, out);
+    } else {
+      pack_interleaved<MR>(a, lda, kc, out);
+    }
+  }
   static void pack_cols(const T* b, int64_t ldb, int64_t kc, T* out) { pack_interleaved<NR>(b, ldb, kc, out); }
 
   // C[0:mr, 0:nr] = alpha * op(A) B + beta * C (beta == 0: C not read). kPackedA: a is a packed
   // MR x kc panel; otherwise rows[i] points at A(i, 0) and A(i, p) = rows[i][p * a_step].
+  // A packed tile of at most 4 or 8 rows (the bottom edge of C: 256 rows are 21 tiles and 4
+  // rows) runs a 4- or 8-row loop: each C element is the same chain of FMAs, so the same bits.
   template <bool kPackedA>
   static void run(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b, T* c,
                   int64_t ldc, T alpha, T beta, int mr, int nr) {
-    const T* r0 = kPackedA ? nullptr : rows[0];
-    const T* r1 = kPackedA ? nullptr : rows[1];
-    const T* r2 = kPackedA ? nullptr : rows[2];
-    const T* r3 = kPackedA ? nullptr : rows[3];
-    const T* r4 = kPackedA ? nullptr : rows[4];
-    const T* r5 = kPackedA ? nullptr : rows[5];
-    // The C tile's rows are far apart in memory: start fetching them now so the stores at the
-    // end do not wait on misses. Into L2, not L1: with ldc a multiple of 1 KiB the six rows share
-    // one L1 set with the B panel the loop below keeps reusing, and in L1 they could evict it.
-    // (A same-process A/B of two builds with equal flags found no difference on a quiet host.)
-    for (int i = 0; i < mr; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T1);
-    V c00 = X::zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
-      c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (int64_t p = 0; p < kc; ++p) {
-      // Packed B panels are 64-byte aligned and a B row is 64 bytes: aligned loads.
-      const V b0 = X::load_aligned(b + p * NR);
-      const V b1 = X::load_aligned(b + p * NR + X::W);
-      const T* ap = a + p * MR;
-      TG_ROW(0, c00, c01)
-      TG_ROW(1, c10, c11)
-      TG_ROW(2, c20, c21)
-      TG_ROW(3, c30, c31)
-      TG_ROW(4, c40, c41)
-      TG_ROW(5, c50, c51)
+    if constexpr (kPackedA && MR > 8) {
+      if (mr <= 4) return run_rows<true, 4>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr);
+      if (mr <= 8) return run_rows<true, 8>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr);
     }
-    const V tile_rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
-                                {c30, c31}, {c40, c41}, {c50, c51}};
+    run_rows<kPackedA, MR>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr);
+  }
+
+ private:
+  // The tile's first ROWS rows (mr <= ROWS <= MR); a packed panel still holds MR values per k step.
+  template <bool kPackedA, int ROWS>
+  static void run_rows(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b,
+                       T* c, int64_t ldc, T alpha, T beta, int mr, int nr) {
+    // The C tile's rows are far apart: start fetching them now so the stores at the end do not
+    // wait on misses; both ends of each row, which is 64 (ymm) or 128 (zmm) bytes, one or two
+    // lines when aligned. Into L2, not L1: with ldc a multiple of 1 KiB the rows share one L1
+    // set with the B panel the loop keeps reusing, and in L1 they could evict it. (Fetching
+    // only the first line of a 128-byte row ran 1.05x the time at 2048^3, fair A/B.)
+    for (int i = 0; i < mr; ++i) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T1);
+    }
+    V acc[ROWS][2];
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS; ++i) acc[i][0] = acc[i][1] = X::zero();
+    for (int64_t p = 0; p < kc; ++p) {
+      const V b0 = X::load_aligned(b + p * NR);  // packed B panels are 64-byte aligned
+      const V b1 = X::load_aligned(b + p * NR + X::W);
+#pragma GCC unroll 16
+      for (int i = 0; i < ROWS; ++i) {
+        const V ai = X::bcast(kPackedA ? a + p * MR + i : rows[i] + p * a_step);
+        acc[i][0] = X::fma(ai, b0, acc[i][0]);
+        acc[i][1] = X::fma(ai, b1, acc[i][1]);
+      }
+    }
     const V va = X::set1(alpha), vb = X::set1(beta);
-    if (mr == MR && nr == NR) {
-      for (int i = 0; i < MR; ++i) {
+    if (mr == ROWS && nr == NR) {
+#pragma GCC unroll 16
+      for (int i = 0; i < ROWS; ++i) {
         T* crow = c + i * ldc;
-        V o0 = X::mul(va, tile_rows[i][0]), o1 = X::mul(va, tile_rows[i][1]);
+        V o0 = X::mul(va, acc[i][0]), o1 = X::mul(va, acc[i][1]);
         if (beta != T(0)) {
           o0 = X::fma(vb, X::load(crow), o0);
           o1 = X::fma(vb, X::load(crow + X::W), o1);
@@ -479,10 +492,13 @@ struct Avx2Micro {
       }
       return;
     }
-    alignas(64) T tile[MR][NR];
+    alignas(64) T tile[ROWS][NR];
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS; ++i) {
+      X::store_aligned(tile[i], acc[i][0]);
+      X::store_aligned(tile[i] + X::W, acc[i][1]);
+    }
     for (int i = 0; i < mr; ++i) {
-      X::store_aligned(tile[i], tile_rows[i][0]);
-      X::store_aligned(tile[i] + X::W, tile_rows[i][1]);
       T* crow = c + i * ldc;
       for (int j = 0; j < nr; ++j)
         crow[j] = beta == T(0) ? alpha * tile[i][j] : alpha * tile[i][j] + beta * crow[j];
@@ -490,7 +506,7 @@ struct Avx2Micro {
   }
 };
 
-#undef TG_ROW
+template <typename T> using Avx2Micro = SimdMicro<T, Avx2Vec, 6>;
 
 }  // namespace
 }  // namespace tapegrad::kernels::TG_ISA
