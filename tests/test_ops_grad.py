@@ -618,3 +618,25 @@ def test_matmul_kernel_paths_match_float64(case, m, k, n, ta, tb, dtype, rng):
     scale = _np_matmul(ta, tb)(np.abs(a).astype(np.float64), np.abs(b).astype(np.float64))
     eps = np.finfo(dtype).eps
     assert np.all(np.abs(got - want) <= 2 * k * eps * scale + 1e-30), f"matmul[{case}] off the float64 product"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m", [4001, 4002, 4003, 4004])
+def test_gemv_alternating_direction_same_bits(m, dtype, rng):
+    """On one thread the GEMV reads A last row to first on every other call (for L2 reuse);
+    each call must give the same bits, every row included (m % 4 leaves 1-3 single rows, which
+    the descending order takes first), and stay within the float64 product's error bound."""
+    saved = tg.config.num_threads()
+    tg.config.set_num_threads(1)
+    try:
+        k = 67  # a k tail past the vector width too
+        a = rng.standard_normal((m, k)).astype(dtype)
+        x = rng.standard_normal((k, 1)).astype(dtype)
+        calls = [tg.matmul(a, x).numpy() for _ in range(3)]
+    finally:
+        tg.config.set_num_threads(saved)
+    want = a.astype(np.float64) @ x.astype(np.float64)
+    bound = 2 * k * np.finfo(dtype).eps * (np.abs(a).astype(np.float64) @ np.abs(x).astype(np.float64))
+    for got in calls:
+        assert np.all(np.abs(got - want) <= bound + 1e-30), "GEMV off the float64 product"
+    assert np.array_equal(calls[0], calls[1]) and np.array_equal(calls[1], calls[2])

@@ -6,6 +6,7 @@
 #ifndef TG_ISA
 #error "define TG_ISA before including kernels_portable.h"
 #endif
+#include <atomic>
 #include <cstring>
 
 #include "kernels/kernels.h"
@@ -312,6 +313,7 @@ struct GemvJob {
   const T* a;
   const T* x;
   T* y;
+  bool descending;
 };
 
 // Piece p of `pieces`: whole 4-row groups, so each y element's sum is the same for any piece.
@@ -322,17 +324,26 @@ void gemv_slice(void* ctx, int p, int pieces) {
   thread_share(j.m, 4, p, pieces, &lo, &hi);
   if (hi > lo)
     TG_GEMV<T>::run(hi - lo, j.k, j.alpha, j.a + lo * j.lda, j.lda, j.x, j.beta, j.y + lo * j.incy,
-                    j.incy);
+                    j.incy, j.descending);
 }
 
 // y = alpha * A x + beta * y, on both cores when A is large enough (it streams A from memory:
 // two cores draw more bandwidth than one).
+//
+// On one thread, every other call reads A last row to first. Training reads the same A again
+// and again (the seed step's inputs, every step); when A is a little larger than L2, reading it
+// in one direction every time evicts each row just before it is needed again, and alternating
+// starts each call on the rows the previous one left in L2. Not on several threads: there each
+// thread's share fits its own L2 best when it reads the same rows every call. The direction
+// never changes a result (each y element is one row's sum).
 template <typename T>
 void gemv(int64_t m, int64_t k, T alpha, const T* a, int64_t lda, const T* x, T beta, T* y,
           int64_t incy) {
-  GemvJob<T> job{m, k, lda, incy, alpha, beta, a, x, y};
+  static std::atomic<unsigned> calls{0};
   const double madds = static_cast<double>(m) * k;
   const int nt = gemm_threads(madds, parallel_thresholds().gemv_madds);
+  const bool descending = nt == 1 && (calls.fetch_add(1, std::memory_order_relaxed) & 1u);
+  GemvJob<T> job{m, k, lda, incy, alpha, beta, a, x, y, descending};
   threads::parallel_chunks(&gemv_slice<T>, &job, threads::chunk_count(nt, (m + 3) / 4), nt);
 }
 
