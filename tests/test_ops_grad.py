@@ -640,3 +640,28 @@ def test_gemv_alternating_direction_same_bits(m, dtype, rng):
     for got in calls:
         assert np.all(np.abs(got - want) <= bound + 1e-30), "GEMV off the float64 product"
     assert np.array_equal(calls[0], calls[1]) and np.array_equal(calls[1], calls[2])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [7, 1000, 300_001])  # the largest is split between threads
+def test_fused_backward_shortcuts_match_recordable_rules(size, dtype, rng):
+    """With no tape recording the backward pass, square's and the reductions' rules take one-pass
+    shortcuts (2 x g in one kernel, a scaled fill); under a recording outer tape they use the
+    recordable formulas. Both must give the same bits."""
+    x = tg.constant(rng.standard_normal(size).astype(dtype))
+    w = tg.constant(rng.standard_normal(size).astype(dtype))
+
+    def grads():
+        with tg.GradientTape() as tape:
+            tape.watch(x)
+            loss = tg.reduce_mean(tg.square(x * w)) + tg.reduce_sum(tg.square(x))
+        return tape.gradient(loss, x).numpy()
+
+    fused = grads()
+    with tg.GradientTape() as outer:
+        outer.watch(x)
+        recorded = grads()
+    want = (2 * (x.numpy().astype(np.float64) * w.numpy()) * w.numpy() / size
+            + 2 * x.numpy().astype(np.float64))
+    np.testing.assert_allclose(fused, want, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert np.array_equal(fused, recorded)

@@ -65,7 +65,11 @@ template <typename T> using Avx512Micro = SimdMicro<T, Avx512Vec, TG_AVX512_MR>;
 // that kernel_ab can build a side with other values (KERNEL_AB_DEFS_B="-DTG_AVX512_MR=8").
 #ifndef TG_AVX512_KC
 #define TG_AVX512_KC 384
+#endif
+#ifndef TG_AVX512_MC
 #define TG_AVX512_MC 120
+#endif
+#ifndef TG_AVX512_NC
 #define TG_AVX512_NC 3072
 #endif
 template <typename T> struct Avx512Blocking;

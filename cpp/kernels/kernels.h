@@ -44,6 +44,7 @@ struct TypedKernels {
   void (*unary)(UnaryOp op, const T* x, T* out, int64_t n);
   void (*axpy)(int64_t n, T alpha, const T* x, T* y);  // y += alpha * x
   void (*scale)(int64_t n, T alpha, const T* x, T* out);  // out = alpha * x
+  void (*square_grad)(const T* x, const T* g, T* out, int64_t n);  // out = 2 x g, one pass
   void (*fill)(int64_t n, T value, T* out);
   void (*gather)(const T* in, T* out, const GatherPlan& plan);
   void (*reduce_sum)(const T* in, T* out, const ReducePlan& plan);

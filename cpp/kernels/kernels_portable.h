@@ -110,6 +110,13 @@ void scale(int64_t n, T alpha, const T* x, T* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = alpha * x[i];
 }
 
+// Square's backward in one pass over x, g and out. (g x) 2 has the bits of the recordable
+// formula, multiply(g, multiply(x, 2)): doubling is exact, so both are 2 * round(g x).
+template <typename T>
+void square_grad(const T* x, const T* g, T* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = (g[i] * x[i]) * T(2);
+}
+
 template <typename T>
 void gather(const T* in, T* out, const GatherPlan& p) {
   if (p.rank == 0) {
@@ -474,6 +481,7 @@ TypedKernels<T> typed() {
   k.unary = &unary<T>;
   k.axpy = &axpy<T>;
   k.scale = &scale<T>;
+  k.square_grad = &square_grad<T>;
   k.fill = &fill<T>;
   k.gather = &gather<T>;
   k.reduce_sum = &reduce_sum<T>;

@@ -61,9 +61,9 @@ void negative_rule(const E&, const G& g, const bool need[2], G out[2]) {
 // d(x^2) = 2 x g
 void square_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   if (!need[0]) return;
-  if (fused_ok()) {
-    out[0] = multiply(g, e.saved[0]);
-    scale_in_place(out[0], 2.0);
+  const G& x = e.saved[0];
+  if (fused_ok() && g->shape() == x->shape() && g->dtype() == x->dtype()) {
+    out[0] = square_grad(x, g);
   } else {
     out[0] = multiply(g, multiply(e.saved[0], scalar(e.in_dtype[0], 2.0)));
   }

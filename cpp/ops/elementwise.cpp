@@ -89,15 +89,20 @@ TensorPtr square(const TensorPtr& x) {
   return unary(kernels::UnaryOp::Square, OpKind::Square, true, x);
 }
 
-void scale_in_place(const TensorPtr& fresh, double alpha) {
+TensorPtr square_grad(const TensorPtr& x, const TensorPtr& g) {
+  TensorPtr out = TensorImpl::empty(x->dtype(), x->shape(), "square gradient");
   const auto& k = kernels::active();
-  visit_dtype(fresh->dtype(), [&](auto zero) {
+  LongRunning unlocked(static_cast<double>(x->numel()) >= kLongRunningWork);
+  visit_dtype(x->dtype(), [&](auto zero) {
     using T = decltype(zero);
-    T* p = fresh->data<T>();
-    parallel_ranges(fresh->numel(), [&](int64_t lo, int64_t hi) {
-      k.get<T>().scale(hi - lo, static_cast<T>(alpha), p + lo, p + lo);
+    const T* xp = x->data<T>();
+    const T* gp = g->data<T>();
+    T* op = out->data<T>();
+    parallel_ranges(x->numel(), [&](int64_t lo, int64_t hi) {
+      k.get<T>().square_grad(xp + lo, gp + lo, op + lo, hi - lo);
     });
   });
+  return out;
 }
 
 TensorPtr scalar(DType dtype, double value) {
