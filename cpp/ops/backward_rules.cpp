@@ -24,11 +24,13 @@ std::vector<int64_t> keepdims_shape(const E& e) {
 bool fused_ok() { return !tape_stack::any_recording(); }
 
 // The gradient of a reduction spread back over the input, times `factor`.
+// Scaling g before broadcasting it gives the same bits (each element is one product g_i * factor)
+// and keeps the pass over the large gradient a single copy.
 G spread(const E& e, const G& g, double factor) {
   if (fused_ok() && g->numel() == 1)
     return TensorImpl::full(g->dtype(), e.in_shape[0], g->item() * factor, "gradient");
-  G s = broadcast_to(reshape(g, keepdims_shape(e)), e.in_shape[0]);
-  return factor == 1.0 ? s : multiply(s, scalar(e.in_dtype[0], factor));
+  const G scaled = factor == 1.0 ? g : multiply(g, scalar(e.in_dtype[0], factor));
+  return broadcast_to(reshape(scaled, keepdims_shape(e)), e.in_shape[0]);
 }
 
 void add_rule(const E& e, const G& g, const bool need[2], G out[2]) {
@@ -38,7 +40,8 @@ void add_rule(const E& e, const G& g, const bool need[2], G out[2]) {
 
 void subtract_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   if (need[0]) out[0] = unbroadcast(g, e.in_shape[0]);
-  if (need[1]) out[1] = unbroadcast(negative(g), e.in_shape[1]);
+  // Negated after the sum, over the smaller tensor: the same bits (negation is exact).
+  if (need[1]) out[1] = negative(unbroadcast(g, e.in_shape[1]));
 }
 
 void multiply_rule(const E& e, const G& g, const bool need[2], G out[2]) {
