@@ -586,8 +586,8 @@ def test_large_reduction_accuracy(dtype, rng):
 # k past KC = 256 and not a multiple of the 8 rows packed at a time, n past NC = 3072 or not a
 # multiple of the 16-wide tile), the in-place path (n <= 16, short k), the k-vectorized
 # few-columns kernel (2 <= n < 16, k >= 64, B transposed in whole and masked register tiles),
-# GEMV (n = 1) large enough to be split between threads, and the outer product (k = 1); in every
-# transpose combination.
+# GEMV (n = 1) large enough to be split between threads, the outer product (k = 1), and a C
+# large enough to be written with non-temporal stores; in every transpose combination.
 KERNEL_PATH_SHAPES = [
     ("blocked_edges", 197, 261, 35),
     ("blocked_wide", 13, 300, 70),
@@ -600,6 +600,7 @@ KERNEL_PATH_SHAPES = [
     ("few_columns_n8", 5, 64, 8),  # B transposed in whole register tiles only
     ("few_columns_n15", 11, 71, 15),  # a full tile and a masked 7-column one, and a k tail
     ("gemv_threaded", 17000, 64, 1),
+    ("streamed_c", 1100, 40, 528),  # C past 2 MiB written once (k <= KC): non-temporal stores
     ("outer", 40, 1, 33),
 ]
 

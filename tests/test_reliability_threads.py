@@ -211,16 +211,21 @@ def test_thread_count_changes_between_parallel_kernels():
     b = rng.standard_normal((200, 260)).astype(np.float32)
     v = rng.standard_normal((5000, 64)).astype(np.float32)
     w = rng.standard_normal((64, 1)).astype(np.float32)
+    # C of 2.3 MB written once (k = 40): non-temporal stores, in every thread's rows
+    s = rng.standard_normal((1100, 40)).astype(np.float32)
+    t = rng.standard_normal((40, 528)).astype(np.float32)
     old = tg.config.num_threads()
     try:
         tg.config.set_num_threads(1)
         want_ab = tg.matmul(a, b).numpy().tobytes()
         want_vw = tg.matmul(v, w).numpy().tobytes()
+        want_st = tg.matmul(s, t).numpy().tobytes()
         for n in (2, 3, 5, 2, 7, 1, 4):
             tg.config.set_num_threads(n)
             for _ in range(3):
                 assert tg.matmul(a, b).numpy().tobytes() == want_ab, f"{n} threads"
                 assert tg.matmul(v, w).numpy().tobytes() == want_vw, f"{n} threads"
+                assert tg.matmul(s, t).numpy().tobytes() == want_st, f"{n} threads"
     finally:
         tg.config.set_num_threads(old)
 

@@ -28,6 +28,7 @@ struct Avx2Vec<float> {
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
   static void store_aligned(float* p, V v) { _mm256_store_ps(p, v); }
+  static void stream(float* p, V v) { _mm256_stream_ps(p, v); }  // p 32-byte aligned
   static float hsum(V v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -80,6 +81,7 @@ struct Avx2Vec<double> {
   static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
   static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
   static void store_aligned(double* p, V v) { _mm256_store_pd(p, v); }
+  static void stream(double* p, V v) { _mm256_stream_pd(p, v); }  // p 32-byte aligned
   static double hsum(V v) {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
@@ -458,27 +460,30 @@ struct SimdMicro {
   // MR x kc panel; otherwise rows[i] points at A(i, 0) and A(i, p) = rows[i][p * a_step].
   // A packed tile of at most 4 or 8 rows (the bottom edge of C: 256 rows are 21 tiles and 4
   // rows) runs a 4- or 8-row loop: each C element is the same chain of FMAs, so the same bits.
+  // stream_c (with beta == 0, and C's rows aligned to 64 bytes: see gemm_blocked.h) writes a
+  // whole tile with non-temporal stores, which do not read C's lines first.
   template <bool kPackedA>
   static void run(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b, T* c,
-                  int64_t ldc, T alpha, T beta, int mr, int nr) {
+                  int64_t ldc, T alpha, T beta, int mr, int nr, bool stream_c = false) {
     if constexpr (kPackedA && MR > 8) {
-      if (mr <= 4) return run_rows<true, 4>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr);
-      if (mr <= 8) return run_rows<true, 8>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr);
+      if (mr <= 4) return run_rows<true, 4>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr, stream_c);
+      if (mr <= 8) return run_rows<true, 8>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr, stream_c);
     }
-    run_rows<kPackedA, MR>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr);
+    run_rows<kPackedA, MR>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr, stream_c);
   }
 
  private:
   // The tile's first ROWS rows (mr <= ROWS <= MR); a packed panel still holds MR values per k step.
   template <bool kPackedA, int ROWS>
   static void run_rows(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b,
-                       T* c, int64_t ldc, T alpha, T beta, int mr, int nr) {
+                       T* c, int64_t ldc, T alpha, T beta, int mr, int nr, bool stream_c) {
+    const bool streaming = stream_c && beta == T(0) && mr == ROWS && nr == NR;
     // The C tile's rows are far apart: start fetching them now so the stores at the end do not
     // wait on misses; both ends of each row, which is 64 (ymm) or 128 (zmm) bytes, one or two
     // lines when aligned. Into L2, not L1: with ldc a multiple of 1 KiB the rows share one L1
     // set with the B panel the loop keeps reusing, and in L1 they could evict it. (Fetching
     // only the first line of a 128-byte row ran 1.05x the time at 2048^3, fair A/B.)
-    for (int i = 0; i < mr; ++i) {
+    for (int i = 0; i < mr && !streaming; ++i) {
       _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T1);
       _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T1);
     }
@@ -496,6 +501,14 @@ struct SimdMicro {
       }
     }
     const V va = X::set1(alpha), vb = X::set1(beta);
+    if (streaming) {
+#pragma GCC unroll 16
+      for (int i = 0; i < ROWS; ++i) {
+        X::stream(c + i * ldc, X::mul(va, acc[i][0]));
+        X::stream(c + i * ldc + X::W, X::mul(va, acc[i][1]));
+      }
+      return;
+    }
     if (mr == ROWS && nr == NR) {
 #pragma GCC unroll 16
       for (int i = 0; i < ROWS; ++i) {

@@ -28,6 +28,7 @@ struct Avx512Vec<float> {
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static void store_aligned(float* p, V v) { _mm512_store_ps(p, v); }
+  static void stream(float* p, V v) { _mm512_stream_ps(p, v); }  // p 64-byte aligned
 };
 
 template <>
@@ -43,6 +44,7 @@ struct Avx512Vec<double> {
   static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
   static void store(double* p, V v) { _mm512_storeu_pd(p, v); }
   static void store_aligned(double* p, V v) { _mm512_store_pd(p, v); }
+  static void stream(double* p, V v) { _mm512_stream_pd(p, v); }  // p 64-byte aligned
 };
 
 #ifndef TG_AVX512_MR
