@@ -214,18 +214,23 @@ def test_thread_count_changes_between_parallel_kernels():
     # C of 2.3 MB written once (k = 40): non-temporal stores, in every thread's rows
     s = rng.standard_normal((1100, 40)).astype(np.float32)
     t = rng.standard_normal((40, 528)).astype(np.float32)
+    # 520 rows: the avx512 float kernel's deeper K blocks (512, then 88)
+    u = rng.standard_normal((520, 600)).astype(np.float32)
+    w2 = rng.standard_normal((600, 64)).astype(np.float32)
     old = tg.config.num_threads()
     try:
         tg.config.set_num_threads(1)
         want_ab = tg.matmul(a, b).numpy().tobytes()
         want_vw = tg.matmul(v, w).numpy().tobytes()
         want_st = tg.matmul(s, t).numpy().tobytes()
+        want_uw = tg.matmul(u, w2).numpy().tobytes()
         for n in (2, 3, 5, 2, 7, 1, 4):
             tg.config.set_num_threads(n)
             for _ in range(3):
                 assert tg.matmul(a, b).numpy().tobytes() == want_ab, f"{n} threads"
                 assert tg.matmul(v, w).numpy().tobytes() == want_vw, f"{n} threads"
                 assert tg.matmul(s, t).numpy().tobytes() == want_st, f"{n} threads"
+                assert tg.matmul(u, w2).numpy().tobytes() == want_uw, f"{n} threads"
     finally:
         tg.config.set_num_threads(old)
 

@@ -29,8 +29,12 @@ namespace tapegrad::kernels::TG_ISA {
 namespace {
 
 template <typename T> struct Blocking;
-template <> struct Blocking<float> { static constexpr int64_t KC = 256, MC = 120, NC = 3072; };
-template <> struct Blocking<double> { static constexpr int64_t KC = 256, MC = 96, NC = 1536; };
+template <> struct Blocking<float> {
+  static constexpr int64_t KC = 256, MC = 120, NC = 3072, KC_LARGE_M = KC, LARGE_M = 0;
+};
+template <> struct Blocking<double> {
+  static constexpr int64_t KC = 256, MC = 96, NC = 1536, KC_LARGE_M = KC, LARGE_M = 0;
+};
 #ifndef TG_BLOCKING
 #define TG_BLOCKING Blocking
 #endif
@@ -222,14 +226,14 @@ void multiply_block(int64_t kc, int64_t mc, int64_t nc, const T* ap, const T* bp
   }
 }
 
-// The serial loop nest over all of C, with caller-provided packing buffers.
-template <typename T>
+// The serial loop nest over all of C, with caller-provided packing buffers, K blocks of KC.
+template <typename T, int64_t KC>
 void gemm_nest(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, T* ap, T* bp,
                bool stream_c) {
   using Micro = TG_MICRO<T>;
   constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
-  constexpr int64_t KC = Tiles<T>::KC, MC = Tiles<T>::MC, NC = Tiles<T>::NC;
+  constexpr int64_t MC = Tiles<T>::MC, NC = Tiles<T>::NC;
   for (int64_t jc = 0; jc < n; jc += NC) {
     const int64_t nc = min64(NC, n - jc);
     for (int64_t pc = 0; pc < k; pc += KC) {
@@ -271,8 +275,8 @@ constexpr int kMaxGemmThreads = 64;
 constexpr int64_t kStreamCBytes = int64_t(2) << 20;
 
 template <typename T>
-bool stream_c_pays(int64_t m, int64_t n, int64_t k, T beta, const T* c, int64_t ldc) {
-  return beta == T(0) && k <= Tiles<T>::KC &&
+bool stream_c_pays(int64_t m, int64_t n, int64_t k, int64_t kc, T beta, const T* c, int64_t ldc) {
+  return beta == T(0) && k <= kc &&
          m * n * static_cast<int64_t>(sizeof(T)) >= kStreamCBytes &&
          reinterpret_cast<uintptr_t>(c) % 64 == 0 && (ldc * static_cast<int64_t>(sizeof(T))) % 64 == 0;
 }
@@ -310,10 +314,10 @@ struct GemmJob {
 // thread runs the same blocks, hence the same barriers, even one with no rows or columns of its
 // own. Shares are whole micro-tiles from the matrix edge, so each C element is computed by the
 // same operations as on one thread: results are bitwise identical for any thread count.
-template <typename T>
+template <typename T, int64_t KC>
 void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
   constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
-  constexpr int64_t KC = Tiles<T>::KC, MC = Tiles<T>::MC, NC = Tiles<T>::NC;
+  constexpr int64_t MC = Tiles<T>::MC, NC = Tiles<T>::NC;
   T* bp = j.bp[t];
   int64_t step = 0;
   // Columns are dealt in rounds of NC per thread, so each thread's B panel fits its buffer.
@@ -338,10 +342,10 @@ void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
   }
 }
 
-template <typename T>
+template <typename T, int64_t KC>
 void gemm_shared_b(const GemmJob<T>& j, int t, int nt) {
   constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
-  constexpr int64_t KC = Tiles<T>::KC, MC = Tiles<T>::MC, NC = Tiles<T>::NC;
+  constexpr int64_t MC = Tiles<T>::MC, NC = Tiles<T>::NC;
   T* ap = j.ap[t];
   int64_t lo, hi;
   thread_share(j.m, MR, t, nt, &lo, &hi);  // this thread's rows of C
@@ -367,16 +371,16 @@ void gemm_shared_b(const GemmJob<T>& j, int t, int nt) {
 
 // Thread t's part of C: all of it on one thread; else whole micro-tile columns (split_n) or rows,
 // either with the shared packing above or as an independent product with its own buffers.
-template <typename T>
+template <typename T, int64_t KC>
 void gemm_part(const GemmJob<T>& j, int t, int nt) {
   if (nt == 1) {
-    gemm_nest(j.ta, j.tb, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc,
+    gemm_nest<T, KC>(j.ta, j.tb, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc,
               j.ap[0], j.bp[0], j.stream_c);
     return;
   }
   if (j.shared) {
-    if (j.split_n) gemm_shared_a(j, t, nt);
-    else gemm_shared_b(j, t, nt);
+    if (j.split_n) gemm_shared_a<T, KC>(j, t, nt);
+    else gemm_shared_b<T, KC>(j, t, nt);
     return;
   }
   using Micro = TG_MICRO<T>;
@@ -384,35 +388,35 @@ void gemm_part(const GemmJob<T>& j, int t, int nt) {
   thread_share(j.split_n ? j.n : j.m, j.split_n ? Micro::NR : Micro::MR, t, nt, &lo, &hi);
   if (hi <= lo) return;
   if (j.split_n) {
-    gemm_nest(j.ta, j.tb, j.m, hi - lo, j.k, j.alpha, j.a, j.lda, j.b + (j.tb ? lo * j.ldb : lo),
+    gemm_nest<T, KC>(j.ta, j.tb, j.m, hi - lo, j.k, j.alpha, j.a, j.lda, j.b + (j.tb ? lo * j.ldb : lo),
               j.ldb, j.beta, j.c + lo, j.ldc, j.ap[t], j.bp[t], j.stream_c);
   } else {
-    gemm_nest(j.ta, j.tb, hi - lo, j.n, j.k, j.alpha, j.a + (j.ta ? lo : lo * j.lda), j.lda, j.b,
+    gemm_nest<T, KC>(j.ta, j.tb, hi - lo, j.n, j.k, j.alpha, j.a + (j.ta ? lo : lo * j.lda), j.lda, j.b,
               j.ldb, j.beta, j.c + lo * j.ldc, j.ldc, j.ap[t], j.bp[t], j.stream_c);
   }
 }
 
-template <typename T>
+template <typename T, int64_t KC>
 void gemm_slice(void* ctx, int t, int nt) {
   const GemmJob<T>& j = *static_cast<const GemmJob<T>*>(ctx);
-  gemm_part(j, t, nt);
+  gemm_part<T, KC>(j, t, nt);
   // Non-temporal stores are weakly ordered: the release that ends this thread's part of the job
   // does not order them. The fence makes them visible before whoever reads C next.
   if (j.stream_c) _mm_sfence();
 }
 
-// C = alpha * op(A) op(B) + beta * C over all of C, on `threads` threads. Returns false, having
-// touched nothing, when the packing buffers cannot be allocated.
-template <typename T>
-bool gemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
-                  int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, int threads) {
+// C = alpha * op(A) op(B) + beta * C over all of C, on `threads` threads, K blocks of KC.
+// Returns false, having touched nothing, when the packing buffers cannot be allocated.
+template <typename T, int64_t KC>
+bool gemm_blocked_kc(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                     int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, int threads) {
   using Micro = TG_MICRO<T>;
-  constexpr int64_t KC = Tiles<T>::KC, MC = Tiles<T>::MC, NC = Tiles<T>::NC;
+  constexpr int64_t MC = Tiles<T>::MC, NC = Tiles<T>::NC;
   if (threads > kMaxGemmThreads) threads = kMaxGemmThreads;
   if (threads < 1) threads = 1;
   const bool split_n = n >= m;
   const bool shared = threads > 1 && (split_n ? n : m) / threads < kSharedPackingBelow;
-  const bool stream_c = stream_c_pays(m, n, k, beta, c, ldc);
+  const bool stream_c = stream_c_pays(m, n, k, KC, beta, c, ldc);
   GemmJob<T> job{ta, tb, split_n, shared, stream_c, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc,
                  {}, {}, {}};
   // Sized for the whole problem, clipped to the blocks: every share fits.
@@ -429,12 +433,29 @@ bool gemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, co
     if (t < a_buffers) ok = (job.ap[t] = take_buffer<T>(a_count, &a_cap[t])) != nullptr;
     if (ok && t < b_buffers) ok = (job.bp[t] = take_buffer<T>(b_count, &b_cap[t])) != nullptr;
   }
-  if (ok) threads::parallel_run(&gemm_slice<T>, &job, threads);
+  if (ok) threads::parallel_run(&gemm_slice<T, KC>, &job, threads);
   for (int t = 0; t < threads; ++t) {
     allocator::release(job.ap[t], a_cap[t]);
     allocator::release(job.bp[t], b_cap[t]);
   }
   return ok;
+}
+
+// The K block: TG_BLOCKING's KC, or its KC_LARGE_M from LARGE_M rows of C on. With few rows
+// the packed B panel (KC x n) serves only a few A blocks and should stay in L2; with many, a
+// deeper K block's fewer passes over C (and no short last block: 2048 = 4 x 512, not 5 x 384 +
+// 128) win. The choice depends on the shape alone, never on the thread count, so results stay
+// bitwise equal for any count. Each KC is a compile-time constant of its own copy of the loops.
+template <typename T>
+bool gemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                  int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, int threads) {
+  constexpr int64_t KC = Tiles<T>::KC, KC_LARGE_M = TG_BLOCKING<T>::KC_LARGE_M;
+  if constexpr (KC_LARGE_M != KC) {
+    if (m >= TG_BLOCKING<T>::LARGE_M)
+      return gemm_blocked_kc<T, KC_LARGE_M>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                                            threads);
+  }
+  return gemm_blocked_kc<T, KC>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
 }
 
 }  // namespace
