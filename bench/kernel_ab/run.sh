@@ -7,6 +7,8 @@
 # the same flags. Needs the native bench's engine library (bench/README.md, native/):
 #   cmake -S . -B build/bench -DTAPEGRAD_BUILD_BENCH=ON ... && cmake --build build/bench
 # Check the harness first with two identical copies: the medians should be 1.00 +- 0.02.
+# Both copies need this tree's kernels/kernels.h: kernel_ab.cpp reads their tables with its
+# layout (a copy taken before a table entry was added crashes).
 # KERNEL_AB_ISA=avx512 compares the avx512 kernels instead of the avx2 ones. KERNEL_AB_DEFS_A and
 # KERNEL_AB_DEFS_B add compiler flags to one side (e.g. "-DTG_AVX512_MR=8"), so one copy of
 # cpp/ given twice can compare the kernels' compile-time parameters.
