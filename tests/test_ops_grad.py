@@ -593,7 +593,7 @@ KERNEL_PATH_SHAPES = [
     ("blocked_wide", 13, 300, 70),
     ("blocked_past_nc", 9, 20, 6500),  # n past NC = 3072 even when split between two threads
     ("blocked_past_kc", 30, 800, 45),  # k past KC (256 avx2, 384 avx512): later K blocks accumulate
-    ("large_m_past_kc", 520, 1100, 40),  # avx512 float from 512 rows: K blocks of 512, and a rest
+    ("one_k_block", 520, 500, 40),  # avx512 float, 512 rows or more: k = 500 as one K block
     ("in_place_n16", 50, 40, 16),
     ("in_place_n32", 29, 40, 32),  # one whole avx512 float tile wide; two avx2 tiles
     ("few_columns", 31, 300, 10),

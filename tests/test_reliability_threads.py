@@ -214,9 +214,9 @@ def test_thread_count_changes_between_parallel_kernels():
     # C of 2.3 MB written once (k = 40): non-temporal stores, in every thread's rows
     s = rng.standard_normal((1100, 40)).astype(np.float32)
     t = rng.standard_normal((40, 528)).astype(np.float32)
-    # 520 rows: the avx512 float kernel's deeper K blocks (512, then 88)
-    u = rng.standard_normal((520, 600)).astype(np.float32)
-    w2 = rng.standard_normal((600, 64)).astype(np.float32)
+    # 520 rows, k = 500: one K block on the avx512 float kernel
+    u = rng.standard_normal((520, 500)).astype(np.float32)
+    w2 = rng.standard_normal((500, 64)).astype(np.float32)
     old = tg.config.num_threads()
     try:
         tg.config.set_num_threads(1)

@@ -30,10 +30,10 @@ namespace {
 
 template <typename T> struct Blocking;
 template <> struct Blocking<float> {
-  static constexpr int64_t KC = 256, MC = 120, NC = 3072, KC_LARGE_M = KC, LARGE_M = 0;
+  static constexpr int64_t KC = 256, MC = 120, NC = 3072, ONE_BLOCK_K = KC, ONE_BLOCK_ROWS = 0;
 };
 template <> struct Blocking<double> {
-  static constexpr int64_t KC = 256, MC = 96, NC = 1536, KC_LARGE_M = KC, LARGE_M = 0;
+  static constexpr int64_t KC = 256, MC = 96, NC = 1536, ONE_BLOCK_K = KC, ONE_BLOCK_ROWS = 0;
 };
 #ifndef TG_BLOCKING
 #define TG_BLOCKING Blocking
@@ -469,19 +469,20 @@ bool gemm_blocked_kc(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha,
   return ok;
 }
 
-// The K block: TG_BLOCKING's KC, or its KC_LARGE_M from LARGE_M rows of C on. With few rows
-// the packed B panel (KC x n) serves only a few A blocks and should stay in L2; with many, a
-// deeper K block's fewer passes over C (and no short last block: 2048 = 4 x 512, not 5 x 384 +
-// 128) win. The choice depends on the shape alone, never on the thread count, so results stay
-// bitwise equal for any count. Each KC is a compile-time constant of its own copy of the loops.
+// The K block: TG_BLOCKING's KC, except that a k a little past it (up to ONE_BLOCK_K) is one
+// block when C has ONE_BLOCK_ROWS rows or more: one pass over C instead of two. With few rows
+// the packed B panel (k x n) serves few A blocks and must stay in L2, which the deeper block
+// breaks. The choice depends on the shape alone, never on the thread count, so results stay
+// bitwise equal for any count. Each K block size is a compile-time constant of its own copy of
+// the loops.
 template <typename T>
 bool gemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                   int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, int threads) {
-  constexpr int64_t KC = Tiles<T>::KC, KC_LARGE_M = TG_BLOCKING<T>::KC_LARGE_M;
-  if constexpr (KC_LARGE_M != KC) {
-    if (m >= TG_BLOCKING<T>::LARGE_M)
-      return gemm_blocked_kc<T, KC_LARGE_M>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
-                                            threads);
+  constexpr int64_t KC = Tiles<T>::KC, ONE_BLOCK_K = TG_BLOCKING<T>::ONE_BLOCK_K;
+  if constexpr (ONE_BLOCK_K > KC) {
+    if (k > KC && k <= ONE_BLOCK_K && m >= TG_BLOCKING<T>::ONE_BLOCK_ROWS)
+      return gemm_blocked_kc<T, ONE_BLOCK_K>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                                             threads);
   }
   return gemm_blocked_kc<T, KC>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
 }

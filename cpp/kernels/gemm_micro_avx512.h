@@ -61,13 +61,12 @@ template <typename T> using Avx512Micro = SimdMicro<T, Avx512Vec, TG_AVX512_MR>;
 //       micro-panel (12 x 384 x 4 B = 18 KiB) that streams, from L2.
 //   MC = 120 (10 tiles): the packed A block, 180 KiB, a tenth of L2; 240 and 480 were no faster.
 //   NC = 3072: the packed B panel, 4.5 MiB, lives in L3.
-//   KC_LARGE_M = 512 from LARGE_M = 512 rows of C (float; gemm_blocked.h picks it): measured
-//       again with kernel_ab's operands on huge pages, where two identical builds read
-//       1.000-1.007, 512 against 384 ran 0.947-0.949x the time at 1024x1024x512, 0.935x at
-//       2048x2048x512, 0.983-0.986x at 512^3, 0.977-1.005x at 2048^3, 0.998-1.013x at 1024^3;
-//       on 2 threads 0.963-0.978x at 512^3, 1024x1024x512 and 2048^3. With 256 rows it lost
-//       (1.043x at 256x1024x1024, 1.028x at 256x1024x512, 1.016x at 256x1024^2 with B
-//       transposed): there B's panel serves three A blocks and should stay in L2.
+//   ONE_BLOCK_K = 512 from ONE_BLOCK_ROWS = 512 rows of C (float; gemm_blocked.h): k in
+//       (384, 512] as one K block. kernel_ab (operands on huge pages; identical builds read
+//       1.000-1.007): 0.947-0.949x the time at 1024x1024x512, 0.935x at 2048x2048x512,
+//       0.983-0.986x at 512^3; on 2 threads 0.963-0.971x. With 256 rows a 512 block lost
+//       (1.028x at 256x1024x512). Blocks of 512 for any k (from 512 rows) read 0.977-1.005x at
+//       2048^3 in quiet spells but 0.97-1.10x in busy ones, and are not used.
 // Double keeps KC and halves MC and NC: the same bytes per block as float (its B micro-panel,
 // 384 x 16 x 8 B, is float's size too).
 // MR 8, 10 and 14 were each 1-3% slower than 12 (same A/B). The TG_AVX512_* macros exist so
@@ -81,17 +80,17 @@ template <typename T> using Avx512Micro = SimdMicro<T, Avx512Vec, TG_AVX512_MR>;
 #ifndef TG_AVX512_NC
 #define TG_AVX512_NC 3072
 #endif
-#ifndef TG_AVX512_KC_LARGE_M
-#define TG_AVX512_KC_LARGE_M 512
+#ifndef TG_AVX512_ONE_BLOCK_K
+#define TG_AVX512_ONE_BLOCK_K 512
 #endif
 template <typename T> struct Avx512Blocking;
 template <> struct Avx512Blocking<float> {
   static constexpr int64_t KC = TG_AVX512_KC, MC = TG_AVX512_MC, NC = TG_AVX512_NC;
-  static constexpr int64_t KC_LARGE_M = TG_AVX512_KC_LARGE_M, LARGE_M = 512;
+  static constexpr int64_t ONE_BLOCK_K = TG_AVX512_ONE_BLOCK_K, ONE_BLOCK_ROWS = 512;
 };
 template <> struct Avx512Blocking<double> {
   static constexpr int64_t KC = TG_AVX512_KC, MC = TG_AVX512_MC / 2, NC = TG_AVX512_NC / 2;
-  static constexpr int64_t KC_LARGE_M = KC, LARGE_M = 0;  // not measured for double
+  static constexpr int64_t ONE_BLOCK_K = KC, ONE_BLOCK_ROWS = 0;  // not measured for double
 };
 
 }  // namespace
