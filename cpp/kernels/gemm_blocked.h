@@ -226,26 +226,17 @@ void multiply_block(int64_t kc, int64_t mc, int64_t nc, const T* ap, const T* bp
   }
 }
 
-// The M step: rows cut into equal blocks of at most MC, whole micro-tiles, instead of MC-sized
-// ones and a short rest that streams the whole B panel for a few rows (256 rows: 96 + 96 + 64,
-// not 120 + 120 + 16). kernel_ab, avx512 float: 0.991-0.993x the time at 256x1024x1024, with B
-// transposed too. The blocks never change a result (each C element is the same FMA chain).
-template <typename T>
-int64_t m_block(int64_t m) {
-  constexpr int64_t MC = Tiles<T>::MC, MR = Tiles<T>::MR;
-  const int64_t blocks = (m + MC - 1) / MC;
-  return blocks <= 1 ? MC : ((m + blocks - 1) / blocks + MR - 1) / MR * MR;
-}
-
-// The K step: K cut into equal blocks of at most KC, a multiple of 8 (the packers take 8 k steps
-// at a time), instead of KC-sized ones and a short rest whose pass over C costs as much as a
-// full block's. kernel_ab (MxNxK), avx512 float: 0.974x the time at 256x784x800 (k in 272 + 272
-// + 256, not 384 + 384 + 32), 0.980x at 256x1024x512 (256 + 256, not 384 + 128), 0.991-0.992x
-// at 256x1024x1024 (344 + 344 + 336), 1.000x with B transposed. Depends on k alone.
-template <int64_t KC>
-int64_t k_block(int64_t k) {
-  const int64_t blocks = (k + KC - 1) / KC;
-  return blocks <= 1 ? KC : ((k + blocks - 1) / blocks + 7) / 8 * 8;
+// The step that cuts `extent` into equal blocks of at most `max_block`, each a whole number of
+// `unit`s (the last may be shorter), instead of full blocks and a short rest. For M (unit: the
+// micro-tile's rows) a short last block streams the whole B panel for a few rows: 256 rows go in
+// 96 + 96 + 64, not 120 + 120 + 16, 0.991-0.993x the time at 256x1024x1024 (kernel_ab, avx512
+// float), same bits. For K (unit 8: the packers take 8 k steps at a time) a short last block's
+// pass over C costs as much as a full block's: 0.974x at 256x784x800 (k in 272 + 272 + 256, not
+// 384 + 384 + 32), 0.980x at 256x1024x512 (256 + 256, not 384 + 128), 0.991-0.992x at
+// 256x1024x1024 (344 + 344 + 336). Depends on the extent alone, never on the thread count.
+inline int64_t equal_block_step(int64_t extent, int64_t max_block, int64_t unit) {
+  const int64_t blocks = (extent + max_block - 1) / max_block;
+  return blocks <= 1 ? max_block : round_up((extent + blocks - 1) / blocks, unit);
 }
 
 // The serial loop nest over all of C, with caller-provided packing buffers, K blocks of KC.
@@ -258,7 +249,7 @@ void gemm_nest(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const
   constexpr int64_t MC = Tiles<T>::MC, NC = Tiles<T>::NC;
   for (int64_t jc = 0; jc < n; jc += NC) {
     const int64_t nc = min64(NC, n - jc);
-    const int64_t kstep = k_block<KC>(k);
+    const int64_t kstep = equal_block_step(k, KC, 8);
     for (int64_t pc = 0; pc < k; pc += kstep) {
       const int64_t kc = min64(kstep, k - pc);
       const T beta_here = pc == 0 ? beta : T(1);  // later K blocks accumulate
@@ -276,7 +267,7 @@ void gemm_nest(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const
         }
         continue;
       }
-      const int64_t mstep = m_block<T>(m);
+      const int64_t mstep = equal_block_step(m, MC, MR);
       for (int64_t ic = 0; ic < m; ic += mstep) {
         const int64_t mc = min64(mstep, m - ic);
         pack_a<T, MR>(ta, a, lda, ic, pc, mc, kc, ap);
@@ -349,12 +340,12 @@ void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
     int64_t lo, hi;
     thread_share(min64(NC * nt, j.n - round), NR, t, nt, &lo, &hi);
     const int64_t jc = round + lo, nc = hi > lo ? hi - lo : 0;
-    const int64_t kstep = k_block<KC>(j.k);
+    const int64_t kstep = equal_block_step(j.k, KC, 8);
     for (int64_t pc = 0; pc < j.k; pc += kstep) {
       const int64_t kc = min64(kstep, j.k - pc);
       const T beta_here = pc == 0 ? j.beta : T(1);  // later K blocks accumulate
       if (nc > 0) pack_b<T, NR>(j.tb, j.b, j.ldb, pc, jc, kc, nc, bp);
-      const int64_t mstep = m_block<T>(j.m);
+      const int64_t mstep = equal_block_step(j.m, MC, MR);
       for (int64_t ic = 0; ic < j.m; ic += mstep, ++step) {
         const int64_t mc = min64(mstep, j.m - ic);
         T* ap = j.ap[step & 1];
@@ -378,7 +369,7 @@ void gemm_shared_b(const GemmJob<T>& j, int t, int nt) {
   int64_t step = 0;
   for (int64_t jc = 0; jc < j.n; jc += NC) {
     const int64_t nc = min64(NC, j.n - jc);
-    const int64_t kstep = k_block<KC>(j.k);
+    const int64_t kstep = equal_block_step(j.k, KC, 8);
     for (int64_t pc = 0; pc < j.k; pc += kstep, ++step) {
       const int64_t kc = min64(kstep, j.k - pc);
       const T beta_here = pc == 0 ? j.beta : T(1);
@@ -387,7 +378,7 @@ void gemm_shared_b(const GemmJob<T>& j, int t, int nt) {
       thread_share(nc, NR, t, nt, &plo, &phi);  // this thread's panels of the B block
       if (phi > plo) pack_b<T, NR>(j.tb, j.b, j.ldb, pc, jc + plo, kc, phi - plo, bp + plo * kc);
       j.barrier.wait(nt);
-      const int64_t mstep = m_block<T>(hi - lo);
+      const int64_t mstep = equal_block_step(hi - lo, MC, MR);
       for (int64_t ic = lo; ic < hi; ic += mstep) {
         const int64_t mc = min64(mstep, hi - ic);
         pack_a<T, MR>(j.ta, j.a, j.lda, ic, pc, mc, kc, ap);
