@@ -293,7 +293,8 @@ template <typename T>
 bool stream_c_pays(int64_t m, int64_t n, int64_t k, int64_t kc, T beta, const T* c, int64_t ldc) {
   return beta == T(0) && k <= kc &&
          m * n * static_cast<int64_t>(sizeof(T)) >= kStreamCBytes &&
-         reinterpret_cast<uintptr_t>(c) % 64 == 0 && (ldc * static_cast<int64_t>(sizeof(T))) % 64 == 0;
+         reinterpret_cast<uintptr_t>(c) % 64 == 0 &&
+         (ldc * static_cast<int64_t>(sizeof(T))) % 64 == 0;
 }
 
 // Below this many rows or columns of C per thread, threads pack the operand they all need
@@ -353,7 +354,8 @@ void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
         thread_share(mc, MR, t, nt, &plo, &phi);  // this thread's panels of the block
         if (phi > plo) pack_a<T, MR>(j.ta, j.a, j.lda, ic + plo, pc, phi - plo, kc, ap + plo * kc);
         j.barrier.wait(nt);
-        multiply_block(kc, mc, nc, ap, bp, j.c + ic * j.ldc + jc, j.ldc, j.alpha, beta_here, j.stream_c);
+        multiply_block(kc, mc, nc, ap, bp, j.c + ic * j.ldc + jc, j.ldc, j.alpha, beta_here,
+                       j.stream_c);
       }
     }
   }
@@ -382,7 +384,8 @@ void gemm_shared_b(const GemmJob<T>& j, int t, int nt) {
       for (int64_t ic = lo; ic < hi; ic += mstep) {
         const int64_t mc = min64(mstep, hi - ic);
         pack_a<T, MR>(j.ta, j.a, j.lda, ic, pc, mc, kc, ap);
-        multiply_block(kc, mc, nc, ap, bp, j.c + ic * j.ldc + jc, j.ldc, j.alpha, beta_here, j.stream_c);
+        multiply_block(kc, mc, nc, ap, bp, j.c + ic * j.ldc + jc, j.ldc, j.alpha, beta_here,
+                       j.stream_c);
       }
     }
   }
@@ -393,8 +396,8 @@ void gemm_shared_b(const GemmJob<T>& j, int t, int nt) {
 template <typename T, int64_t KC>
 void gemm_part(const GemmJob<T>& j, int t, int nt) {
   if (nt == 1) {
-    gemm_nest<T, KC>(j.ta, j.tb, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc,
-              j.ap[0], j.bp[0], j.stream_c);
+    gemm_nest<T, KC>(j.ta, j.tb, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c,
+                     j.ldc, j.ap[0], j.bp[0], j.stream_c);
     return;
   }
   if (j.shared) {
@@ -407,11 +410,13 @@ void gemm_part(const GemmJob<T>& j, int t, int nt) {
   thread_share(j.split_n ? j.n : j.m, j.split_n ? Micro::NR : Micro::MR, t, nt, &lo, &hi);
   if (hi <= lo) return;
   if (j.split_n) {
-    gemm_nest<T, KC>(j.ta, j.tb, j.m, hi - lo, j.k, j.alpha, j.a, j.lda, j.b + (j.tb ? lo * j.ldb : lo),
-              j.ldb, j.beta, j.c + lo, j.ldc, j.ap[t], j.bp[t], j.stream_c);
+    gemm_nest<T, KC>(j.ta, j.tb, j.m, hi - lo, j.k, j.alpha, j.a, j.lda,
+                     j.b + (j.tb ? lo * j.ldb : lo), j.ldb, j.beta, j.c + lo, j.ldc, j.ap[t],
+                     j.bp[t], j.stream_c);
   } else {
-    gemm_nest<T, KC>(j.ta, j.tb, hi - lo, j.n, j.k, j.alpha, j.a + (j.ta ? lo : lo * j.lda), j.lda, j.b,
-              j.ldb, j.beta, j.c + lo * j.ldc, j.ldc, j.ap[t], j.bp[t], j.stream_c);
+    gemm_nest<T, KC>(j.ta, j.tb, hi - lo, j.n, j.k, j.alpha, j.a + (j.ta ? lo : lo * j.lda),
+                     j.lda, j.b, j.ldb, j.beta, j.c + lo * j.ldc, j.ldc, j.ap[t], j.bp[t],
+                     j.stream_c);
   }
 }
 

@@ -466,8 +466,10 @@ struct SimdMicro {
   static void run(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b, T* c,
                   int64_t ldc, T alpha, T beta, int mr, int nr, bool stream_c = false) {
     if constexpr (kPackedA && MR > 8) {
-      if (mr <= 4) return run_rows<true, 4>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr, stream_c);
-      if (mr <= 8) return run_rows<true, 8>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr, stream_c);
+      if (mr <= 4)
+        return run_rows<true, 4>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr, stream_c);
+      if (mr <= 8)
+        return run_rows<true, 8>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr, stream_c);
     }
     run_rows<kPackedA, MR>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr, stream_c);
   }
