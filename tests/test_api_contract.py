@@ -930,3 +930,14 @@ def test_exception_inside_tape_context_still_exits_the_tape():
     v = tg.Variable(1.0)
     _ = v * 2.0
     assert tape.watched_variables() == ()
+
+
+@pytest.mark.parametrize("params", [
+    np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), shape=(2 ** 25, 2 ** 25), strides=(0, 0)),
+    range(10 ** 12), (i for i in range(2)), {0, 1}, np.array([0, 1])])
+def test_gradients_function_params_must_be_a_list_or_tuple(params):
+    """Other iterables are refused at once, naming the wrapper: listing a 2**50-element array of
+    one stride-0 value (or a range of 10**12) ran for minutes and died with an empty MemoryError."""
+    for wrapper in (tg.gradients_function, tg.value_and_gradients_function):
+        with pytest.raises(TypeError, match="gradients_function: params must be"):
+            wrapper(_f_xy, params=params)

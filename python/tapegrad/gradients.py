@@ -99,13 +99,15 @@ def _param_indices(f: Callable, params: Optional[Sequence[Union[int, str]]]) -> 
         return None
     if isinstance(params, (int, str)):
         params = [params]
-    try:
-        params = list(params)
-    except TypeError:
+    # Only a list or tuple: listing any other iterable could take without end (a range of 10**12,
+    # or an array of 2**50 elements over one stride-0 value, which took minutes and ran out of
+    # memory with an empty MemoryError).
+    if not isinstance(params, (list, tuple)):
         raise TypeError(
-            "gradients_function: params must be None, an int, a string or a sequence of them, "
-            f"got {type(params).__name__}"
-        ) from None
+            "gradients_function: params must be None, an int, a string or a list or tuple of "
+            f"them, got {type(params).__name__}"
+        )
+    params = list(params)
     kinds = {isinstance(p, str) for p in params}
     if any(not isinstance(p, (int, str)) or isinstance(p, bool) for p in params):
         raise TypeError(f"gradients_function: params must be ints or strings, got {params!r}")
@@ -141,9 +143,9 @@ def value_and_gradients_function(
 ) -> Callable[..., Tuple[Any, list]]:
     """Wraps ``f`` to return ``(value, [d value / d arg for each differentiated argument])``.
 
-    ``params`` selects the arguments by position or by name (default: all). Python numbers and
-    arrays are accepted and converted; integer-valued arguments get ``None``. Keyword arguments
-    are not allowed in the wrapped call.
+    ``params`` selects the arguments by position or by name (default: all): an int, a string, or
+    a list or tuple of them, not mixed. Python numbers and arrays are accepted and converted;
+    integer-valued arguments get ``None``. Keyword arguments are not allowed in the wrapped call.
     """
     indices = _param_indices(f, params)
 
