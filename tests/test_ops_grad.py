@@ -611,6 +611,26 @@ KERNEL_PATH_SHAPES = [
 @pytest.mark.parametrize("ta", [False, True], ids=["a", "aT"])
 @pytest.mark.parametrize("case,m,k,n", KERNEL_PATH_SHAPES, ids=[c[0] for c in KERNEL_PATH_SHAPES])
 def test_matmul_kernel_paths_match_float64(case, m, k, n, ta, tb, dtype, rng):
+    _check_matmul_against_float64(case, m, k, n, ta, tb, dtype, rng)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("tb", [False, True], ids=["b", "bT"])
+@pytest.mark.parametrize("ta", [False, True], ids=["a", "aT"])
+def test_matmul_wide_order_on_one_thread_matches_float64(ta, tb, dtype, rng):
+    """On one avx512 float thread, a C this wide takes the wide loop order: the packed B panel
+    of the usual order (a K block of 352 x 3072 columns) would pass 4 MiB. Two M blocks, B in
+    panels of 1024 columns (the last partial), two K blocks accumulating. Several threads split
+    C into shares too narrow for it (test_reliability_threads checks both give the same bits)."""
+    saved = tg.config.num_threads()
+    tg.config.set_num_threads(1)
+    try:
+        _check_matmul_against_float64("wide_order", 130, 700, 3900, ta, tb, dtype, rng)
+    finally:
+        tg.config.set_num_threads(saved)
+
+
+def _check_matmul_against_float64(case, m, k, n, ta, tb, dtype, rng):
     a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
     b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
     want = _np_matmul(ta, tb)(a.astype(np.float64), b.astype(np.float64))

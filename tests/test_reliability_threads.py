@@ -217,6 +217,10 @@ def test_thread_count_changes_between_parallel_kernels():
     # 520 rows, k = 500: one K block on the avx512 float kernel
     u = rng.standard_normal((520, 500)).astype(np.float32)
     w2 = rng.standard_normal((500, 64)).astype(np.float32)
+    # 3900 columns, K blocks of 352: the wide loop order on one avx512 float thread (a B panel
+    # of 352 x 3072 floats would pass 4 MiB), the usual order in each thread's narrower share
+    x = rng.standard_normal((130, 700)).astype(np.float32)
+    y = rng.standard_normal((700, 3900)).astype(np.float32)
     old = tg.config.num_threads()
     try:
         tg.config.set_num_threads(1)
@@ -224,6 +228,7 @@ def test_thread_count_changes_between_parallel_kernels():
         want_vw = tg.matmul(v, w).numpy().tobytes()
         want_st = tg.matmul(s, t).numpy().tobytes()
         want_uw = tg.matmul(u, w2).numpy().tobytes()
+        want_xy = tg.matmul(x, y).numpy().tobytes()
         for n in (2, 3, 5, 2, 7, 1, 4):
             tg.config.set_num_threads(n)
             for _ in range(3):
@@ -231,6 +236,7 @@ def test_thread_count_changes_between_parallel_kernels():
                 assert tg.matmul(v, w).numpy().tobytes() == want_vw, f"{n} threads"
                 assert tg.matmul(s, t).numpy().tobytes() == want_st, f"{n} threads"
                 assert tg.matmul(u, w2).numpy().tobytes() == want_uw, f"{n} threads"
+                assert tg.matmul(x, y).numpy().tobytes() == want_xy, f"{n} threads"
     finally:
         tg.config.set_num_threads(old)
 

@@ -31,9 +31,11 @@ namespace {
 template <typename T> struct Blocking;
 template <> struct Blocking<float> {
   static constexpr int64_t KC = 256, MC = 120, NC = 3072, ONE_BLOCK_K = KC, ONE_BLOCK_ROWS = 0;
+  static constexpr int64_t WIDE_NC = 0, WIDE_ROWS = 0, WIDE_PANEL_BYTES = 0;  // no wide order
 };
 template <> struct Blocking<double> {
   static constexpr int64_t KC = 256, MC = 96, NC = 1536, ONE_BLOCK_K = KC, ONE_BLOCK_ROWS = 0;
+  static constexpr int64_t WIDE_NC = 0, WIDE_ROWS = 0, WIDE_PANEL_BYTES = 0;
 };
 #ifndef TG_BLOCKING
 #define TG_BLOCKING Blocking
@@ -239,6 +241,58 @@ inline int64_t equal_block_step(int64_t extent, int64_t max_block, int64_t unit)
   return blocks <= 1 ? max_block : round_up((extent + blocks - 1) / blocks, unit);
 }
 
+// Whether the serial nest over an m x n x k product takes the wide order (gemm_nest_wide):
+// TG_BLOCKING's WIDE_NC is nonzero, C is wider than it, A spans more than one block (else
+// the B panel serves one A block and where it lives matters little), and the usual order's
+// packed B panel (a K block by up to NC columns) exceeds WIDE_PANEL_BYTES.
+template <typename T, int64_t KC>
+bool wide_nest(int64_t m, int64_t n, int64_t k) {
+  using B = TG_BLOCKING<T>;
+  if (B::WIDE_NC == 0 || n <= B::WIDE_NC || m <= Tiles<T>::MC) return false;
+  const int64_t kc = min64(equal_block_step(k, KC, 8), k);
+  return kc * min64(n, Tiles<T>::NC) * static_cast<int64_t>(sizeof(T)) > B::WIDE_PANEL_BYTES;
+}
+
+// The rows of A the wide order packs at once, for an m-row C (a multiple of MR).
+template <typename T>
+int64_t wide_rows(int64_t m) {
+  constexpr int MR = Tiles<T>::MR;
+  return min64(TG_BLOCKING<T>::WIDE_ROWS / MR * MR, round_up(m, MR));
+}
+
+// The serial nest for a wide C: K block outermost, A packed once per K block for up to
+// WIDE_ROWS rows, then B in panels of WIDE_NC columns, each small enough to stay in L2 while
+// every A block passes over it. The usual order (gemm_nest) packs a panel of all n columns:
+// from 2048 columns it spills to L3, and each A block then waits for it there. (Its other
+// way out, panels of WIDE_NC columns in the usual order, packs all of A once per panel.)
+// Each C element still sums its K blocks in order with the same FMA chains: the same bits.
+template <typename T, int64_t KC>
+void gemm_nest_wide(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                    int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, T* ap,
+                    T* bp, bool stream_c) {
+  constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+  constexpr int64_t MC = Tiles<T>::MC, NC = TG_BLOCKING<T>::WIDE_NC / NR * NR;
+  const int64_t rows = wide_rows<T>(m);
+  const int64_t kstep = equal_block_step(k, KC, 8);
+  for (int64_t i0 = 0; i0 < m; i0 += rows) {
+    const int64_t mb = min64(rows, m - i0);
+    const int64_t mstep = equal_block_step(mb, MC, MR);
+    for (int64_t pc = 0; pc < k; pc += kstep) {
+      const int64_t kc = min64(kstep, k - pc);
+      const T beta_here = pc == 0 ? beta : T(1);  // later K blocks accumulate
+      for (int64_t ic = 0; ic < mb; ic += mstep)  // block ic at ap + ic * kc, as pack_a lays it
+        pack_a<T, MR>(ta, a, lda, i0 + ic, pc, min64(mstep, mb - ic), kc, ap + ic * kc);
+      for (int64_t jc = 0; jc < n; jc += NC) {
+        const int64_t nc = min64(NC, n - jc);
+        pack_b<T, NR>(tb, b, ldb, pc, jc, kc, nc, bp);
+        for (int64_t ic = 0; ic < mb; ic += mstep)
+          multiply_block(kc, min64(mstep, mb - ic), nc, ap + ic * kc, bp,
+                         c + (i0 + ic) * ldc + jc, ldc, alpha, beta_here, stream_c);
+      }
+    }
+  }
+}
+
 // The serial loop nest over all of C, with caller-provided packing buffers, K blocks of KC.
 template <typename T, int64_t KC>
 void gemm_nest(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
@@ -247,6 +301,9 @@ void gemm_nest(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const
   using Micro = TG_MICRO<T>;
   constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
   constexpr int64_t MC = Tiles<T>::MC, NC = Tiles<T>::NC;
+  if (wide_nest<T, KC>(m, n, k))
+    return gemm_nest_wide<T, KC>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ap, bp,
+                                 stream_c);
   for (int64_t jc = 0; jc < n; jc += NC) {
     const int64_t nc = min64(NC, n - jc);
     const int64_t kstep = equal_block_step(k, KC, 8);
@@ -445,7 +502,10 @@ bool gemm_blocked_kc(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha,
                  {}, {}, {}};
   // Sized for the whole problem, clipped to the blocks: every share fits.
   const int64_t kc = min64(KC, k);
-  const int64_t a_count = min64(MC, round_up(m, Micro::MR)) * kc;
+  // A thread's share of C is no larger than C, so if it takes the wide order, C would too.
+  const int64_t a_rows =
+      wide_nest<T, KC>(m, n, k) ? wide_rows<T>(m) : min64(MC, round_up(m, Micro::MR));
+  const int64_t a_count = a_rows * kc;
   const int64_t b_count = min64(NC, round_up(n, Micro::NR)) * kc;
   // Shared: buffers 0 and 1 of the shared operand, one per thread of the other (one of each at
   // least, for the pool running the job on one thread).

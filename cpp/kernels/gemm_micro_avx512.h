@@ -67,6 +67,12 @@ template <typename T> using Avx512Micro = SimdMicro<T, Avx512Vec, TG_AVX512_MR>;
 //       0.983-0.986x at 512^3; on 2 threads 0.963-0.971x. With 256 rows a 512 block lost
 //       (1.028x at 256x1024x512). Blocks of 512 for any k (from 512 rows) read 0.977-1.005x at
 //       2048^3 in quiet spells but 0.97-1.10x in busy ones, and are not used.
+//   WIDE_NC = 1024 from WIDE_PANEL_BYTES = 4 MiB (float; gemm_blocked.h's gemm_nest_wide): when
+//       the usual B panel (a K block by up to NC columns) would pass 4 MiB, twice L2, B goes in
+//       panels of 1024 columns that stay in L2, A packed once per K block for up to
+//       WIDE_ROWS = 4096 rows (6 MiB). kernel_ab: 0.948x the time at 3000^3, 0.906-0.908x at
+//       256x4096x1024 (plain and both transposed). Panels of 2.2-2.75 MiB (1500^3, 2048^3)
+//       gained nothing (1.004; 1.015-1.027 at 1500^3 with the wide order), so they keep it.
 // Double keeps KC and halves MC and NC: the same bytes per block as float (its B micro-panel,
 // 384 x 16 x 8 B, is float's size too).
 // MR 8, 10 and 14 were each 1-3% slower than 12 (same A/B). The TG_AVX512_* macros exist so
@@ -80,6 +86,9 @@ template <typename T> using Avx512Micro = SimdMicro<T, Avx512Vec, TG_AVX512_MR>;
 #ifndef TG_AVX512_NC
 #define TG_AVX512_NC 3072
 #endif
+#ifndef TG_AVX512_WIDE_NC
+#define TG_AVX512_WIDE_NC 1024
+#endif
 #ifndef TG_AVX512_ONE_BLOCK_K
 #define TG_AVX512_ONE_BLOCK_K 512
 #endif
@@ -87,10 +96,13 @@ template <typename T> struct Avx512Blocking;
 template <> struct Avx512Blocking<float> {
   static constexpr int64_t KC = TG_AVX512_KC, MC = TG_AVX512_MC, NC = TG_AVX512_NC;
   static constexpr int64_t ONE_BLOCK_K = TG_AVX512_ONE_BLOCK_K, ONE_BLOCK_ROWS = 512;
+  static constexpr int64_t WIDE_NC = TG_AVX512_WIDE_NC, WIDE_ROWS = 4096;
+  static constexpr int64_t WIDE_PANEL_BYTES = int64_t(4) << 20;
 };
 template <> struct Avx512Blocking<double> {
   static constexpr int64_t KC = TG_AVX512_KC, MC = TG_AVX512_MC / 2, NC = TG_AVX512_NC / 2;
   static constexpr int64_t ONE_BLOCK_K = KC, ONE_BLOCK_ROWS = 0;  // not measured for double
+  static constexpr int64_t WIDE_NC = 0, WIDE_ROWS = 0, WIDE_PANEL_BYTES = 0;  // nor this
 };
 
 }  // namespace
