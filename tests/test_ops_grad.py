@@ -619,13 +619,15 @@ def test_matmul_kernel_paths_match_float64(case, m, k, n, ta, tb, dtype, rng):
 @pytest.mark.parametrize("ta", [False, True], ids=["a", "aT"])
 def test_matmul_wide_order_on_one_thread_matches_float64(ta, tb, dtype, rng):
     """On one avx512 float thread, a C this wide takes the wide loop order: the packed B panel
-    of the usual order (a K block of 352 x 3072 columns) would pass 4 MiB. Two M blocks, B in
-    panels of 1024 columns (the last partial), two K blocks accumulating. Several threads split
-    C into shares too narrow for it (test_reliability_threads checks both give the same bits)."""
+    of the usual order (a K block of 352 x 3072 columns) would pass 4 MiB. Two M blocks (72 + 56
+    rows: the last tile takes the 8-row loop), B in panels of 1024 columns (the last partial),
+    two K blocks accumulating; each panel (1.4 MiB) is past the size from which the tiles
+    prefetch the next B micro-panel. Several threads split C into shares too narrow for the wide
+    order (test_reliability_threads checks both give the same bits)."""
     saved = tg.config.num_threads()
     tg.config.set_num_threads(1)
     try:
-        _check_matmul_against_float64("wide_order", 130, 700, 3900, ta, tb, dtype, rng)
+        _check_matmul_against_float64("wide_order", 128, 700, 3900, ta, tb, dtype, rng)
     finally:
         tg.config.set_num_threads(saved)
 

@@ -219,7 +219,7 @@ def test_thread_count_changes_between_parallel_kernels():
     w2 = rng.standard_normal((500, 64)).astype(np.float32)
     # 3900 columns, K blocks of 352: the wide loop order on one avx512 float thread (a B panel
     # of 352 x 3072 floats would pass 4 MiB), the usual order in each thread's narrower share
-    x = rng.standard_normal((130, 700)).astype(np.float32)
+    x = rng.standard_normal((128, 700)).astype(np.float32)
     y = rng.standard_normal((700, 3900)).astype(np.float32)
     old = tg.config.num_threads()
     try:

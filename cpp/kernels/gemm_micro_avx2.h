@@ -484,23 +484,42 @@ struct SimdMicro {
   // rows) runs a 4- or 8-row loop: each C element is the same chain of FMAs, so the same bits.
   // stream_c (with beta == 0, and C's rows aligned to 64 bytes: see gemm_blocked.h) writes a
   // whole tile with non-temporal stores, which do not read C's lines first.
+  // b_ahead (packed A only): kc * 16 bytes of packed B to bring into L2 meanwhile, one line every
+  // 4 k steps (see multiply_block).
   template <bool kPackedA>
   static void run(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b, T* c,
-                  int64_t ldc, T alpha, T beta, int mr, int nr, bool stream_c = false) {
-    if constexpr (kPackedA && MR > 8) {
-      if (mr <= 4)
-        return run_rows<true, 4>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr, stream_c);
-      if (mr <= 8)
-        return run_rows<true, 8>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr, stream_c);
+                  int64_t ldc, T alpha, T beta, int mr, int nr, bool stream_c = false,
+                  const T* b_ahead = nullptr) {
+    if constexpr (kPackedA) {
+      if (b_ahead) return run_tile<true>(kc, a, b, c, ldc, alpha, beta, mr, nr, stream_c, b_ahead);
+      return run_tile<false>(kc, a, b, c, ldc, alpha, beta, mr, nr, stream_c, nullptr);
+    } else {
+      run_rows<false, MR, false>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr, stream_c,
+                                 nullptr);
     }
-    run_rows<kPackedA, MR>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr, stream_c);
   }
 
  private:
+  template <bool kAhead>
+  static void run_tile(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta,
+                       int mr, int nr, bool stream_c, const T* ahead) {
+    if constexpr (MR > 8) {
+      if (mr <= 4)
+        return run_rows<true, 4, kAhead>(kc, a, nullptr, 0, b, c, ldc, alpha, beta, mr, nr,
+                                         stream_c, ahead);
+      if (mr <= 8)
+        return run_rows<true, 8, kAhead>(kc, a, nullptr, 0, b, c, ldc, alpha, beta, mr, nr,
+                                         stream_c, ahead);
+    }
+    run_rows<true, MR, kAhead>(kc, a, nullptr, 0, b, c, ldc, alpha, beta, mr, nr, stream_c,
+                               ahead);
+  }
+
   // The tile's first ROWS rows (mr <= ROWS <= MR); a packed panel still holds MR values per k step.
-  template <bool kPackedA, int ROWS>
+  template <bool kPackedA, int ROWS, bool kAhead>
   static void run_rows(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b,
-                       T* c, int64_t ldc, T alpha, T beta, int mr, int nr, bool stream_c) {
+                       T* c, int64_t ldc, T alpha, T beta, int mr, int nr, bool stream_c,
+                       const T* ahead) {
     const bool streaming = stream_c && beta == T(0) && mr == ROWS && nr == NR;
     // The C tile's rows are far apart: start fetching them now so the stores at the end do not
     // wait on misses; both ends of each row, which is 64 (ymm) or 128 (zmm) bytes, one or two
@@ -521,6 +540,8 @@ struct SimdMicro {
       // and the 256-row shapes in quiet ones, on 2 threads too; same bits.
       _mm_prefetch(reinterpret_cast<const char*>(b + (p + 16) * NR), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(b + (p + 16) * NR + NR - 1), _MM_HINT_T0);
+      if constexpr (kAhead)
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + p * (16 / sizeof(T))), _MM_HINT_T1);
       const V b0 = X::load_aligned(b + p * NR);  // packed B panels are 64-byte aligned
       const V b1 = X::load_aligned(b + p * NR + X::W);
 #pragma GCC unroll 16

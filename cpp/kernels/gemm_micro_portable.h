@@ -30,11 +30,14 @@ struct PortableMicro {
   // C[0:mr, 0:nr] = alpha * sum_p A[p][i] B[p][j] + beta * C (beta == 0: C not read).
   // kPackedA: a is a packed MR x kc panel. Otherwise rows[i] points at A(i, 0) in the matrix
   // itself and A(i, p) = rows[i][p * a_step].
-  // stream_c: ignored (the SIMD tiles' non-temporal stores change no value).
+  // stream_c, b_ahead: ignored (the SIMD tiles' non-temporal stores and prefetches change no
+  // value).
   template <bool kPackedA>
   static void run(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b, T* c,
-                  int64_t ldc, T alpha, T beta, int mr, int nr, bool stream_c = false) {
+                  int64_t ldc, T alpha, T beta, int mr, int nr, bool stream_c = false,
+                  const T* b_ahead = nullptr) {
     (void)stream_c;
+    (void)b_ahead;
     T acc[MR][NR] = {};
     for (int64_t p = 0; p < kc; ++p) {
       const T* bp = b + p * NR;
