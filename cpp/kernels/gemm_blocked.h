@@ -278,10 +278,11 @@ int64_t wide_rows(int64_t m) {
 
 // The serial nest for a wide C: K block outermost, A packed once per K block for up to
 // WIDE_ROWS rows, then B in panels of WIDE_NC columns, each small enough to stay in L2 while
-// every A block passes over it. The usual order (gemm_nest) packs a panel of all n columns:
-// from 2048 columns it spills to L3, and each A block then waits for it there. (Its other
-// way out, panels of WIDE_NC columns in the usual order, packs all of A once per panel.)
-// Each C element still sums its K blocks in order with the same FMA chains: the same bits.
+// every A block passes over it. The usual order (gemm_nest) packs a panel of up to NC columns,
+// which spills L2 from about 1500 columns; from WIDE_PANEL_BYTES on, this order measured
+// faster (see gemm_micro_avx512.h). Panels of WIDE_NC columns in the usual order would pack
+// all of A once per panel instead. Each C element still sums its K blocks in order with the
+// same FMA chains: the same bits.
 template <typename T, int64_t KC>
 void gemm_nest_wide(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                     int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, T* ap,
