@@ -2,8 +2,8 @@
 // - the micro-kernel (SimdMicro, also the avx512 one over Avx512Vec): here a 6 x (2 vectors)
 //   tile, i.e. 6 x 16 float or 6 x 8 double, held in 12 ymm accumulators: the largest tile that
 //   leaves registers for the B row and the A broadcast;
-// - GEMV (n == 1): four rows at a time, from the four quarters of A, so each vector load of x feeds
-//   four FMAs and four memory streams are in flight;
+// - GEMV (n == 1): eight rows at a time, from the eight eighths of A, so each vector load of x
+//   feeds eight FMAs and eight memory streams are in flight;
 // - the few-columns kernel, and the packers' register transposes.
 #pragma once
 #include <immintrin.h>
@@ -108,14 +108,20 @@ struct Avx2Vec<double> {
   }
 };
 
+#ifndef TG_GEMV_ROWS
+#define TG_GEMV_ROWS 8
+#endif
 template <typename T>
 struct Avx2Gemv {
   // y[i] = alpha * dot(A[i, :], x) + beta * y[i] for row-major A and unit-stride x. Rows are
-  // taken four at a time from the four quarters of A (i, i + q, i + 2q, i + 3q): four sequential
-  // streams in flight instead of one read A faster (10000 x 64 float from L3, median per call:
-  // 52-55 us with four adjacent rows, 39-42 us with quarters). Each row's sum is formed the same
-  // way wherever it falls (same k order, same four-way horizontal sum), so results do not depend
-  // on how rows are grouped or split between threads, nor on the direction (below).
+  // taken eight at a time from the eight eighths of A (i, i + q, ..., i + 7q): several
+  // sequential streams in flight instead of one read A faster (10000 x 64 float from L3, median
+  // per call: 52-55 us with four adjacent rows, 39-42 us with quarters). Eight rather than four:
+  // with k = 64 each row's sum is a chain of 8 dependent FMAs, and four chains left the loads
+  // waiting on FMA latency with A in L2 (kernel_ab, 1 thread: 0.93-0.95x the time at 10000 x
+  // 64, 0.94-0.98x at 5000 and 2500 rows; 2 threads 1.01). Each row's sum is formed the same way
+  // wherever it falls (same k order, same four-way horizontal sum), so results do not depend on
+  // how rows are grouped or split between threads, nor on the direction (below).
   // descending: the row groups are taken last to first. The caller alternates it between calls,
   // so a matrix a little larger than L2 (10000 x 64 float: 2.56 MB, L2 2 MiB here) starts where
   // the previous call ended, on the rows still in L2, instead of always meeting the ones the
@@ -139,42 +145,35 @@ struct Avx2Gemv {
     using V = typename X::V;
     constexpr int W = X::W;
     auto finish = [&](T* out, T s) { *out = kBeta ? alpha * s + beta * *out : alpha * s; };
-    const int64_t q = m / 4;
-    // The last few rows (m % 4) are at the end of A: first when descending.
-    if (descending) single_rows<kBeta>(4 * q, m, k, alpha, a, lda, x, beta, y, incy);
+    constexpr int G = TG_GEMV_ROWS;  // rows per group (a multiple of 4), one from each G-th of A
+    const int64_t q = m / G;
+    // The last few rows (m % G) are at the end of A: first when descending.
+    if (descending) single_rows<kBeta>(G * q, m, k, alpha, a, lda, x, beta, y, incy);
     const int64_t step = descending ? -1 : 1;
     for (int64_t n = 0, i = descending ? q - 1 : 0; n < q; ++n, i += step) {
-      const T* r0 = a + i * lda;
-      const T* r1 = r0 + q * lda;
-      const T* r2 = r1 + q * lda;
-      const T* r3 = r2 + q * lda;
-      V s0 = X::zero(), s1 = X::zero(), s2 = X::zero(), s3 = X::zero();
+      const T* r[G];
+      r[0] = a + i * lda;
+      for (int j = 1; j < G; ++j) r[j] = r[j - 1] + q * lda;
+      V s[G];
+      for (int j = 0; j < G; ++j) s[j] = X::zero();
       int64_t p = 0;
       for (; p + W <= k; p += W) {
         const V xv = X::load(x + p);
-        s0 = X::fma(X::load(r0 + p), xv, s0);
-        s1 = X::fma(X::load(r1 + p), xv, s1);
-        s2 = X::fma(X::load(r2 + p), xv, s2);
-        s3 = X::fma(X::load(r3 + p), xv, s3);
+#pragma GCC unroll 8
+        for (int j = 0; j < G; ++j) s[j] = X::fma(X::load(r[j] + p), xv, s[j]);
       }
-      T t[4];
-      X::hsum4(s0, s1, s2, s3, t);  // one shuffle tree for the four rows
+      T t[G];
+#pragma GCC unroll 2
+      for (int j = 0; j < G; j += 4) X::hsum4(s[j], s[j + 1], s[j + 2], s[j + 3], t + j);
       if (__builtin_expect(p < k, 0)) {
-        for (; p < k; ++p) {
-          t[0] += r0[p] * x[p];
-          t[1] += r1[p] * x[p];
-          t[2] += r2[p] * x[p];
-          t[3] += r3[p] * x[p];
-        }
+        for (; p < k; ++p)
+          for (int j = 0; j < G; ++j) t[j] += r[j][p] * x[p];
       }
       T* yi = y + i * incy;
       const int64_t yq = q * incy;
-      finish(yi, t[0]);
-      finish(yi + yq, t[1]);
-      finish(yi + 2 * yq, t[2]);
-      finish(yi + 3 * yq, t[3]);
+      for (int j = 0; j < G; ++j) finish(yi + j * yq, t[j]);
     }
-    if (!descending) single_rows<kBeta>(4 * q, m, k, alpha, a, lda, x, beta, y, incy);
+    if (!descending) single_rows<kBeta>(G * q, m, k, alpha, a, lda, x, beta, y, incy);
   }
 
   // Rows [lo, hi) one at a time.
