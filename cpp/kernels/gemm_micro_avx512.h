@@ -71,8 +71,8 @@ template <typename T> using Avx512Micro = SimdMicro<T, Avx512Vec, TG_AVX512_MR>;
 //       the usual B panel (a K block by up to NC columns) would pass 4 MiB, twice L2, B goes in
 //       panels of 1024 columns that stay in L2, A packed once per K block for up to
 //       WIDE_ROWS = 4096 rows (6 MiB). kernel_ab: 0.948x the time at 3000^3, 0.906-0.908x at
-//       256x4096x1024 (plain and both transposed). Panels of 2.2-2.75 MiB (1500^3, 2048^3)
-//       gained nothing (1.004; 1.015-1.027 at 1500^3 with the wide order), so they keep it.
+//       256x4096x1024 (plain and both transposed). Panels of 2.2-2.75 MiB gained nothing from
+//       the wide order (1.004x at 2048^3, 1.015-1.027x at 1500^3) and keep the usual one.
 // Double keeps KC and halves MC and NC: the same bytes per block as float (its B micro-panel,
 // 384 x 16 x 8 B, is float's size too).
 // MR 8, 10 and 14 were each 1-3% slower than 12 (same A/B). The TG_AVX512_* macros exist so
