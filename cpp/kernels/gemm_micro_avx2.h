@@ -108,6 +108,8 @@ struct Avx2Vec<double> {
   }
 };
 
+// Rows per GEMV group (a multiple of 4); a macro so that kernel_ab can build a side with another
+// value (KERNEL_AB_DEFS_B="-DTG_GEMV_ROWS=4").
 #ifndef TG_GEMV_ROWS
 #define TG_GEMV_ROWS 8
 #endif
