@@ -400,27 +400,6 @@ inline void interleave_steps(const float* const* r, int64_t p, float* out) {
     for (int q = 0; q < S; ++q) out[(p + q) * R + g] = r[g][p + q];
 }
 
-// out[p * R + i] = src_i[p] for the R rows src_i = src + i * ld (p < kc): R rows interleaved,
-// R values per k step. It packs a full panel of either operand whose packed order runs across
-// its stored rows: an NR-column panel of transposed B (column j of op(B) is row j of B) or, for
-// the avx512 tile, an MR-row panel of row-major A.
-// 16 k steps at a time, so each row's 64-byte line is read whole while it is in L1: rows ld
-// apart share L1 sets when ld is a multiple of 1 KiB, and 8 steps at a time read each line in
-// two halves, the second often after the line had been evicted. Sapphire Rapids, 1 thread:
-// the packing alone took 0.90x the time for the 32-row panels of a transposed 1024 x 1024 B
-// (0.75x for the 12-row panels of a 256 x 1024 A); the whole 256 x 1024 . (1024 x 1024)^T
-// product (the deep step's g W^T) 0.973x (kernel_ab), other shapes unchanged (0.998-1.000).
-template <int R>
-void pack_interleaved(const float* src, int64_t ld, int64_t kc, float* out) {
-  const float* r[R];
-  for (int i = 0; i < R; ++i) r[i] = src + i * ld;
-  int64_t p = 0;
-  for (; p + 16 <= kc; p += 16) interleave_steps<R, 16>(r, p, out);
-  for (; p + 8 <= kc; p += 8) interleave_steps<R, 8>(r, p, out);
-  for (; p < kc; ++p)
-    for (int i = 0; i < R; ++i) out[p * R + i] = r[i][p];
-}
-
 // The same for double: S k steps of R rows, a 4x4 transpose of 256-bit rows per 4 rows and 4
 // steps, element copies for any last 1-3 rows.
 template <int R, int S>
@@ -444,14 +423,25 @@ inline void interleave_steps(const double* const* r, int64_t p, double* out) {
     for (int q = 0; q < S; ++q) out[(p + q) * R + g] = r[g][p + q];
 }
 
-// Double: 8 k steps (a whole line of each row) at a time, for the same reason, then 4.
-template <int R>
-void pack_interleaved(const double* src, int64_t ld, int64_t kc, double* out) {
-  const double* r[R];
+// out[p * R + i] = src_i[p] for the R rows src_i = src + i * ld (p < kc): R rows interleaved,
+// R values per k step. It packs a full panel of either operand whose packed order runs across
+// its stored rows: an NR-column panel of transposed B (column j of op(B) is row j of B) or, for
+// the avx512 tile, an MR-row panel of row-major A.
+// A whole 64-byte line of each row at a time (16 float or 8 double k steps), then half a line,
+// then single steps, so each line is read whole while it is in L1: rows ld apart share L1 sets
+// when ld is a multiple of 1 KiB, and half-line steps read each line in two halves, the second
+// often after the line had been evicted. Sapphire Rapids, 1 thread: the packing alone took
+// 0.90x the time for the 32-row panels of a transposed 1024 x 1024 B (0.75x for the 12-row
+// panels of a 256 x 1024 A); the whole 256 x 1024 . (1024 x 1024)^T product (the deep step's
+// g W^T) 0.973x (kernel_ab), other shapes unchanged (0.998-1.000).
+template <int R, typename T>
+void pack_interleaved(const T* src, int64_t ld, int64_t kc, T* out) {
+  constexpr int kLine = 64 / static_cast<int>(sizeof(T)), kHalf = kLine / 2;
+  const T* r[R];
   for (int i = 0; i < R; ++i) r[i] = src + i * ld;
   int64_t p = 0;
-  for (; p + 8 <= kc; p += 8) interleave_steps<R, 8>(r, p, out);
-  for (; p + 4 <= kc; p += 4) interleave_steps<R, 4>(r, p, out);
+  for (; p + kLine <= kc; p += kLine) interleave_steps<R, kLine>(r, p, out);
+  for (; p + kHalf <= kc; p += kHalf) interleave_steps<R, kHalf>(r, p, out);
   for (; p < kc; ++p)
     for (int i = 0; i < R; ++i) out[p * R + i] = r[i][p];
 }
