@@ -2,7 +2,8 @@
 # Builds the extension with ThreadSanitizer into build/tsan/ (never touching an installed tapegrad)
 # and runs the tests that drive the thread pool hardest: the threading tests (pool growth and
 # shrinkage, concurrent matmuls from Python threads, every parallel split at tiny sizes with the
-# thresholds at 0, which runs the shared-packing barriers) and every GEMM path.
+# thresholds at 0, which runs the shared-packing barriers), every GEMM path, and the dynamic GEMM
+# schedule on 2, 3 and 5 threads.
 #
 # Exits non-zero if the build fails, a test fails, or ThreadSanitizer reports anything.
 #
@@ -39,5 +40,5 @@ export PYTHONMALLOC=malloc
 
 check_site
 run_pytest tests/test_reliability_threads.py tests/test_ops_grad.py \
-  -k "not forked_child and (test_reliability_threads or matmul_kernel_paths)" "$@"
+  -k "not forked_child and (test_reliability_threads or matmul_kernel_paths or dynamic_schedule)" "$@"
 judge "WARNING: ThreadSanitizer"

@@ -603,6 +603,13 @@ KERNEL_PATH_SHAPES = [
     ("gemv_threaded", 17000, 64, 1),
     ("streamed_c", 1100, 40, 528),  # C past 2 MiB written once (k <= KC): non-temporal stores
     ("outer", 40, 1, 33),
+    # On several threads, the dynamic schedule (gemm_blocked.h): A blocks of MC rows, three K
+    # blocks (each step's shared B buffer is reused two steps later); C at least as tall as wide
+    # with few A blocks (smaller blocks); two B panels (n past NC); one micro-tile wide.
+    ("dynamic_blocks", 1000, 800, 100),
+    ("dynamic_small_blocks", 250, 300, 90),
+    ("dynamic_past_nc", 960, 40, 3100),
+    ("dynamic_n16", 700, 90, 16),
 ]
 
 
@@ -630,6 +637,27 @@ def test_matmul_wide_order_on_one_thread_matches_float64(ta, tb, dtype, rng):
         _check_matmul_against_float64("wide_order", 128, 700, 3900, ta, tb, dtype, rng)
     finally:
         tg.config.set_num_threads(saved)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case,m,k,n", [c for c in KERNEL_PATH_SHAPES if c[0].startswith("dynamic")],
+                         ids=[c[0] for c in KERNEL_PATH_SHAPES if c[0].startswith("dynamic")])
+def test_matmul_dynamic_schedule_same_bits_for_any_thread_count(case, m, k, n, dtype, rng):
+    """Threads claim the dynamic schedule's items in whatever order the OS runs them; every C
+    element must still be computed as on one thread (same tiles, K blocks in order)."""
+    a = rng.standard_normal((k, m)).astype(dtype)  # transposed A: the packer that transposes
+    b = rng.standard_normal((k, n)).astype(dtype)
+    saved = tg.config.num_threads()
+    try:
+        tg.config.set_num_threads(1)
+        want = tg.matmul(a, b, transpose_a=True).numpy().tobytes()
+        for threads in (2, 3, 5):
+            tg.config.set_num_threads(threads)
+            for _ in range(2):
+                assert tg.matmul(a, b, transpose_a=True).numpy().tobytes() == want, f"{threads} threads"
+    finally:
+        tg.config.set_num_threads(saved)
+    _check_matmul_against_float64(case, m, k, n, True, False, dtype, rng)
 
 
 def _check_matmul_against_float64(case, m, k, n, ta, tb, dtype, rng):

@@ -8,6 +8,7 @@
 // linker keeps for every unit (see kernels_portable.h on the one-definition rule).
 #pragma once
 #include <atomic>
+#include <cstdint>
 
 namespace tapegrad::threads {
 
@@ -21,5 +22,9 @@ class SpinBarrier {
   std::atomic<int> arrived_{0};
   std::atomic<unsigned> phase_{0};
 };
+
+// Returns once `value` (acquire) is at least `target`, waiting the way the barrier does: for a
+// count that other threads of the same job raise as they finish work they have claimed.
+void wait_at_least(const std::atomic<int64_t>& value, int64_t target);
 
 }  // namespace tapegrad::threads

@@ -19,6 +19,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <type_traits>
 
 #include "core/allocator.h"
@@ -371,13 +373,27 @@ bool stream_c_pays(int64_t m, int64_t n, int64_t k, int64_t kc, T beta, const T*
          (ldc * static_cast<int64_t>(sizeof(T))) % 64 == 0;
 }
 
-// Below this many rows or columns of C per thread, threads pack the operand they all need
-// together (gemm_shared_a/b); above it each packs its own copy and they never wait for each
-// other. A private copy of A costs each thread about 0.2 ns per element against ~2 * cols / 85
+// For C wider than tall (outside the dynamic schedule): below this many columns per thread,
+// threads pack the A they all need together (gemm_shared_a); above it each packs its own copy
+// and they never wait for each other. A private copy of A costs each thread about 0.2 ns per element against ~2 * cols / 85
 // GFLOP/s of multiply-adds per element: ~7% of its time at 128 columns, ~1% at 1024. The shared
 // nests meet at a barrier per block, and on a shared machine a barrier makes both threads wait
 // for whichever was descheduled, so they are kept for the sizes where the copy is expensive.
 constexpr int64_t kSharedPackingBelow = 512;
+
+// The dynamic schedule of a product on several threads (gemm_dynamic below). Steps follow the
+// serial nest: B panels of `nstep` columns, K blocks of `kstep` within each; a step is `packs`
+// items that each pack a share of its B panel, then one item per A block of `mstep` rows.
+// Items are numbered in that order and claimed from `next`; the counters say what is done.
+struct DynamicSchedule {
+  int64_t nstep, kstep, mstep;
+  int64_t kblocks, ablocks, packs, items_per_step, items;
+  std::atomic<int64_t> next{0};
+  std::unique_ptr<std::atomic<int64_t>[]> counters;  // packed, multiplied (per step), row_steps
+  std::atomic<int64_t>* packed = nullptr;      // [step]: pack items done
+  std::atomic<int64_t>* multiplied = nullptr;  // [step]: A blocks done
+  std::atomic<int64_t>* row_steps = nullptr;   // [A block]: steps it has been multiplied in
+};
 
 template <typename T>
 struct GemmJob {
@@ -388,17 +404,18 @@ struct GemmJob {
   const T* b;
   T* c;
   int64_t lda, ldb, ldc;
-  // Packing buffers, one pair per thread; with `shared`, the operand all threads need (A when C
-  // is split along N, B when along M) is packed together into ap[0..1] or bp[0..1].
+  // Packing buffers, one pair per thread; with `shared` the A all threads need is packed together
+  // into ap[0..1], and in the dynamic schedule B into bp[0..1].
   T* ap[kMaxGemmThreads];
   T* bp[kMaxGemmThreads];
-  mutable threads::SpinBarrier barrier;  // the only part the threads change
+  DynamicSchedule* dynamic;  // set for the dynamic schedule (gemm_dynamic), else null
+  mutable threads::SpinBarrier barrier;  // with the schedule's counters, all the threads change
 };
 
-// Several threads share C along N (split_n) or M. Each needs every packed block of the operand
-// the split does not divide; instead of each packing all of it (at 256^3 on two threads that
-// duplicate was ~10% of each thread's time), they pack each block together, each its share of
-// the micro-panels, into a shared buffer, and meet at a barrier before using it. Two buffers
+// Several threads share C along N. Each needs every packed block of A; instead of each packing
+// all of it (at 256^3 on two threads that duplicate was ~10% of each thread's time), they pack
+// each block together, each its share of the micro-panels, into a shared buffer, and meet at a
+// barrier before using it. Two buffers
 // alternate, so one barrier per block suffices: a thread packing block s+1 overwrites block
 // s-1's buffer, which every thread finished using before it reached block s's barrier. Every
 // thread runs the same blocks, hence the same barriers, even one with no rows or columns of its
@@ -435,38 +452,95 @@ void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
   }
 }
 
+// Several threads and many A blocks: a dynamic schedule instead of fixed shares. Every thread
+// claims the schedule's items in order: B panel shares into one of two shared buffers (step s
+// uses buffer s % 2), then the step's A blocks, each packed into the claiming thread's own buffer
+// and multiplied into its rows of C. An item waits only on items claimed before it: a B share on
+// the A blocks of step s - 2, which used its buffer last; an A block on its step's B shares and on
+// the same block's previous step (C accumulates the K blocks in order). So a thread the OS
+// deschedules holds the others up for at most the item it holds, and the others take its share
+// of the rest; with fixed halves the product waited for its whole half. Each C element is
+// computed by the same tiles and K blocks as on one thread: the same bits.
 template <typename T, int64_t KC>
-void gemm_shared_b(const GemmJob<T>& j, int t, int nt) {
+void gemm_dynamic(const GemmJob<T>& j, int t) {
   constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
-  constexpr int64_t MC = Tiles<T>::MC, NC = Tiles<T>::NC;
+  DynamicSchedule& d = *j.dynamic;
   T* ap = j.ap[t];
-  int64_t lo, hi;
-  thread_share(j.m, MR, t, nt, &lo, &hi);  // this thread's rows of C
-  int64_t step = 0;
-  for (int64_t jc = 0; jc < j.n; jc += NC) {
-    const int64_t nc = min64(NC, j.n - jc);
-    const int64_t kstep = equal_block_step(j.k, KC, 8);
-    for (int64_t pc = 0; pc < j.k; pc += kstep, ++step) {
-      const int64_t kc = min64(kstep, j.k - pc);
-      const T beta_here = pc == 0 ? j.beta : T(1);
-      T* bp = j.bp[step & 1];
-      int64_t plo, phi;
-      thread_share(nc, NR, t, nt, &plo, &phi);  // this thread's panels of the B block
-      if (phi > plo) pack_b<T, NR>(j.tb, j.b, j.ldb, pc, jc + plo, kc, phi - plo, bp + plo * kc);
-      j.barrier.wait(nt);
-      const int64_t mstep = equal_block_step(hi - lo, MC, MR);
-      for (int64_t ic = lo; ic < hi; ic += mstep) {
-        const int64_t mc = min64(mstep, hi - ic);
-        pack_a<T, MR>(j.ta, j.a, j.lda, ic, pc, mc, kc, ap);
-        multiply_block(kc, mc, nc, ap, bp, j.c + ic * j.ldc + jc, j.ldc, j.alpha, beta_here,
-                       j.stream_c);
-      }
+  for (;;) {
+    const int64_t item = d.next.fetch_add(1, std::memory_order_relaxed);
+    if (item >= d.items) return;
+    const int64_t s = item / d.items_per_step, r = item % d.items_per_step;
+    const int64_t jc = s / d.kblocks * d.nstep, pc = s % d.kblocks * d.kstep;
+    const int64_t nc = min64(d.nstep, j.n - jc), kc = min64(d.kstep, j.k - pc);
+    T* bp = j.bp[s & 1];
+    if (r < d.packs) {
+      if (s >= 2) threads::wait_at_least(d.multiplied[s - 2], d.ablocks);
+      int64_t lo, hi;
+      thread_share(nc, NR, static_cast<int>(r), static_cast<int>(d.packs), &lo, &hi);
+      if (hi > lo) pack_b<T, NR>(j.tb, j.b, j.ldb, pc, jc + lo, kc, hi - lo, bp + lo * kc);
+      d.packed[s].fetch_add(1, std::memory_order_release);
+      continue;
     }
+    const int64_t block = r - d.packs, ic = block * d.mstep, mc = min64(d.mstep, j.m - ic);
+    threads::wait_at_least(d.packed[s], d.packs);
+    threads::wait_at_least(d.row_steps[block], s);
+    pack_a<T, MR>(j.ta, j.a, j.lda, ic, pc, mc, kc, ap);
+    multiply_block(kc, mc, nc, ap, bp, j.c + ic * j.ldc + jc, j.ldc, j.alpha,
+                   pc == 0 ? j.beta : T(1), j.stream_c);
+    d.row_steps[block].fetch_add(1, std::memory_order_release);
+    d.multiplied[s].fetch_add(1, std::memory_order_release);
   }
 }
 
-// Thread t's part of C: all of it on one thread; else whole micro-tile columns (split_n) or rows,
-// either with the shared packing above or as an independent product with its own buffers.
+// A product takes the dynamic schedule when C has at least this many A blocks per thread, which
+// leaves a thread the OS runs alone enough items to take over. With fewer it takes it too when C
+// is at least as tall as wide, in smaller blocks (down to one micro-tile of rows): kernel_ab,
+// avx512 float, 2 threads, against the fixed shares with barriers that those shapes took before:
+// 0.88-0.92x the time at 128^3-256^3, 0.83-0.95x at 512^3. Wider C keeps the split along N:
+// at 256 x 1024 . 1024 x 1024 smaller blocks read 1.04-1.06x in a quiet spell.
+constexpr int64_t kDynamicBlocksPerThread = 4;
+
+// Fills `d` (all but its counters) for an m x n x k product on `threads` threads, or returns
+// false when the product takes the fixed shares (gemm_part) instead.
+template <typename T, int64_t KC>
+bool plan_dynamic(int64_t m, int64_t n, int64_t k, int threads, DynamicSchedule* d) {
+  constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+  constexpr int64_t MC = Tiles<T>::MC, NC = Tiles<T>::NC;
+  if (threads < 2) return false;
+  const int64_t want = kDynamicBlocksPerThread * threads;
+  d->mstep = equal_block_step(m, MC, MR);
+  if ((m + d->mstep - 1) / d->mstep < want || n <= NR) {
+    // C wider than tall splits along N. C one micro-tile wide, with rows enough for independent
+    // halves, has each half read its A in place (gemm_nest), which packing would only slow.
+    if (m < n || (n <= NR && m / threads >= kSharedPackingBelow)) return false;
+    d->mstep = equal_block_step(m, min64(MC, round_up((m + want - 1) / want, MR)), MR);
+  }
+  d->ablocks = (m + d->mstep - 1) / d->mstep;
+  d->nstep = NC;
+  d->kstep = equal_block_step(k, KC, 8);
+  d->kblocks = (k + d->kstep - 1) / d->kstep;
+  const int64_t panels = (n + d->nstep - 1) / d->nstep;
+  d->packs = min64(2 * threads, (min64(n, d->nstep) + NR - 1) / NR);
+  d->items_per_step = d->packs + d->ablocks;
+  const int64_t steps = panels * d->kblocks;
+  d->items = steps * d->items_per_step;
+  return true;
+}
+
+// The schedule's counters, zeroed; false when there is no memory for them.
+inline bool allocate_counters(DynamicSchedule* d) {
+  const int64_t steps = d->items / d->items_per_step;
+  d->counters.reset(new (std::nothrow) std::atomic<int64_t>[2 * steps + d->ablocks]());
+  if (!d->counters) return false;
+  d->packed = d->counters.get();
+  d->multiplied = d->packed + steps;
+  d->row_steps = d->multiplied + steps;
+  return true;
+}
+
+// Thread t's fixed part of C: all of it on one thread; else whole micro-tile columns (split_n,
+// with the shared packing above or as an independent product with its own buffers) or rows (a C
+// one micro-tile wide, independent halves that read A in place).
 template <typename T, int64_t KC>
 void gemm_part(const GemmJob<T>& j, int t, int nt) {
   if (nt == 1) {
@@ -475,8 +549,7 @@ void gemm_part(const GemmJob<T>& j, int t, int nt) {
     return;
   }
   if (j.shared) {
-    if (j.split_n) gemm_shared_a<T, KC>(j, t, nt);
-    else gemm_shared_b<T, KC>(j, t, nt);
+    gemm_shared_a<T, KC>(j, t, nt);
     return;
   }
   using Micro = TG_MICRO<T>;
@@ -497,7 +570,14 @@ void gemm_part(const GemmJob<T>& j, int t, int nt) {
 template <typename T, int64_t KC>
 void gemm_slice(void* ctx, int t, int nt) {
   const GemmJob<T>& j = *static_cast<const GemmJob<T>*>(ctx);
-  gemm_part<T, KC>(j, t, nt);
+  if (j.dynamic) {
+    // A chunk of parallel_chunks, one per thread: whoever claims it runs the schedule's loop,
+    // with the buffer of its pool index (0 in a nested call, which runs on one thread).
+    t = threads::thread_index();
+    gemm_dynamic<T, KC>(j, t < nt ? t : 0);
+  } else {
+    gemm_part<T, KC>(j, t, nt);
+  }
   // Non-temporal stores are weakly ordered: the release that ends this thread's part of the job
   // does not order them. The fence makes them visible before whoever reads C next.
   if (j.stream_c) _mm_sfence();
@@ -512,11 +592,13 @@ bool gemm_blocked_kc(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha,
   constexpr int64_t MC = Tiles<T>::MC, NC = Tiles<T>::NC;
   if (threads > kMaxGemmThreads) threads = kMaxGemmThreads;
   if (threads < 1) threads = 1;
-  const bool split_n = n >= m;
-  const bool shared = threads > 1 && (split_n ? n : m) / threads < kSharedPackingBelow;
+  DynamicSchedule schedule;
+  const bool dynamic = plan_dynamic<T, KC>(m, n, k, threads, &schedule);
+  const bool split_n = n >= m;  // when not dynamic
+  const bool shared = !dynamic && threads > 1 && split_n && n / threads < kSharedPackingBelow;
   const bool stream_c = stream_c_pays(m, n, k, KC, beta, c, ldc);
   GemmJob<T> job{ta, tb, split_n, shared, stream_c, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc,
-                 {}, {}, {}};
+                 {}, {}, dynamic ? &schedule : nullptr, {}};
   // Sized for the whole problem, clipped to the blocks: every share fits.
   const int64_t kc = min64(KC, k);
   // A thread's share of C is no larger than C, so if it takes the wide order, C would too.
@@ -526,15 +608,16 @@ bool gemm_blocked_kc(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha,
   const int64_t b_count = min64(NC, round_up(n, Micro::NR)) * kc;
   // Shared: buffers 0 and 1 of the shared operand, one per thread of the other (one of each at
   // least, for the pool running the job on one thread).
-  const int a_buffers = shared && split_n ? 2 : threads;
-  const int b_buffers = shared && !split_n ? 2 : threads;
+  const int a_buffers = shared ? 2 : threads;
+  const int b_buffers = dynamic ? 2 : threads;  // one B shared by every thread, double-buffered
   size_t a_cap[kMaxGemmThreads] = {}, b_cap[kMaxGemmThreads] = {};
-  bool ok = true;
+  bool ok = !dynamic || allocate_counters(&schedule);
   for (int t = 0; t < threads && ok; ++t) {
     if (t < a_buffers) ok = (job.ap[t] = take_buffer<T>(a_count, &a_cap[t])) != nullptr;
     if (ok && t < b_buffers) ok = (job.bp[t] = take_buffer<T>(b_count, &b_cap[t])) != nullptr;
   }
-  if (ok) threads::parallel_run(&gemm_slice<T, KC>, &job, threads);
+  if (ok && dynamic) threads::parallel_chunks(&gemm_slice<T, KC>, &job, threads, threads);
+  else if (ok) threads::parallel_run(&gemm_slice<T, KC>, &job, threads);
   for (int t = 0; t < threads; ++t) {
     allocator::release(job.ap[t], a_cap[t]);
     allocator::release(job.bp[t], b_cap[t]);
