@@ -2,7 +2,7 @@
 # Builds the extension with ThreadSanitizer into build/tsan/ (never touching an installed tapegrad)
 # and runs the tests that drive the thread pool hardest: the threading tests (pool growth and
 # shrinkage, concurrent matmuls from Python threads, every parallel split at tiny sizes with the
-# thresholds at 0, which runs the shared-packing barriers), every GEMM path, and the dynamic GEMM
+# thresholds at 0, which runs the dynamic GEMM schedule with its waits), every GEMM path, and that
 # schedule on 2, 3 and 5 threads.
 #
 # Exits non-zero if the build fails, a test fails, or ThreadSanitizer reports anything.

@@ -39,8 +39,8 @@ def cases(rng: np.random.Generator) -> List[Tuple[str, Callable[[], object]]]:
     x_few, w_few = const(256, 784), const(784, 10)
     v = const(10 ** 7)
     return [
-        ("matmul 512³ (blocked, shared packing)", lambda: tg.matmul(a512, b512)),
-        ("matmul 1024³ (blocked, independent slices)", lambda: tg.matmul(a1k, b1k)),
+        ("matmul 512³ (blocked, dynamic schedule, small blocks)", lambda: tg.matmul(a512, b512)),
+        ("matmul 1024³ (blocked, dynamic schedule)", lambda: tg.matmul(a1k, b1k)),
         ("matmul 10000×64·64×1 (GEMV)", lambda: tg.matmul(x_gemv, w_gemv)),
         ("matmul 256×784·784×10 (few columns)", lambda: tg.matmul(x_few, w_few)),
         ("square, 10⁷ floats", lambda: tg.square(v)),

@@ -248,11 +248,12 @@ def test_every_parallel_path_at_tiny_sizes_matches_one_thread():
     rng = np.random.default_rng(6)
     cases = [((1, 1), (1, 1)), ((5, 3), (3, 1)), ((7, 70), (70, 1)), ((4, 80), (80, 3)),
              ((2, 64), (64, 10)), ((7, 9), (9, 17)), ((13, 40), (40, 33)), ((1, 300), (300, 5)),
-             # the blocked kernel split along N (shared A) and along M (shared B), with threads
-             # that have no rows, columns or panels of their own, and with several A and K blocks
+             # the blocked kernel's dynamic schedule along N (shared A) and along M (shared B),
+             # with blocks that have no rows or columns, and with several A and K blocks
              ((20, 50), (50, 40)), ((50, 40), (40, 20)), ((200, 300), (300, 208)),
              ((300, 300), (300, 100)),
-             # 550 rows or columns per thread on two threads: independent slices (on more, shared)
+             # 550 rows per thread on two threads, C no wider than an avx512 tile: halves that read A
+             # in place (on more threads, the dynamic schedule); 1100 columns: the dynamic one
              ((1100, 20), (20, 30)), ((20, 30), (30, 1100)),
              # one micro-tile wide: one thread reads A in place, several pack it
              ((12, 2000), (2000, 16))]

@@ -142,7 +142,7 @@ class Pool {
   // the time it then waited for the other threads.
   void judge(Clock::duration own, Clock::duration waited) {
     // A worker that was asleep can take long to start (the hypervisor resuming an idle vCPU):
-    // that is no sign of a busy core. A wait inside the job (a barrier) is one, whoever waited.
+    // that is no sign of a busy core. A wait inside the job (spin_wait.h) is one, whoever waited.
     const bool inside = stall_noted_.exchange(false, std::memory_order_relaxed);
     if (inside || (!woke_ && waited >= kStall && waited >= own))
       stalls_.fetch_add(1, std::memory_order_relaxed);

@@ -42,7 +42,7 @@ int chunk_count(int nt, int64_t units);
 // Jobs that had to wait for a thread the OS had not scheduled (the other core busy) since the
 // start: a gauge of the machine for the benchmarks' notes, nothing acts on it.
 int64_t stalls();
-// For waits inside a job (SpinBarrier): returns true, and has the job count as a stall, when
+// For waits inside a job (spin_wait.h): returns true, and has the job count as a stall, when
 // `waited` is long enough to mean a descheduled thread.
 bool note_if_stall(std::chrono::steady_clock::duration waited);
 

@@ -16,6 +16,7 @@
 #pragma once
 #include <xmmintrin.h>  // _mm_sfence, baseline x86-64
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -24,7 +25,7 @@
 #include <type_traits>
 
 #include "core/allocator.h"
-#include "core/spin_barrier.h"
+#include "core/spin_wait.h"
 #include "core/thread_pool.h"
 
 namespace tapegrad::kernels::TG_ISA {
@@ -373,174 +374,203 @@ bool stream_c_pays(int64_t m, int64_t n, int64_t k, int64_t kc, T beta, const T*
          (ldc * static_cast<int64_t>(sizeof(T))) % 64 == 0;
 }
 
-// For C wider than tall (outside the dynamic schedule): below this many columns per thread,
-// threads pack the A they all need together (gemm_shared_a); above it each packs its own copy
-// and they never wait for each other. A private copy of A costs each thread about 0.2 ns per element against ~2 * cols / 85
-// GFLOP/s of multiply-adds per element: ~7% of its time at 128 columns, ~1% at 1024. The shared
-// nests meet at a barrier per block, and on a shared machine a barrier makes both threads wait
-// for whichever was descheduled, so they are kept for the sizes where the copy is expensive.
-constexpr int64_t kSharedPackingBelow = 512;
+// A C one micro-tile wide with this many rows per thread or more is cut into fixed halves that
+// each read their A in place (gemm_nest), as on one thread; packing A, which the dynamic
+// schedule does, would only add a pass over it. Fewer rows take the dynamic schedule.
+constexpr int64_t kInPlaceRowsFrom = 512;
 
 // The dynamic schedule of a product on several threads (gemm_dynamic below). Steps follow the
-// serial nest: B panels of `nstep` columns, K blocks of `kstep` within each; a step is `packs`
-// items that each pack a share of its B panel, then one item per A block of `mstep` rows.
-// Items are numbered in that order and claimed from `next`; the counters say what is done.
+// serial nest: B panels of `nstep` columns, K blocks of `kstep` within each. A step has `packs`
+// shares of the operand every thread needs, packed into one of two shared buffers, and `blocks`
+// blocks that each pack their own part of the other operand and multiply it:
+// - along M (C at least as tall as wide): B panels shared; a block is a range of A's rows;
+// - along N (C wider than tall): all of A's rows shared, one panel per K block (nstep = 0); a
+//   block is a range of B's columns, multiplied by every A block of `mstep` rows.
+// Blocks are cut in whole micro-tiles as thread_share cuts (extent, unit) into `blocks`, and each
+// thread has a home range of them, the same in every step (`homes` ranges).
 struct DynamicSchedule {
-  int64_t nstep, kstep, mstep;
-  int64_t kblocks, ablocks, packs, items_per_step, items;
-  std::atomic<int64_t> next{0};
-  std::unique_ptr<std::atomic<int64_t>[]> counters;  // packed, multiplied (per step), row_steps
-  std::atomic<int64_t>* packed = nullptr;      // [step]: pack items done
-  std::atomic<int64_t>* multiplied = nullptr;  // [step]: A blocks done
-  std::atomic<int64_t>* row_steps = nullptr;   // [A block]: steps it has been multiplied in
+  bool along_n;
+  int64_t nstep, kstep, mstep, extent, unit;
+  int64_t kblocks, blocks, packs, steps;
+  int homes;
+  std::unique_ptr<std::atomic<int64_t>[]> counters;
+  std::atomic<int64_t>* pack_next = nullptr;    // [step]: next share to claim
+  std::atomic<int64_t>* packed = nullptr;       // [step]: shares done
+  std::atomic<int64_t>* multiplied = nullptr;   // [step]: blocks done
+  std::atomic<int64_t>* block_steps = nullptr;  // [block]: steps it has been multiplied in
+  std::atomic<int64_t>* ranges = nullptr;       // [step * homes + home]: unclaimed (front, back)
 };
 
 template <typename T>
 struct GemmJob {
-  bool ta, tb, split_n, shared, stream_c;
+  bool ta, tb, stream_c;
   int64_t m, n, k;
   T alpha, beta;
   const T* a;
   const T* b;
   T* c;
   int64_t lda, ldb, ldc;
-  // Packing buffers, one pair per thread; with `shared` the A all threads need is packed together
-  // into ap[0..1], and in the dynamic schedule B into bp[0..1].
+  // Packing buffers, one pair per thread; in the dynamic schedule the operand every thread needs
+  // (B along M, A along N) is packed into slots 0 and 1 of its array.
   T* ap[kMaxGemmThreads];
   T* bp[kMaxGemmThreads];
   DynamicSchedule* dynamic;  // set for the dynamic schedule (gemm_dynamic), else null
-  mutable threads::SpinBarrier barrier;  // with the schedule's counters, all the threads change
 };
 
-// Several threads share C along N. Each needs every packed block of A; instead of each packing
-// all of it (at 256^3 on two threads that duplicate was ~10% of each thread's time), they pack
-// each block together, each its share of the micro-panels, into a shared buffer, and meet at a
-// barrier before using it. Two buffers
-// alternate, so one barrier per block suffices: a thread packing block s+1 overwrites block
-// s-1's buffer, which every thread finished using before it reached block s's barrier. Every
-// thread runs the same blocks, hence the same barriers, even one with no rows or columns of its
-// own. Shares are whole micro-tiles from the matrix edge, so each C element is computed by the
-// same operations as on one thread: results are bitwise identical for any thread count.
-template <typename T, int64_t KC>
-void gemm_shared_a(const GemmJob<T>& j, int t, int nt) {
+// Several threads: a dynamic schedule instead of fixed shares. Each thread goes through the
+// steps in order. In each it claims shares of the shared operand from a counter, then the blocks
+// of its home range from the front, then blocks left in the other threads' ranges from the back.
+// An item waits only on items already claimed: a share on the blocks of step s - 2, which used
+// its buffer last; a block on its step's shares and on the same block's previous step (C
+// accumulates the K blocks in order). A thread leaves a step only when all its items are
+// claimed, so every wait ends. On a quiet machine each thread multiplies the same rows or
+// columns of C in every step, as with fixed shares, and C stays in its cache; when the OS
+// deschedules a thread, the others take what is left of its range, and the product waits at
+// most for the item it holds. Each C element is computed by the same tiles and K blocks as on
+// one thread: the same bits.
+namespace dynamic_claim {
+// A range word holds the first unclaimed block in its high half and the end in its low half.
+inline int64_t word(int64_t front, int64_t back) { return front << 32 | back; }
+// Takes a block from the front (owner) or the back (another thread); -1 when the range is empty.
+inline int64_t take(std::atomic<int64_t>& range, bool front) {
+  int64_t w = range.load(std::memory_order_relaxed);
+  for (;;) {
+    const int64_t f = w >> 32, b = w & 0xffffffff;
+    if (f >= b) return -1;
+    const int64_t next = front ? word(f + 1, b) : word(f, b - 1);
+    if (range.compare_exchange_weak(w, next, std::memory_order_relaxed)) return front ? f : b - 1;
+  }
+}
+}  // namespace dynamic_claim
+
+template <typename T>
+void dynamic_pack_share(const GemmJob<T>& j, const DynamicSchedule& d, int64_t s, int64_t r) {
   constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
-  constexpr int64_t MC = Tiles<T>::MC, NC = Tiles<T>::NC;
-  T* bp = j.bp[t];
-  int64_t step = 0;
-  // Columns are dealt in rounds of NC per thread, so each thread's B panel fits its buffer.
-  for (int64_t round = 0; round < j.n; round += NC * nt) {
-    int64_t lo, hi;
-    thread_share(min64(NC * nt, j.n - round), NR, t, nt, &lo, &hi);
-    const int64_t jc = round + lo, nc = hi > lo ? hi - lo : 0;
-    const int64_t kstep = equal_block_step(j.k, KC, 8);
-    for (int64_t pc = 0; pc < j.k; pc += kstep) {
-      const int64_t kc = min64(kstep, j.k - pc);
-      const T beta_here = pc == 0 ? j.beta : T(1);  // later K blocks accumulate
-      if (nc > 0) pack_b<T, NR>(j.tb, j.b, j.ldb, pc, jc, kc, nc, bp);
-      const int64_t mstep = equal_block_step(j.m, MC, MR);
-      for (int64_t ic = 0; ic < j.m; ic += mstep, ++step) {
-        const int64_t mc = min64(mstep, j.m - ic);
-        T* ap = j.ap[step & 1];
-        int64_t plo, phi;
-        thread_share(mc, MR, t, nt, &plo, &phi);  // this thread's panels of the block
-        if (phi > plo) pack_a<T, MR>(j.ta, j.a, j.lda, ic + plo, pc, phi - plo, kc, ap + plo * kc);
-        j.barrier.wait(nt);
-        multiply_block(kc, mc, nc, ap, bp, j.c + ic * j.ldc + jc, j.ldc, j.alpha, beta_here,
-                       j.stream_c);
+  const int64_t pc = s % d.kblocks * d.kstep, kc = min64(d.kstep, j.k - pc);
+  int64_t lo, hi;
+  if (d.along_n) {  // A's rows, block ic at ap + ic * kc as pack_a lays it
+    thread_share(j.m, MR, static_cast<int>(r), static_cast<int>(d.packs), &lo, &hi);
+    if (hi > lo) pack_a<T, MR>(j.ta, j.a, j.lda, lo, pc, hi - lo, kc, j.ap[s & 1] + lo * kc);
+  } else {
+    const int64_t jc = s / d.kblocks * d.nstep, nc = min64(d.nstep, j.n - jc);
+    thread_share(nc, NR, static_cast<int>(r), static_cast<int>(d.packs), &lo, &hi);
+    if (hi > lo) pack_b<T, NR>(j.tb, j.b, j.ldb, pc, jc + lo, kc, hi - lo, j.bp[s & 1] + lo * kc);
+  }
+}
+
+template <typename T>
+void dynamic_block(const GemmJob<T>& j, const DynamicSchedule& d, int64_t s, int64_t block, int t) {
+  constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+  const int64_t pc = s % d.kblocks * d.kstep, kc = min64(d.kstep, j.k - pc);
+  const T beta_here = pc == 0 ? j.beta : T(1);  // later K blocks accumulate
+  int64_t lo, hi;
+  thread_share(d.extent, d.unit, static_cast<int>(block), static_cast<int>(d.blocks), &lo, &hi);
+  if (hi <= lo) return;
+  if (d.along_n) {
+    const T* ap = j.ap[s & 1];
+    pack_b<T, NR>(j.tb, j.b, j.ldb, pc, lo, kc, hi - lo, j.bp[t]);
+    for (int64_t ic = 0; ic < j.m; ic += d.mstep)
+      multiply_block(kc, min64(d.mstep, j.m - ic), hi - lo, ap + ic * kc, j.bp[t],
+                     j.c + ic * j.ldc + lo, j.ldc, j.alpha, beta_here, j.stream_c);
+  } else {
+    const int64_t jc = s / d.kblocks * d.nstep, nc = min64(d.nstep, j.n - jc);
+    pack_a<T, MR>(j.ta, j.a, j.lda, lo, pc, hi - lo, kc, j.ap[t]);
+    multiply_block(kc, hi - lo, nc, j.ap[t], j.bp[s & 1], j.c + lo * j.ldc + jc, j.ldc, j.alpha,
+                   beta_here, j.stream_c);
+  }
+}
+
+// Home `t`'s part of the schedule (a chunk of parallel_chunks; its buffers are slot t's).
+template <typename T>
+void gemm_dynamic(const GemmJob<T>& j, int t) {
+  DynamicSchedule& d = *j.dynamic;
+  for (int64_t s = 0; s < d.steps; ++s) {
+    for (int64_t r; (r = d.pack_next[s].fetch_add(1, std::memory_order_relaxed)) < d.packs;) {
+      if (s >= 2) threads::wait_at_least(d.multiplied[s - 2], d.blocks);
+      dynamic_pack_share(j, d, s, r);
+      d.packed[s].fetch_add(1, std::memory_order_release);
+    }
+    for (int i = 0; i < d.homes; ++i) {
+      const int home = (t + i) % d.homes;
+      for (int64_t block; (block = dynamic_claim::take(d.ranges[s * d.homes + home], i == 0)) >= 0;) {
+        threads::wait_at_least(d.packed[s], d.packs);
+        threads::wait_at_least(d.block_steps[block], s);
+        dynamic_block(j, d, s, block, t);
+        d.block_steps[block].fetch_add(1, std::memory_order_release);
+        d.multiplied[s].fetch_add(1, std::memory_order_release);
       }
     }
   }
 }
 
-// Several threads and many A blocks: a dynamic schedule instead of fixed shares. Every thread
-// claims the schedule's items in order: B panel shares into one of two shared buffers (step s
-// uses buffer s % 2), then the step's A blocks, each packed into the claiming thread's own buffer
-// and multiplied into its rows of C. An item waits only on items claimed before it: a B share on
-// the A blocks of step s - 2, which used its buffer last; an A block on its step's B shares and on
-// the same block's previous step (C accumulates the K blocks in order). So a thread the OS
-// deschedules holds the others up for at most the item it holds, and the others take its share
-// of the rest; with fixed halves the product waited for its whole half. Each C element is
-// computed by the same tiles and K blocks as on one thread: the same bits.
-template <typename T, int64_t KC>
-void gemm_dynamic(const GemmJob<T>& j, int t) {
-  constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
-  DynamicSchedule& d = *j.dynamic;
-  T* ap = j.ap[t];
-  for (;;) {
-    const int64_t item = d.next.fetch_add(1, std::memory_order_relaxed);
-    if (item >= d.items) return;
-    const int64_t s = item / d.items_per_step, r = item % d.items_per_step;
-    const int64_t jc = s / d.kblocks * d.nstep, pc = s % d.kblocks * d.kstep;
-    const int64_t nc = min64(d.nstep, j.n - jc), kc = min64(d.kstep, j.k - pc);
-    T* bp = j.bp[s & 1];
-    if (r < d.packs) {
-      if (s >= 2) threads::wait_at_least(d.multiplied[s - 2], d.ablocks);
-      int64_t lo, hi;
-      thread_share(nc, NR, static_cast<int>(r), static_cast<int>(d.packs), &lo, &hi);
-      if (hi > lo) pack_b<T, NR>(j.tb, j.b, j.ldb, pc, jc + lo, kc, hi - lo, bp + lo * kc);
-      d.packed[s].fetch_add(1, std::memory_order_release);
-      continue;
-    }
-    const int64_t block = r - d.packs, ic = block * d.mstep, mc = min64(d.mstep, j.m - ic);
-    threads::wait_at_least(d.packed[s], d.packs);
-    threads::wait_at_least(d.row_steps[block], s);
-    pack_a<T, MR>(j.ta, j.a, j.lda, ic, pc, mc, kc, ap);
-    multiply_block(kc, mc, nc, ap, bp, j.c + ic * j.ldc + jc, j.ldc, j.alpha,
-                   pc == 0 ? j.beta : T(1), j.stream_c);
-    d.row_steps[block].fetch_add(1, std::memory_order_release);
-    d.multiplied[s].fetch_add(1, std::memory_order_release);
-  }
-}
-
-// A product takes the dynamic schedule when C has at least this many A blocks per thread, which
-// leaves a thread the OS runs alone enough items to take over. With fewer it takes it too when C
-// is at least as tall as wide, in smaller blocks (down to one micro-tile of rows): kernel_ab,
-// avx512 float, 2 threads, against the fixed shares with barriers that those shapes took before:
-// 0.88-0.92x the time at 128^3-256^3, 0.83-0.95x at 512^3. Wider C keeps the split along N:
-// at 256 x 1024 . 1024 x 1024 smaller blocks read 1.04-1.06x in a quiet spell.
+// Blocks per thread and step the dynamic schedule aims for: enough that a thread the OS runs
+// alone can take over the rest at a fine grain. Blocks are also at most MC rows (along M) or NC
+// columns (along N), and a multiple of the thread count, so the home ranges are equal.
 constexpr int64_t kDynamicBlocksPerThread = 4;
 
 // Fills `d` (all but its counters) for an m x n x k product on `threads` threads, or returns
-// false when the product takes the fixed shares (gemm_part) instead.
+// false when the product takes the fixed shares (gemm_part) instead: C one micro-tile wide with
+// rows enough for independent halves, each reading its A in place (gemm_nest), which packing
+// would only slow. The largest block is what each thread's own buffer must hold.
 template <typename T, int64_t KC>
 bool plan_dynamic(int64_t m, int64_t n, int64_t k, int threads, DynamicSchedule* d) {
   constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
   constexpr int64_t MC = Tiles<T>::MC, NC = Tiles<T>::NC;
-  if (threads < 2) return false;
-  const int64_t want = kDynamicBlocksPerThread * threads;
-  d->mstep = equal_block_step(m, MC, MR);
-  if ((m + d->mstep - 1) / d->mstep < want || n <= NR) {
-    // C wider than tall splits along N. C one micro-tile wide, with rows enough for independent
-    // halves, has each half read its A in place (gemm_nest), which packing would only slow.
-    if (m < n || (n <= NR && m / threads >= kSharedPackingBelow)) return false;
-    d->mstep = equal_block_step(m, min64(MC, round_up((m + want - 1) / want, MR)), MR);
-  }
-  d->ablocks = (m + d->mstep - 1) / d->mstep;
-  d->nstep = NC;
+  if (threads < 2 || (n <= NR && m / threads >= kInPlaceRowsFrom)) return false;
+  d->homes = threads;
   d->kstep = equal_block_step(k, KC, 8);
   d->kblocks = (k + d->kstep - 1) / d->kstep;
-  const int64_t panels = (n + d->nstep - 1) / d->nstep;
-  d->packs = min64(2 * threads, (min64(n, d->nstep) + NR - 1) / NR);
-  d->items_per_step = d->packs + d->ablocks;
-  const int64_t steps = panels * d->kblocks;
-  d->items = steps * d->items_per_step;
+  d->mstep = equal_block_step(m, MC, MR);
+  const int64_t want = kDynamicBlocksPerThread * threads;
+  d->along_n = m < n && (m + d->mstep - 1) / d->mstep < want;
+  int64_t panels = 1, most_per_block;
+  if (d->along_n) {
+    d->nstep = 0;
+    d->extent = n;
+    d->unit = NR;
+    most_per_block = NC / NR;
+    d->packs = min64(2 * threads, (m + MR - 1) / MR);
+  } else {
+    d->nstep = NC;
+    d->extent = m;
+    d->unit = MR;
+    most_per_block = MC / MR;
+    d->packs = min64(2 * threads, (min64(n, NC) + NR - 1) / NR);
+    panels = (n + NC - 1) / NC;
+  }
+  const int64_t units = (d->extent + d->unit - 1) / d->unit;
+  d->blocks = round_up(std::max(want, (units + most_per_block - 1) / most_per_block), threads);
+  d->steps = panels * d->kblocks;
   return true;
 }
 
-// The schedule's counters, zeroed; false when there is no memory for them.
+// The largest block's rows (along M) or columns (along N).
+inline int64_t dynamic_block_extent(const DynamicSchedule& d) {
+  const int64_t units = (d.extent + d.unit - 1) / d.unit;
+  return (units + d.blocks - 1) / d.blocks * d.unit;
+}
+
+// The schedule's counters, set to their start; false when there is no memory for them.
 inline bool allocate_counters(DynamicSchedule* d) {
-  const int64_t steps = d->items / d->items_per_step;
-  d->counters.reset(new (std::nothrow) std::atomic<int64_t>[2 * steps + d->ablocks]());
+  const int64_t per_step = 3 + d->homes;
+  d->counters.reset(new (std::nothrow) std::atomic<int64_t>[per_step * d->steps + d->blocks]());
   if (!d->counters) return false;
-  d->packed = d->counters.get();
-  d->multiplied = d->packed + steps;
-  d->row_steps = d->multiplied + steps;
+  d->pack_next = d->counters.get();
+  d->packed = d->pack_next + d->steps;
+  d->multiplied = d->packed + d->steps;
+  d->block_steps = d->multiplied + d->steps;
+  d->ranges = d->block_steps + d->blocks;
+  for (int64_t s = 0; s < d->steps; ++s)
+    for (int h = 0; h < d->homes; ++h)
+      d->ranges[s * d->homes + h].store(
+          dynamic_claim::word(d->blocks * h / d->homes, d->blocks * (h + 1) / d->homes),
+          std::memory_order_relaxed);
   return true;
 }
 
-// Thread t's fixed part of C: all of it on one thread; else whole micro-tile columns (split_n,
-// with the shared packing above or as an independent product with its own buffers) or rows (a C
-// one micro-tile wide, independent halves that read A in place).
+// Thread t's fixed part of C: all of it on one thread; else whole micro-tiles of rows, each an
+// independent product with its own buffers (a C one micro-tile wide, whose A each part reads in
+// place).
 template <typename T, int64_t KC>
 void gemm_part(const GemmJob<T>& j, int t, int nt) {
   if (nt == 1) {
@@ -548,33 +578,19 @@ void gemm_part(const GemmJob<T>& j, int t, int nt) {
                      j.ldc, j.ap[0], j.bp[0], j.stream_c);
     return;
   }
-  if (j.shared) {
-    gemm_shared_a<T, KC>(j, t, nt);
-    return;
-  }
-  using Micro = TG_MICRO<T>;
   int64_t lo, hi;
-  thread_share(j.split_n ? j.n : j.m, j.split_n ? Micro::NR : Micro::MR, t, nt, &lo, &hi);
-  if (hi <= lo) return;
-  if (j.split_n) {
-    gemm_nest<T, KC>(j.ta, j.tb, j.m, hi - lo, j.k, j.alpha, j.a, j.lda,
-                     j.b + (j.tb ? lo * j.ldb : lo), j.ldb, j.beta, j.c + lo, j.ldc, j.ap[t],
-                     j.bp[t], j.stream_c);
-  } else {
+  thread_share(j.m, Tiles<T>::MR, t, nt, &lo, &hi);
+  if (hi > lo)
     gemm_nest<T, KC>(j.ta, j.tb, hi - lo, j.n, j.k, j.alpha, j.a + (j.ta ? lo : lo * j.lda),
                      j.lda, j.b, j.ldb, j.beta, j.c + lo * j.ldc, j.ldc, j.ap[t], j.bp[t],
                      j.stream_c);
-  }
 }
 
 template <typename T, int64_t KC>
 void gemm_slice(void* ctx, int t, int nt) {
   const GemmJob<T>& j = *static_cast<const GemmJob<T>*>(ctx);
   if (j.dynamic) {
-    // A chunk of parallel_chunks, one per thread: whoever claims it runs the schedule's loop,
-    // with the buffer of its pool index (0 in a nested call, which runs on one thread).
-    t = threads::thread_index();
-    gemm_dynamic<T, KC>(j, t < nt ? t : 0);
+    gemm_dynamic<T>(j, t);  // t: a chunk of parallel_chunks, one per thread
   } else {
     gemm_part<T, KC>(j, t, nt);
   }
@@ -594,22 +610,24 @@ bool gemm_blocked_kc(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha,
   if (threads < 1) threads = 1;
   DynamicSchedule schedule;
   const bool dynamic = plan_dynamic<T, KC>(m, n, k, threads, &schedule);
-  const bool split_n = n >= m;  // when not dynamic
-  const bool shared = !dynamic && threads > 1 && split_n && n / threads < kSharedPackingBelow;
   const bool stream_c = stream_c_pays(m, n, k, KC, beta, c, ldc);
-  GemmJob<T> job{ta, tb, split_n, shared, stream_c, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc,
-                 {}, {}, dynamic ? &schedule : nullptr, {}};
+  GemmJob<T> job{ta, tb, stream_c, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, {}, {},
+                 dynamic ? &schedule : nullptr};
   // Sized for the whole problem, clipped to the blocks: every share fits.
   const int64_t kc = min64(KC, k);
   // A thread's share of C is no larger than C, so if it takes the wide order, C would too.
-  const int64_t a_rows =
-      wide_nest<T, KC>(m, n, k) ? wide_rows<T>(m) : min64(MC, round_up(m, Micro::MR));
-  const int64_t a_count = a_rows * kc;
-  const int64_t b_count = min64(NC, round_up(n, Micro::NR)) * kc;
-  // Shared: buffers 0 and 1 of the shared operand, one per thread of the other (one of each at
-  // least, for the pool running the job on one thread).
-  const int a_buffers = shared ? 2 : threads;
-  const int b_buffers = dynamic ? 2 : threads;  // one B shared by every thread, double-buffered
+  int64_t a_count =
+      (wide_nest<T, KC>(m, n, k) ? wide_rows<T>(m) : min64(MC, round_up(m, Micro::MR))) * kc;
+  int64_t b_count = min64(NC, round_up(n, Micro::NR)) * kc;
+  int a_buffers = threads, b_buffers = threads;
+  if (dynamic && schedule.along_n) {
+    a_count = round_up(m, Micro::MR) * kc;  // all of A's rows, double-buffered
+    a_buffers = 2;
+    b_count = dynamic_block_extent(schedule) * kc;
+  } else if (dynamic) {
+    a_count = dynamic_block_extent(schedule) * kc;
+    b_buffers = 2;  // one B panel shared by every thread, double-buffered
+  }
   size_t a_cap[kMaxGemmThreads] = {}, b_cap[kMaxGemmThreads] = {};
   bool ok = !dynamic || allocate_counters(&schedule);
   for (int t = 0; t < threads && ok; ++t) {
