@@ -601,6 +601,11 @@ KERNEL_PATH_SHAPES = [
     ("few_columns_n8", 5, 64, 8),  # B transposed in whole register tiles only
     ("few_columns_n15", 11, 71, 15),  # a full tile and a masked 7-column one, and a k tail
     ("gemv_threaded", 17000, 64, 1),
+    # GEMV k that the avx512 path gives the ymm kernel (k % 16 >= 8, and k < 16) and the zmm one
+    # with a scalar tail
+    ("gemv_k75", 300, 75, 1),
+    ("gemv_k12", 500, 12, 1),
+    ("gemv_k35", 400, 35, 1),
     ("streamed_c", 1100, 40, 528),  # C past 2 MiB written once (k <= KC): non-temporal stores
     ("outer", 40, 1, 33),
     # On several threads, the dynamic schedule (gemm_blocked.h): A blocks of MC rows, three K
@@ -673,15 +678,15 @@ def _check_matmul_against_float64(case, m, k, n, ta, tb, dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [67, 75])  # on avx512: zmm rows with a tail of 3, ymm rows
 @pytest.mark.parametrize("m", [4000, 4001, 4003, 4005, 4007])
-def test_gemv_alternating_direction_same_bits(m, dtype, rng):
+def test_gemv_alternating_direction_same_bits(m, k, dtype, rng):
     """On one thread the GEMV reads A last row to first on every other call (for L2 reuse);
     each call must give the same bits, every row included (m % 8 leaves 1-7 single rows, which
     the descending order takes first), and stay within the float64 product's error bound."""
     saved = tg.config.num_threads()
     tg.config.set_num_threads(1)
     try:
-        k = 67  # a k tail past the vector width too
         a = rng.standard_normal((m, k)).astype(dtype)
         x = rng.standard_normal((k, 1)).astype(dtype)
         calls = [tg.matmul(a, x).numpy() for _ in range(3)]

@@ -113,8 +113,10 @@ struct Avx2Vec<double> {
 #ifndef TG_GEMV_ROWS
 #define TG_GEMV_ROWS 8
 #endif
-template <typename T>
-struct Avx2Gemv {
+// The GEMV over a vector type's traits (Vec<T>: V, W, zero, load, fma, hsum4): ymm here, zmm
+// too on the avx512 path (gemm_micro_avx512.h).
+template <typename T, template <typename> class Vec>
+struct SimdGemv {
   // y[i] = alpha * dot(A[i, :], x) + beta * y[i] for row-major A and unit-stride x. Rows are
   // taken eight at a time from the eight eighths of A (i, i + q, ..., i + 7q): several
   // sequential streams in flight instead of one read A faster (10000 x 64 float from L3, median
@@ -143,7 +145,7 @@ struct Avx2Gemv {
   template <bool kBeta>
   static void rows(int64_t m, int64_t k, T alpha, const T* a, int64_t lda, const T* x, T beta,
                    T* y, int64_t incy, bool descending) {
-    using X = Avx2Vec<T>;
+    using X = Vec<T>;
     using V = typename X::V;
     constexpr int W = X::W;
     auto finish = [&](T* out, T s) { *out = kBeta ? alpha * s + beta * *out : alpha * s; };
@@ -182,7 +184,7 @@ struct Avx2Gemv {
   template <bool kBeta>
   static void single_rows(int64_t lo, int64_t hi, int64_t k, T alpha, const T* a, int64_t lda,
                           const T* x, T beta, T* y, int64_t incy) {
-    using X = Avx2Vec<T>;
+    using X = Vec<T>;
     using V = typename X::V;
     constexpr int W = X::W;
     for (int64_t i = lo; i < hi; ++i) {
@@ -198,6 +200,8 @@ struct Avx2Gemv {
     }
   }
 };
+
+template <typename T> using Avx2Gemv = SimdGemv<T, Avx2Vec>;
 
 // C = alpha * A Bt^T + beta * C for few columns (n <= 16) and row-major A: each C element is a dot
 // product along k, vectorized along k, so no lane is wasted on padding columns (a 16-wide tile

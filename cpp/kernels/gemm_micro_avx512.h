@@ -1,8 +1,8 @@
 // AVX-512 GEMM kernels: the vector traits for gemm_micro_avx2.h's micro-kernel template, its
 // tile height and block sizes.
-// GEMV and the few-columns kernel stay on the AVX2 code (gemm_micro_avx2.h): GEMV is limited by
-// memory, and the few-columns kernel with its dot products in zmm registers took 1.07-1.46x the
-// time of the ymm one at 256 x 784 . 784 x 10 and similar shapes (fair A/B, Sapphire Rapids).
+// The few-columns kernel stays on the AVX2 code (gemm_micro_avx2.h): with its dot products in zmm
+// registers it took 1.07-1.46x the time of the ymm one at 256 x 784 . 784 x 10 and similar shapes
+// (fair A/B, Sapphire Rapids). The GEMV takes zmm registers for most k (Avx512Gemv below).
 #pragma once
 #include <immintrin.h>
 
@@ -29,6 +29,13 @@ struct Avx512Vec<float> {
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static void store_aligned(float* p, V v) { _mm512_store_ps(p, v); }
   static void stream(float* p, V v) { _mm512_stream_ps(p, v); }  // p 64-byte aligned
+  // out[0..3] = the sums of a, b, c, d: each folded to 8 lanes, then Avx2Vec's sum.
+  static void hsum4(V a, V b, V c, V d, float* out) {
+    Avx2Vec<float>::hsum4(fold(a), fold(b), fold(c), fold(d), out);
+  }
+  static __m256 fold(V a) {
+    return _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+  }
 };
 
 template <>
@@ -45,6 +52,30 @@ struct Avx512Vec<double> {
   static void store(double* p, V v) { _mm512_storeu_pd(p, v); }
   static void store_aligned(double* p, V v) { _mm512_store_pd(p, v); }
   static void stream(double* p, V v) { _mm512_stream_pd(p, v); }  // p 64-byte aligned
+  static void hsum4(V a, V b, V c, V d, double* out) {
+    Avx2Vec<double>::hsum4(fold(a), fold(b), fold(c), fold(d), out);
+  }
+  static __m256d fold(V a) {
+    return _mm256_add_pd(_mm512_castpd512_pd256(a), _mm512_extractf64x4_pd(a, 1));
+  }
+};
+
+// GEMV in zmm registers when k is at least one zmm (W lanes) and k % W < W / 2, i.e. its scalar
+// tail is the one ymm would leave: then each row's chain has half the FMAs and A half the loads. kernel_ab,
+// 10000 x 64 . 64 x 1 float: 0.86-0.90x the time on 2 threads (each half of A in its core's
+// L2), 0.94-0.95x on 1; 2500 rows (in L2) 0.84x on 1 thread, 0.95x on 2; 17000 rows (from L3)
+// 0.98-1.00x. Other k keep the ymm kernel. The choice depends on k alone: every call of a shape
+// gives the same bits, whatever the thread count.
+template <typename T>
+struct Avx512Gemv {
+  static void run(int64_t m, int64_t k, T alpha, const T* a, int64_t lda, const T* x, T beta,
+                  T* y, int64_t incy, bool descending) {
+    constexpr int64_t W = Avx512Vec<T>::W;
+    if (k >= W && k % W < W / 2)
+      SimdGemv<T, Avx512Vec>::run(m, k, alpha, a, lda, x, beta, y, incy, descending);
+    else
+      SimdGemv<T, Avx2Vec>::run(m, k, alpha, a, lda, x, beta, y, incy, descending);
+  }
 };
 
 #ifndef TG_AVX512_MR

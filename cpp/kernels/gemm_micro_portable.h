@@ -7,7 +7,7 @@ namespace tapegrad::kernels::TG_ISA {
 namespace {
 
 // y[i] = alpha * dot(A[i, :], x) + beta * y[i] for row-major A (rows contiguous, x unit stride).
-// descending: rows last to first (see Avx2Gemv); each y[i] is the same either way.
+// descending: rows last to first (see SimdGemv); each y[i] is the same either way.
 template <typename T>
 struct PortableGemv {
   static void run(int64_t m, int64_t k, T alpha, const T* a, int64_t lda, const T* x, T beta,

@@ -3,7 +3,7 @@
 #define TG_ISA isa_avx512
 #define TG_ISA_NAME "avx512"
 #define TG_MICRO Avx512Micro
-#define TG_GEMV Avx2Gemv
+#define TG_GEMV Avx512Gemv
 #define TG_SMALL_N Avx2SmallN
 #define TG_BLOCKING Avx512Blocking
 #include "kernels/gemm_micro_avx512.h"
