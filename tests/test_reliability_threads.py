@@ -241,6 +241,42 @@ def test_thread_count_changes_between_parallel_kernels():
         tg.config.set_num_threads(old)
 
 
+def test_dynamic_gemm_schedule_when_threads_are_preempted():
+    """More kernel threads than cores, with the cores also busy sorting in other Python threads:
+    kernel threads are preempted in the middle of a step, so blocks are taken from other threads'
+    ranges and finish out of order. Every product must still be the single-threaded bytes (each
+    block waits for its own previous K block and for its step's shared packing)."""
+    rng = np.random.default_rng(8)
+    shapes = [((1000, 800), (800, 100)),  # along M: A blocks of MC rows, three K blocks
+              ((250, 300), (300, 90)),    # along M with smaller blocks
+              ((96, 700), (700, 900))]    # along N: A shared, blocks of B's columns
+    mats = [(rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32))
+            for sa, sb in shapes]
+    stop = threading.Event()
+
+    def hog():
+        x = np.random.default_rng(0).random(200_000)
+        while not stop.is_set():
+            np.sort(x)  # releases the GIL: a core busy outside tapegrad
+
+    hogs = [threading.Thread(target=hog) for _ in range(2)]
+    old = tg.config.num_threads()
+    try:
+        tg.config.set_num_threads(1)
+        want = [tg.matmul(a, b).numpy().tobytes() for a, b in mats]
+        tg.config.set_num_threads((os.cpu_count() or 2) + 3)
+        for h in hogs:
+            h.start()
+        for _ in range(40):
+            for (a, b), w in zip(mats, want):
+                assert tg.matmul(a, b).numpy().tobytes() == w
+    finally:
+        stop.set()
+        for h in hogs:
+            h.join()
+        tg.config.set_num_threads(old)
+
+
 def test_every_parallel_path_at_tiny_sizes_matches_one_thread():
     """With every threshold at 0, tiny and odd shapes go through the parallel splits (slices of
     zero or one unit per thread included) and must give the single-threaded bytes."""
