@@ -600,6 +600,7 @@ KERNEL_PATH_SHAPES = [
     ("few_columns_n2", 8, 65, 2),
     ("few_columns_n8", 5, 64, 8),  # B transposed in whole register tiles only
     ("few_columns_n15", 11, 71, 15),  # a full tile and a masked 7-column one, and a k tail
+    ("few_columns_threaded", 256, 784, 10),  # zmm dot products on avx512 (k = 300 above: ymm)
     ("gemv_threaded", 17000, 64, 1),
     # GEMV k that the avx512 path gives the ymm kernel (k % 16 >= 8, and k < 16) and the zmm one
     # with a scalar tail

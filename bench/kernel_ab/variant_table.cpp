@@ -6,8 +6,10 @@
 #define TG_CAT(a, b) TG_CAT2(a, b)
 #define TG_ISA TG_CAT(isa_, TG_VARIANT)
 #define TG_ISA_NAME "variant"
-#define TG_SMALL_N Avx2SmallN
 #ifdef TG_AB_AVX512
+#ifndef TG_SMALL_N  // as TG_GEMV below
+#define TG_SMALL_N Avx512SmallN
+#endif
 #ifndef TG_GEMV  // a side can take another (KERNEL_AB_DEFS_A="-DTG_GEMV=Avx2Gemv")
 #define TG_GEMV Avx512Gemv
 #endif
@@ -15,6 +17,9 @@
 #define TG_BLOCKING Avx512Blocking
 #include "kernels/gemm_micro_avx512.h"
 #else
+#ifndef TG_SMALL_N
+#define TG_SMALL_N Avx2SmallN
+#endif
 #ifndef TG_GEMV
 #define TG_GEMV Avx2Gemv
 #endif

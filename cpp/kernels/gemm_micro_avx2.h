@@ -206,10 +206,12 @@ template <typename T> using Avx2Gemv = SimdGemv<T, Avx2Vec>;
 // C = alpha * A Bt^T + beta * C for few columns (n <= 16) and row-major A: each C element is a dot
 // product along k, vectorized along k, so no lane is wasted on padding columns (a 16-wide tile
 // would waste 6 of 16 lanes at n = 10). Blocks of R rows x J columns (R * J <= 12 accumulators)
-// share their loads: R + J vector loads feed R * J FMAs. bt is B transposed, n rows of k.
-template <typename T>
-struct Avx2SmallN {
-  using X = Avx2Vec<T>;
+// share their loads: R + J vector loads feed R * J FMAs. bt is B transposed, n rows of k. Over a
+// vector type's traits (Vec<T>: V, W, zero, load, fma, hsum4): ymm here, zmm too on the avx512
+// path (gemm_micro_avx512.h); B is transposed with ymm tiles either way.
+template <typename T, template <typename> class Vec>
+struct SimdSmallN {
+  using X = Vec<T>;
   using V = typename X::V;
   static constexpr int W = X::W;
 
@@ -283,11 +285,12 @@ struct Avx2SmallN {
     }
     int64_t p0 = 0;  // k steps [0, p0) are done by tiles
     if (b_col == 1) {
-      p0 = k - k % W;
-      for (int64_t j = 0; j < n; j += W) {
-        const int cols = n - j < W ? static_cast<int>(n - j) : W;
-        for (int64_t p = 0; p < p0; p += W)
-          X::transpose_tile(b + p * b_row + j, b_row, bt + j * k + p, k, cols);
+      constexpr int TW = Avx2Vec<T>::W;  // the tile's width
+      p0 = k - k % TW;
+      for (int64_t j = 0; j < n; j += TW) {
+        const int cols = n - j < TW ? static_cast<int>(n - j) : TW;
+        for (int64_t p = 0; p < p0; p += TW)
+          Avx2Vec<T>::transpose_tile(b + p * b_row + j, b_row, bt + j * k + p, k, cols);
       }
     }
     for (int64_t j = 0; j < n; ++j)  // the rest
@@ -302,6 +305,8 @@ struct Avx2SmallN {
     for (; i < m; ++i) rows<1>(n, k, a + i * lda, lda, bt, alpha, beta, c + i * ldc, ldc);
   }
 };
+
+template <typename T> using Avx2SmallN = SimdSmallN<T, Avx2Vec>;
 
 // Packs a full 6-row panel of row-major float A (rows `lda` apart, contiguous along k) into
 // the micro-kernel's order, 6 values per k step: four k steps at a time, a 4x4 transpose in

@@ -1,8 +1,7 @@
 // AVX-512 GEMM kernels: the vector traits for gemm_micro_avx2.h's micro-kernel template, its
 // tile height and block sizes.
-// The few-columns kernel stays on the AVX2 code (gemm_micro_avx2.h): with its dot products in zmm
-// registers it took 1.07-1.46x the time of the ymm one at 256 x 784 . 784 x 10 and similar shapes
-// (fair A/B, Sapphire Rapids). The GEMV takes zmm registers for most k (Avx512Gemv below).
+// The GEMV and the few-columns kernel are gemm_micro_avx2.h's, in zmm registers for most k
+// (Avx512Gemv, Avx512SmallN below).
 #pragma once
 #include <immintrin.h>
 
@@ -60,21 +59,45 @@ struct Avx512Vec<double> {
   }
 };
 
-// GEMV in zmm registers when k is at least one zmm (W lanes) and k % W < W / 2, i.e. its scalar
-// tail is the one ymm would leave: then each row's chain has half the FMAs and A half the loads. kernel_ab,
+// Whether a kernel that vectorizes along k takes zmm registers: k is at least one zmm (W lanes)
+// and k % W < W / 2, i.e. its scalar tail is the one ymm would leave. The choice depends on k
+// alone: every call of a shape gives the same bits, whatever the thread count.
+// The GEMV (Avx512Gemv): each row's chain has half the FMAs and A half the loads. kernel_ab,
 // 10000 x 64 . 64 x 1 float: 0.86-0.90x the time on 2 threads (each half of A in its core's
 // L2), 0.94-0.95x on 1; 2500 rows (in L2) 0.84x on 1 thread, 0.95x on 2; 17000 rows (from L3)
-// 0.98-1.00x. Other k keep the ymm kernel. The choice depends on k alone: every call of a shape
-// gives the same bits, whatever the thread count.
+// 0.98-1.00x. Other k keep the ymm kernel.
+template <typename T>
+constexpr bool zmm_pays(int64_t k) {
+  constexpr int64_t W = Avx512Vec<T>::W;
+  return k >= W && k % W < W / 2;
+}
+
 template <typename T>
 struct Avx512Gemv {
   static void run(int64_t m, int64_t k, T alpha, const T* a, int64_t lda, const T* x, T beta,
                   T* y, int64_t incy, bool descending) {
-    constexpr int64_t W = Avx512Vec<T>::W;
-    if (k >= W && k % W < W / 2)
+    if (zmm_pays<T>(k))
       SimdGemv<T, Avx512Vec>::run(m, k, alpha, a, lda, x, beta, y, incy, descending);
     else
       SimdGemv<T, Avx2Vec>::run(m, k, alpha, a, lda, x, beta, y, incy, descending);
+  }
+};
+
+// The few-columns kernel (dot products along k) in zmm registers on the same rule as the GEMV.
+// kernel_ab, 256 x 784 . 784 x 10 float: 0.77x the time on 1 thread, 0.84x on 2. With a k whose
+// zmm tail is longer than ymm's it lost (1000 x 300 . 300 x 5: 1.31x), hence the rule. (An
+// earlier zmm version, before the kernel took 3-row blocks, read 1.07-1.46x.)
+template <typename T>
+struct Avx512SmallN {
+  static void transpose_b(int64_t k, int64_t n, const T* b, int64_t b_row, int64_t b_col, T* bt) {
+    Avx2SmallN<T>::transpose_b(k, n, b, b_row, b_col, bt);
+  }
+  static void run(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* bt,
+                  T beta, T* c, int64_t ldc) {
+    if (zmm_pays<T>(k))
+      SimdSmallN<T, Avx512Vec>::run(m, n, k, alpha, a, lda, bt, beta, c, ldc);
+    else
+      Avx2SmallN<T>::run(m, n, k, alpha, a, lda, bt, beta, c, ldc);
   }
 };
 

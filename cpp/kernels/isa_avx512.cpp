@@ -4,7 +4,7 @@
 #define TG_ISA_NAME "avx512"
 #define TG_MICRO Avx512Micro
 #define TG_GEMV Avx512Gemv
-#define TG_SMALL_N Avx2SmallN
+#define TG_SMALL_N Avx512SmallN
 #define TG_BLOCKING Avx512Blocking
 #include "kernels/gemm_micro_avx512.h"
 #include "kernels/kernels_portable.h"
