@@ -582,6 +582,24 @@ def test_large_reduction_accuracy(dtype, rng):
     np.testing.assert_allclose(np.asarray(tg.reduce_sum(big, axis=0)), [big.astype(np.float64).sum()], rtol=rtol)
 
 
+@pytest.mark.parametrize("values", ["positive", "mixed_sign"])
+def test_float32_sum_of_ten_million_at_least_as_accurate_as_numpy(values, rng):
+    """The issue's bar: float32 sums over 10^7 elements at least as accurate as numpy's pairwise
+    sum. Error against the float64 sum; half a float32 ulp of the result is the best any float32
+    answer can do (both land there for positive values)."""
+    n = 10_000_000
+    x = (rng.random(n, dtype=np.float32) + np.float32(0.1) if values == "positive"
+         else rng.standard_normal(n, dtype=np.float32))
+    ref = np.sum(x.astype(np.float64))
+    floor = float(np.spacing(np.abs(np.float32(ref)))) / 2
+    t = tg.constant(x)
+    err_sum = abs(float(tg.reduce_sum(t)) - ref)
+    assert err_sum <= max(abs(float(np.sum(x)) - ref), floor) * (1 + 1e-6)
+    err_mean = abs(float(tg.reduce_mean(t)) - ref / n)
+    np_err_mean = abs(float(np.mean(x)) - ref / n)
+    assert err_mean <= max(np_err_mean, float(np.spacing(np.abs(np.float32(ref / n)))) / 2) * (1 + 1e-6)
+
+
 # Shapes that reach each GEMM path: the blocked kernel across its block edges (m past MC = 120,
 # k past KC = 256 and not a multiple of the 8 rows packed at a time, n past NC = 3072 or not a
 # multiple of the 16-wide tile), the in-place path (n <= 16, short k), the k-vectorized
