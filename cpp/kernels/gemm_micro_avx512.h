@@ -63,9 +63,9 @@ struct Avx512Vec<double> {
 // and k % W < W / 2, i.e. its scalar tail is the one ymm would leave. The choice depends on k
 // alone: every call of a shape gives the same bits, whatever the thread count.
 // The GEMV (Avx512Gemv): each row's chain has half the FMAs and A half the loads. kernel_ab,
-// 10000 x 64 . 64 x 1 float: 0.86-0.90x the time on 2 threads (each half of A in its core's
-// L2), 0.94-0.95x on 1; 2500 rows (in L2) 0.84x on 1 thread, 0.95x on 2; 17000 rows (from L3)
-// 0.98-1.00x. Other k keep the ymm kernel.
+// 10000 x 64 . 64 x 1 float: 0.86-0.92x the time on 2 threads (each half of A in its core's
+// L2), 0.94-0.95x on 1; 2500 rows (in L2) 0.82-0.84x on 1 thread, 0.95x on 2; 17000 rows (from
+// L3) 0.97-1.00x. Other k keep the ymm kernel.
 template <typename T>
 constexpr bool zmm_pays(int64_t k) {
   constexpr int64_t W = Avx512Vec<T>::W;
