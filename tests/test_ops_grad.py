@@ -634,6 +634,9 @@ KERNEL_PATH_SHAPES = [
     ("dynamic_small_blocks", 250, 300, 90),
     ("dynamic_past_nc", 960, 40, 3100),
     ("dynamic_n16", 700, 90, 16),
+    # On two threads, C one micro-tile wide with 512+ rows per thread: fixed halves of rows, each
+    # reading its own part of A in place (with A transposed, a column offset).
+    ("fixed_halves", 1100, 40, 6),
 ]
 
 
@@ -659,6 +662,21 @@ def test_matmul_wide_order_on_one_thread_matches_float64(ta, tb, dtype, rng):
     tg.config.set_num_threads(1)
     try:
         _check_matmul_against_float64("wide_order", 128, 700, 3900, ta, tb, dtype, rng)
+    finally:
+        tg.config.set_num_threads(saved)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("tb", [False, True], ids=["b", "bT"])
+@pytest.mark.parametrize("ta", [False, True], ids=["a", "aT"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_matmul_fixed_halves_match_float64(threads, ta, tb, dtype, rng):
+    """The weight gradient of a wide layer with a small output: C one micro-tile wide and at
+    least 512 rows per thread, split into fixed halves that each read A in place."""
+    saved = tg.config.num_threads()
+    tg.config.set_num_threads(threads)
+    try:
+        _check_matmul_against_float64("fixed_halves", 1100, 40, 6, ta, tb, dtype, rng)
     finally:
         tg.config.set_num_threads(saved)
 
