@@ -220,6 +220,31 @@ std::vector<int64_t> ints_from_py(py::handle obj, const char* op, const char* wh
   return out;
 }
 
+namespace {
+
+// numpy scalars (numpy.bool_, numpy.int64, ...) but not arrays, and not their classes: on the
+// class numpy.int64, `ndim` is a descriptor, not an int.
+bool is_numpy_scalar(py::handle h) {
+  if (PyType_Check(h.ptr()) || py::isinstance<py::array>(h) || !py::hasattr(h, "dtype"))
+    return false;
+  const py::object ndim = py::getattr(h, "ndim", py::none());
+  return PyLong_Check(ndim.ptr()) && PyLong_AsLong(ndim.ptr()) == 0;
+}
+
+}  // namespace
+
+bool flag_from_py(py::handle h, const char* op, const char* what) {
+  if (PyBool_Check(h.ptr())) return h.ptr() == Py_True;
+  // Python ints and numpy scalars (bool_, integers); arrays are not flags.
+  if ((PyLong_Check(h.ptr()) || is_numpy_scalar(h)) && PyIndex_Check(h.ptr())) {
+    const int v = PyObject_IsTrue(h.ptr());
+    if (v >= 0) return v == 1;
+    PyErr_Clear();
+  }
+  throw TypeError(std::string(op) + ": " + what + " must be a bool, got " +
+                  std::string(py::repr(h)));
+}
+
 bool axes_from_py(py::handle obj, const char* op, std::vector<int64_t>* axes) {
   if (obj.is_none()) return false;
   *axes = ints_from_py(obj, op, "axis");

@@ -33,6 +33,9 @@ TensorPtr to_tensor_as(py::handle obj, DType dtype, const char* op, const char* 
 DType dtype_from_py(py::handle obj, const char* op);
 py::dtype to_numpy_dtype(DType d);
 
+// Flags: a bool, a Python int or a numpy scalar integer (never an array); TypeError naming `op`
+// and `what` otherwise.
+bool flag_from_py(py::handle obj, const char* op, const char* what);
 // Axis arguments: None -> all (returns false), int or sequence of ints.
 bool axes_from_py(py::handle obj, const char* op, std::vector<int64_t>* axes);
 // Shape arguments: int or sequence of ints.

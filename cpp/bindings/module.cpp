@@ -1,8 +1,10 @@
-// tapegrad._core: binds the engine. Argument handling lives in py_api.cpp and convert.cpp.
+// tapegrad._core: binds the engine. The ops come from the registry (op_bindings.cpp); argument
+// handling lives in py_api.cpp and convert.cpp.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include "bindings/convert.h"
+#include "bindings/op_bindings.h"
 #include "bindings/py_api.h"
 #include "core/allocator.h"
 #include "core/errors.h"
@@ -32,23 +34,37 @@ void register_errors() {
   });
 }
 
-// Operators shared by Tensor and Variable: every operand goes through the same conversion.
+// Operators shared by Tensor and Variable: every operand goes through the registry op's call.
 template <typename Cls>
 void def_operators(Cls& c) {
   using H = py::handle;
-  c.def("__add__", [](H s, H o) { return py_api::add(s, o); })
-      .def("__radd__", [](H s, H o) { return py_api::add(o, s); })
-      .def("__sub__", [](H s, H o) { return py_api::subtract(s, o); })
-      .def("__rsub__", [](H s, H o) { return py_api::subtract(o, s); })
-      .def("__mul__", [](H s, H o) { return py_api::multiply(s, o); })
-      .def("__rmul__", [](H s, H o) { return py_api::multiply(o, s); })
-      .def("__truediv__", [](H s, H o) { return py_api::divide(s, o); })
-      .def("__rtruediv__", [](H s, H o) { return py_api::divide(o, s); })
-      .def("__matmul__", [](H s, H o) { return py_api::matmul(s, o, py::bool_(false), py::bool_(false)); })
-      .def("__rmatmul__", [](H s, H o) { return py_api::matmul(o, s, py::bool_(false), py::bool_(false)); })
-      .def("__neg__", [](H s) { return py_api::negative(s); })
-      .def("__pow__", [](H s, H e, H m) { return py_api::power(s, e, m); }, py::arg("exponent"),
-           py::arg("modulo") = py::none())
+  static const OpDef& add = op_bindings::op("add");
+  static const OpDef& sub = op_bindings::op("subtract");
+  static const OpDef& mul = op_bindings::op("multiply");
+  static const OpDef& div = op_bindings::op("divide");
+  static const OpDef& matmul = op_bindings::op("matmul");
+  static const OpDef& neg = op_bindings::op("negative");
+  static const OpDef& pow = op_bindings::op("pow");
+  auto binary = [](const OpDef& op, H x, H y) {
+    const H args[] = {x, y, Py_False, Py_False};  // matmul: no transposes
+    return op_bindings::call(op, args);
+  };
+  c.def("__add__", [=](H s, H o) { return binary(add, s, o); })
+      .def("__radd__", [=](H s, H o) { return binary(add, o, s); })
+      .def("__sub__", [=](H s, H o) { return binary(sub, s, o); })
+      .def("__rsub__", [=](H s, H o) { return binary(sub, o, s); })
+      .def("__mul__", [=](H s, H o) { return binary(mul, s, o); })
+      .def("__rmul__", [=](H s, H o) { return binary(mul, o, s); })
+      .def("__truediv__", [=](H s, H o) { return binary(div, s, o); })
+      .def("__rtruediv__", [=](H s, H o) { return binary(div, o, s); })
+      .def("__matmul__", [=](H s, H o) { return binary(matmul, s, o); })
+      .def("__rmatmul__", [=](H s, H o) { return binary(matmul, o, s); })
+      .def("__neg__", [](H s) { return op_bindings::call(neg, &s); })
+      .def("__pow__", [](H s, H e, H m) {
+             if (!m.is_none()) throw TypeError("pow: the modulo argument is not supported");
+             const H args[] = {s, e};
+             return op_bindings::call(pow, args);
+           }, py::arg("exponent"), py::arg("modulo") = py::none())
       // numpy defers to our reflected operators instead of converting us to an array.
       .attr("__array_ufunc__") = py::none();
   c.attr("__array_priority__") = 1000;
@@ -154,30 +170,11 @@ PYBIND11_MODULE(_core, m) {
         return out;
       });
 
-  m.def("add", &py_api::add, arg("x"), arg("y"), "x + y with numpy broadcasting.");
-  m.def("subtract", &py_api::subtract, arg("x"), arg("y"), "x - y with numpy broadcasting.");
-  m.def("multiply", &py_api::multiply, arg("x"), arg("y"), "x * y with numpy broadcasting.");
-  m.def("divide", &py_api::divide, arg("x"), arg("y"), "x / y with numpy broadcasting.");
-  m.def("negative", &py_api::negative, arg("x"), "-x.");
-  m.def("square", &py_api::square, arg("x"), "x * x, elementwise.");
-  m.def("matmul", &py_api::matmul, arg("a"), arg("b"), arg("transpose_a") = false,
-        arg("transpose_b") = false,
-        "op(a) @ op(b) over the last two axes (ranks >= 2); leading axes broadcast.");
-  m.def("reduce_sum", &py_api::reduce_sum, arg("x"), arg("axis") = none, arg("keepdims") = false,
-        "Sum over axis (None: all; int or tuple; negative allowed).");
-  m.def("reduce_mean", &py_api::reduce_mean, arg("x"), arg("axis") = none, arg("keepdims") = false,
-        "Mean over axis (None: all; int or tuple; negative allowed).");
-  m.def("reshape", &py_api::reshape, arg("x"), arg("shape"), "Same elements, new shape (one -1 allowed).");
-  m.def("transpose", &py_api::transpose, arg("x"), arg("perm") = none,
-        "Permute the axes (default: reverse them).");
-  m.def("cast", &py_api::cast, arg("x"), arg("dtype"), "Convert to float32 or float64.");
-  m.def("broadcast_to", &py_api::broadcast_to, arg("x"), arg("shape"), "Broadcast to a shape.");
+  op_bindings::bind_all(m);
   m.def("constant", &py_api::constant, arg("value"), arg("dtype") = none,
         "A Tensor from a number, nested list, numpy array or Tensor (always float32/float64).");
   m.def("convert_to_tensor", &py_api::convert_to_tensor, arg("value"), arg("dtype") = none,
         "Like constant, but Tensors and Variables of another dtype are an error.");
-  m.def("pow", [](py::handle x, py::handle e) { return py_api::power(x, e, py::none()); }, arg("x"),
-        arg("exponent"), "x ** n for an integer n.");
   m.def("sgd_update", &py_api::sgd_update, arg("variables"), arg("gradients"), arg("learning_rate"),
         "var -= learning_rate * grad for every pair, after validating all pairs.");
 

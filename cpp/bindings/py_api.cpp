@@ -1,7 +1,6 @@
 #include "bindings/py_api.h"
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 
 #include "bindings/convert.h"
@@ -10,130 +9,6 @@
 
 namespace tapegrad::py_api {
 using convert::to_tensor;
-
-namespace {
-
-// numpy scalars (numpy.bool_, numpy.int64, ...) but not arrays, and not their classes: on the
-// class numpy.int64, `ndim` is a descriptor, not an int.
-bool PyArray_IsScalarLike(H h) {
-  if (PyType_Check(h.ptr()) || py::isinstance<py::array>(h) || !py::hasattr(h, "dtype")) return false;
-  const py::object ndim = py::getattr(h, "ndim", py::none());
-  return PyLong_Check(ndim.ptr()) && PyLong_AsLong(ndim.ptr()) == 0;
-}
-
-bool truthy(H h, const char* op, const char* what) {
-  if (PyBool_Check(h.ptr())) return h.ptr() == Py_True;
-  // Python ints and numpy scalars (bool_, integers); arrays are not flags.
-  if ((PyLong_Check(h.ptr()) || PyArray_IsScalarLike(h)) && PyIndex_Check(h.ptr())) {
-    const int v = PyObject_IsTrue(h.ptr());
-    if (v >= 0) return v == 1;
-    PyErr_Clear();
-  }
-  throw TypeError(std::string(op) + ": " + what + " must be a bool, got " +
-                  std::string(py::repr(h)));
-}
-
-template <TensorPtr (*F)(const TensorPtr&, const TensorPtr&)>
-TensorPtr binary(H x, H y, const char* op) {
-  TensorPtr a, b;
-  convert::to_tensor_pair(x, y, op, &a, &b);
-  return F(a, b);
-}
-
-TensorPtr reduce(H x, H axis, H keepdims, const char* op,
-                 TensorPtr (*f)(const TensorPtr&, const std::vector<int64_t>*, bool)) {
-  TensorPtr t = to_tensor(x, op, "x");
-  std::vector<int64_t> axes;
-  const bool some = convert::axes_from_py(axis, op, &axes);
-  return f(t, some ? &axes : nullptr, truthy(keepdims, op, "keepdims"));
-}
-
-Shape shape_from_py(H obj, const char* op) {
-  std::vector<int64_t> v = convert::ints_from_py(obj, op, "shape");
-  if (v.size() > static_cast<size_t>(kMaxRank))
-    throw ValueError(std::string(op) + ": shape has rank " + std::to_string(v.size()) +
-                     "; the maximum is " + std::to_string(kMaxRank));
-  Shape s;
-  for (int64_t d : v) s.push_back(d);  // the op checks the values, naming both shapes
-  return s;
-}
-
-}  // namespace
-
-TensorPtr add(H x, H y) { return binary<ops::add>(x, y, "add"); }
-TensorPtr subtract(H x, H y) { return binary<ops::subtract>(x, y, "subtract"); }
-TensorPtr multiply(H x, H y) { return binary<ops::multiply>(x, y, "multiply"); }
-TensorPtr divide(H x, H y) { return binary<ops::divide>(x, y, "divide"); }
-TensorPtr negative(H x) { return ops::negative(to_tensor(x, "negative", "x")); }
-TensorPtr square(H x) { return ops::square(to_tensor(x, "square", "x")); }
-
-// x ** n for an integer n, by repeated squaring with the differentiable ops (so gradients of
-// any order come from the existing rules).
-TensorPtr power(H x, H exponent, H modulo) {
-  if (!modulo.is_none()) throw TypeError("pow: the modulo argument is not supported");
-  TensorPtr base = to_tensor(x, "pow", "x");
-  double e;
-  if (PyLong_Check(exponent.ptr()) || PyFloat_Check(exponent.ptr()) ||
-      (PyIndex_Check(exponent.ptr()) && !PyBool_Check(exponent.ptr()))) {
-    e = PyFloat_AsDouble(exponent.ptr());
-    if (e == -1.0 && PyErr_Occurred()) {
-      PyErr_Clear();
-      throw ValueError("pow: exponent is out of range");
-    }
-  } else {
-    throw TypeError("pow: the exponent must be a Python number, got " +
-                    std::string(py::repr(py::type::of(exponent))));
-  }
-  if (e != std::floor(e) || std::fabs(e) > 1 << 20)
-    throw ValueError("pow: only integer exponents are supported, got " + std::to_string(e) +
-                     "; use square/multiply for other powers");
-  int64_t n = static_cast<int64_t>(std::fabs(e));
-  if (n == 0) return TensorImpl::full(base->dtype(), base->shape(), 1.0, "pow");
-  TensorPtr result, p = base;
-  while (n > 0) {
-    if (n & 1) result = result ? ops::multiply(result, p) : p;
-    n >>= 1;
-    if (n) p = ops::square(p);
-  }
-  if (e < 0) result = ops::divide(ops::scalar(base->dtype(), 1.0), result);
-  return result;
-}
-
-TensorPtr matmul(H a, H b, H ta, H tb) {
-  TensorPtr x, y;
-  convert::to_tensor_pair(a, b, "matmul", &x, &y);
-  return ops::matmul(x, y, truthy(ta, "matmul", "transpose_a"), truthy(tb, "matmul", "transpose_b"));
-}
-
-TensorPtr reduce_sum(H x, H axis, H keepdims) {
-  return reduce(x, axis, keepdims, "reduce_sum", ops::reduce_sum);
-}
-TensorPtr reduce_mean(H x, H axis, H keepdims) {
-  return reduce(x, axis, keepdims, "reduce_mean", ops::reduce_mean);
-}
-
-TensorPtr reshape(H x, H shape) {
-  TensorPtr t = to_tensor(x, "reshape", "x");
-  return ops::reshape(t, convert::ints_from_py(shape, "reshape", "shape"));
-}
-
-TensorPtr transpose(H x, H perm) {
-  TensorPtr t = to_tensor(x, "transpose", "x");
-  if (perm.is_none()) return ops::transpose(t, nullptr);
-  std::vector<int64_t> p = convert::ints_from_py(perm, "transpose", "perm");
-  return ops::transpose(t, &p);
-}
-
-TensorPtr cast(H x, H dtype) {
-  const DType d = convert::dtype_from_py(dtype, "cast");
-  TensorPtr t = to_tensor(x, "cast", "x", &d);
-  return ops::cast(t, d);
-}
-
-TensorPtr broadcast_to(H x, H shape) {
-  TensorPtr t = to_tensor(x, "broadcast_to", "x");
-  return ops::broadcast_to(t, shape_from_py(shape, "broadcast_to"));
-}
 
 TensorPtr constant(H value, H dtype) {
   if (dtype.is_none()) return to_tensor(value, "constant", "value");
@@ -167,7 +42,7 @@ std::string tensor_repr(const TensorPtr& t, H owner) {
 
 py::object tensor_array(const TensorPtr& t, H owner, H dtype, H copy) {
   py::array arr = convert::numpy_view(t, owner);
-  const bool want_copy = !copy.is_none() && truthy(copy, "__array__", "copy");
+  const bool want_copy = !copy.is_none() && convert::flag_from_py(copy, "__array__", "copy");
   if (!dtype.is_none()) return arr.attr("astype")(dtype, py::arg("copy") = want_copy);
   if (want_copy) return arr.attr("copy")();
   return std::move(arr);
@@ -242,7 +117,7 @@ py::list tape_gradient(Tape& tape, H target, H sources, H output_gradients, H un
       throw ValueError(std::string(op) + ": output_gradients has shape " + og->shape().str() +
                        " but the target has shape " + tgt->shape().str());
   }
-  std::vector<TensorPtr> grads = tape.gradient(tgt, srcs, og, truthy(unconnected_zero, op, "unconnected_zero"));
+  std::vector<TensorPtr> grads = tape.gradient(tgt, srcs, og, convert::flag_from_py(unconnected_zero, op, "unconnected_zero"));
   py::list out(grads.size());
   for (size_t j = 0; j < grads.size(); ++j)
     out[j] = grads[j] ? py::cast(grads[j]) : py::none();

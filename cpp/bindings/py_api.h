@@ -1,5 +1,6 @@
-// The Python-facing entry points: argument checking and conversion around the engine's ops.
-// module.cpp only binds these.
+// The Python-facing entry points that are not registry ops (those are generated, see
+// op_bindings.h): tensors, variables, tapes, the gradient primitive and the SGD update.
+// Argument checking and conversion live here; module.cpp only binds these.
 #pragma once
 #include <pybind11/pybind11.h>
 
@@ -11,20 +12,6 @@ namespace tapegrad::py_api {
 namespace py = pybind11;
 using H = py::handle;
 
-TensorPtr add(H x, H y);
-TensorPtr subtract(H x, H y);
-TensorPtr multiply(H x, H y);
-TensorPtr divide(H x, H y);
-TensorPtr negative(H x);
-TensorPtr square(H x);
-TensorPtr power(H x, H exponent, H modulo);
-TensorPtr matmul(H a, H b, H transpose_a, H transpose_b);
-TensorPtr reduce_sum(H x, H axis, H keepdims);
-TensorPtr reduce_mean(H x, H axis, H keepdims);
-TensorPtr reshape(H x, H shape);
-TensorPtr transpose(H x, H perm);
-TensorPtr cast(H x, H dtype);
-TensorPtr broadcast_to(H x, H shape);
 TensorPtr constant(H value, H dtype);
 TensorPtr convert_to_tensor(H value, H dtype);
 

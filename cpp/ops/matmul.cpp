@@ -1,5 +1,6 @@
-// matmul: op(a) @ op(b) over the last two axes, with broadcasting batch axes. Every product goes
-// through the kernel table's GEMM, which takes the transpose flags itself.
+// matmul: op(a) @ op(b) over the last two axes, with broadcasting batch axes: forward, rule and
+// entry. Every product goes through the kernel table's GEMM, which takes the transpose flags
+// itself, so neither the forward nor the rule ever materialises a transpose.
 #include "ops/ops.h"
 #include "ops/op_util.h"
 
@@ -17,7 +18,49 @@ std::string flags(bool ta, bool tb) {
          ", transpose_b=" + (tb ? "True" : "False") + ")";
 }
 
+using E = TapeEntry;
+using G = TensorPtr;
+
+// C = op(A) op(B):
+//   A·B:   dA = g·Bᵀ      dB = Aᵀ·g
+//   A·Bᵀ:  dA = g·B       dB = gᵀ·A
+//   Aᵀ·B:  dA = B·gᵀ      dB = A·g
+//   Aᵀ·Bᵀ: dA = Bᵀ·gᵀ     dB = gᵀ·Aᵀ
+void matmul_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  const G& a = e.saved[0];
+  const G& b = e.saved[1];
+  const bool ta = e.attrs.trans_a, tb = e.attrs.trans_b;
+  if (need[0]) {
+    G da = !ta ? (!tb ? matmul(g, b, false, true) : matmul(g, b, false, false))
+               : (!tb ? matmul(b, g, false, true) : matmul(b, g, true, true));
+    out[0] = unbroadcast(da, e.in_shape[0]);
+  }
+  if (need[1]) {
+    G db = !tb ? (!ta ? matmul(a, g, true, false) : matmul(a, g, false, false))
+               : (!ta ? matmul(g, a, true, false) : matmul(g, a, true, true));
+    out[1] = unbroadcast(db, e.in_shape[1]);
+  }
+}
+
+TensorPtr matmul_forward(const OpDef&, const TensorPtr* in, const OpArguments& args) {
+  return matmul(in[0], in[1], args.flags[0], args.flags[1]);
+}
+
+constexpr OpDef kMatmul{
+    "matmul",
+    "op(a) @ op(b) over the last two axes (ranks >= 2); leading axes broadcast.",
+    {"a", "b"},
+    {{"transpose_a", AttrKind::Bool}, {"transpose_b", AttrKind::Bool}},
+    Saves::Inputs,
+    matmul_rule,
+    matmul_forward,
+    0};
+
+constexpr const OpDef* kList[] = {&kMatmul};
+
 }  // namespace
+
+const OpList kMatmulOps = {kList, sizeof(kList) / sizeof(kList[0])};
 
 TensorPtr matmul(const TensorPtr& a, const TensorPtr& b, bool ta, bool tb) {
   const char* name = "matmul";
@@ -91,7 +134,7 @@ TensorPtr matmul(const TensorPtr& a, const TensorPtr& b, bool ta, bool tb) {
   OpAttrs attrs;
   attrs.trans_a = ta;
   attrs.trans_b = tb;
-  return recorded(OpKind::MatMul, {&a, &b}, true, out, attrs);
+  return recorded(kMatmul, {&a, &b}, out, attrs);
 }
 
 }  // namespace tapegrad::ops

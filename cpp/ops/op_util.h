@@ -1,11 +1,12 @@
-// Shared plumbing for the op implementations: dtype checks, recording, iteration plans.
+// Shared plumbing for the op implementations: dtype checks, recording, iteration plans, and
+// each op family's share of the registry.
 #pragma once
 #include <string>
 
 #include "core/errors.h"
 #include "core/long_running.h"
 #include "kernels/kernels.h"
-#include "ops/op_kind.h"
+#include "ops/op_def.h"
 #include "tape/tape.h"
 
 namespace tapegrad::ops {
@@ -20,18 +21,36 @@ inline void check_same_dtype(const TensorPtr& a, const TensorPtr& b, const char*
                     "; convert one with tapegrad.cast");
 }
 
-// Records `out` on the active tapes (a no-op, one branch, when no tape is active).
-inline const TensorPtr& recorded(OpKind op, std::initializer_list<const TensorPtr*> inputs,
-                                 bool save_inputs, const TensorPtr& out,
-                                 const OpAttrs& attrs = OpAttrs{}) {
+// Records `out` on the active tapes (a no-op, one branch, when no tape is active); what the entry
+// keeps for backward follows `op.saves`.
+inline const TensorPtr& recorded(const OpDef& op, std::initializer_list<const TensorPtr*> inputs,
+                                 const TensorPtr& out, const OpAttrs& attrs = OpAttrs{}) {
   if (tape_stack::any_active()) {
     TensorPtr in[2];
     int n = 0;
     for (const TensorPtr* p : inputs) in[n++] = *p;
-    tape_stack::record(op, in, n, save_inputs, out, attrs);
+    tape_stack::record(op, in, n, out, attrs);
   }
   return out;
 }
+
+// Backward rules may take fused, non-recording shortcuts only when no tape records the backward
+// pass; otherwise higher-order gradients would miss those steps.
+inline bool fused_ok() { return !tape_stack::any_recording(); }
+
+// The arguments of a call that has no attributes.
+inline const OpArguments& no_arguments() {
+  static const OpArguments none;
+  return none;
+}
+
+// Each family file lists its entries in one of these (registry.cpp joins them).
+extern const OpList kUnaryOps;
+extern const OpList kBinaryOps;
+extern const OpList kReductionOps;
+extern const OpList kMatmulOps;
+extern const OpList kShapeOps;
+extern const OpList kCompositeOps;
 
 // Plans with adjacent dimensions merged wherever the strides allow (see plans.cpp).
 kernels::BinaryPlan binary_plan(const Shape& a, const Shape& b, const Shape& out);

@@ -1,6 +1,7 @@
-// The op API of the engine: each call computes its result with the active kernel table and
-// records itself on the tapes that watch an input. Backward rules call these same functions, so
-// a tape recording during another tape's backward pass sees them (higher-order gradients).
+// The op API of the engine for C++ callers: each call computes its result with the active kernel
+// table and records itself on the tapes that watch an input. Backward rules call these same
+// functions, so a tape recording during another tape's backward pass sees them (higher-order
+// gradients). Python reaches the same ops through their registry entries (ops/op_def.h).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -15,6 +16,8 @@ TensorPtr multiply(const TensorPtr& a, const TensorPtr& b);
 TensorPtr divide(const TensorPtr& a, const TensorPtr& b);
 TensorPtr negative(const TensorPtr& x);
 TensorPtr square(const TensorPtr& x);
+// x ** n for an integer n (ValueError otherwise), by repeated squaring with the ops above.
+TensorPtr power(const TensorPtr& x, double exponent);
 // op(a) @ op(b) over the last two axes; leading (batch) axes broadcast. Both ranks >= 2.
 TensorPtr matmul(const TensorPtr& a, const TensorPtr& b, bool trans_a, bool trans_b);
 // axes == nullptr reduces every axis; axes may be negative and are checked here.

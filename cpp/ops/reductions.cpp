@@ -1,4 +1,4 @@
-// reduce_sum and reduce_mean over any set of axes, with keepdims.
+// reduce_sum and reduce_mean over any set of axes, with keepdims: forward, rules and entries.
 #include "ops/ops.h"
 #include "core/parallel.h"
 #include "ops/op_util.h"
@@ -33,10 +33,13 @@ Shape reduced_shape(const Shape& in, uint32_t mask, bool keepdims) {
   return out;
 }
 
-// Sum over the axes in `mask`, then multiply by `factor` (1 for a sum, 1/count for a mean).
-TensorPtr reduce(OpKind kind, const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims,
-                 bool mean) {
-  const char* name = op_name(kind);
+enum class Reduction : int { Sum, Mean };
+
+// Sum over the axes, then multiply by 1/count for a mean.
+TensorPtr reduce(const OpDef& op, const TensorPtr& x, const std::vector<int64_t>* axes,
+                 bool keepdims) {
+  const char* name = op.name;
+  const bool mean = op.kernel == static_cast<int>(Reduction::Mean);
   const uint32_t mask = axes_to_mask(axes, x->shape(), name);
   TensorPtr out = TensorImpl::empty(x->dtype(), reduced_shape(x->shape(), mask, keepdims), name);
   int64_t count = 1;
@@ -63,17 +66,66 @@ TensorPtr reduce(OpKind kind, const TensorPtr& x, const std::vector<int64_t>* ax
   OpAttrs attrs;
   attrs.axes_mask = mask;
   attrs.keepdims = keepdims;
-  return recorded(kind, {&x}, false, out, attrs);
+  return recorded(op, {&x}, out, attrs);
 }
+
+TensorPtr reduce_forward(const OpDef& op, const TensorPtr* in, const OpArguments& args) {
+  return reduce(op, in[0], args.has_ints ? &args.ints : nullptr, args.flags[0]);
+}
+
+using E = TapeEntry;
+using G = TensorPtr;
+
+// Shape of a reduction's output with the reduced axes kept as 1.
+std::vector<int64_t> keepdims_shape(const E& e) {
+  std::vector<int64_t> s;
+  const Shape& in = e.in_shape[0];
+  for (int d = 0; d < in.rank; ++d) s.push_back(e.attrs.axes_mask >> d & 1u ? 1 : in.dims[d]);
+  return s;
+}
+
+// The gradient of a reduction spread back over the input, times `factor`.
+// Scaling g before broadcasting it gives the same bits (each element is one product g_i * factor)
+// and keeps the pass over the large gradient a single copy.
+G spread(const E& e, const G& g, double factor) {
+  if (fused_ok() && g->numel() == 1)
+    return TensorImpl::full(g->dtype(), e.in_shape[0], g->item() * factor, "gradient");
+  const G scaled = factor == 1.0 ? g : multiply(g, scalar(e.in_dtype[0], factor));
+  return broadcast_to(reshape(scaled, keepdims_shape(e)), e.in_shape[0]);
+}
+
+void reduce_sum_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = spread(e, g, 1.0);
+}
+
+void reduce_mean_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (!need[0]) return;
+  const int64_t count = e.in_shape[0].numel() / (g->numel() ? g->numel() : 1);
+  out[0] = spread(e, g, count ? 1.0 / double(count) : 0.0);
+}
+
+constexpr OpDef reduction(const char* name, Reduction kind, BackwardRule rule, const char* doc) {
+  return OpDef{name, doc, {"x", nullptr}, {{"axis", AttrKind::Axes}, {"keepdims", AttrKind::Bool}},
+               Saves::Nothing, rule, reduce_forward, static_cast<int>(kind)};
+}
+
+constexpr OpDef kReduceSum = reduction("reduce_sum", Reduction::Sum, reduce_sum_rule,
+    "Sum over axis (None: all; int or tuple; negative allowed).");
+constexpr OpDef kReduceMean = reduction("reduce_mean", Reduction::Mean, reduce_mean_rule,
+    "Mean over axis (None: all; int or tuple; negative allowed).");
+
+constexpr const OpDef* kList[] = {&kReduceSum, &kReduceMean};
 
 }  // namespace
 
+const OpList kReductionOps = {kList, sizeof(kList) / sizeof(kList[0])};
+
 TensorPtr reduce_sum(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims) {
-  return reduce(OpKind::ReduceSum, x, axes, keepdims, false);
+  return reduce(kReduceSum, x, axes, keepdims);
 }
 
 TensorPtr reduce_mean(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims) {
-  return reduce(OpKind::ReduceMean, x, axes, keepdims, true);
+  return reduce(kReduceMean, x, axes, keepdims);
 }
 
 }  // namespace tapegrad::ops

@@ -1,4 +1,5 @@
-// Ops that move or relabel elements: reshape, transpose, broadcast_to, cast, and unbroadcast.
+// Ops that move or relabel elements: reshape, transpose, broadcast_to, cast (forwards, rules and
+// entries), and unbroadcast, the helper every broadcasting rule uses.
 #include <cstring>
 
 #include "ops/ops.h"
@@ -8,13 +9,71 @@ namespace tapegrad::ops {
 namespace {
 
 std::string vec_str(const std::vector<int64_t>& v) {
-  Shape s;
   std::string out = "(";
   for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
   return out + (v.size() == 1 ? ",)" : ")");
 }
 
+using E = TapeEntry;
+using G = TensorPtr;
+
+std::vector<int64_t> dims(const Shape& s) { return std::vector<int64_t>(s.dims, s.dims + s.rank); }
+
+void reshape_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = reshape(g, dims(e.in_shape[0]));
+}
+
+void transpose_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (!need[0]) return;
+  std::vector<int64_t> inverse(e.in_shape[0].rank);
+  for (int d = 0; d < e.in_shape[0].rank; ++d) inverse[e.attrs.perm[d]] = d;
+  out[0] = transpose(g, &inverse);
+}
+
+void cast_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = cast(g, e.in_dtype[0]);
+}
+
+void broadcast_to_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = unbroadcast(g, e.in_shape[0]);
+}
+
+TensorPtr reshape_forward(const OpDef&, const TensorPtr* in, const OpArguments& args) {
+  return reshape(in[0], args.ints);
+}
+
+TensorPtr transpose_forward(const OpDef&, const TensorPtr* in, const OpArguments& args) {
+  return transpose(in[0], args.has_ints ? &args.ints : nullptr);
+}
+
+TensorPtr broadcast_to_forward(const OpDef&, const TensorPtr* in, const OpArguments& args) {
+  Shape shape;
+  for (int64_t d : args.ints) shape.push_back(d);  // the bindings checked the rank
+  return broadcast_to(in[0], shape);
+}
+
+TensorPtr cast_forward(const OpDef&, const TensorPtr* in, const OpArguments& args) {
+  return cast(in[0], args.dtype);
+}
+
+constexpr OpDef kReshape{"reshape", "Same elements, new shape (one -1 allowed).",
+                         {"x", nullptr}, {{"shape", AttrKind::Ints}},
+                         Saves::Nothing, reshape_rule, reshape_forward, 0};
+constexpr OpDef kTranspose{"transpose", "Permute the axes (default: reverse them).",
+                           {"x", nullptr}, {{"perm", AttrKind::OptionalInts}},
+                           Saves::Nothing, transpose_rule, transpose_forward, 0};
+constexpr OpDef kCast{"cast", "Convert to float32 or float64.",
+                      {"x", nullptr}, {{"dtype", AttrKind::DType}},
+                      Saves::Nothing, cast_rule, cast_forward, 0};
+constexpr OpDef kBroadcastTo{"broadcast_to", "Broadcast to a shape.",
+                             {"x", nullptr}, {{"shape", AttrKind::Shape}},
+                             Saves::Nothing, broadcast_to_rule, broadcast_to_forward, 0};
+
+constexpr const OpDef* kList[] = {&kReshape, &kTranspose, &kCast, &kBroadcastTo};
+
 }  // namespace
+
+const OpList kShapeOps = {kList, sizeof(kList) / sizeof(kList[0])};
 
 TensorPtr reshape(const TensorPtr& x, const std::vector<int64_t>& target) {
   const char* name = "reshape";
@@ -52,7 +111,7 @@ TensorPtr reshape(const TensorPtr& x, const std::vector<int64_t>& target) {
   }
   check_shape(out, dtype_size(x->dtype()), name);  // an empty target may still be absurd
   TensorPtr y = TensorImpl::view(x, out);
-  return recorded(OpKind::Reshape, {&x}, false, y);
+  return recorded(kReshape, {&x}, y);
 }
 
 TensorPtr transpose(const TensorPtr& x, const std::vector<int64_t>* perm_in) {
@@ -94,7 +153,7 @@ TensorPtr transpose(const TensorPtr& x, const std::vector<int64_t>* perm_in) {
       k.get<T>().gather(x->data<T>(), out->data<T>(), plan);
     });
   }
-  return recorded(OpKind::Transpose, {&x}, false, out, attrs);
+  return recorded(kTranspose, {&x}, out, attrs);
 }
 
 TensorPtr broadcast_to(const TensorPtr& x, const Shape& shape) {
@@ -122,7 +181,7 @@ TensorPtr broadcast_to(const TensorPtr& x, const Shape& shape) {
       k.get<T>().gather(x->data<T>(), out->data<T>(), plan);
     });
   }
-  return recorded(OpKind::BroadcastTo, {&x}, false, out);
+  return recorded(kBroadcastTo, {&x}, out);
 }
 
 TensorPtr cast(const TensorPtr& x, DType dtype) {
@@ -131,7 +190,7 @@ TensorPtr cast(const TensorPtr& x, DType dtype) {
   const auto& k = kernels::active();
   if (dtype == DType::F64) k.cast_f32_to_f64(x->data<float>(), out->data<double>(), x->numel());
   else k.cast_f64_to_f32(x->data<double>(), out->data<float>(), x->numel());
-  return recorded(OpKind::Cast, {&x}, false, out);
+  return recorded(kCast, {&x}, out);
 }
 
 TensorPtr unbroadcast(const TensorPtr& g, const Shape& shape) {

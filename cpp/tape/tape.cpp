@@ -5,7 +5,6 @@
 #include <mutex>
 
 #include "core/errors.h"
-#include "ops/backward_rules.h"
 #include "ops/ops.h"
 #include "tape/variable.h"
 
@@ -103,8 +102,8 @@ void Tape::on_variable_read(const VariablePtr& v) {
   if (recording_ && watch_accessed_ && v->trainable()) watch(v);
 }
 
-void Tape::maybe_record(OpKind op, const TensorPtr* inputs, int n, bool save_inputs,
-                        const TensorPtr& out, const OpAttrs& attrs) {
+void Tape::maybe_record(const OpDef& op, const TensorPtr* inputs, int n, const TensorPtr& out,
+                        const OpAttrs& attrs) {
   int32_t slots[2] = {-1, -1};
   bool any = false;
   for (int i = 0; i < n; ++i) {
@@ -113,14 +112,16 @@ void Tape::maybe_record(OpKind op, const TensorPtr* inputs, int n, bool save_inp
   }
   if (!any) return;
   TapeEntry& e = entries_.emplace_back();
-  e.op = op;
+  e.op = &op;
   e.n_inputs = static_cast<uint8_t>(n);
+  const bool save_inputs = op.saves == Saves::Inputs || op.saves == Saves::InputsAndOutput;
   for (int i = 0; i < n; ++i) {
     e.in_dtype[i] = inputs[i]->dtype();
     e.in_slot[i] = slots[i];
     e.in_shape[i] = inputs[i]->shape();
     if (save_inputs) e.saved[i] = inputs[i];
   }
+  if (op.saves == Saves::Output || op.saves == Saves::InputsAndOutput) e.saved_output = out;
   e.attrs = attrs;
   e.out_slot = ensure_slot(*out);
 }
@@ -190,7 +191,7 @@ std::vector<TensorPtr> Tape::gradient(const TensorPtr& target, const std::vector
       bool need[2] = {false, false};
       for (int i = 0; i < e.n_inputs; ++i) need[i] = e.in_slot[i] >= 0 && needed[e.in_slot[i]];
       TensorPtr in_grads[2];
-      backward_rule(e.op)(e, g, need, in_grads);
+      e.op->backward(e, g, need, in_grads);
       for (int i = 0; i < e.n_inputs; ++i) {
         if (!need[i] || !in_grads[i]) continue;
         TensorPtr& acc = grads[e.in_slot[i]];
@@ -237,10 +238,10 @@ bool any_recording() {
   return false;
 }
 
-void record(OpKind op, const TensorPtr* inputs, int n, bool save_inputs, const TensorPtr& out,
+void record(const OpDef& op, const TensorPtr* inputs, int n, const TensorPtr& out,
             const OpAttrs& attrs) {
   for (const TapePtr& t : t_stack)
-    if (t->recording()) t->maybe_record(op, inputs, n, save_inputs, out, attrs);
+    if (t->recording()) t->maybe_record(op, inputs, n, out, attrs);
 }
 
 void variable_read(const VariablePtr& v) {

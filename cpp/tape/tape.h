@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "ops/op_kind.h"
+#include "ops/op_def.h"
 
 namespace tapegrad {
 
@@ -15,13 +15,14 @@ class Variable;
 using VariablePtr = std::shared_ptr<Variable>;
 
 struct TapeEntry {
-  OpKind op;
+  const OpDef* op;
   uint8_t n_inputs;
   DType in_dtype[2];
   int32_t in_slot[2];  // -1 where the input is not on this tape
   int32_t out_slot;
   Shape in_shape[2];
-  TensorPtr saved[2];  // inputs kept for backward, only for ops whose rule reads them
+  TensorPtr saved[2];     // the inputs, kept only when the op's rule reads them
+  TensorPtr saved_output;  // the output, kept only when the op's rule reads it
   OpAttrs attrs;
 };
 
@@ -57,8 +58,8 @@ class Tape {
                                   const TensorPtr& output_gradient, bool unconnected_zero);
 
   // Called by the op layer after computing an op.
-  void maybe_record(OpKind op, const TensorPtr* inputs, int n, bool save_inputs,
-                    const TensorPtr& out, const OpAttrs& attrs);
+  void maybe_record(const OpDef& op, const TensorPtr* inputs, int n, const TensorPtr& out,
+                    const OpAttrs& attrs);
   void on_variable_read(const VariablePtr& v);
 
   static int64_t live_count();
@@ -91,7 +92,7 @@ bool any_active();
 // True when some tape on this thread records right now: backward rules may take fused,
 // non-recording fast paths only when this is false.
 bool any_recording();
-void record(OpKind op, const TensorPtr* inputs, int n, bool save_inputs, const TensorPtr& out,
+void record(const OpDef& op, const TensorPtr* inputs, int n, const TensorPtr& out,
             const OpAttrs& attrs);
 void variable_read(const VariablePtr& v);
 }  // namespace tape_stack

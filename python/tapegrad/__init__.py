@@ -8,25 +8,9 @@ from __future__ import annotations
 import numpy as _np
 
 from . import _core
-from ._core import (
-    Tensor,
-    Variable,
-    add,
-    broadcast_to,
-    cast,
-    constant,
-    convert_to_tensor,
-    divide,
-    matmul,
-    multiply,
-    negative,
-    reduce_mean,
-    reduce_sum,
-    reshape,
-    square,
-    subtract,
-    transpose,
-)
+# Tensor, Variable, constant, convert_to_tensor and every op of the engine's registry (add,
+# matmul, reduce_sum, ...): the names in _core.__all__.
+from ._core import *  # noqa: F401,F403
 from . import config, random
 from .gradients import (
     gradients_function,
@@ -44,11 +28,9 @@ float64 = _np.dtype(_np.float64)
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "Variable", "GradientTape", "Dense", "GradientDescent",
+    "GradientTape", "Dense", "GradientDescent",
     "float32", "float64", "config", "random",
-    "constant", "convert_to_tensor", "add", "subtract", "multiply", "divide", "negative",
-    "square", "matmul", "reduce_sum", "reduce_mean", "reshape", "transpose", "cast",
-    "broadcast_to",
     "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
     "value_and_gradients_function",
+    *_core.__all__,
 ]

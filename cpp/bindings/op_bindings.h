@@ -1,0 +1,23 @@
+// Python entry points generated from the op registry: one converter per argument kind and one
+// binding template per signature shape, so an op in the registry needs no hand-written binding.
+#pragma once
+#include <pybind11/pybind11.h>
+
+#include "core/tensor.h"
+#include "ops/op_def.h"
+
+namespace tapegrad::op_bindings {
+namespace py = pybind11;
+
+// Converts `args` (the op's tensor arguments, then its attributes, in declaration order) and
+// runs the op: the one path from Python into any registered op.
+TensorPtr call(const OpDef& op, const py::handle* args);
+
+// The registered op `name`; aborts the import with a RuntimeError when there is none.
+const OpDef& op(const char* name);
+
+// Defines every registered op as a function of `m`; `m._op_names` lists them in order, and
+// `m.__all__` adds the value types and constructors that `import *` brings along.
+void bind_all(py::module_& m);
+
+}  // namespace tapegrad::op_bindings

@@ -1,0 +1,115 @@
+// Elementwise binary ops with numpy broadcasting. Each is one entry: its kernel
+// (kernels/elementwise_ops.h), what its rule reads, and the rule, written with ops.
+#include "ops/ops.h"
+#include "core/parallel.h"
+#include "ops/op_util.h"
+
+namespace tapegrad::ops {
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  Shape out;
+  out.rank = a.rank > b.rank ? a.rank : b.rank;
+  for (int d = 0; d < out.rank; ++d) {
+    const int da = d - (out.rank - a.rank), db = d - (out.rank - b.rank);
+    const int64_t x = da >= 0 ? a.dims[da] : 1, y = db >= 0 ? b.dims[db] : 1;
+    if (x != y && x != 1 && y != 1)
+      throw ValueError(std::string(op) + ": shapes " + a.str() + " and " + b.str() +
+                       " cannot be broadcast together (dimension " + std::to_string(d) + ": " +
+                       std::to_string(x) + " vs " + std::to_string(y) +
+                       "; expected equal sizes or 1)");
+    out.dims[d] = x == 1 ? y : x;
+  }
+  return out;
+}
+
+namespace {
+
+// What every binary op computes: the op's kernel over the broadcast iteration plan.
+TensorPtr binary_apply(const OpDef& op, const TensorPtr& a, const TensorPtr& b) {
+  const auto kop = static_cast<kernels::BinaryOp>(op.kernel);
+  check_same_dtype(a, b, op.name);
+  const Shape out_shape =
+      a->shape() == b->shape() ? a->shape() : broadcast_shapes(a->shape(), b->shape(), op.name);
+  TensorPtr out = TensorImpl::empty(a->dtype(), out_shape, op.name);
+  if (out->numel() > 0) {
+    const kernels::BinaryPlan plan = binary_plan(a->shape(), b->shape(), out_shape);
+    LongRunning unlocked(static_cast<double>(out->numel()) >= kLongRunningWork);
+    const auto& k = kernels::active();
+    visit_dtype(a->dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      if (plan.rank == 0) {
+        k.get<T>().binary(kop, a->data<T>(), b->data<T>(), out->data<T>(), plan);
+        return;
+      }
+      // Threads take slices of the outermost dimension; each writes its own part of out.
+      const int64_t inner = out->numel() / plan.shape[0];
+      const int64_t align = inner >= 16 ? 1 : 16;
+      parallel_ranges(plan.shape[0], [&](int64_t lo, int64_t hi) {
+        kernels::BinaryPlan part = plan;
+        part.shape[0] = hi - lo;
+        k.get<T>().binary(kop, a->data<T>() + lo * plan.stride_a[0],
+                          b->data<T>() + lo * plan.stride_b[0], out->data<T>() + lo * inner, part);
+      }, align, (threads::parallel_elements() + inner - 1) / inner);
+    });
+  }
+  return recorded(op, {&a, &b}, out);
+}
+
+TensorPtr binary_forward(const OpDef& op, const TensorPtr* in, const OpArguments&) {
+  return binary_apply(op, in[0], in[1]);
+}
+
+constexpr OpDef binary(const char* name, kernels::BinaryOp kernel, Saves saves, BackwardRule rule,
+                       const char* doc) {
+  return OpDef{name, doc, {"x", "y"}, {}, saves, rule, binary_forward, static_cast<int>(kernel)};
+}
+
+using E = TapeEntry;
+using G = TensorPtr;
+
+void add_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = unbroadcast(g, e.in_shape[0]);
+  if (need[1]) out[1] = unbroadcast(g, e.in_shape[1]);
+}
+
+void subtract_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = unbroadcast(g, e.in_shape[0]);
+  // Negated after the sum, over the smaller tensor: the same bits (negation is exact).
+  if (need[1]) out[1] = negative(unbroadcast(g, e.in_shape[1]));
+}
+
+void multiply_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = unbroadcast(multiply(g, e.saved[1]), e.in_shape[0]);
+  if (need[1]) out[1] = unbroadcast(multiply(g, e.saved[0]), e.in_shape[1]);
+}
+
+// d(a/b) = g/b, -g*a/b^2
+void divide_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  const G g_over_b = divide(g, e.saved[1]);
+  if (need[0]) out[0] = unbroadcast(g_over_b, e.in_shape[0]);
+  if (need[1])
+    out[1] = unbroadcast(negative(divide(multiply(g_over_b, e.saved[0]), e.saved[1])),
+                         e.in_shape[1]);
+}
+
+constexpr OpDef kAdd = binary("add", kernels::BinaryOp::Add, Saves::Nothing, add_rule,
+                              "x + y with numpy broadcasting.");
+constexpr OpDef kSubtract = binary("subtract", kernels::BinaryOp::Sub, Saves::Nothing,
+                                   subtract_rule, "x - y with numpy broadcasting.");
+constexpr OpDef kMultiply = binary("multiply", kernels::BinaryOp::Mul, Saves::Inputs,
+                                   multiply_rule, "x * y with numpy broadcasting.");
+constexpr OpDef kDivide = binary("divide", kernels::BinaryOp::Div, Saves::Inputs, divide_rule,
+                                 "x / y with numpy broadcasting.");
+
+constexpr const OpDef* kList[] = {&kAdd, &kSubtract, &kMultiply, &kDivide};
+
+}  // namespace
+
+const OpList kBinaryOps = {kList, sizeof(kList) / sizeof(kList[0])};
+
+TensorPtr add(const TensorPtr& a, const TensorPtr& b) { return binary_apply(kAdd, a, b); }
+TensorPtr subtract(const TensorPtr& a, const TensorPtr& b) { return binary_apply(kSubtract, a, b); }
+TensorPtr multiply(const TensorPtr& a, const TensorPtr& b) { return binary_apply(kMultiply, a, b); }
+TensorPtr divide(const TensorPtr& a, const TensorPtr& b) { return binary_apply(kDivide, a, b); }
+
+}  // namespace tapegrad::ops

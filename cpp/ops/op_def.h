@@ -1,0 +1,92 @@
+// The op registry's entry type. One OpDef describes an op completely: its name and Python
+// signature (from which the bindings are generated), the function that computes it, what its
+// backward rule reads from the tape, and that rule. Tape entries point at their OpDef, so a rule
+// is bound to its op by identity, never by position in a list.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/shape.h"
+#include "core/tensor.h"
+
+namespace tapegrad {
+
+struct TapeEntry;
+
+// What an op's backward rule reads besides the shapes and dtypes every entry keeps.
+enum class Saves : uint8_t { Nothing, Inputs, Output, InputsAndOutput };
+
+// Non-tensor values an op records for its backward rule (normalised: axes as a mask, perm full).
+struct OpAttrs {
+  bool trans_a = false, trans_b = false;  // matmul
+  bool keepdims = false;                  // reductions
+  uint32_t axes_mask = 0;                 // reductions: bit d set when axis d is reduced
+  int8_t perm[kMaxRank] = {};             // transpose
+};
+
+// The kinds of non-tensor Python arguments; each has one converter in the bindings.
+enum class AttrKind : uint8_t {
+  None,          // no attribute in this place
+  Bool,          // a flag, default False
+  Axes,          // None (every axis), an int or a sequence of ints; default None
+  Ints,          // an int or a sequence of ints, required
+  OptionalInts,  // None or a sequence of ints, default None
+  Shape,         // a shape of at most kMaxRank dimensions, required
+  DType,         // a float dtype, required; Python values given as inputs take it
+  Number,        // a Python int or float, required
+};
+
+struct AttrSpec {
+  const char* name = nullptr;
+  AttrKind kind = AttrKind::None;
+};
+
+// The attributes of one call, as the bindings (or C++ callers) parsed them. Each kind has its own
+// field; an op has at most one attribute of the Axes/Ints/OptionalInts/Shape family.
+struct OpArguments {
+  bool flags[2] = {false, false};  // Bool attributes, in the order they are declared
+  bool has_ints = false;           // false: None was given for Axes or OptionalInts
+  std::vector<int64_t> ints;
+  DType dtype = DType::F32;
+  double number = 0.0;
+};
+
+struct OpDef;
+
+// Computes the op on already converted inputs and records it on the active tapes.
+using ForwardFn = TensorPtr (*)(const OpDef& op, const TensorPtr* inputs, const OpArguments& args);
+
+// Given the recorded entry and the gradient of the output, fills in the gradients of the inputs
+// whose `need` flag is set. Rules are written with the ops themselves, so a tape that records
+// during backward sees them and higher-order gradients come for free.
+using BackwardRule = void (*)(const TapeEntry& e, const TensorPtr& g, const bool need[2],
+                              TensorPtr grads[2]);
+
+struct OpDef {
+  const char* name;       // the Python name, and the op named in error messages
+  const char* doc;        // the Python docstring
+  const char* inputs[2];  // names of the tensor arguments; arity = how many are set
+  AttrSpec attrs[2];      // the non-tensor arguments after them
+  Saves saves;
+  // null for a composite op: it is not recorded itself, its gradient comes from the ops it runs.
+  BackwardRule backward;
+  ForwardFn forward;
+  int kernel;  // the kernel enum value a family's shared forward passes on (elementwise ops)
+
+  int arity() const { return inputs[1] ? 2 : 1; }
+  bool recorded() const { return backward != nullptr; }
+};
+
+// A family's share of the registry: a file of ops lists its entries in one array.
+struct OpList {
+  const OpDef* const* ops;
+  size_t size;
+};
+
+// Every op, in a fixed order (family by family, each in its file's order).
+const std::vector<const OpDef*>& registry();
+// The entry named `name`, or null.
+const OpDef* find_op(const char* name);
+
+}  // namespace tapegrad

@@ -1,0 +1,46 @@
+// Composite ops: built of recorded ops, so they are never recorded themselves and their gradients
+// of any order come from the rules of the ops they run.
+#include <cmath>
+
+#include "ops/ops.h"
+#include "ops/op_util.h"
+
+namespace tapegrad::ops {
+
+// x ** n for an integer n, by repeated squaring: the same sequence of products for every x.
+TensorPtr power(const TensorPtr& x, double exponent) {
+  if (exponent != std::floor(exponent) || std::fabs(exponent) > 1 << 20)
+    throw ValueError("pow: only integer exponents are supported, got " +
+                     std::to_string(exponent) + "; use square/multiply for other powers");
+  int64_t n = static_cast<int64_t>(std::fabs(exponent));
+  if (n == 0) return TensorImpl::full(x->dtype(), x->shape(), 1.0, "pow");
+  TensorPtr result, p = x;
+  while (n > 0) {
+    if (n & 1) result = result ? multiply(result, p) : p;
+    n >>= 1;
+    if (n) p = square(p);
+  }
+  if (exponent < 0) result = divide(scalar(x->dtype(), 1.0), result);
+  return result;
+}
+
+namespace {
+
+TensorPtr power_forward(const OpDef&, const TensorPtr* in, const OpArguments& args) {
+  return power(in[0], args.number);
+}
+
+constexpr OpDef kPow{"pow", "x ** n for an integer n.", {"x", nullptr},
+                     {{"exponent", AttrKind::Number}}, Saves::Nothing, nullptr, power_forward, 0};
+
+constexpr const OpDef* kList[] = {&kPow};
+
+}  // namespace
+
+const OpList kCompositeOps = {kList, sizeof(kList) / sizeof(kList[0])};
+
+TensorPtr scalar(DType dtype, double value) {
+  return TensorImpl::full(dtype, Shape{}, value, "scalar");
+}
+
+}  // namespace tapegrad::ops
