@@ -82,7 +82,7 @@ def main() -> None:
     print(f"numpy {np.__version__}: {blas}; tapegrad {args.threads} threads, ISA {tg.config.isa()}")
 
     old_threads = tg.config.num_threads()
-    count_stalls = getattr(_core, "_thread_stalls", lambda: 0)  # absent before the stall counter
+    count_stalls = getattr(_core, "_thread_stalls", lambda: 0)  # 0 on a build without the counter
     stalls_before = count_stalls()
     rows = []
     try:

@@ -9,7 +9,7 @@ asynchronously, so the time must include the work and not only its enqueueing:
 - training steps: no wait inside the loop (each step needs the previous step's params, so the
   steps cannot overlap), one ``block_until_ready`` on the params after the last step of a sample.
   That is how a JAX training loop runs; blocking on every step would add the thread hand-off of
-  async dispatch (~75 µs per step on the 2-core machine) to each step.
+  async dispatch (~75 µs per step on a 2-vCPU VM) to each step.
 """
 from __future__ import annotations
 

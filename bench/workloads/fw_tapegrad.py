@@ -13,8 +13,9 @@ from .timing import Bench, check_after_steps
 
 
 def init(threads: int) -> Dict[str, Any]:
-    """Large kernels (GEMM; elementwise ops, fills and full reductions from 2**17 elements) use
-    ``threads`` threads of tapegrad's pool; small ops stay on the calling thread. The worker's
+    """Large kernels (GEMM above a size threshold; elementwise ops and fills from 2**16
+    elements, full reductions from 2**17) use ``threads`` threads of tapegrad's pool; small ops
+    stay on the calling thread. The worker's
     environment also sets TAPEGRAD_NUM_THREADS (runtime.py); this call makes it explicit."""
     tg.config.set_num_threads(threads)
     return {

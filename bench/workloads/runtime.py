@@ -45,7 +45,7 @@ def pin_to_cpus(threads: int) -> Optional[List[int]]:
     Called before a framework is imported. Thread-count settings are requests, and some runtimes
     overrule them: XLA's CPU runtime (jaxlib 0.10) runs independent ops of a jitted step side by
     side on its own pool whatever ``--xla_cpu_multi_thread_eigen`` says, so a "1 thread" JAX worker
-    used ~2 cores. An affinity mask is the one limit every framework obeys. Every worker gets the
+    would use ~2 cores. An affinity mask is the one limit every framework obeys. Every worker gets the
     same CPUs, so none is favoured; workers run one at a time.
     """
     try:

@@ -1,4 +1,4 @@
-"""Runtime configuration: which kernel instruction set runs."""
+"""Runtime configuration: the kernels' instruction set and the threads of large kernels."""
 from __future__ import annotations
 
 from . import _core

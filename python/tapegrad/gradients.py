@@ -99,9 +99,9 @@ def _param_indices(f: Callable, params: Optional[Sequence[Union[int, str]]]) -> 
         return None
     if isinstance(params, (int, str)):
         params = [params]
-    # Only a list or tuple: listing any other iterable could take without end (a range of 10**12,
-    # or an array of 2**50 elements over one stride-0 value, which took minutes and ran out of
-    # memory with an empty MemoryError).
+    # Only a list or tuple: listing any other iterable can take without end and exhaust memory
+    # (a range of 10**12, or an array of 2**50 elements over one stride-0 value, which takes
+    # minutes and then fails with an empty MemoryError).
     if not isinstance(params, (list, tuple)):
         raise TypeError(
             "gradients_function: params must be None, an int, a string or a list or tuple of "
