@@ -71,6 +71,14 @@ bool is_tensor(py::handle h) {
   return Py_TYPE(h.ptr()) == tp || PyObject_TypeCheck(h.ptr(), tp);
 }
 
+const TensorPtr* exact_tensor(py::handle h) {
+  static PyTypeObject* tp = reinterpret_cast<PyTypeObject*>(py::type::of<TensorImpl>().ptr());
+  static const py::detail::type_info* info = py::detail::get_type_info(tp);
+  if (Py_TYPE(h.ptr()) != tp) return nullptr;
+  auto* inst = reinterpret_cast<py::detail::instance*>(h.ptr());
+  return &inst->get_value_and_holder(info).holder<TensorPtr>();
+}
+
 bool is_variable(py::handle h) {
   static PyTypeObject* tp = reinterpret_cast<PyTypeObject*>(py::type::of<Variable>().ptr());
   return Py_TYPE(h.ptr()) == tp || PyObject_TypeCheck(h.ptr(), tp);

@@ -14,6 +14,9 @@ namespace tapegrad::convert {
 namespace py = pybind11;
 
 bool is_tensor(py::handle h);
+// The tensor inside `h` when h's type is exactly Tensor (no subclass), else null: the fast path of
+// the op entry points, which skips conversion for the common case.
+const TensorPtr* exact_tensor(py::handle h);
 bool is_variable(py::handle h);
 
 // Converts `obj` for argument `arg` of `op`. Python numbers, lists and tuples, integer arrays and

@@ -5,6 +5,7 @@
 
 #include "bindings/convert.h"
 #include "bindings/op_bindings.h"
+#include "bindings/operator_slots.h"
 #include "bindings/py_api.h"
 #include "core/allocator.h"
 #include "core/errors.h"
@@ -171,6 +172,8 @@ PYBIND11_MODULE(_core, m) {
       });
 
   op_bindings::bind_all(m);
+  operator_slots::install(tensor);
+  operator_slots::install(variable);
   m.def("constant", &py_api::constant, arg("value"), arg("dtype") = none,
         "A Tensor from a number, nested list, numpy array or Tensor (always float32/float64).");
   m.def("convert_to_tensor", &py_api::convert_to_tensor, arg("value"), arg("dtype") = none,

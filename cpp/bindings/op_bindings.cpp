@@ -1,7 +1,7 @@
 #include "bindings/op_bindings.h"
 
+#include <deque>
 #include <string>
-#include <utility>
 
 #include "bindings/convert.h"
 #include "core/errors.h"
@@ -56,8 +56,16 @@ TensorPtr call(const OpDef& op, const py::handle* args) {
     want = &a.dtype;
   }
   TensorPtr in[2];
-  if (n_in == 2) convert::to_tensor_pair(args[0], args[1], op.name, &in[0], &in[1]);
-  else in[0] = convert::to_tensor(args[0], op.name, op.inputs[0], want);
+  const TensorPtr* t0 = convert::exact_tensor(args[0]);
+  const TensorPtr* t1 = n_in == 2 ? convert::exact_tensor(args[1]) : nullptr;
+  if (n_in == 2) {
+    // Two Tensors need no conversion; otherwise each weak operand takes the other's dtype.
+    if (t0 && t1) in[0] = *t0, in[1] = *t1;
+    else convert::to_tensor_pair(args[0], args[1], op.name, &in[0], &in[1]);
+  } else {
+    // A Tensor is taken as it is (the op itself checks a dtype attribute against it).
+    in[0] = t0 && !want ? *t0 : convert::to_tensor(args[0], op.name, op.inputs[0], want);
+  }
   int flags = 0;
   for (int i = 0; i < n_attrs; ++i) {
     const AttrSpec& spec = op.attrs[i];
@@ -98,67 +106,116 @@ const OpDef& op(const char* name) {
   return *d;
 }
 
+PyObject* translate_current_exception() {
+  try {
+    throw;
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (...) {
+    py::detail::try_translate_exceptions();
+  }
+  return nullptr;
+}
+
 namespace {
 
-template <size_t I>
-using Handle = py::handle;
-
 // The parameter names of `op` in order: tensor arguments, then attributes.
-const char* param_name(const OpDef& op, size_t i) {
-  const size_t n_in = static_cast<size_t>(count_inputs(op));
+const char* param_name(const OpDef& op, int i) {
+  const int n_in = count_inputs(op);
   return i < n_in ? op.inputs[i] : op.attrs[i - n_in].name;
 }
 
-// One binding per signature shape: `Required` parameters without defaults (the tensors and the
-// required attributes), then `Optional` ones defaulting to False (flags) or None.
-template <size_t... R, size_t... O>
-void define(py::module_& m, const OpDef* op, std::index_sequence<R...>, std::index_sequence<O...>) {
-  constexpr size_t kRequired = sizeof...(R);
-  m.def(
-      op->name,
-      [op](Handle<R>... required, Handle<O>... optional) {
-        const py::handle args[] = {required..., optional..., py::handle()};
-        return call(*op, args);
-      },
-      py::arg(param_name(*op, R))...,
-      py::arg_v(param_name(*op, kRequired + O),
-                op->attrs[kRequired + O - count_inputs(*op)].kind == AttrKind::Bool
-                    ? py::object(py::bool_(false))
-                    : py::object(py::none()))...,
-      op->doc);
+// Takes Python's fast calling convention apart into the op's parameters, in declaration order,
+// filling defaults; TypeError as Python gives for a bad call. Returns false with the error set.
+bool parse_call(const OpDef& op, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames,
+                py::handle* params) {
+  const int n = count_inputs(op) + count_attrs(op);
+  const std::string fn = std::string(op.name) + "()";
+  if (nargs > n) {
+    PyErr_Format(PyExc_TypeError, "%s takes at most %d arguments (%zd given)", fn.c_str(), n,
+                 nargs);
+    return false;
+  }
+  for (int i = 0; i < n; ++i) params[i] = i < nargs ? py::handle(args[i]) : py::handle();
+  const Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  for (Py_ssize_t k = 0; k < nkw; ++k) {
+    PyObject* key = PyTuple_GET_ITEM(kwnames, k);
+    int i = 0;
+    while (i < n && PyUnicode_CompareWithASCIIString(key, param_name(op, i)) != 0) ++i;
+    if (i == n) {
+      PyErr_Format(PyExc_TypeError, "%s got an unexpected keyword argument '%U'", fn.c_str(), key);
+      return false;
+    }
+    if (params[i]) {
+      PyErr_Format(PyExc_TypeError, "%s got multiple values for argument '%s'", fn.c_str(),
+                   param_name(op, i));
+      return false;
+    }
+    params[i] = args[nargs + k];
+  }
+  for (int i = 0; i < n; ++i) {
+    if (params[i]) continue;
+    const AttrKind kind = i < count_inputs(op) ? AttrKind::None : op.attrs[i - count_inputs(op)].kind;
+    if (!has_default(kind)) {
+      PyErr_Format(PyExc_TypeError, "%s missing required argument '%s'", fn.c_str(),
+                   param_name(op, i));
+      return false;
+    }
+    params[i] = kind == AttrKind::Bool ? Py_False : Py_None;
+  }
+  return true;
 }
 
-template <size_t R, size_t O>
-void define(py::module_& m, const OpDef* op) {
-  define(m, op, std::make_index_sequence<R>(), std::make_index_sequence<O>());
+PyObject* op_function(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+  const OpDef& op = *static_cast<const OpDef*>(PyCapsule_GetPointer(self, nullptr));
+  py::handle params[4];
+  if (!parse_call(op, args, nargs, kwnames, params)) return nullptr;
+  try {
+    return py::cast(call(op, params)).release().ptr();
+  } catch (...) {
+    return translate_current_exception();
+  }
 }
 
-void define_op(py::module_& m, const OpDef* op) {
-  const int n_in = count_inputs(*op), n_attrs = count_attrs(*op);
-  int required = n_in, optional = 0;
-  for (int i = 0; i < n_attrs; ++i) {
-    if (has_default(op->attrs[i].kind)) {
-      ++optional;
-    } else if (optional > 0) {
-      throw RuntimeError(std::string("tapegrad._core: op '") + op->name +
-                         "' declares a required attribute after an optional one");
-    } else {
-      ++required;
+// "name(x, y, transpose_a=False)\n--\n\ndoc": CPython reads the first part as the signature.
+std::string docstring(const OpDef& op) {
+  std::string sig = std::string(op.name) + "(";
+  const int n = count_inputs(op) + count_attrs(op);
+  for (int i = 0; i < n; ++i) {
+    sig += i ? ", " : "";
+    sig += param_name(op, i);
+    if (i >= count_inputs(op)) {
+      const AttrKind kind = op.attrs[i - count_inputs(op)].kind;
+      if (kind == AttrKind::Bool) sig += "=False";
+      else if (has_default(kind)) sig += "=None";
     }
   }
-  switch (required * 3 + optional) {
-    case 1 * 3 + 0: return define<1, 0>(m, op);
-    case 1 * 3 + 1: return define<1, 1>(m, op);
-    case 1 * 3 + 2: return define<1, 2>(m, op);
-    case 2 * 3 + 0: return define<2, 0>(m, op);
-    case 2 * 3 + 1: return define<2, 1>(m, op);
-    case 2 * 3 + 2: return define<2, 2>(m, op);
-    case 3 * 3 + 0: return define<3, 0>(m, op);
-    case 3 * 3 + 1: return define<3, 1>(m, op);
-    default:
+  return sig + ")\n--\n\n" + op.doc;
+}
+
+// Python's function objects: METH_FASTCALL entry points, the op's OpDef as their `self`. They
+// skip pybind11's overload dispatcher, which costs as much as a small op itself.
+void define_op(py::module_& m, const OpDef* op) {
+  static std::deque<std::string> docs;
+  static std::deque<PyMethodDef> defs;
+  const int n = count_inputs(*op) + count_attrs(*op);
+  bool optional = false;
+  for (int i = count_inputs(*op); i < n; ++i) {
+    const bool has = has_default(op->attrs[i - count_inputs(*op)].kind);
+    if (optional && !has)
       throw RuntimeError(std::string("tapegrad._core: op '") + op->name +
-                         "' has a signature no binding template covers");
+                         "' declares a required attribute after an optional one");
+    optional |= has;
   }
+  docs.push_back(docstring(*op));
+  defs.push_back(PyMethodDef{op->name, reinterpret_cast<PyCFunction>(
+                                 reinterpret_cast<void (*)()>(op_function)),
+                             METH_FASTCALL | METH_KEYWORDS, docs.back().c_str()});
+  py::capsule self(static_cast<const void*>(op));
+  py::object fn = py::reinterpret_steal<py::object>(
+      PyCFunction_NewEx(&defs.back(), self.ptr(), m.attr("__name__").ptr()));
+  if (!fn) throw py::error_already_set();
+  m.attr(op->name) = fn;
 }
 
 }  // namespace
