@@ -28,10 +28,9 @@ int default_threads() {
 }
 
 // How long a thread spins on an atomic before it sleeps on a condition variable. Waking a sleeping
-// thread costs 15-25 us on this VM (the idle vCPU has to be rescheduled), more than a whole
-// 64x64 GEMM, and a training loop starts its kernels back to back, so a worker that finished one
-// polls for the next for a while. Bounded, so an idle pool gives its core back within 0.2 ms
-// (OpenBLAS's and OpenMP's workers spin too, for longer).
+// thread costs more than a small kernel (the idle vCPU has to be rescheduled), and a training
+// loop starts its kernels back to back, so a worker that finished one polls for the next for a
+// while. Bounded, so an idle pool gives its core back soon (docs/performance.md has the costs).
 constexpr std::chrono::microseconds kSpin{200};
 
 inline void cpu_relax() {
@@ -64,12 +63,9 @@ using Clock = std::chrono::steady_clock;
 
 // A job whose caller waited this long, and longer than its own share took, waited on a thread
 // the OS had not scheduled: the other core was busy (another process, or numpy's OpenBLAS
-// threads, which spin for ~0.1 s after each call). Such a thread loses a scheduler slice, 3-4 ms
-// here (bench/beside_openblas.py). Far below: the hiccups of a shared VM, tens of microseconds.
-// Counted only, for the benchmarks' notes (stalls()). Running the next few milliseconds of jobs
-// on one thread after a stall was tried and dropped: on this VM stalls come and go within
-// milliseconds, and the single-threaded spells made 2-thread SGEMM 512^3 1.07-1.92x numpy's time
-// against 0.97-1.05x without them, in alternating bench/compare.py runs.
+// threads, which spin after each call), and such a thread loses a whole scheduler slice. The
+// hiccups of a shared VM are far shorter. Stalls are only counted, for the benchmarks' notes
+// (stalls()); the schedule does not react to them, since stalls come and go within milliseconds.
 constexpr std::chrono::microseconds kStall{250};
 
 class Pool {
@@ -192,9 +188,7 @@ class Pool {
   // The caller claims from the front and the workers from the back, so with two threads each
   // keeps the same end of the work from call to call (its part of the operands can stay in its
   // own L2 when a kernel is repeated on the same data) and they meet wherever the faster one
-  // got to. (Measured alone, at 256 x 784 . 784 x 10 on 2 threads, this order changed nothing
-  // visible; with per-thread copies of B, see gemm_small_n, the pair went from 1.4x to 1.6-1.8x
-  // the speed of 1 thread.)
+  // got to.
   void run_claimed(uint32_t tag, Task task, void* ctx, int chunks, bool from_back) {
     uint64_t cur = claim_.load(std::memory_order_acquire);
     for (;;) {
@@ -280,10 +274,10 @@ Pool& pool() {
   return *p;
 }
 
-// 256 KiB of float32 per operand. With the threads polling between jobs a hand-off costs about
-// a microsecond; bench/thread_thresholds.py, with the second vCPU free, gave for square and add
-// 1.7-1.8x at 2^16 floats and 0.9-1.4x at 2^15 (it varies from run to run), so 2^16. Full sums
-// split in 64 Ki-element chunks, so they only go parallel from 2^17 (1.7x there).
+// 256 KiB of float32 per operand: from there a second thread's hand-off (about a microsecond with
+// the threads polling between jobs) pays for itself in elementwise ops
+// (bench/thread_thresholds.py measures both sides). Full sums split in 64 Ki-element chunks, so
+// they go parallel from two chunks.
 std::atomic<int64_t> g_parallel_elements{int64_t(1) << 16};
 
 }  // namespace
