@@ -73,7 +73,7 @@ def test_matmul_wide_order_on_one_thread_matches_float64(ta, tb, dtype, rng):
     rows: the last tile takes the 8-row loop), B in panels of 1024 columns (the last partial),
     two K blocks accumulating; each panel (1.4 MiB) is past the size from which the tiles
     prefetch the next B micro-panel. Several threads split C into shares too narrow for the wide
-    order (test_reliability_threads checks both give the same bits)."""
+    order (test_kernel_threads checks both give the same bits)."""
     saved = tg.config.num_threads()
     tg.config.set_num_threads(1)
     try:
