@@ -1,6 +1,7 @@
 """Dense: lazy build, variable names, shapes and dtypes, initializers, activations, and its
-gradients against the closed form."""
+gradients (closed form and finite differences)."""
 
+import os
 import re
 import subprocess
 import sys
@@ -8,8 +9,15 @@ import textwrap
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import tapegrad as tg
+from gradcheck import randn
+
+PROPERTY = settings(max_examples=int(os.environ.get("TAPEGRAD_PROPERTY_EXAMPLES", "100")), deadline=None,
+                    database=None, suppress_health_check=list(HealthCheck))
+float_dtype = st.sampled_from([np.float32, np.float64])
 
 
 def _val(x):
@@ -163,3 +171,36 @@ def test_dense_gradients_match_closed_form(rng):
     np.testing.assert_allclose(_val(gv[0][0]), 2 * x.T.astype(np.float64) @ r / 50, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(_val(gv[1][0]), [2 * np.mean(r)], rtol=1e-4, atol=1e-6)
     assert gv[0][0].dtype == np.float32
+
+
+@PROPERTY
+@given(shape=st.lists(st.integers(1, 3), min_size=2, max_size=2).map(tuple), seed=st.integers(0, 2 ** 32 - 1),
+       units=st.integers(1, 3), dtype=float_dtype)
+def test_property_dense_gradients(shape, seed, units, dtype):
+    """Dense + implicit gradients against central differences of the same loss in float64."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    y = rng.standard_normal((shape[0], units))
+    k0 = rng.standard_normal((shape[-1], units))
+    b0 = rng.standard_normal(units)
+    layer = tg.Dense(units, kernel_initializer=lambda s, d: k0.astype(d), bias_initializer=lambda s, d: b0.astype(d),
+                     name="prop_dense")
+
+    def loss(inputs):
+        return tg.reduce_mean(tg.square(layer(inputs) - y.astype(dtype)))
+    value, gv = tg.implicit_value_and_gradients(loss)(x.astype(dtype))
+    (gk, kv), (gb, bv) = gv
+    assert kv is layer.kernel and bv is layer.bias and gk.dtype == dtype
+
+    def np_loss(k, b):
+        return np.mean(np.square(x @ k + b - y))
+    assert float(value) == pytest.approx(np_loss(k0.astype(dtype).astype(np.float64),
+                                                 b0.astype(dtype).astype(np.float64)), rel=1e-4)
+    if dtype == np.float64:
+        eps = 1e-6
+        for g, base, which in ((gk, k0, "k"), (gb, b0, "b")):
+            d = randn(rng, base.shape)
+            plus = np_loss(k0 + eps * d, b0) if which == "k" else np_loss(k0, b0 + eps * d)
+            minus = np_loss(k0 - eps * d, b0) if which == "k" else np_loss(k0, b0 - eps * d)
+            fd = (plus - minus) / (2 * eps)
+            assert float(np.sum(np.asarray(g) * d)) == pytest.approx(fd, rel=1e-6, abs=1e-8)

@@ -225,6 +225,16 @@ def test_tape_gradient_wrt_variable_and_tensor_mixed():
     assert float(gv) == pytest.approx(5.0) and float(gx) == pytest.approx(2.0)
 
 
+def test_gradient_dict_sources_with_mixed_key_types_keep_their_order():
+    """Dict sources (and watched dicts) keep their own key order, so keys of mixed types work."""
+    x = tg.constant(1.0)
+    with tg.GradientTape() as tape:
+        tape.watch({1: x, "a": x})
+        y = x * 2.0
+    grads = tape.gradient(y, {1: x, "a": x})
+    assert list(grads) == [1, "a"] and all(float(g) == 2.0 for g in grads.values())
+
+
 # =============================================================================================
 # Tape state: reads, sources, threads, exceptions
 # =============================================================================================
