@@ -39,6 +39,8 @@ export OPENBLAS_NUM_THREADS=1
 export PYTHONMALLOC=malloc
 
 check_site
-run_pytest tests/test_reliability_threads.py tests/test_ops_grad.py \
-  -k "not forked_child and (test_reliability_threads or matmul_kernel_paths or dynamic_schedule)" "$@"
+run_pytest tests/reliability/test_reliability_threads.py tests/kernels/test_kernel_threads.py \
+  tests/kernels/test_gemm.py \
+  -k "not forked_child and (test_reliability_threads or test_kernel_threads or matmul_kernel_paths or dynamic_schedule)" \
+  "$@"
 judge "WARNING: ThreadSanitizer"

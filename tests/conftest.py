@@ -7,7 +7,8 @@ import zlib
 import numpy as np
 import pytest
 
-# Tests import the gradient-check helper as ``from gradcheck import check_op``.
+# Tests in every sub-folder (ops/, kernels/, reliability/) import the helpers next to this file:
+# ``from gradcheck import check_op``, ``from op_specs import SPECS``, ``from sanitizer_env import ...``.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)

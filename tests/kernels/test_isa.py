@@ -1,4 +1,5 @@
-"""Every kernel set this CPU can run gives the same (checked) results: the op tests under TAPEGRAD_ISA=..."""
+"""Every kernel set this CPU can run gives the same (checked) results: the op and kernel tests
+under TAPEGRAD_ISA=..."""
 
 import os
 import subprocess
@@ -8,7 +9,11 @@ import pytest
 
 import tapegrad as tg
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The tests that exercise kernels: every op's forward and gradient checks, the GEMM paths and the
+# reductions (not the kernel thread tests: thread counts are not ISA-specific).
+OP_SUITE = [os.path.join(TESTS, "ops", "test_op_gradients.py"), os.path.join(TESTS, "kernels", "test_gemm.py"),
+            os.path.join(TESTS, "kernels", "test_reductions.py")]
 
 
 @pytest.mark.parametrize("isa", ["scalar", "avx2", "avx512"])
@@ -24,8 +29,8 @@ def test_op_suite_under_isa(isa):
     assert probe.stdout.strip() == isa
     # Rank limits are shape logic, not kernels: they are covered (once) by the main run.
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "-k", "not high_rank", os.path.join(HERE, "test_ops_grad.py")],
-                          capture_output=True, text=True, env=env, timeout=600, cwd=os.path.dirname(HERE))
+                           "-k", "not high_rank", *OP_SUITE],
+                          capture_output=True, text=True, env=env, timeout=600, cwd=os.path.dirname(TESTS))
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
 
 

@@ -1,26 +1,24 @@
-"""Fuzzing the public API, and hypothesis properties of the ops.
-
-Part 1, the fuzz target: random arguments of random types (None, strings, bytes, nested and ragged
-lists, complex numbers, object/str/datetime arrays, huge and negative ints, NaN/Inf, empty arrays,
-non-contiguous and big-endian arrays, rank-9 arrays, zero-stride "huge" arrays, objects whose
+"""Fuzzing the public API: random arguments of random types (None, strings, bytes, nested and
+ragged lists, complex numbers, object/str/datetime arrays, huge and negative ints, NaN/Inf, empty
+arrays, non-contiguous and big-endian arrays, rank-9 arrays, zero-stride "huge" arrays, objects whose
 ``__bool__``/``__index__``/``__array__`` raise, Tensors and Variables of random shapes and dtypes,
 library objects of the wrong kind ...) are fed to every public function, method and operator.
+
 Each call must either succeed or raise TypeError/ValueError/MemoryError/RuntimeError/IndexError
 whose message names the op (never pybind11's "incompatible function arguments" text); an
 exception raised by the caller's own object (``UserError`` here) may propagate unchanged. After
 every call the engine must still work, no tape may be left alive, and a failed mutation
 (assign*, apply_gradients, minimize) must leave every Variable as it was.
 
-Part 2, properties (hypothesis): random op chains over random shapes with broadcasting partners,
-random-axis reductions (zero-size dimensions included), matmul with batch broadcasting and
-transpose flags, reshape/transpose/broadcast_to targets, weak (Python/numpy) partners and NaN/Inf
-placement: forward against numpy, backward against float64 central differences
-(``gradcheck.check_op``).
+The ops' targets come from the op-spec table (``op_specs.SPECS``): one per public function, its
+arguments drawn by the kinds in the row's ``fuzz_args``, and one per operator spelling (reflected
+too). A call the fuzzer finds mishandled gets a test named by the behaviour it pins in
+``tests/test_bad_input.py``.
 
-Sizes: ``TAPEGRAD_FUZZ_EXAMPLES`` (per fuzz target, default 50) and
-``TAPEGRAD_PROPERTY_EXAMPLES`` (per property, default 100) scale the run; the defaults keep this
-file well under a minute on two cores.
+``TAPEGRAD_FUZZ_EXAMPLES`` (per target, default 50) scales the run; the default keeps this file
+well under a minute on two cores.
 """
+
 
 import array
 import contextlib
@@ -42,23 +40,17 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis.errors import HypothesisException
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import tapegrad as tg
 from sanitizer_env import under_asan
 from tapegrad import _core
 
-from gradcheck import check_op, randn
+from op_specs import ALLOWED, SPECS
 
 FUZZ_EXAMPLES = int(os.environ.get("TAPEGRAD_FUZZ_EXAMPLES", "50"))
-PROPERTY_EXAMPLES = int(os.environ.get("TAPEGRAD_PROPERTY_EXAMPLES", "100"))
 
 FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
-PROPERTY = settings(max_examples=PROPERTY_EXAMPLES, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck))
-
-ALLOWED = (TypeError, ValueError, MemoryError, RuntimeError, IndexError)
 
 
 # =============================================================================================
@@ -278,9 +270,8 @@ bool_like = st.one_of(st.booleans(), st.sampled_from([0, 1, np.bool_(False), Evi
 # The targets: one per public function, method and operator
 # =============================================================================================
 
-OP_NAMES = ("add", "subtract", "multiply", "divide", "negative", "square", "matmul", "reduce_sum",
-            "reduce_mean", "reshape", "transpose", "cast", "broadcast_to", "constant",
-            "convert_to_tensor", "pow", "gradient", "Variable", "assign", "float", "len", "bool")
+OP_NAMES = tuple(s.name for s in SPECS) + ("constant", "convert_to_tensor", "gradient", "Variable", "assign",
+                                          "float", "len", "bool")
 TARGETS = {}
 
 
@@ -320,31 +311,55 @@ def _draw(data, strategy, label):
     return data.draw(strategy, label=label)
 
 
-for _op in ("add", "subtract", "multiply", "divide"):
-    def _binary(data, guard, op=_op):
-        return getattr(tg, op)(_draw(data, tensor_like, "x"), _draw(data, tensor_like, "y"))
-    target(_op)(_binary)
+# ---------------------------------------------------------------------------------------------
+# The ops: from the op-spec table
+# ---------------------------------------------------------------------------------------------
 
-for _op in ("negative", "square"):
-    def _unary(data, guard, op=_op):
-        return getattr(tg, op)(_draw(data, tensor_like, "x"))
-    target(_op)(_unary)
-
-OPERATORS = {
-    "op+": ("add", lambda a, b: a + b), "op-": ("subtract", lambda a, b: a - b),
-    "op*": ("multiply", lambda a, b: a * b), "op/": ("divide", lambda a, b: a / b),
-    "op@": ("matmul", lambda a, b: a @ b), "rop+": ("add", lambda a, b: b + a),
-    "rop-": ("subtract", lambda a, b: b - a), "rop*": ("multiply", lambda a, b: b * a),
-    "rop/": ("divide", lambda a, b: b / a), "rop@": ("matmul", lambda a, b: b @ a),
-    "op**": ("pow", lambda a, b: a ** b),
+FUZZ_KINDS = {
+    "tensor": tensor_like,
+    "bool": bool_like,
+    "axis": axis_like,
+    "perm": st.one_of(st.none(), axis_like),
+    "shape": shape_like,
+    "dtype": dtype_like,
 }
-for _name, (_op, _fn) in OPERATORS.items():
-    def _operator(data, guard, fn=_fn):
+
+
+def _function_target(spec):
+    """The op's public function, each argument drawn by its kind (positional or by keyword)."""
+    def run(data, guard):
+        args, kwargs = [], {}
+        for i, (kind, keyword) in enumerate(spec.fuzz_args):
+            value = _draw(data, FUZZ_KINDS[kind], keyword or f"arg{i}")
+            if keyword is None:
+                args.append(value)
+            else:
+                kwargs[keyword] = value
+        return spec.fn(*args, **kwargs)
+    return run
+
+
+def _operator_target(fn, operands, reflected):
+    """An operator on a Tensor or Variable and (for binary operators) anything."""
+    def run(data, guard):
         a = _draw(data, st.one_of(tensors, variables), "self")
-        return fn(a, _draw(data, st.one_of(st.integers(-4, 4), anything), "other"))
-    # Python's own "unsupported operand" TypeError is the right answer when neither side
-    # implements the operator (e.g. a list @ Tensor falls back to list's missing __matmul__).
-    target(_name, _op, "unsupported operand")(_operator)
+        if operands == 1:
+            return fn(a)
+        other = _draw(data, st.one_of(st.integers(-4, 4), anything), "other")
+        return fn(other, a) if reflected else fn(a, other)
+    return run
+
+
+for _spec in SPECS:
+    if _spec.has_function:
+        target(_spec.name)(_function_target(_spec))
+    for _name, _fn in _spec.operators.items():
+        # Python's own "unsupported operand" TypeError is the right answer when neither side
+        # implements the operator (e.g. a list @ Tensor falls back to list's missing __matmul__).
+        target(_name, _spec.name, "unsupported operand")(_operator_target(_fn, _spec.operator_operands, False))
+        if _spec.reflected:
+            target("r" + _name, _spec.name, "unsupported operand")(
+                _operator_target(_fn, _spec.operator_operands, True))
 
 
 @target("pow3", "pow")
@@ -360,38 +375,9 @@ def _rpow(data, guard):
     return base ** _draw(data, tensors, "x")
 
 
-@target("matmul")
-def _matmul(data, guard):
-    return tg.matmul(_draw(data, tensor_like, "a"), _draw(data, tensor_like, "b"),
-                     transpose_a=_draw(data, bool_like, "ta"), transpose_b=_draw(data, bool_like, "tb"))
-
-
-for _op in ("reduce_sum", "reduce_mean"):
-    def _reduce(data, guard, op=_op):
-        return getattr(tg, op)(_draw(data, tensor_like, "x"), axis=_draw(data, axis_like, "axis"),
-                               keepdims=_draw(data, bool_like, "keepdims"))
-    target(_op)(_reduce)
-
-
-@target("reshape")
-def _reshape(data, guard):
-    return tg.reshape(_draw(data, tensor_like, "x"), _draw(data, shape_like, "shape"))
-
-
-@target("transpose")
-def _transpose(data, guard):
-    return tg.transpose(_draw(data, tensor_like, "x"), _draw(data, st.one_of(st.none(), axis_like), "perm"))
-
-
-@target("broadcast_to")
-def _broadcast_to(data, guard):
-    return tg.broadcast_to(_draw(data, tensor_like, "x"), _draw(data, shape_like, "shape"))
-
-
-@target("cast")
-def _cast(data, guard):
-    return tg.cast(_draw(data, tensor_like, "x"), _draw(data, dtype_like, "dtype"))
-
+# ---------------------------------------------------------------------------------------------
+# Constructors, methods, tapes, wrappers, layers, optimizers, random, config
+# ---------------------------------------------------------------------------------------------
 
 @target("constant")
 def _constant(data, guard):
@@ -636,8 +622,8 @@ def _config(data, guard):
 
 
 # ---------------------------------------------------------------------------------------------
-
-
+# The test
+# ---------------------------------------------------------------------------------------------
 
 UNDER_ASAN = under_asan()
 CAP_HEADROOM = 2 << 30
@@ -699,10 +685,6 @@ def test_fuzz_public_api(name, data):
     note(f"outcome: {failure}")
     if failure is not None:
         cls, msg = failure
-        known = [k for k, (_, pred) in KNOWN_ISSUES.items() if pred(name, msg)]
-        if known:  # reported; pinned by test_known_issue_* below until fixed
-            note(f"known issue: {known}")
-            return
         assert issubclass(cls, ALLOWED), f"{name}: raised {cls.__name__}: {msg}"
         cls = cls.__name__
         assert "incompatible function arguments" not in msg, f"{name}: pybind11's generic message: {msg!r}"
@@ -717,70 +699,6 @@ def test_fuzz_public_api(name, data):
     DRAWN_TAPES.clear()
 
 
-# ---------------------------------------------------------------------------------------------
-# Known unclear messages found by the fuzzer. Each has a reproducer marked xfail(strict=True):
-# when it is fixed the reproducer passes, strict xfail fails the run, and both the marker and the
-# KNOWN_ISSUES entry must be removed (so the fuzzer checks that case again).
-
-KNOWN_ISSUES: dict = {}  # every issue found so far is fixed; the tests below pin the fixes
-
-
-def _raises_naming(fn, *names):
-    with pytest.raises(ALLOWED) as info:
-        fn()
-    msg = str(info.value)
-    assert "incompatible function arguments" not in msg, msg
-    assert any(n in msg for n in names), f"message does not name {names}: {msg!r}"
-
-
-def test_known_issue_tape_dict_keys():
-    """Fixed: dict sources keep their own key order, so keys of mixed types work."""
-    x = tg.constant(1.0)
-    with tg.GradientTape() as tape:
-        tape.watch({1: x, "a": x})
-        y = x * 2.0
-    grads = tape.gradient(y, {1: x, "a": x})
-    assert list(grads) == [1, "a"] and all(float(g) == 2.0 for g in grads.values())
-
-
-def test_known_issue_params_not_iterable():
-    _raises_naming(lambda: tg.gradients_function(lambda x: x, params=1.5), "gradients_function")
-    _raises_naming(lambda: tg.value_and_gradients_function(lambda x: x, params=print), "gradients_function")
-
-
-def test_known_issue_truthy_error_set():
-    x = tg.constant([1.0, 2.0])
-    _raises_naming(lambda: tg.reduce_sum(x, keepdims=np.array([True, False])), "reduce_sum")
-    _raises_naming(lambda: tg.matmul(np.ones((2, 2)), np.ones((2, 2)), transpose_b=np.array([], bool)), "matmul")
-    _raises_naming(lambda: x.__array__(None, np.array([True, True])), "__array__", "copy")
-
-
-def test_known_issue_var_list_not_iterable():
-    v = tg.Variable(1.0)
-    _raises_naming(lambda: tg.GradientDescent(0.1).minimize(lambda: v * 2.0, var_list=tg.constant(1.0)),
-                   "minimize")
-    assert v.numpy() == 1.0
-
-
-def test_known_issue_unconnected_array():
-    x = tg.constant(1.0)
-    with tg.GradientTape() as tape:
-        tape.watch(x)
-        y = x * 2.0
-    _raises_naming(lambda: tape.gradient(y, x, unconnected_gradients=np.array(["zero", "none"])),
-                   "GradientTape.gradient")
-
-
-def test_known_issue_random_dtype_valueerror():
-    class HasDtype:
-        dtype = None
-    _raises_naming(lambda: tg.random.normal([2], dtype=HasDtype()), "random.normal")
-
-
-def test_known_issue_pow_modulo():
-    _raises_naming(lambda: pow(tg.constant(2.0), 2, 5), "pow")
-
-
 def test_fuzz_covers_the_public_api():
     """Every public callable of tapegrad is a fuzz target (or reached through one)."""
     reached = {"Tensor", "float32", "float64", "config", "random", "GradientTape"}
@@ -790,310 +708,11 @@ def test_fuzz_covers_the_public_api():
     assert not missing, f"public names without a fuzz target: {sorted(missing)}"
 
 
-# =============================================================================================
-# Properties: forward against numpy, backward against float64 central differences
-# =============================================================================================
-
-def _apply_chain(lib, steps, xs):
-    """Applies the op chain ``steps`` to the leaves ``xs`` with tapegrad (lib='tg') or numpy."""
-    T = lib == "tg"
-    cur = xs[0]
-    for op, arg in steps:
-        if op == "add":
-            cur = cur + xs[arg]
-        elif op == "sub":
-            cur = xs[arg] - cur
-        elif op == "mul":
-            cur = cur * xs[arg]
-        elif op == "div":  # denominators kept >= 1 away from zero: other * other + 1
-            cur = cur / (xs[arg] * xs[arg] + 1.0)
-        elif op == "rdiv":
-            cur = xs[arg] / (cur * cur + 1.0)
-        elif op == "square":
-            cur = tg.square(cur) if T else np.square(cur)
-        elif op == "neg":
-            cur = -cur
-        elif op == "pow":
-            cur = cur ** arg
-        elif op == "scale":
-            cur = cur * arg if T else cur * np.asarray(arg, cur.dtype)
-        elif op in ("sum", "mean"):
-            axis, keep = arg
-            if T:
-                cur = (tg.reduce_sum if op == "sum" else tg.reduce_mean)(cur, axis=axis, keepdims=keep)
-            else:
-                cur = (np.sum if op == "sum" else np.mean)(cur, axis=axis, keepdims=keep)
-        elif op == "transpose":
-            cur = tg.transpose(cur, arg) if T else np.transpose(cur, arg)
-        elif op == "reshape":
-            cur = tg.reshape(cur, arg) if T else np.reshape(cur, arg)
-        elif op == "broadcast_to":
-            cur = tg.broadcast_to(cur, arg) if T else np.broadcast_to(cur, arg)
-        elif op == "matmul":
-            cur = tg.matmul(cur, xs[arg]) if T else np.matmul(cur, xs[arg])
-    return cur
-
-
-@st.composite
-def op_chains(draw):
-    """(leaf shapes, steps): a random chain over 1 + k leaves, every step valid for the running shape."""
-    shapes = [draw(st.lists(st.integers(1, 3), max_size=3).map(tuple))]
-    cur = shapes[0]
-    steps = []
-    for _ in range(draw(st.integers(1, 5))):
-        op = draw(st.sampled_from(["add", "sub", "mul", "div", "rdiv", "square", "neg", "pow", "scale",
-                                   "sum", "mean", "transpose", "reshape", "broadcast_to", "matmul"]))
-        if op in ("add", "sub", "mul", "div"):
-            # a broadcasting partner: an existing leaf if it broadcasts, else a new one
-            partner = draw(hnp.broadcastable_shapes(cur, min_dims=0, max_dims=len(cur) + 1, min_side=1, max_side=3))
-            shapes.append(partner)
-            steps.append((op, len(shapes) - 1))
-            cur = np.broadcast_shapes(cur, partner)
-        elif op == "rdiv":
-            partner = draw(hnp.broadcastable_shapes(cur, min_dims=0, max_dims=len(cur), min_side=1, max_side=3))
-            shapes.append(partner)
-            steps.append((op, len(shapes) - 1))
-            cur = np.broadcast_shapes(cur, partner)
-        elif op in ("square", "neg"):
-            steps.append((op, None))
-        elif op == "pow":
-            steps.append((op, draw(st.integers(1, 3))))  # x ** 0 is a constant: no gradient to check
-        elif op == "scale":
-            steps.append((op, draw(st.sampled_from([-1.5, 0.5, 2, 3]))))
-        elif op in ("sum", "mean"):
-            if cur:
-                axes = draw(st.lists(st.integers(-len(cur), len(cur) - 1), unique_by=lambda a: a % len(cur),
-                                     max_size=len(cur)))
-                axis = None if not axes else (axes[0] if len(axes) == 1 else tuple(axes))
-            else:
-                axis = None
-            keep = draw(st.booleans())
-            steps.append((op, (axis, keep)))
-            cur = np.sum(np.zeros(cur), axis=axis, keepdims=keep).shape
-        elif op == "transpose":
-            perm = tuple(draw(st.permutations(range(len(cur)))))
-            steps.append((op, perm))
-            cur = tuple(cur[p] for p in perm)
-        elif op == "reshape":
-            n = int(np.prod(cur))
-            divisors = [d for d in range(1, n + 1) if n % d == 0]
-            d = draw(st.sampled_from(divisors))
-            target = draw(st.sampled_from([(n,), (d, n // d), (-1, d), (d, -1, 1)] + ([()] if n == 1 else [])))
-            steps.append((op, target))
-            cur = np.zeros(cur).reshape(target).shape
-        elif op == "broadcast_to":
-            target = draw(hnp.broadcastable_shapes(cur, min_dims=len(cur), max_dims=len(cur) + 1, min_side=1,
-                                                   max_side=3))
-            target = np.broadcast_shapes(cur, target)
-            steps.append((op, target))
-            cur = target
-        elif op == "matmul":
-            if len(cur) < 2:
-                continue
-            n = draw(st.integers(1, 3))
-            batch = draw(st.sampled_from([(), cur[:-2]]))
-            shapes.append(tuple(batch) + (cur[-1], n))
-            steps.append((op, len(shapes) - 1))
-            cur = np.matmul(np.zeros(cur), np.zeros(shapes[-1])).shape
-    return shapes, steps
-
-
-@PROPERTY
-@given(chain=op_chains(), seed=st.integers(0, 2 ** 32 - 1))
-def test_property_random_op_chains(chain, seed):
-    shapes, steps = chain
-    note(f"shapes={shapes} steps={steps}")
-    rng = np.random.default_rng(seed)
-    leaves = [randn(rng, s) for s in shapes]
-    check_op(lambda *xs: _apply_chain("tg", steps, xs), lambda *xs: _apply_chain("np", steps, xs), *leaves,
-             rng=rng, n_dirs=1, name=f"chain{steps}")
-
-
-@pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning")
-@PROPERTY
-@given(shape=st.lists(st.integers(0, 4), max_size=4).map(tuple), data=st.data(),
-       op=st.sampled_from(["sum", "mean"]), keep=st.booleans(), seed=st.integers(0, 2 ** 32 - 1))
-def test_property_reductions_any_axes(shape, data, op, keep, seed):
-    """Random axis sets (negative, tuples, all, none), zero-size dimensions included."""
-    if shape:
-        axes = data.draw(st.lists(st.integers(-len(shape), len(shape) - 1),
-                                  unique_by=lambda a: a % len(shape), max_size=len(shape)), label="axes")
-        axis = data.draw(st.sampled_from([None, tuple(axes)] + ([axes[0]] if axes else [])), label="axis")
-    else:
-        axis = None
-    rng = np.random.default_rng(seed)
-    tg_fn = tg.reduce_sum if op == "sum" else tg.reduce_mean
-    np_fn = np.sum if op == "sum" else np.mean
-    x = randn(rng, shape)
-    with np.errstate(all="ignore"):  # the mean over nothing is NaN, as in numpy
-        ref = np_fn(x, axis=axis, keepdims=keep)
-        out_size = np.asarray(ref).size
-        if op == "mean" and x.size == 0:
-            got = np.asarray(tg_fn(tg.constant(x, dtype=tg.float64), axis=axis, keepdims=keep))
-            assert got.shape == np.shape(ref)
-            np.testing.assert_array_equal(got, ref)
-            return
-    note(f"output size {out_size}")
-    check_op(lambda t: tg_fn(t, axis=axis, keepdims=keep), lambda a: np_fn(a, axis=axis, keepdims=keep), x,
-             rng=rng, n_dirs=1, name=f"{op}{shape} axis={axis}")
-
-
-@PROPERTY
-@given(data=st.data(), ta=st.booleans(), tb=st.booleans(), seed=st.integers(0, 2 ** 32 - 1))
-def test_property_matmul_batches_and_transposes(data, ta, tb, seed):
-    m, k, n = (data.draw(st.integers(0, 4), label=s) for s in "mkn")
-    batch = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, min_side=1, max_side=3),
-                      label="batch").input_shapes
-    if data.draw(st.booleans(), label="b_is_2d"):
-        batch = (batch[0], ())
-    sa = tuple(batch[0]) + ((k, m) if ta else (m, k))
-    sb = tuple(batch[1]) + ((n, k) if tb else (k, n))
-    rng = np.random.default_rng(seed)
-
-    def ref(a, b):
-        return np.matmul(np.swapaxes(a, -1, -2) if ta else a, np.swapaxes(b, -1, -2) if tb else b)
-    check_op(lambda a, b: tg.matmul(a, b, transpose_a=ta, transpose_b=tb), ref, randn(rng, sa), randn(rng, sb),
-             rng=rng, n_dirs=1, name=f"matmul{sa}{sb} ta={ta} tb={tb}")
-
-
-@PROPERTY
-@given(shape=st.lists(st.integers(0, 3), max_size=4).map(tuple), data=st.data(), seed=st.integers(0, 2 ** 32 - 1))
-def test_property_shape_ops(shape, data, seed):
-    rng = np.random.default_rng(seed)
-    x = randn(rng, shape)
-    which = data.draw(st.sampled_from(["reshape", "transpose", "broadcast_to"]), label="op")
-    if which == "reshape":
-        n = x.size
-        parts = data.draw(st.lists(st.integers(0, 4), max_size=4), label="parts")
-        target = tuple(parts) if int(np.prod(parts)) == n else (n,)
-        if n and data.draw(st.booleans(), label="infer") and target:
-            target = (-1,) + target[1:] if int(np.prod(target[1:])) else target
-        note(f"target={target}")
-        check_op(lambda t: tg.reshape(t, target), lambda a: np.reshape(a, target), x, rng=rng, n_dirs=1)
-    elif which == "transpose":
-        perm = tuple(data.draw(st.permutations(range(len(shape))), label="perm"))
-        if data.draw(st.booleans(), label="negative") and perm:
-            perm = tuple(p - len(shape) for p in perm)
-        check_op(lambda t: tg.transpose(t, perm), lambda a: np.transpose(a, perm), x, rng=rng, n_dirs=1)
-    else:
-        target = data.draw(hnp.broadcastable_shapes(shape, min_dims=len(shape), max_dims=len(shape) + 2,
-                                                    min_side=0, max_side=3), label="target")
-        try:
-            np.broadcast_to(x, target)
-        except ValueError:
-            return
-        check_op(lambda t: tg.broadcast_to(t, target), lambda a: np.broadcast_to(a, target), x, rng=rng, n_dirs=1)
-
-
-WEAK_KINDS = ["int", "float", "bool", "np_float64_scalar", "np_float32_scalar", "list", "int_array",
-              "f64_0d_array"]
-
-
-def _weak(kind, rng, shape):
-    if kind == "int":
-        return int(rng.integers(-3, 4))
-    if kind == "float":
-        return float(rng.standard_normal())
-    if kind == "bool":
-        return bool(rng.integers(0, 2))
-    if kind == "np_float64_scalar":
-        return np.float64(rng.standard_normal())
-    if kind == "np_float32_scalar":
-        return np.float32(rng.standard_normal())
-    if kind == "list":
-        return rng.standard_normal(shape).tolist()
-    if kind == "int_array":
-        return rng.integers(-3, 4, size=shape)
-    return np.asarray(rng.standard_normal(), dtype=np.float64)
-
-
-@PROPERTY
-@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, min_side=1, max_side=3),
-       kind=st.sampled_from(WEAK_KINDS), op=st.sampled_from(["add", "subtract", "multiply", "divide"]),
-       dtype=float_dtype, reflected=st.booleans(), seed=st.integers(0, 2 ** 32 - 1))
-def test_property_weak_partners_take_the_tensor_dtype(shapes, kind, op, dtype, reflected, seed):
-    """Python numbers, lists, integer arrays and 0-d arrays follow the tensor's dtype, in either order."""
-    rng = np.random.default_rng(seed)
-    sa, sb = shapes.input_shapes
-    x = rng.standard_normal(sa).astype(dtype)
-    w = _weak(kind, rng, sb)  # a zero denominator gives Inf/NaN on both sides
-    t = tg.constant(x)
-    args = (w, t) if reflected else (t, w)
-    out = getattr(tg, op)(*args)
-    assert out.dtype == np.dtype(dtype), f"{op}({kind}) gave {out.dtype}, expected {np.dtype(dtype)}"
-    wa = np.asarray(w, dtype=dtype)
-    np_args = (wa, x) if reflected else (x, wa)
-    with np.errstate(all="ignore"):
-        ref = getattr(np, op)(*[a.astype(np.float64) for a in np_args])
-    assert tuple(out.shape) == ref.shape
-    tol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(np.asarray(out, np.float64), ref, rtol=tol, atol=tol)
-
-
-@PROPERTY
-@given(shape=st.lists(st.integers(1, 3), min_size=2, max_size=3).map(tuple), dtype=float_dtype, data=st.data(),
-       seed=st.integers(0, 2 ** 32 - 1))
-def test_property_nan_inf_propagate(shape, dtype, data, seed):
-    """NaN and Inf anywhere propagate exactly as in numpy (they never raise, never vanish)."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape).astype(dtype)
-    y = rng.standard_normal(shape).astype(dtype)
-    for arr in (x, y):
-        for _ in range(data.draw(st.integers(1, 3), label="n_special")):
-            idx = tuple(int(rng.integers(0, s)) for s in shape)
-            arr[idx] = data.draw(st.sampled_from([np.nan, np.inf, -np.inf, 0.0]), label="special")
-    w = rng.standard_normal((shape[-1], 2)).astype(dtype)
-    w[int(rng.integers(0, shape[-1])), int(rng.integers(0, 2))] = data.draw(
-        st.sampled_from([np.nan, np.inf, -np.inf, 0.0]), label="w_special")
-    with np.errstate(all="ignore"):
-        cases = {
-            "add": (tg.add(x, y), x + y), "subtract": (tg.subtract(x, y), x - y),
-            "multiply": (tg.multiply(x, y), x * y), "divide": (tg.divide(x, y), x / y),
-            "square": (tg.square(x), np.square(x)), "reduce_sum": (tg.reduce_sum(x, axis=-1), x.sum(axis=-1)),
-            "reduce_mean": (tg.reduce_mean(x, axis=0), x.mean(axis=0)),
-            # the non-finite pattern of a product does not depend on summation order (values are small)
-            "matmul": (tg.matmul(x, w), x.astype(np.float64) @ w.astype(np.float64)),
-        }
-        for name, (got, ref) in cases.items():
-            got = np.asarray(got)
-            assert got.dtype == dtype, name
-            np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg=f"{name}: NaN positions differ")
-            np.testing.assert_array_equal(np.isposinf(got), np.isposinf(ref), err_msg=f"{name}: +Inf differs")
-            np.testing.assert_array_equal(np.isneginf(got), np.isneginf(ref), err_msg=f"{name}: -Inf differs")
-            fin = np.isfinite(ref)
-            np.testing.assert_allclose(got[fin], np.asarray(ref, dtype)[fin], rtol=1e-5, atol=1e-5, err_msg=name)
-
-
-@PROPERTY
-@given(shape=st.lists(st.integers(1, 3), min_size=2, max_size=2).map(tuple), seed=st.integers(0, 2 ** 32 - 1),
-       units=st.integers(1, 3), dtype=float_dtype)
-def test_property_dense_gradients(shape, seed, units, dtype):
-    """Dense + implicit gradients against central differences of the same loss in float64."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape)
-    y = rng.standard_normal((shape[0], units))
-    k0 = rng.standard_normal((shape[-1], units))
-    b0 = rng.standard_normal(units)
-    layer = tg.Dense(units, kernel_initializer=lambda s, d: k0.astype(d), bias_initializer=lambda s, d: b0.astype(d),
-                     name="prop_dense")
-
-    def loss(inputs):
-        return tg.reduce_mean(tg.square(layer(inputs) - y.astype(dtype)))
-    value, gv = tg.implicit_value_and_gradients(loss)(x.astype(dtype))
-    (gk, kv), (gb, bv) = gv
-    assert kv is layer.kernel and bv is layer.bias and gk.dtype == dtype
-
-    def np_loss(k, b):
-        return np.mean(np.square(x @ k + b - y))
-    assert float(value) == pytest.approx(np_loss(k0.astype(dtype).astype(np.float64),
-                                                 b0.astype(dtype).astype(np.float64)), rel=1e-4)
-    if dtype == np.float64:
-        eps = 1e-6
-        for g, base, which in ((gk, k0, "k"), (gb, b0, "b")):
-            d = randn(rng, base.shape)
-            plus = np_loss(k0 + eps * d, b0) if which == "k" else np_loss(k0, b0 + eps * d)
-            minus = np_loss(k0 - eps * d, b0) if which == "k" else np_loss(k0, b0 - eps * d)
-            fd = (plus - minus) / (2 * eps)
-            assert float(np.sum(np.asarray(g) * d)) == pytest.approx(fd, rel=1e-6, abs=1e-8)
-
-
+def test_fuzz_covers_every_op_spelling():
+    """Every row of the op-spec table is fuzzed: its public function and each operator spelling."""
+    for spec in SPECS:
+        wanted = ([spec.name] if spec.has_function else []) + list(spec.operators)
+        wanted += ["r" + n for n in spec.operators] if spec.reflected else []
+        assert wanted, f"{spec.name}: no fuzz target"
+        missing = [n for n in wanted if n not in TARGETS]
+        assert not missing, f"{spec.name}: spellings without a fuzz target: {missing}"

@@ -1,0 +1,639 @@
+"""The op-spec table: one row per tapegrad op, read by every test that covers ops one by one.
+
+Three consumers iterate over ``SPECS``:
+
+* ``tests/ops/test_op_gradients.py``: each row's variants, forward against the numpy reference and
+  backward against float64 central differences (``gradcheck.check_op``), in each spelling of the
+  op (function and operator), plus second-order checks through the op;
+* ``tests/reliability/test_fuzz.py``: one fuzz target per public function (its arguments drawn by
+  the kinds in ``fuzz_args``) and per operator spelling (reflected too when ``reflected``);
+* ``tests/test_bad_input.py``: the row's bad-input cases (``bad_inputs``).
+
+A new op is one ``OpSpec`` row here; ``test_every_public_op_has_a_spec_row`` fails until it has one.
+
+Shapes drawn from ``_SHAPE_RNG`` are random but fixed at import time (seeded, always drawn in the
+same order), so test ids are stable.
+"""
+
+import math
+import operator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+import tapegrad as tg
+from gradcheck import F64, away_from_zero, randn
+
+_SHAPE_RNG = np.random.default_rng(20240611)
+
+
+def _d(lo=2, hi=6):
+    return int(_SHAPE_RNG.integers(lo, hi))
+
+
+def _shape(rank, lo=2, hi=6):
+    return tuple(_d(lo, hi) for _ in range(rank))
+
+
+def fmt(shape):
+    """A shape as it appears in test ids: 3x4, or 'scalar' for rank 0."""
+    return "x".join(map(str, shape)) if shape else "scalar"
+
+
+# =============================================================================================
+# Row types
+# =============================================================================================
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to call an op in the gradient checks: input shapes and attributes.
+
+    shapes:     shapes of the tensor inputs as stored (e.g. the transposed layout of a matmul
+                operand whose transpose flag is set)
+    attrs:      the op's attributes, passed by keyword to both the tapegrad callable and the
+                numpy reference
+    positional: pass ``attrs`` positionally (in order) to the tapegrad callable
+    spellings:  the spellings (keys of ``OpSpec.spellings``) that run this variant; None: all
+    check:      ``check_op`` settings for this variant on top of the row's ``check``
+    """
+    id: str
+    shapes: tuple
+    attrs: dict = field(default_factory=dict)
+    positional: bool = False
+    spellings: Optional[tuple] = None
+    check: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BadInput:
+    """One bad-input case of an op.
+
+    call:      makes the call (no arguments)
+    exc:       the exception class (or tuple) it must raise, with a message that starts with the
+               op's name; None: the input only looks bad and the call must compute a result of
+               shape ``shape``
+    mentions:  what the message must name: a tuple is a shape ((2, 3) or [2, 3]), a string a
+               substring
+    """
+    id: str
+    call: Callable[[], Any]
+    exc: Any
+    mentions: tuple = ()
+    shape: Optional[tuple] = None
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One op.
+
+    name:            the op's name (the public function's, and the prefix of its error messages)
+    spellings:       name -> tapegrad callable taking (*tensors, **attrs); the first is the
+                     op's public function (or its operator when it has no function); the others
+                     are operator spellings (``a + b``)
+    ref:             numpy reference taking (*arrays, **attrs)
+    arity:           number of tensor inputs
+    kind:            "elementwise", "reduction", "shape", "matmul" or "cast"
+    domain:          per input, a draw (rng, shape) -> float64 array (denominators away from 0)
+    variants:        gradient-check cases (``Variant``)
+    check:           ``check_op`` settings for every variant
+    second_order:    name -> f(t) on a (3, 4) input: Hessian-vector products through the op
+    second_order_variants: variant ids on which binary ops check Hessian-vector products
+    fuzz_args:       how the fuzzer draws the public function's arguments: (kind, keyword or None
+                     for positional) per argument; kinds: tensor, bool, axis, perm, shape, dtype
+    reflected:       the fuzzer also calls each binary operator spelling reflected (other OP x)
+    operator_operands: operands of the operator spellings: 2 (x OP other) or 1 (OP x)
+    bad_inputs:      bad-input cases (``BadInput``)
+    """
+    name: str
+    spellings: dict
+    ref: Callable
+    arity: int
+    kind: str
+    domain: tuple
+    variants: tuple
+    check: dict = field(default_factory=dict)
+    second_order: dict = field(default_factory=dict)
+    second_order_variants: tuple = ()
+    fuzz_args: tuple = ()
+    reflected: bool = False
+    operator_operands: int = 2
+    bad_inputs: tuple = ()
+
+    @property
+    def fn(self):
+        """The op's main tapegrad callable."""
+        return next(iter(self.spellings.values()))
+
+    @property
+    def has_function(self):
+        """True if the op is a public function ``tg.<name>`` (else it is an operator only)."""
+        return getattr(tg, self.name, None) is self.fn
+
+    @property
+    def operators(self):
+        """The operator spellings: name -> callable."""
+        return {k: f for k, f in self.spellings.items() if k != self.name}
+
+
+def call(fn, variant, tensors):
+    """Calls a tapegrad spelling with the variant's attributes."""
+    if variant.positional:
+        return fn(*tensors, *variant.attrs.values())
+    return fn(*tensors, **variant.attrs)
+
+
+def variants_with_spellings(specs):
+    """(spec, spelling, variant) for every variant of every row, in each spelling that runs it."""
+    out = []
+    for spec in specs:
+        for v in spec.variants:
+            for sp in (v.spellings or tuple(spec.spellings)):
+                out.append((spec, sp, v))
+    return out
+
+
+# =============================================================================================
+# Shared cases (drawn in a fixed order: binary, unary, reduction, reshape, transpose,
+# broadcast_to, matmul)
+# =============================================================================================
+
+def _broadcast_patterns():
+    m, n, p, q = _d(), _d(), _d(), _d()
+    return [
+        ("same_1d", (n,), (n,)),
+        ("same_2d", (m, n), (m, n)),
+        ("same_4d", (q, p, m, n), (q, p, m, n)),
+        ("scalar_left", (), (m, n)),
+        ("scalar_right", (p, m, n), ()),
+        ("scalar_both", (), ()),
+        ("row_left", (n,), (m, n)),
+        ("row_right", (m, n), (n,)),
+        ("row_keepdims", (m, n), (1, n)),
+        ("col_left", (m, 1), (m, n)),
+        ("col_right", (m, n), (m, 1)),
+        ("size1_vs_vector", (1,), (n,)),
+        ("leading_ones_left", (1, 1, n), (m, n)),
+        ("leading_ones_right", (p, m, n), (1, 1, m, n)),
+        ("both_3x1_1x4", (3, 1), (1, 4)),
+        ("both_2x1x4_3x1", (2, 1, 4), (3, 1)),
+        ("both_random_2d", (m, 1), (1, n)),
+        ("both_random_4d", (1, m, 1, n), (p, 1, q, 1)),
+        ("both_rank_mix", (p, 1, n), (m, 1)),
+        # sizes past any SIMD width, with tails
+        ("large_same", (37, 67), (37, 67)),
+        ("large_row", (37, 67), (67,)),
+        ("large_col", (37, 67), (37, 1)),
+        ("large_both", (37, 1), (1, 67)),
+        ("large_scalar", (1031,), ()),
+        ("large_inner_broadcast", (5, 1, 129), (5, 7, 129)),
+    ]
+
+
+BROADCAST_PATTERNS = _broadcast_patterns()
+UNARY_SHAPES = [(), (_d(),), _shape(2), _shape(4), (1031,), (17, 33)]
+
+
+def _reduction_cases():
+    cases = [((), None), ((1031,), None), ((1031,), 0), ((37, 67), 0), ((37, 67), 1), ((37, 67), None),
+             ((9, 35, 17), 1), ((9, 35, 17), (0, 2))]
+    for rank in (1, 2, 3, 4):
+        shape = _shape(rank)
+        axes = [None, 0, -1, rank - 1]
+        if rank >= 2:
+            axes += [(0, rank - 1), (rank - 1, 0), (-1, -2), (1,), tuple(range(rank))]
+        if rank >= 3:
+            axes += [1, (0, 2), (-3, -1)]
+        seen = set()
+        for ax in axes:
+            if repr(ax) not in seen:
+                seen.add(repr(ax))
+                cases.append((shape, ax))
+    return cases
+
+
+REDUCTION_CASES = _reduction_cases()
+
+
+def _reshape_cases():
+    m, n, p = _d(), _d(), _d()
+    return [
+        ((m * n,), (m, n)),
+        ((m, n), (m * n,)),
+        ((p, m, n), (-1, n)),
+        ((p, m, n), (p, -1)),
+        ((m, n), (n, -1, 1)),
+        ((m, n), (-1,)),
+        ((), (1, 1)),
+        ((1, 1), ()),
+        ((1,), (-1,)),
+        ((p, m, n), (n, m, p)),
+    ]
+
+
+RESHAPE_CASES = _reshape_cases()
+
+
+def _transpose_cases():
+    cases = [((_d(),), None), (_shape(2), None), (_shape(3), None), (_shape(2), (1, 0)),
+             (_shape(3), (0, 1, 2)), (_shape(3), (2, 0, 1)), (_shape(3), [1, 2, 0])]
+    shape4 = _shape(4)
+    cases.append((shape4, tuple(int(i) for i in _SHAPE_RNG.permutation(4))))
+    cases.append((shape4, None))
+    return cases
+
+
+TRANSPOSE_CASES = _transpose_cases()
+
+
+def _broadcast_to_cases():
+    m, n = _d(), _d()
+    return [((n,), (m, n)), ((1, n), (m, n)), ((m, 1), (m, n)), ((), (m, n)), ((), ()),
+            ((2, 1, 3), (4, 2, 5, 3)), ((m, n), (m, n)), ((1,), (n,))]
+
+
+BROADCAST_TO_CASES = _broadcast_to_cases()
+
+
+def _matmul_cases():
+    m, k, n, bsz, c = _d(), _d(), _d(), _d(), _d()
+    return [
+        ("2d", (m, k), (k, n)),
+        ("2d_vector_like", (1, k), (k, 1)),
+        ("2d_odd_sizes", (37, 53), (53, 29)),
+        ("2d_blocked", (131, 300), (300, 67)),
+        ("batched_odd", (3, 17, 33), (33, 9)),
+        ("batched_same", (bsz, m, k), (bsz, k, n)),
+        ("batched_a_only", (bsz, m, k), (k, n)),
+        ("batched_b_only", (m, k), (bsz, k, n)),
+        ("batched_leading_ones", (1, m, k), (bsz, k, n)),
+        ("batched_broadcast_both", (c, 1, m, k), (bsz, k, n)),
+        ("batched_4d", (2, 3, m, k), (2, 3, k, n)),
+    ]
+
+
+MATMUL_CASES = _matmul_cases()
+
+
+def np_matmul(a, b, transpose_a=False, transpose_b=False):
+    """numpy's matmul with tapegrad's transpose flags (the last two axes)."""
+    a = np.swapaxes(a, -1, -2) if transpose_a else a
+    b = np.swapaxes(b, -1, -2) if transpose_b else b
+    return np.matmul(a, b)
+
+
+def _stored(shape, transposed):
+    return shape[:-2] + (shape[-1], shape[-2]) if transposed else shape
+
+
+def _high_rank_shapes(rank):
+    """Rank 7 and 8 broadcasting partners (the engine's rank limit is 8)."""
+    sa = tuple(2 if i % 3 == 0 else 1 for i in range(rank))
+    sb = tuple(1 if i % 3 == 0 else 2 for i in range(rank - 1))
+    return sa, sb
+
+
+# =============================================================================================
+# Bad-input building blocks
+# =============================================================================================
+
+# Every kind of exception a bad call may raise (the fuzzer's set).
+ALLOWED = (TypeError, ValueError, MemoryError, RuntimeError, IndexError)
+
+
+def x2():
+    return tg.constant([1.0, 2.0])
+
+
+def m23():
+    return tg.constant(np.ones((2, 3), np.float32))
+
+
+def ones64(shape):
+    return tg.constant(np.ones(shape))
+
+
+NON_NUMERIC = {
+    "string": "abc",
+    "none": None,
+    "object_array": np.array([1.0, "x"], dtype=object),
+    "object_number_array": np.array([1.0, 2.0], dtype=object),
+    "complex": 1 + 2j,
+    "complex_array": np.array([1 + 1j, 2.0]),
+    "string_array": np.array(["a", "b"]),
+    "dict": {"a": 1.0},
+    "bytes": b"12",
+    "datetime_array": np.array(["2020-01-01"], dtype="datetime64[D]"),
+    "list_of_strings": ["1.0", "2.0"],
+    "list_with_none": [1.0, None],
+}
+
+RAGGED = {"ragged_rows": [[1.0, 2.0], [3.0]], "ragged_scalar_and_list": [1.0, [2.0, 3.0]],
+          "ragged_depths": [[[1.0]], [2.0]]}
+
+HUGE_SHAPES = [(2 ** 40, 2 ** 40), (2 ** 32, 2 ** 32), (2 ** 62, 4), (2 ** 63 - 1,), (2 ** 20, 2 ** 20, 2 ** 20),
+               (2 ** 31, 2 ** 31, 2 ** 2)]
+
+BAD_DTYPES = {"int32": np.int32, "int64_name": "int64", "complex64": np.complex64, "float16": np.float16,
+              "bogus": "bogus", "none": None, "str": str}
+
+
+def non_numeric_rows(place):
+    """TypeError for every non-numeric value, placed into the call by ``place(bad)``."""
+    return tuple(BadInput(f"non_numeric_{k}", lambda v=v: place(v), TypeError) for k, v in NON_NUMERIC.items())
+
+
+def _binary_bad_inputs(name):
+    fn = getattr(tg, name)
+    rows = []
+    for sa, sb in [((3,), (4,)), ((2, 3), (3, 2)), ((2, 3, 4), (5, 4))]:
+        rows.append(BadInput(f"shape_mismatch_{fmt(sa)}_{fmt(sb)}",
+                             lambda sa=sa, sb=sb: fn(tg.constant(np.ones(sa, np.float32)),
+                                                     tg.constant(np.ones(sb, np.float32))),
+                             ValueError, (sa, sb)))
+    # this pair broadcasts: the shape check must not reject valid input
+    rows.append(BadInput("broadcasts_3x1_2x1x4",
+                         lambda: fn(np.ones((3, 1), np.float32), np.ones((2, 1, 4), np.float32)),
+                         None, shape=(2, 3, 4)))
+    return tuple(rows)
+
+
+def _axis_rows(name, with_types):
+    fn = getattr(tg, name)
+    rows = [BadInput(f"axis_{a}", lambda a=a: fn(ones64((2, 3)), axis=a), ValueError, ((2, 3),))
+            for a in [2, -3, (0, 2), (0, 0), (1, -1), 100]]
+    if with_types:
+        rows += [BadInput(f"axis_wrong_type_{k}", lambda a=a: fn(ones64((2, 3)), axis=a), TypeError)
+                 for k, a in [("str", "0"), ("float", 1.5), ("nested_list", [[0]]), ("object", object())]]
+        rows.append(BadInput("axis_on_rank0", lambda: fn(tg.constant(1.0), axis=0), ValueError))
+    rows += [BadInput(f"keepdims_numpy_class_{flag.__name__}",
+                      lambda flag=flag: fn(tg.constant(np.float32(0.5)), None, flag),
+                      TypeError, (f"{name}: keepdims must be a bool",))
+             for flag in (np.float32, np.int64, np.ndarray)]
+    return rows
+
+
+def _reduce_sum_bad_inputs():
+    return tuple(_axis_rows("reduce_sum", with_types=True) + [
+        BadInput("keepdims_not_bool_str", lambda: tg.reduce_sum(x2(), keepdims="yes"), TypeError, ("keepdims",)),
+        BadInput("keepdims_not_bool_none", lambda: tg.reduce_sum(x2(), keepdims=None), TypeError, ("keepdims",)),
+        BadInput("axis_is_bool", lambda: tg.reduce_sum(m23(), axis=True), TypeError, ("axis",)),
+        BadInput("axis_tuple_with_bool", lambda: tg.reduce_sum(m23(), axis=(0, False)), TypeError, ("axis",)),
+        BadInput("axis_beyond_int64", lambda: tg.reduce_sum(m23(), axis=2 ** 70), ValueError, ("axis",)),
+        BadInput("axis_numpy_float_array", lambda: tg.reduce_sum(m23(), axis=np.array([0.5])),
+                 (TypeError, ValueError), ("axis",)),
+        BadInput("axis_numpy_int_array", lambda: tg.reduce_sum(m23(), axis=np.array([0, 1])), None, shape=()),
+    ] + list(non_numeric_rows(lambda bad: tg.reduce_sum(bad))))
+
+
+def _reduce_mean_bad_inputs():
+    return tuple(_axis_rows("reduce_mean", with_types=False) + [
+        BadInput("keepdims_not_bool_float", lambda: tg.reduce_mean(x2(), keepdims=0.5), TypeError, ("keepdims",)),
+    ])
+
+
+def _matmul_bad_inputs():
+    rows = []
+    for sa, sb, kw in [((2, 3), (4, 5), {}), ((2, 3), (2, 3), {}),
+                       ((2, 3), (2, 3), {"transpose_a": False, "transpose_b": False}),
+                       ((3, 2), (4, 3), {"transpose_a": True}), ((2, 3, 4), (3, 4, 5), {}),
+                       ((2, 3, 4), (2, 5, 5), {})]:
+        flags = "".join(f"_{k}" for k, v in kw.items() if v)
+        flags += "_explicit_flags" if kw and not any(kw.values()) else ""
+        rows.append(BadInput(f"shape_mismatch_{fmt(sa)}_{fmt(sb)}{flags}",
+                             lambda sa=sa, sb=sb, kw=kw: tg.matmul(ones64(sa), ones64(sb), **kw),
+                             ValueError, (sa, sb)))
+    for sa, sb in [((3,), (3, 2)), ((2, 3), (3,)), ((), (2, 2)), ((3,), (3,))]:
+        rows.append(BadInput(f"rank_below_two_{fmt(sa)}_{fmt(sb)}",
+                             lambda sa=sa, sb=sb: tg.matmul(np.ones(sa), np.ones(sb)), ValueError))
+    rows += [
+        BadInput("operator_shape_mismatch", lambda: ones64((2, 3)) @ ones64((2, 3)), ValueError),
+        BadInput("transpose_a_not_bool", lambda: tg.matmul(m23(), m23(), transpose_a=None), TypeError,
+                 ("transpose_a",)),
+        BadInput("transpose_b_not_bool", lambda: tg.matmul(m23(), m23(), transpose_b="yes"), TypeError,
+                 ("transpose_b",)),
+        BadInput("operator_string", lambda: m23() @ "ab", TypeError, ("str",)),
+    ]
+    rows += non_numeric_rows(lambda bad: tg.matmul(bad, ones64((2, 2))))
+    return tuple(rows)
+
+
+def _reshape_bad_inputs():
+    rows = [BadInput(f"target_{t}", lambda t=t: tg.reshape(ones64((2, 3)), t), ValueError, ((2, 3),))
+            for t in [(4, 2), (7,), (-1, -1), (-2, 3), (2, -1, 5), (0, 6), (-1, 0)]]
+    rows += [BadInput(f"target_wrong_type_{k}", lambda t=t: tg.reshape(ones64((2, 3)), t), TypeError)
+             for k, t in [("str", "ab"), ("float", 2.5), ("float_entries", (2.0, 3.0)), ("none", None)]]
+    rows.append(BadInput("rank_above_limit", lambda: tg.reshape(tg.constant([1.0]), (1,) * 9), ValueError))
+    for s in HUGE_SHAPES:
+        rows.append(BadInput(f"huge_{s}", lambda s=s: tg.reshape(tg.constant(np.ones(4)), s),
+                             (ValueError, MemoryError)))
+        # an empty tensor must not be reshaped into a shape whose size overflows to 0
+        rows.append(BadInput(f"huge_from_empty_{s}", lambda s=s: tg.reshape(tg.constant(np.ones(0)), s),
+                             (ValueError, MemoryError)))
+    rows += [
+        BadInput("dim_beyond_int64", lambda: tg.reshape(tg.constant(np.ones(4)), (2 ** 70,)),
+                 (ValueError, OverflowError, MemoryError, TypeError)),
+        BadInput("shape_entry_is_bool", lambda: tg.reshape(m23(), [True, 6]), TypeError, ("shape",)),
+        BadInput("numpy_int_array_target", lambda: tg.reshape(m23(), np.array([3, 2])), None, shape=(3, 2)),
+    ]
+    return tuple(rows)
+
+
+def _transpose_bad_inputs():
+    rows = [BadInput(f"perm_{p}", lambda p=p: tg.transpose(ones64((2, 3, 4)), p), ValueError, ((2, 3, 4),))
+            for p in [(0, 0, 1), (0, 1), (0, 1, 2, 3), (0, 1, 3)]]
+    rows += [
+        # negative entries count from the end, as in numpy
+        BadInput("perm_negative_entries", lambda: tg.transpose(ones64((2, 3, 4)), (-1, 0, 1)), None, shape=(4, 2, 3)),
+        BadInput("perm_beyond_int64", lambda: tg.transpose(m23(), (0, 2 ** 70)), ValueError, ("perm",)),
+        BadInput("perm_is_string", lambda: tg.transpose(m23(), "10"), TypeError, ("perm",)),
+        BadInput("perm_numpy_int_array", lambda: tg.transpose(m23(), np.array([1, 0])), None, shape=(3, 2)),
+    ]
+    return tuple(rows)
+
+
+def _broadcast_to_bad_inputs():
+    rows = [BadInput(f"target_{fmt(src)}_to_{t}", lambda src=src, t=t: tg.broadcast_to(ones64(src), t),
+                     ValueError, (src,))
+            for src, t in [((3,), (4,)), ((2, 3), (3,)), ((2, 3), (3, 3)), ((2,), (2, -1)), ((2,), (-2, 2))]]
+    rows.append(BadInput("rank_above_limit", lambda: tg.broadcast_to(tg.constant(1.0), (1,) * 9), ValueError))
+    rows += [BadInput(f"huge_{s}", lambda s=s: tg.broadcast_to(tg.constant(1.0), s), (ValueError, MemoryError))
+             for s in HUGE_SHAPES]
+    rows += [
+        BadInput("dim_beyond_int64", lambda: tg.broadcast_to(tg.constant(1.0), (2 ** 64 + 1,)),
+                 (ValueError, OverflowError, MemoryError, TypeError)),
+        BadInput("shape_float", lambda: tg.broadcast_to(x2(), (2.0, 2)), TypeError, ("shape",)),
+        BadInput("numpy_int_array_target", lambda: tg.broadcast_to(m23(), np.array([4, 2, 3])), None,
+                 shape=(4, 2, 3)),
+    ]
+    return tuple(rows)
+
+
+def _cast_bad_inputs():
+    rows = [BadInput(f"dtype_{k}", lambda d=d: tg.cast(x2(), d), TypeError) for k, d in BAD_DTYPES.items()]
+    rows.append(BadInput("to_int", lambda: tg.cast(x2(), "int64"), TypeError, ("int64",)))
+    return tuple(rows)
+
+
+def _pow_bad_inputs():
+    return (
+        BadInput("exponent_fractional", lambda: x2() ** 0.5, ValueError, ("integer",)),
+        BadInput("exponent_nan", lambda: x2() ** math.nan, ValueError, ("nan",)),
+        BadInput("exponent_inf", lambda: x2() ** math.inf, ValueError),
+        BadInput("exponent_huge", lambda: x2() ** (2 ** 30), ValueError),
+        BadInput("exponent_beyond_float", lambda: x2() ** (2 ** 2000), ValueError),
+        BadInput("exponent_none", lambda: x2() ** None, TypeError, ("NoneType",)),
+        BadInput("exponent_string", lambda: x2() ** "2", TypeError),
+        BadInput("exponent_tensor", lambda: x2() ** x2(), TypeError, ("Tensor",)),
+    )
+
+
+_ADD_EXTRA = (
+    BadInput("operator_shape_mismatch", lambda: ones64(3) + ones64(4), ValueError),
+    BadInput("int_beyond_float64_partner", lambda: tg.add(x2(), -(2 ** 10000)), ValueError, ("too large",)),
+    BadInput("operator_none", lambda: x2() + None, TypeError, ("None",)),
+) + tuple(BadInput(k, lambda r=r: tg.add(r, 1.0), (ValueError, TypeError)) for k, r in RAGGED.items())
+
+_SUBTRACT_EXTRA = (BadInput("operator_dict", lambda: x2() - {"a": 1}, TypeError),)
+_MULTIPLY_EXTRA = (
+    BadInput("operator_shape_mismatch_numpy_partner", lambda: ones64(3) * np.ones(4), ValueError),
+    BadInput("reflected_operator_none", lambda: None * x2(), TypeError, ("None",)),
+)
+_DIVIDE_EXTRA = (BadInput("operator_complex", lambda: x2() / 1j, TypeError, ("complex",)),)
+
+
+# =============================================================================================
+# The table
+# =============================================================================================
+
+_BINARY_VARIANTS = tuple(Variant(f"{p}-{fmt(a)}-{fmt(b)}", (a, b)) for p, a, b in BROADCAST_PATTERNS)
+_SECOND_ORDER_PATTERNS = ("same_2d", "scalar_left", "both_3x1_1x4", "both_2x1x4_3x1")
+_BINARY_FUZZ = (("tensor", None), ("tensor", None))
+
+
+def _binary(name, np_fn, op, domain, extra_bad, high_rank=False):
+    variants = _BINARY_VARIANTS
+    if high_rank:
+        variants += tuple(Variant(f"high_rank{r}", _high_rank_shapes(r), spellings=(name,),
+                                  check={"dtypes": (F64,)}) for r in (7, 8))
+    return OpSpec(
+        name=name, spellings={name: getattr(tg, name), op[0]: op[1]}, ref=np_fn, arity=2,
+        kind="elementwise", domain=domain, variants=variants,
+        second_order_variants=tuple(v.id for v in _BINARY_VARIANTS if v.id.split("-")[0] in _SECOND_ORDER_PATTERNS),
+        fuzz_args=_BINARY_FUZZ, reflected=True,
+        bad_inputs=_binary_bad_inputs(name) + extra_bad + (
+            non_numeric_rows(lambda bad: getattr(tg, name)(x2(), bad)) if name in ("add", "multiply") else ()))
+
+
+_UNARY_VARIANTS = tuple(Variant(fmt(s), (s,)) for s in UNARY_SHAPES)
+
+
+def _reduction(name, np_fn, bad_inputs, second_order):
+    variants = []
+    for shape, axis in REDUCTION_CASES:
+        for keep in (False, True):
+            variants.append(Variant(f"{fmt(shape)}-axis{axis}-{'keepdims' if keep else 'nokeep'}", (shape,),
+                                    {"axis": axis, "keepdims": keep}))
+    variants += [Variant("defaults", ((3, 4, 2),)),
+                 Variant("positional_axis", ((3, 4, 2),), {"axis": (0, 2)}, positional=True)]
+    if name == "reduce_sum":
+        variants += [Variant(f"high_rank{r}", (_high_rank_shapes(r)[0],), {"axis": (0, -1), "keepdims": True},
+                             check={"dtypes": (F64,)}) for r in (7, 8)]
+    return OpSpec(
+        name=name, spellings={name: getattr(tg, name)},
+        ref=lambda a, axis=None, keepdims=False: np_fn(a, axis=axis, keepdims=keepdims), arity=1,
+        kind="reduction", domain=(randn,), variants=tuple(variants), second_order=second_order,
+        fuzz_args=(("tensor", None), ("axis", "axis"), ("bool", "keepdims")), bad_inputs=bad_inputs)
+
+
+def _matmul_variants():
+    out = []
+    for case, sa, sb in MATMUL_CASES:
+        for ta in (False, True):
+            for tb in (False, True):
+                out.append(Variant(f"{case}-{fmt(sa)}@{fmt(sb)}-{'aT' if ta else 'a'}-{'bT' if tb else 'b'}",
+                                   (_stored(sa, ta), _stored(sb, tb)), {"transpose_a": ta, "transpose_b": tb},
+                                   spellings=("matmul",)))
+    out.append(Variant("batched_a-2x3x4@4x5", ((2, 3, 4), (4, 5)), spellings=("op@",)))
+    return tuple(out)
+
+
+# Cast's gradient is checked on float32 values: finite differences need a large step (cast is linear).
+_CAST_CHECK = {"eps": 1e-2, "grad_rtol": 1e-4, "grad_atol": 1e-4}
+
+
+SPECS = (
+    _binary("add", np.add, ("op+", operator.add), (randn, randn), _ADD_EXTRA),
+    _binary("subtract", np.subtract, ("op-", operator.sub), (randn, randn), _SUBTRACT_EXTRA),
+    _binary("multiply", np.multiply, ("op*", operator.mul), (randn, randn), _MULTIPLY_EXTRA, high_rank=True),
+    _binary("divide", np.divide, ("op/", operator.truediv), (randn, away_from_zero), _DIVIDE_EXTRA),
+    OpSpec(
+        name="negative", spellings={"negative": tg.negative, "op_neg": operator.neg}, ref=np.negative, arity=1,
+        kind="elementwise", domain=(randn,), variants=_UNARY_VARIANTS,
+        second_order={"negative_square": lambda t: tg.negative(tg.square(t)) * t},
+        fuzz_args=(("tensor", None),), operator_operands=1,
+        bad_inputs=non_numeric_rows(lambda bad: tg.negative(bad))),
+    OpSpec(
+        name="square", spellings={"square": tg.square}, ref=np.square, arity=1, kind="elementwise",
+        domain=(randn,), variants=_UNARY_VARIANTS, fuzz_args=(("tensor", None),),
+        bad_inputs=non_numeric_rows(lambda bad: tg.square(bad))),
+    OpSpec(
+        # an operator only: Tensor ** integer
+        name="pow", spellings={"op**": operator.pow}, ref=lambda a, exponent: np.power(a, exponent), arity=1,
+        kind="elementwise", domain=(randn,),
+        variants=tuple(Variant(f"exponent2-{v.id}", v.shapes, {"exponent": 2}, positional=True)
+                       for v in _UNARY_VARIANTS),
+        bad_inputs=_pow_bad_inputs()),
+    OpSpec(
+        name="matmul", spellings={"matmul": tg.matmul, "op@": operator.matmul}, ref=np_matmul, arity=2,
+        kind="matmul", domain=(randn, randn), variants=_matmul_variants(),
+        second_order={
+            "matmul_tt": lambda t: tg.matmul(t, tg.reshape(t, (4, 3)), transpose_a=True, transpose_b=True),
+            "matmul": lambda t: tg.matmul(t, tg.transpose(t)),
+        },
+        fuzz_args=(("tensor", None), ("tensor", None), ("bool", "transpose_a"), ("bool", "transpose_b")),
+        reflected=True, bad_inputs=_matmul_bad_inputs()),
+    _reduction("reduce_sum", np.sum, _reduce_sum_bad_inputs(),
+               {"reduce_sum_axis": lambda t: tg.reduce_sum(t * t, axis=0) * t}),
+    _reduction("reduce_mean", np.mean, _reduce_mean_bad_inputs(),
+               {"reduce_mean_axis": lambda t: tg.reduce_mean(t * t, axis=1, keepdims=True) * t}),
+    OpSpec(
+        name="reshape", spellings={"reshape": tg.reshape}, ref=lambda a, shape: np.reshape(a, shape), arity=1,
+        kind="shape", domain=(randn,),
+        variants=tuple(Variant(f"{fmt(s)}->{t}", (s,), {"shape": t}, positional=True) for s, t in RESHAPE_CASES)
+        + (Variant("4x3->list[2, -1]", ((4, 3),), {"shape": [2, -1]}, positional=True),),
+        second_order={"reshape": lambda t: tg.reshape(t, (-1,)) * tg.reshape(t * t, (12,))},
+        fuzz_args=(("tensor", None), ("shape", None)), bad_inputs=_reshape_bad_inputs()),
+    OpSpec(
+        name="transpose", spellings={"transpose": tg.transpose}, ref=lambda a, perm=None: np.transpose(a, perm),
+        arity=1, kind="shape", domain=(randn,),
+        variants=tuple(Variant(f"{fmt(s)}-perm{p}", (s,), {} if p is None else {"perm": p}, positional=True)
+                       for s, p in TRANSPOSE_CASES)
+        + (Variant("2x3x4-keyword_perm(1, 2, 0)", ((2, 3, 4),), {"perm": (1, 2, 0)}),),
+        second_order={"transpose": lambda t: tg.transpose(t) * tg.transpose(t * t)},
+        fuzz_args=(("tensor", None), ("perm", None)), bad_inputs=_transpose_bad_inputs()),
+    OpSpec(
+        name="cast", spellings={"cast": tg.cast}, ref=lambda a, dtype: a.astype(dtype), arity=1, kind="cast",
+        domain=(randn,), check=_CAST_CHECK,
+        variants=(
+            Variant("float64_to_float32", ((3, 4),), {"dtype": tg.float32}, positional=True,
+                    check={"dtypes": (F64,)}),
+            Variant("same_dtype_float32", ((4,),), {"dtype": np.dtype("float32")}, positional=True,
+                    check={"dtypes": ("float32",)}),
+            Variant("same_dtype_float64", ((4,),), {"dtype": np.dtype("float64")}, positional=True,
+                    check={"dtypes": ("float64",)}),
+        ),
+        second_order={"cast": lambda t: tg.cast(tg.square(t), tg.float64) * tg.cast(t, tg.float64)},
+        fuzz_args=(("tensor", None), ("dtype", None)), bad_inputs=_cast_bad_inputs()),
+    OpSpec(
+        name="broadcast_to", spellings={"broadcast_to": tg.broadcast_to},
+        ref=lambda a, shape: np.broadcast_to(a, shape), arity=1, kind="shape", domain=(randn,),
+        variants=tuple(Variant(f"{fmt(s)}->{fmt(t)}", (s,), {"shape": t}, positional=True)
+                       for s, t in BROADCAST_TO_CASES),
+        second_order={"broadcast_to": lambda t: tg.broadcast_to(tg.reduce_sum(t * t, axis=0, keepdims=True),
+                                                                (2, 3, 4)) * t},
+        fuzz_args=(("tensor", None), ("shape", None)), bad_inputs=_broadcast_to_bad_inputs()),
+)
+
+BY_NAME = {s.name: s for s in SPECS}
+BINARY_ELEMENTWISE = tuple(s for s in SPECS if s.kind == "elementwise" and s.arity == 2)
