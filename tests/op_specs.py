@@ -100,7 +100,7 @@ class OpSpec:
     second_order:    name -> f(t) on a (3, 4) input: Hessian-vector products through the op
     second_order_variants: variant ids on which binary ops check Hessian-vector products
     fuzz_args:       how the fuzzer draws the public function's arguments: (kind, keyword or None
-                     for positional) per argument; kinds: tensor, bool, axis, perm, shape, dtype
+                     for positional) per argument; kinds: tensor, bool, axis, perm, shape, dtype, number
     reflected:       the fuzzer also calls each binary operator spelling reflected (other OP x)
     operator_operands: operands of the operator spellings: 2 (x OP other) or 1 (OP x)
     bad_inputs:      bad-input cases (``BadInput``)
@@ -485,6 +485,8 @@ def _pow_bad_inputs():
         BadInput("exponent_none", lambda: x2() ** None, TypeError, ("NoneType",)),
         BadInput("exponent_string", lambda: x2() ** "2", TypeError),
         BadInput("exponent_tensor", lambda: x2() ** x2(), TypeError, ("Tensor",)),
+        BadInput("function_exponent_fractional", lambda: tg.pow(x2(), 1.5), ValueError, ("integer",)),
+        BadInput("function_exponent_string", lambda: tg.pow(x2(), "2"), TypeError, ("str",)),
     )
 
 
@@ -578,9 +580,8 @@ SPECS = (
         domain=(randn,), variants=_UNARY_VARIANTS, fuzz_args=(("tensor", None),),
         bad_inputs=non_numeric_rows(lambda bad: tg.square(bad))),
     OpSpec(
-        # an operator only: Tensor ** integer
-        name="pow", spellings={"op**": operator.pow}, ref=lambda a, exponent: np.power(a, exponent), arity=1,
-        kind="elementwise", domain=(randn,),
+        name="pow", spellings={"pow": tg.pow, "op**": operator.pow}, ref=lambda a, exponent: np.power(a, exponent),
+        arity=1, kind="elementwise", domain=(randn,), fuzz_args=(("tensor", None), ("number", None)),
         variants=tuple(Variant(f"exponent2-{v.id}", v.shapes, {"exponent": 2}, positional=True)
                        for v in _UNARY_VARIANTS),
         bad_inputs=_pow_bad_inputs()),

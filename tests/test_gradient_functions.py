@@ -184,6 +184,17 @@ def test_gradients_function_params(params, expected):
     assert [float(g) for g in grads2] == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("op,args,params,expected", [
+    (tg.square, (3.0,), ["x"], [6.0]),
+    (tg.multiply, (3.0, 2.0), ["y"], [3.0]),
+    (tg.matmul, ([[2.0]], [[5.0]]), ["b"], [[[2.0]]]),
+])
+def test_gradients_function_params_by_name_of_an_op(op, args, params, expected):
+    """The ops carry their Python signature, so their arguments can be named as params."""
+    grads = tg.gradients_function(op, params=params)(*args)
+    assert [np.asarray(g).tolist() for g in grads] == expected
+
+
 def test_gradients_function_mixed_params_raises():
     with pytest.raises(ValueError):
         tg.gradients_function(_f_xy, params=[0, "y"])(3.0, 2.0)

@@ -322,6 +322,7 @@ FUZZ_KINDS = {
     "perm": st.one_of(st.none(), axis_like),
     "shape": shape_like,
     "dtype": dtype_like,
+    "number": st.one_of(st.integers(-6, 6), st.floats(), anything),
 }
 
 
