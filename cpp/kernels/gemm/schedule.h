@@ -159,7 +159,7 @@ constexpr int64_t kDynamicBlocksPerThread = 4;
 
 // Fills `d` (all but its counters) for an m x n x k product on `threads` threads, or returns
 // false when the product takes the fixed shares (gemm_part) instead: C one micro-tile wide with
-// rows enough for independent halves, each reading its A in place (gemm_nest), which packing
+// rows enough for independent parts, each reading its A in place (gemm_nest), which packing
 // would only slow. The largest block is what each thread's own buffer must hold.
 template <typename T, int64_t KC>
 bool plan_dynamic(int64_t m, int64_t n, int64_t k, int threads, DynamicSchedule* d) {
