@@ -1,8 +1,8 @@
-// kernel_ab: times the float GEMM of two builds of the avx2 kernels (A and B) in one process,
+// kernel_ab: times the float GEMM of two builds of the kernels (A and B) in one process,
 // alternating them in 20 ms slices and the order from round to round, and prints B's time over
-// A's per shape. Run through run.sh, which builds both sides with the same flags: a comparison
-// against the engine's own build (other flags, e.g. no -fPIC) favoured one side by up to 10%
-// while the host was loaded.
+// A's per shape and whether their bits agree. Run through run.sh, which builds both sides with
+// the same flags: against the engine's own build (other flags) a side can gain from the flags
+// alone (README.md).
 //
 //   kernel_ab SHAPE...   SHAPE = N (square) or MxNxK[:ta:tb]; TAPEGRAD_NUM_THREADS sets threads
 #include <algorithm>
@@ -25,8 +25,8 @@ const KernelTable& vb_table();
 namespace {
 
 // A float array from the engine's allocator, as tensors get: from 2 MiB up it is on transparent
-// huge pages. With std::vector's 4 KiB pages, where each page of C lands in L2 (physically
-// indexed) was left to chance, and two identical builds read up to 1.05 apart at 1024^3.
+// huge pages, so where C's pages land in the physically indexed L2 is the same for both sides
+// and from run to run.
 struct Buffer {
   float* p = nullptr;
   size_t cap = 0;

@@ -1,13 +1,7 @@
-// The avx512 kernel table: the portable kernels compiled with this file's flags (see CMakeLists.txt).
-#include <cstdlib>
-#define TG_ISA isa_avx512
-#define TG_ISA_NAME "avx512"
-#define TG_MICRO Avx512Micro
-#define TG_GEMV Avx512Gemv
-#define TG_SMALL_N Avx512SmallN
-#define TG_BLOCKING Avx512Blocking
-#include "kernels/gemm_micro_avx512.h"
-#include "kernels/kernels_portable.h"
+// The avx512 kernel table: the avx512 kernel set compiled with this file's flags (CMakeLists.txt).
+#define TG_ISA isa_avx512  // the namespace of this unit's kernels
+#include "kernels/isa_avx512.h"
+#include "kernels/table.h"
 
 namespace tapegrad::kernels {
 const KernelTable& avx512_table() { return isa_avx512::table(); }

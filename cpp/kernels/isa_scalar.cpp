@@ -1,8 +1,7 @@
-// The scalar kernel table: the portable kernels compiled with this file's flags (see CMakeLists.txt).
-#include <cstdlib>
-#define TG_ISA isa_scalar
-#define TG_ISA_NAME "scalar"
-#include "kernels/kernels_portable.h"
+// The scalar kernel table: the scalar kernel set compiled with this file's flags (CMakeLists.txt).
+#define TG_ISA isa_scalar  // the namespace of this unit's kernels
+#include "kernels/isa_scalar.h"
+#include "kernels/table.h"
 
 namespace tapegrad::kernels {
 const KernelTable& scalar_table() { return isa_scalar::table(); }

@@ -8,11 +8,9 @@
 #include <vector>
 
 #include "core/shape.h"
+#include "kernels/elementwise_ops.h"
 
 namespace tapegrad::kernels {
-
-enum class BinaryOp : int { Add, Sub, Mul, Div };
-enum class UnaryOp : int { Neg, Square };
 
 // out[i] = a[...] op b[...] over `shape`, out contiguous; strides in elements, 0 where broadcast.
 // Adjacent dimensions are merged by the caller, so the innermost loop is as long as possible.
@@ -86,7 +84,7 @@ struct ParallelThresholds {
 ParallelThresholds parallel_thresholds();
 void set_parallel_thresholds(const ParallelThresholds& t);
 
-// Per-ISA tables, defined in isa_*.cpp.
+// The tables of each instruction set, defined in isa_*.cpp.
 const KernelTable& scalar_table();
 const KernelTable& avx2_table();
 const KernelTable& avx512_table();

@@ -1,0 +1,143 @@
+// The SIMD micro-kernel, one template over a vector type (simd/vec_*.h) and a tile height: the
+// avx2 tile in ymm registers and the avx512 tile in zmm registers.
+#pragma once
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/gemm/pack_simd.h"
+
+namespace tapegrad::kernels::TG_ISA {
+namespace {
+
+// The micro-kernel: an MR x (2 vectors) tile of C in 2 * MR accumulators, over a vector type
+// with Avx2Vec's members (Avx2Vec with MR = 6: 12 of the 16 ymm registers; Avx512Vec with
+// MR = 12: 24 of the 32 zmm registers), plus 2 registers for the B row and 1 for the A
+// broadcast. Per k step 2 vector loads and MR broadcasts (load-port only) feed 2 * MR FMAs: the
+// FMA ports, not the loads, set the pace. The accumulator array is indexed only by constants
+// after the unrolling, so it lives in registers (no stack traffic in the k loop).
+template <typename T, template <typename> class Vec, int MR_>
+struct SimdMicro {
+  using X = Vec<T>;
+  using V = typename X::V;
+  static constexpr int MR = MR_, NR = 2 * X::W;
+
+  // Full panels (pack.h calls these when the micro-kernel has them).
+  static void pack_rows(const T* a, int64_t lda, int64_t kc, T* out) {
+    if constexpr (MR == 6) {
+      pack_rows6(a, lda, kc, out);
+    } else {
+      pack_interleaved<MR>(a, lda, kc, out);
+    }
+  }
+  static void pack_cols(const T* b, int64_t ldb, int64_t kc, T* out) { pack_interleaved<NR>(b, ldb, kc, out); }
+
+  // C[0:mr, 0:nr] = alpha * op(A) B + beta * C (beta == 0: C not read). kPackedA: a is a packed
+  // MR x kc panel; otherwise rows[i] points at A(i, 0) and A(i, p) = rows[i][p * a_step].
+  // A packed tile of at most 4 or 8 rows (the bottom edge of C: 256 rows are 21 tiles and 4
+  // rows) runs a 4- or 8-row loop: each C element is the same chain of FMAs, so the same bits.
+  // stream_c (with beta == 0, and C's rows aligned to 64 bytes: see streaming_stores.h) writes a
+  // whole tile with non-temporal stores, which do not read C's lines first.
+  // b_ahead (packed A only): kc * 16 bytes of packed B to bring into L2 meanwhile, one line every
+  // 4 k steps (see multiply_block). Neither changes a value.
+  template <bool kPackedA>
+  static void run(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b, T* c,
+                  int64_t ldc, T alpha, T beta, int mr, int nr, bool stream_c = false,
+                  const T* b_ahead = nullptr) {
+    if constexpr (kPackedA) {
+      if (b_ahead) return run_tile<true>(kc, a, b, c, ldc, alpha, beta, mr, nr, stream_c, b_ahead);
+      return run_tile<false>(kc, a, b, c, ldc, alpha, beta, mr, nr, stream_c, nullptr);
+    } else {
+      run_rows<false, MR, false>(kc, a, rows, a_step, b, c, ldc, alpha, beta, mr, nr, stream_c,
+                                 nullptr);
+    }
+  }
+
+ private:
+  template <bool kAhead>
+  static void run_tile(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta,
+                       int mr, int nr, bool stream_c, const T* ahead) {
+    if constexpr (MR > 8) {
+      if (mr <= 4)
+        return run_rows<true, 4, kAhead>(kc, a, nullptr, 0, b, c, ldc, alpha, beta, mr, nr,
+                                         stream_c, ahead);
+      if (mr <= 8)
+        return run_rows<true, 8, kAhead>(kc, a, nullptr, 0, b, c, ldc, alpha, beta, mr, nr,
+                                         stream_c, ahead);
+    }
+    run_rows<true, MR, kAhead>(kc, a, nullptr, 0, b, c, ldc, alpha, beta, mr, nr, stream_c,
+                               ahead);
+  }
+
+  // The tile's first ROWS rows (mr <= ROWS <= MR); a packed panel still holds MR values per k step.
+  template <bool kPackedA, int ROWS, bool kAhead>
+  static void run_rows(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b,
+                       T* c, int64_t ldc, T alpha, T beta, int mr, int nr, bool stream_c,
+                       const T* ahead) {
+    const bool streaming = stream_c && beta == T(0) && mr == ROWS && nr == NR;
+    // The C tile's rows are far apart: start fetching them now so the stores at the end do not
+    // wait on misses; both ends of each row, which is 64 (ymm) or 128 (zmm) bytes, one or two
+    // lines when aligned. Into L2, not L1: with ldc a multiple of 1 KiB the rows share one L1
+    // set with the B panel the loop keeps reusing, and in L1 they could evict it.
+    for (int i = 0; i < mr && !streaming; ++i) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T1);
+    }
+    V acc[ROWS][2];
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS; ++i) acc[i][0] = acc[i][1] = X::zero();
+    for (int64_t p = 0; p < kc; ++p) {
+      // B's row 16 k steps ahead, both lines of a zmm row: when the packed panel is past L2
+      // the hardware prefetcher's stream restarts at every 4 KiB page.
+      _mm_prefetch(reinterpret_cast<const char*>(b + (p + 16) * NR), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(b + (p + 16) * NR + NR - 1), _MM_HINT_T0);
+      if constexpr (kAhead)
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + p * (16 / sizeof(T))), _MM_HINT_T1);
+      const V b0 = X::load_aligned(b + p * NR);  // packed B panels are 64-byte aligned
+      const V b1 = X::load_aligned(b + p * NR + X::W);
+#pragma GCC unroll 16
+      for (int i = 0; i < ROWS; ++i) {
+        const V ai = X::bcast(kPackedA ? a + p * MR + i : rows[i] + p * a_step);
+        acc[i][0] = X::fma(ai, b0, acc[i][0]);
+        acc[i][1] = X::fma(ai, b1, acc[i][1]);
+      }
+    }
+    const V va = X::set1(alpha), vb = X::set1(beta);
+    if (streaming) {
+#pragma GCC unroll 16
+      for (int i = 0; i < ROWS; ++i) {
+        X::stream(c + i * ldc, X::mul(va, acc[i][0]));
+        X::stream(c + i * ldc + X::W, X::mul(va, acc[i][1]));
+      }
+      return;
+    }
+    if (mr == ROWS && nr == NR) {
+#pragma GCC unroll 16
+      for (int i = 0; i < ROWS; ++i) {
+        T* crow = c + i * ldc;
+        V o0 = X::mul(va, acc[i][0]), o1 = X::mul(va, acc[i][1]);
+        if (beta != T(0)) {
+          o0 = X::fma(vb, X::load(crow), o0);
+          o1 = X::fma(vb, X::load(crow + X::W), o1);
+        }
+        X::store(crow, o0);
+        X::store(crow + X::W, o1);
+      }
+      return;
+    }
+    alignas(64) T tile[ROWS][NR];
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS; ++i) {
+      X::store_aligned(tile[i], acc[i][0]);
+      X::store_aligned(tile[i] + X::W, acc[i][1]);
+    }
+    for (int i = 0; i < mr; ++i) {
+      T* crow = c + i * ldc;
+      for (int j = 0; j < nr; ++j)
+        crow[j] = beta == T(0) ? alpha * tile[i][j] : alpha * tile[i][j] + beta * crow[j];
+    }
+  }
+};
+
+}  // namespace
+}  // namespace tapegrad::kernels::TG_ISA

@@ -1,0 +1,93 @@
+// The sum kernels of one instruction set's table: sums of contiguous runs and reductions over
+// dimensions, all accumulated in double. The order of the additions depends on the shape alone,
+// so every instruction set and thread count gives the same bits.
+#pragma once
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/kernels.h"
+
+namespace tapegrad::kernels::TG_ISA {
+namespace {
+
+// Independent accumulator lanes: the compiler maps them onto vector registers in the SIMD
+// builds, and since the summation order is fixed by the lanes, every ISA gives the same bits.
+constexpr int kLanes = 16;
+
+// Folds the lanes pairwise (fixed order).
+template <int Lanes = kLanes>
+double fold_lanes(double* acc) {
+  for (int w = Lanes / 2; w > 0; w /= 2)
+    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+  return acc[0];
+}
+
+// Long runs are summed as four quarters side by side: one core then keeps four sequential
+// streams in flight instead of one, and memory delivers them faster. Eight lanes per quarter keep
+// the 32 accumulators in eight AVX2 registers.
+constexpr int kStreams = 4, kStreamLanes = 8;
+constexpr int64_t kMinStreamed = 4096;  // below, one stream: short runs stay in cache anyway
+
+// Sum of a contiguous run, accumulated in double, so long float32 sums keep their digits. The
+// order of the additions depends on n alone, so every ISA gives the same bits.
+template <typename T>
+double sum_run(const T* x, int64_t n) {
+  int64_t i = 0;
+  double total = 0;
+  if (n >= kMinStreamed) {
+    const int64_t len = n / (kStreams * kStreamLanes) * kStreamLanes;  // per quarter
+    double acc[kStreams][kStreamLanes] = {};
+    for (int64_t p = 0; p < len; p += kStreamLanes)
+      for (int s = 0; s < kStreams; ++s)
+        for (int j = 0; j < kStreamLanes; ++j) acc[s][j] += x[s * len + p + j];
+    for (int s = 0; s < kStreams; ++s) total += fold_lanes<kStreamLanes>(acc[s]);
+    i = kStreams * len;
+  }
+  double acc[kLanes] = {};
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j];
+  double tail = 0;
+  for (; i < n; ++i) tail += x[i];
+  return total + fold_lanes(acc) + tail;
+}
+
+template <typename T>
+void reduce_sum(const T* in, T* out, const ReducePlan& p) {
+  int64_t total = 1;
+  for (int d = 0; d < p.rank; ++d) total *= p.shape[d];
+  if (p.out_numel == 1) {
+    out[0] = static_cast<T>(sum_run(in, total));
+    return;
+  }
+  // Accumulate in double for every output element, then round once.
+  double* acc = static_cast<double*>(std::malloc(sizeof(double) * p.out_numel));
+  if (!acc) return;  // caller checks sizes; malloc of a few MB failing means the process is dying
+  std::memset(acc, 0, sizeof(double) * p.out_numel);
+  const int last = p.rank - 1;
+  const int64_t n = p.shape[last];
+  const int64_t os_last = p.out_stride[last];
+  const int64_t outer = total / (n ? n : 1);
+  int64_t idx[kMaxRank] = {};
+  int64_t off = 0;
+  for (int64_t o = 0; o < outer && n > 0; ++o) {
+    const T* src = in + o * n;
+    if (os_last == 0) {
+      acc[off] += sum_run(src, n);
+    } else {
+      double* dst = acc + off;
+      for (int64_t i = 0; i < n; ++i) dst[i * os_last] += src[i];
+    }
+    for (int d = last - 1; d >= 0; --d) {
+      off += p.out_stride[d];
+      if (++idx[d] < p.shape[d]) break;
+      off -= p.out_stride[d] * p.shape[d];
+      idx[d] = 0;
+    }
+  }
+  for (int64_t i = 0; i < p.out_numel; ++i) out[i] = static_cast<T>(acc[i]);
+  std::free(acc);
+}
+
+}  // namespace
+}  // namespace tapegrad::kernels::TG_ISA
