@@ -5,7 +5,7 @@
 //
 // Defined out of line (spin_wait.cpp, built with the baseline flags): the per-ISA kernel units
 // call it, and an inline copy built with AVX-512 flags could be the one the linker keeps for
-// every unit (see kernels_portable.h on the one-definition rule).
+// every unit (see kernels/table.h on the one-definition rule).
 #pragma once
 #include <atomic>
 #include <cstdint>

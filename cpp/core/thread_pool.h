@@ -2,7 +2,7 @@
 // function with its own index) or chunks claimed in turn. Chosen over OpenMP so the library
 // controls its own threads: no second OpenMP runtime beside PyTorch's or numpy's, a clean reset
 // in forked children, and a thread count settable at run time. Plain function pointers keep templates out of the per-ISA
-// kernel units (see kernels_portable.h on the one-definition rule).
+// kernel units (see kernels/table.h on the one-definition rule).
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -36,7 +36,7 @@ void parallel_chunks(Task task, void* ctx, int chunks, int max_threads);
 int thread_index();
 // How many chunks to cut `units` of such work into for `nt` threads: four per thread, so
 // a descheduled thread leaves most of its share to the others, and no more than the units
-// (at least 1). Not inline: the per-ISA kernel units call it too (see kernels_portable.h).
+// (at least 1). Not inline: the per-ISA kernel units call it too (see kernels/table.h).
 int chunk_count(int nt, int64_t units);
 
 // Jobs that had to wait for a thread the OS had not scheduled (the other core busy) since the

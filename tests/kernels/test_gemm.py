@@ -43,7 +43,7 @@ KERNEL_PATH_SHAPES = [
     ("gemv_k35", 400, 35, 1),
     ("streamed_c", 1100, 40, 528),  # C past 2 MiB written once (k <= KC): non-temporal stores
     ("outer", 40, 1, 33),
-    # On several threads, the dynamic schedule (gemm_blocked.h): A blocks of MC rows, three K
+    # On several threads, the dynamic schedule (kernels/gemm/schedule.h): A blocks of MC rows, three K
     # blocks (each step's shared B buffer is reused two steps later); C at least as tall as wide
     # with few A blocks (smaller blocks); two B panels (n past NC); one micro-tile wide.
     ("dynamic_blocks", 1000, 800, 100),
