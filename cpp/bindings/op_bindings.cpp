@@ -31,8 +31,6 @@ std::vector<int64_t> shape_from_py(py::handle h, const char* op, const char* wha
   return v;  // the op checks the values, naming both shapes
 }
 
-int count_inputs(const OpDef& op) { return op.arity(); }
-
 int count_attrs(const OpDef& op) {
   int n = 0;
   while (n < 2 && op.attrs[n].kind != AttrKind::None) ++n;
@@ -46,7 +44,7 @@ bool has_default(AttrKind k) {
 }  // namespace
 
 TensorPtr call(const OpDef& op, const py::handle* args) {
-  const int n_in = count_inputs(op), n_attrs = count_attrs(op);
+  const int n_in = op.arity(), n_attrs = count_attrs(op);
   OpArguments a;
   // A dtype attribute comes first: Python values among the inputs take that dtype.
   const DType* want = nullptr;
@@ -55,16 +53,15 @@ TensorPtr call(const OpDef& op, const py::handle* args) {
     a.dtype = convert::dtype_from_py(args[n_in + i], op.name);
     want = &a.dtype;
   }
+  // A Tensor is taken as it is, as the conversions would take it, without their type checks.
   TensorPtr in[2];
   const TensorPtr* t0 = convert::exact_tensor(args[0]);
-  const TensorPtr* t1 = n_in == 2 ? convert::exact_tensor(args[1]) : nullptr;
   if (n_in == 2) {
-    // Two Tensors need no conversion; otherwise each weak operand takes the other's dtype.
-    if (t0 && t1) in[0] = *t0, in[1] = *t1;
-    else convert::to_tensor_pair(args[0], args[1], op.name, &in[0], &in[1]);
+    const TensorPtr* t1 = t0 ? convert::exact_tensor(args[1]) : nullptr;
+    if (t1) in[0] = *t0, in[1] = *t1;
+    else convert::to_tensor_pair(args[0], args[1], op.name, &in[0], &in[1]);  // weak follow strong
   } else {
-    // A Tensor is taken as it is (the op itself checks a dtype attribute against it).
-    in[0] = t0 && !want ? *t0 : convert::to_tensor(args[0], op.name, op.inputs[0], want);
+    in[0] = t0 ? *t0 : convert::to_tensor(args[0], op.name, op.inputs[0], want);
   }
   int flags = 0;
   for (int i = 0; i < n_attrs; ++i) {
@@ -121,7 +118,7 @@ namespace {
 
 // The parameter names of `op` in order: tensor arguments, then attributes.
 const char* param_name(const OpDef& op, int i) {
-  const int n_in = count_inputs(op);
+  const int n_in = op.arity();
   return i < n_in ? op.inputs[i] : op.attrs[i - n_in].name;
 }
 
@@ -129,10 +126,9 @@ const char* param_name(const OpDef& op, int i) {
 // filling defaults; TypeError as Python gives for a bad call. Returns false with the error set.
 bool parse_call(const OpDef& op, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames,
                 py::handle* params) {
-  const int n = count_inputs(op) + count_attrs(op);
-  const std::string fn = std::string(op.name) + "()";
+  const int n = op.arity() + count_attrs(op);
   if (nargs > n) {
-    PyErr_Format(PyExc_TypeError, "%s takes at most %d arguments (%zd given)", fn.c_str(), n,
+    PyErr_Format(PyExc_TypeError, "%s() takes at most %d arguments (%zd given)", op.name, n,
                  nargs);
     return false;
   }
@@ -143,11 +139,11 @@ bool parse_call(const OpDef& op, PyObject* const* args, Py_ssize_t nargs, PyObje
     int i = 0;
     while (i < n && PyUnicode_CompareWithASCIIString(key, param_name(op, i)) != 0) ++i;
     if (i == n) {
-      PyErr_Format(PyExc_TypeError, "%s got an unexpected keyword argument '%U'", fn.c_str(), key);
+      PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", op.name, key);
       return false;
     }
     if (params[i]) {
-      PyErr_Format(PyExc_TypeError, "%s got multiple values for argument '%s'", fn.c_str(),
+      PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", op.name,
                    param_name(op, i));
       return false;
     }
@@ -155,9 +151,9 @@ bool parse_call(const OpDef& op, PyObject* const* args, Py_ssize_t nargs, PyObje
   }
   for (int i = 0; i < n; ++i) {
     if (params[i]) continue;
-    const AttrKind kind = i < count_inputs(op) ? AttrKind::None : op.attrs[i - count_inputs(op)].kind;
+    const AttrKind kind = i < op.arity() ? AttrKind::None : op.attrs[i - op.arity()].kind;
     if (!has_default(kind)) {
-      PyErr_Format(PyExc_TypeError, "%s missing required argument '%s'", fn.c_str(),
+      PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", op.name,
                    param_name(op, i));
       return false;
     }
@@ -180,12 +176,12 @@ PyObject* op_function(PyObject* self, PyObject* const* args, Py_ssize_t nargs, P
 // "name(x, y, transpose_a=False)\n--\n\ndoc": CPython reads the first part as the signature.
 std::string docstring(const OpDef& op) {
   std::string sig = std::string(op.name) + "(";
-  const int n = count_inputs(op) + count_attrs(op);
+  const int n = op.arity() + count_attrs(op);
   for (int i = 0; i < n; ++i) {
     sig += i ? ", " : "";
     sig += param_name(op, i);
-    if (i >= count_inputs(op)) {
-      const AttrKind kind = op.attrs[i - count_inputs(op)].kind;
+    if (i >= op.arity()) {
+      const AttrKind kind = op.attrs[i - op.arity()].kind;
       if (kind == AttrKind::Bool) sig += "=False";
       else if (has_default(kind)) sig += "=None";
     }
@@ -198,10 +194,10 @@ std::string docstring(const OpDef& op) {
 void define_op(py::module_& m, const OpDef* op) {
   static std::deque<std::string> docs;
   static std::deque<PyMethodDef> defs;
-  const int n = count_inputs(*op) + count_attrs(*op);
+  const int n = op->arity() + count_attrs(*op);
   bool optional = false;
-  for (int i = count_inputs(*op); i < n; ++i) {
-    const bool has = has_default(op->attrs[i - count_inputs(*op)].kind);
+  for (int i = op->arity(); i < n; ++i) {
+    const bool has = has_default(op->attrs[i - op->arity()].kind);
     if (optional && !has)
       throw RuntimeError(std::string("tapegrad._core: op '") + op->name +
                          "' declares a required attribute after an optional one");
