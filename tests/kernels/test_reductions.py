@@ -31,7 +31,7 @@ MEAN_ONE_ULP_OFF = pytest.mark.xfail(strict=True, reason="float32 reduce_mean is
 
 @pytest.mark.parametrize("values", [pytest.param("positive", marks=MEAN_ONE_ULP_OFF), "mixed_sign"])
 def test_float32_sum_of_ten_million_at_least_as_accurate_as_numpy(values, rng):
-    """The issue's bar: float32 sums over 10^7 elements at least as accurate as numpy's pairwise
+    """The accuracy bar: float32 sums over 10^7 elements at least as accurate as numpy's pairwise
     sum. Error against the float64 sum; half a float32 ulp of the result is the best any float32
     answer can do (both land there for positive values)."""
     n = 10_000_000
