@@ -580,6 +580,16 @@ SPECS = (
         domain=(randn,), variants=_UNARY_VARIANTS, fuzz_args=(("tensor", None),),
         bad_inputs=non_numeric_rows(lambda bad: tg.square(bad))),
     OpSpec(
+        name="identity", spellings={"identity": tg.identity}, ref=lambda a: a, arity=1, kind="shape",
+        domain=(randn,), variants=_UNARY_VARIANTS, fuzz_args=(("tensor", None),),
+        second_order={"identity": lambda t: tg.identity(t * t) * t},
+        bad_inputs=non_numeric_rows(lambda bad: tg.identity(bad))),
+    OpSpec(
+        # The forward only: nothing flows back (tests/test_tape.py pins the None gradient).
+        name="stop_gradient", spellings={"stop_gradient": tg.stop_gradient}, ref=lambda a: a, arity=1,
+        kind="shape", domain=(randn,), variants=_UNARY_VARIANTS, check={"check_grad": False},
+        fuzz_args=(("tensor", None),), bad_inputs=non_numeric_rows(lambda bad: tg.stop_gradient(bad))),
+    OpSpec(
         name="pow", spellings={"pow": tg.pow, "op**": operator.pow}, ref=lambda a, exponent: np.power(a, exponent),
         arity=1, kind="elementwise", domain=(randn,), fuzz_args=(("tensor", None), ("number", None)),
         variants=tuple(Variant(f"exponent2-{v.id}", v.shapes, {"exponent": 2}, positional=True)

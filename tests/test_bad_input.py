@@ -297,13 +297,19 @@ def test_tape_misuse_messages():
     with tape:
         tape.watch(x)
         y = tg.reduce_sum(x * x)
-        expect(RuntimeError, "GradientTape", lambda: tape.__enter__(), "already active")
+        expect(ValueError, "GradientTape", lambda: tape.__enter__(), "already recording")
     expect(RuntimeError, "GradientTape.stop_recording", lambda: tape.stop_recording().__enter__(), "not active")
     expect(TypeError, "GradientTape.gradient",
            lambda: tape.gradient(y, x, output_gradients=tg.constant(1.0, dtype=tg.float64)), "float64", "float32")
     expect(TypeError, "GradientTape.gradient", lambda: tape.gradient(y, x, output_gradients="one"), "str")
     expect(TypeError, "GradientTape.gradient", lambda: tape.gradient(y, [x, 1.0]), "float")
-    expect(TypeError, "GradientTape.gradient", lambda: tape.gradient([y], x), "list")
+    expect(TypeError, "GradientTape.gradient", lambda: tape.gradient([y, "loss"], x), "str")
+    expect(ValueError, "GradientTape.gradient", lambda: tape.gradient([y], x, output_gradients=[1.0, 2.0]),
+           "structure", "1 items")
+    expect(ValueError, "GradientTape.gradient", lambda: tape.gradient({"a": y}, x, output_gradients={"b": 1.0}),
+           "structure", "'a'")
+    expect(ValueError, "GradientTape.gradient", lambda: tape.gradient([y], x, output_gradients=[[1.0, 2.0]]),
+           "shape", "(2,)")
     g = tape.gradient(y, x)  # the failed calls above did not use up the non-persistent tape
     np.testing.assert_array_equal(np.asarray(g), [2.0, 4.0])
     expect(RuntimeError, "GradientTape.gradient", lambda: tape.gradient(y, x), "persistent")

@@ -277,3 +277,66 @@ def test_gradients_function_refuses_params_iterables_other_than_list_or_tuple(pa
     for wrapper in (tg.gradients_function, tg.value_and_gradients_function):
         with pytest.raises(TypeError, match="gradients_function: params must be"):
             wrapper(_f_xy, params=params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Structured values and arguments, repeated arguments (TensorFlow's semantics)
+# ---------------------------------------------------------------------------------------------
+
+def _f64(v):
+    return tg.constant(v, dtype=tg.float64)
+
+
+def test_tuple_or_list_value_is_differentiated_as_the_sum_of_its_outputs():
+    # d/dx (x + 2x) = 3
+    assert [float(g) for g in tg.gradients_function(lambda x: (x, 2 * x))(1.0)] == [3.0]
+    value, grads = tg.value_and_gradients_function(lambda x: [x * x, {"k": (3 * x,)}])(_f64(2.0))
+    assert isinstance(value, list) and isinstance(value[1]["k"], tuple)
+    assert float(value[0]) == 4.0 and float(value[1]["k"][0]) == 6.0
+    assert float(grads[0]) == 7.0  # 2x + 3 at x = 2
+
+
+def test_implicit_gradients_of_a_tuple_value_sum_its_outputs():
+    v = tg.Variable(2.0, dtype=tg.float64)
+    value, grads_and_vars = tg.implicit_value_and_gradients(lambda: (v * v, 3 * v))()
+    assert isinstance(value, tuple) and [float(t) for t in value] == [4.0, 6.0]
+    assert float(grads_and_vars[0][0]) == 7.0 and grads_and_vars[0][1] is v  # 2v + 3
+    assert float(tg.implicit_gradients(lambda: [v, [v * v]])()[0][0]) == 5.0  # 1 + 2v
+
+
+def test_value_with_none_inside_is_refused_naming_the_function():
+    def f(x):
+        return (x, None)
+    with pytest.raises(ValueError, match="f returned None inside its result"):
+        tg.gradients_function(f)(1.0)
+
+
+@pytest.mark.parametrize("make", [_f64, lambda v: tg.Variable(v, dtype=tg.float64)], ids=["tensor", "variable"])
+def test_the_same_object_as_two_arguments_gets_a_partial_derivative_in_each(make):
+    x = make(1.0)
+    assert [float(g) for g in tg.gradients_function(lambda a, b: a * b)(x, x)] == [1.0, 1.0]
+    x = make(3.0)
+    # d(a b^2)/da = b^2 = 9, d(a b^2)/db = 2 a b = 18
+    assert [float(g) for g in tg.gradients_function(lambda a, b: a * b * b)(x, x)] == [9.0, 18.0]
+    # Only differentiated arguments are told apart (as TensorFlow): with params=[1] the first
+    # argument is the watched object itself, so the derivative is the total one, 3 x^2.
+    assert [float(g) for g in tg.gradients_function(lambda a, b: a * b * b, params=[1])(x, x)] == [27.0]
+
+
+def test_repeated_arguments_stay_connected_to_an_outer_tape():
+    x = _f64(2.0)
+    with tg.GradientTape() as outer:
+        outer.watch(x)
+        da, db = tg.gradients_function(lambda a, b: a * a * b)(x, x)  # 2ab and a^2
+        total = da + db  # 3 x^2
+    assert float(da) == 8.0 and float(db) == 4.0
+    assert float(outer.gradient(total, x)) == 12.0  # 6x
+
+
+def test_structured_argument_gets_its_gradient_in_the_same_structure():
+    w, b = _f64(3.0), _f64(2.0)
+    grads = tg.gradients_function(lambda d, c: d["w"] * d["b"][0] * d["b"][0] * c)({"w": w, "b": [b]}, 2)
+    assert set(grads[0]) == {"w", "b"} and isinstance(grads[0]["b"], list)
+    assert float(grads[0]["w"]) == 8.0  # b^2 c
+    assert float(grads[0]["b"][0]) == 24.0  # 2 w b c
+    assert grads[1] is None  # an integer argument is a constant

@@ -301,3 +301,77 @@ def test_exception_inside_tape_context_still_exits_the_tape():
     v = tg.Variable(1.0)
     _ = v * 2.0
     assert tape.watched_variables() == ()
+
+
+# ---------------------------------------------------------------------------------------------
+# TensorFlow's semantics: higher order from one persistent tape, structured targets,
+# stop_gradient, re-entering
+# ---------------------------------------------------------------------------------------------
+
+def test_persistent_tape_differentiates_its_own_gradients_inside_its_block():
+    x = tg.constant(3.0, dtype=tg.float64)
+    with tg.GradientTape(persistent=True) as g:
+        g.watch(x)
+        y = x ** 3
+        dy = g.gradient(y, x)  # 3 x^2 = 27
+        d2y = g.gradient(dy, x)  # 6 x = 18
+        d3y = g.gradient(d2y, x)  # 6
+    assert [float(dy), float(d2y), float(d3y)] == [27.0, 18.0, 6.0]
+    # Outside the block nothing more is recorded: the gradient of a gradient taken there is None.
+    outside = g.gradient(y, x)
+    assert float(outside) == 27.0 and g.gradient(outside, x) is None
+
+
+def test_non_persistent_tape_does_not_record_its_own_backward_pass():
+    x = tg.constant(3.0, dtype=tg.float64)
+    with tg.GradientTape(persistent=True) as outer:
+        outer.watch(x)
+        with tg.GradientTape() as inner:
+            inner.watch(x)
+            y = x * x * x
+        dy = inner.gradient(y, x)
+        n = inner._tape.num_entries
+    assert n == 0  # released after its one gradient(), nothing of its backward pass added
+    assert float(outer.gradient(dy, x)) == 18.0
+
+
+def test_structured_target_is_the_sum_of_its_tensors():
+    x = tg.constant(3.0, dtype=tg.float64)
+    with tg.GradientTape(persistent=True) as t:
+        t.watch(x)
+        y1, y2, y3 = x * x, 4 * x, x
+    # d/dx (x^2 + 4x + x) = 2x + 5 = 11
+    assert float(t.gradient([y1, {"k": (y2, y3)}], x)) == 11.0
+    # weighted: 2 * 2x + 0.5 * 4 + 1 * 1 = 15
+    g = t.gradient({"a": y1, "b": [y2, y3]}, [x], output_gradients={"a": 2.0, "b": [0.5, None]})
+    assert isinstance(g, list) and float(g[0]) == 15.0
+    assert t.gradient([], x) is None
+
+
+def test_stop_gradient_passes_the_value_and_no_derivative():
+    x = tg.constant([1.0, 2.0], dtype=tg.float64)
+    with tg.GradientTape(persistent=True) as t:
+        t.watch(x)
+        s = tg.stop_gradient(x)
+        y = tg.reduce_sum(x * s)  # d/dx = s = x
+    np.testing.assert_array_equal(s.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(t.gradient(y, x).numpy(), [1.0, 2.0])
+    assert t.gradient(s, x) is None
+    np.testing.assert_array_equal(t.gradient(s, x, unconnected_gradients="zero").numpy(), [0.0, 0.0])
+
+
+def test_identity_passes_the_gradient_through():
+    x = tg.constant(2.0, dtype=tg.float64)
+    with tg.GradientTape() as t:
+        t.watch(x)
+        y = tg.identity(x) * x  # x^2
+    assert float(t.gradient(y, x)) == 4.0
+
+
+def test_entering_a_recording_tape_again_is_a_value_error():
+    tape = tg.GradientTape()
+    with tape:
+        with pytest.raises(ValueError, match="already recording"):
+            tape.__enter__()
+    with tape:  # after its block ends it can be entered again
+        pass

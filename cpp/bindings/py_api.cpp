@@ -90,14 +90,47 @@ void tape_watch(Tape& tape, H x) {
                   "; convert values with tapegrad.constant first");
 }
 
+namespace {
+
+TensorPtr target_tensor(H target, const char* op) {
+  if (convert::is_tensor(target)) return py::cast<TensorPtr>(target);
+  if (convert::is_variable(target)) return py::cast<Variable&>(target).peek();
+  throw TypeError(std::string(op) + ": target must be a Tensor or Variable, got " +
+                  std::string(py::repr(py::type::of(target))));
+}
+
+TensorPtr output_gradient(H og, const TensorPtr& target, const char* op) {
+  if (og.is_none()) return nullptr;
+  TensorPtr t = convert::to_tensor_as(og, target->dtype(), op, "output_gradients");
+  if (t->shape() != target->shape())
+    throw ValueError(std::string(op) + ": output_gradients has shape " + t->shape().str() +
+                     " but the target has shape " + target->shape().str());
+  return t;
+}
+
+}  // namespace
+
 py::list tape_gradient(Tape& tape, H target, H sources, H output_gradients, H unconnected_zero) {
   const char* op = "GradientTape.gradient";
-  TensorPtr tgt;
-  if (convert::is_tensor(target)) tgt = py::cast<TensorPtr>(target);
-  else if (convert::is_variable(target)) tgt = py::cast<Variable&>(target).peek();
-  else
-    throw TypeError(std::string(op) + ": target must be a Tensor or Variable, got " +
-                    std::string(py::repr(py::type::of(target))));
+  // A list of targets (a flattened structure, with output gradients in a list of the same
+  // length, None entries meaning ones) or one target.
+  std::vector<TensorPtr> targets, ogs;
+  if (PyList_Check(target.ptr())) {
+    auto list = py::reinterpret_borrow<py::list>(target);
+    for (H t : list) targets.push_back(target_tensor(t, op));
+    if (!output_gradients.is_none()) {
+      if (!PyList_Check(output_gradients.ptr()) ||
+          static_cast<size_t>(PyList_GET_SIZE(output_gradients.ptr())) != targets.size())
+        throw ValueError(std::string(op) + ": output_gradients must have the target's structure (" +
+                         std::to_string(targets.size()) + " tensors)");
+      auto og_list = py::reinterpret_borrow<py::list>(output_gradients);
+      for (size_t i = 0; i < targets.size(); ++i)
+        ogs.push_back(output_gradient(og_list[i], targets[i], op));
+    }
+  } else {
+    targets.push_back(target_tensor(target, op));
+    ogs.push_back(output_gradient(output_gradients, targets[0], op));
+  }
   std::vector<Source> srcs;
   size_t i = 0;
   for (H s : py::reinterpret_borrow<py::iterable>(sources)) {
@@ -110,19 +143,43 @@ py::list tape_gradient(Tape& tape, H target, H sources, H output_gradients, H un
     srcs.push_back(std::move(src));
     ++i;
   }
-  TensorPtr og;
-  if (!output_gradients.is_none()) {
-    og = convert::to_tensor_as(output_gradients, tgt->dtype(), op, "output_gradients");
-    if (og->shape() != tgt->shape())
-      throw ValueError(std::string(op) + ": output_gradients has shape " + og->shape().str() +
-                       " but the target has shape " + tgt->shape().str());
-  }
-  std::vector<TensorPtr> grads = tape.gradient(tgt, srcs, og, convert::flag_from_py(unconnected_zero, op, "unconnected_zero"));
+  std::vector<TensorPtr> grads =
+      tape.gradient(targets, srcs, ogs, convert::flag_from_py(unconnected_zero, op, "unconnected_zero"));
   py::list out(grads.size());
   for (size_t j = 0; j < grads.size(); ++j)
     out[j] = grads[j] ? py::cast(grads[j]) : py::none();
   return out;
 }
+
+namespace {
+
+std::string function_name(H f) {
+  return py::hasattr(f, "__name__") ? std::string(py::str(f.attr("__name__")))
+                                    : std::string(py::repr(f));
+}
+
+// The tensors of what `f` returned: a Tensor, a Variable, a value to convert, or a nested
+// list/tuple/dict of them (depth first, dicts in their order).
+void flatten_value(H value, H f, std::vector<TensorPtr>* out, int depth = 0) {
+  if (value.is_none())
+    throw ValueError(function_name(f) + " returned None" + (depth ? " inside its result" : "") +
+                     ": the function to differentiate must return a Tensor or a structure of them");
+  if (depth > 100)
+    throw ValueError(function_name(f) + " returned a structure nested more than 100 deep");
+  if (PyList_Check(value.ptr()) || PyTuple_Check(value.ptr())) {
+    for (H item : py::reinterpret_borrow<py::sequence>(value)) flatten_value(item, f, out, depth + 1);
+  } else if (PyDict_Check(value.ptr())) {
+    for (auto item : py::reinterpret_borrow<py::dict>(value)) flatten_value(item.second, f, out, depth + 1);
+  } else if (convert::is_tensor(value)) {
+    out->push_back(py::cast<TensorPtr>(value));
+  } else if (convert::is_variable(value)) {
+    out->push_back(py::cast<Variable&>(value).peek());
+  } else {
+    out->push_back(to_tensor(value, "gradient", "value"));
+  }
+}
+
+}  // namespace
 
 py::tuple differentiate(H f, H args, H kwargs, H watch) {
   const bool implicit = watch.is_none();
@@ -130,8 +187,7 @@ py::tuple differentiate(H f, H args, H kwargs, H watch) {
   auto a = py::reinterpret_borrow<py::tuple>(args);
   std::vector<Source> sources;
   if (!implicit) {
-    for (H idx : py::reinterpret_borrow<py::iterable>(watch)) {
-      H x = a[py::cast<size_t>(idx)];
+    for (H x : py::reinterpret_borrow<py::iterable>(watch)) {
       Source s;
       if (convert::is_tensor(x)) s.tensor = py::cast<TensorPtr>(x), tape->watch(s.tensor);
       else s.variable = py::cast<VariablePtr>(x), tape->watch(s.variable);
@@ -147,11 +203,6 @@ py::tuple differentiate(H f, H args, H kwargs, H watch) {
     } pop{tape};
     value = kwargs.is_none() ? f(*a) : f(*a, **py::reinterpret_borrow<py::dict>(kwargs));
   }
-  if (value.is_none()) {
-    std::string name = py::hasattr(f, "__name__") ? std::string(py::str(f.attr("__name__")))
-                                                   : std::string(py::repr(f));
-    throw ValueError(name + " returned None: the function to differentiate must return a Tensor");
-  }
   std::vector<VariablePtr> vars;
   if (implicit) {
     vars = tape->watched_variables();
@@ -162,11 +213,10 @@ py::tuple differentiate(H f, H args, H kwargs, H watch) {
       throw ValueError("No trainable variables were accessed while the function was being computed.");
     for (const VariablePtr& v : vars) sources.push_back(Source{nullptr, v});
   }
-  TensorPtr target;
-  if (convert::is_tensor(value)) target = py::cast<TensorPtr>(value);
-  else if (convert::is_variable(value)) target = py::cast<Variable&>(value).peek();
-  else target = to_tensor(value, "gradient", "value");
-  std::vector<TensorPtr> grads = tape->gradient(target, sources, nullptr, false);
+  // A structure of values is differentiated as the sum of all its tensors, as TensorFlow does.
+  std::vector<TensorPtr> targets;
+  flatten_value(value, f, &targets);
+  std::vector<TensorPtr> grads = tape->gradient(targets, sources, {}, false);
   py::list result(grads.size());
   for (size_t i = 0; i < grads.size(); ++i) {
     py::object g = grads[i] ? py::cast(grads[i]) : py::none();

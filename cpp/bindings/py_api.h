@@ -30,8 +30,9 @@ void sgd_update(H variables, H gradients, H learning_rate);
 
 // The one primitive behind the four gradient wrappers: calls f(*args, **kwargs) under a fresh
 // tape and returns (value, result). With watch=None the sources are the trainable variables f
-// read, in creation order, and result is [(grad, var), ...]; otherwise the sources are
-// args[i] for i in watch (already Tensors or Variables) and result is [grad, ...].
+// read, in creation order, and result is [(grad, var), ...]; otherwise the sources are the
+// Tensors and Variables in `watch` and result is [grad, ...]. A value that is a nested
+// list/tuple/dict is differentiated as the sum of its tensors.
 py::tuple differentiate(H f, H args, H kwargs, H watch);
 
 }  // namespace tapegrad::py_api

@@ -69,7 +69,8 @@ struct OpDef {
   const char* inputs[2];  // names of the tensor arguments; arity = how many are set
   AttrSpec attrs[2];      // the non-tensor arguments after them
   Saves saves;
-  // null for a composite op: it is not recorded itself, its gradient comes from the ops it runs.
+  // null: the op is never recorded. Either it is composite (its gradient comes from the ops it
+  // runs) or nothing flows back through it (stop_gradient).
   BackwardRule backward;
   ForwardFn forward;
   int kernel;  // the kernel enum value a family's shared forward passes on (elementwise ops)

@@ -21,11 +21,11 @@ inline void check_same_dtype(const TensorPtr& a, const TensorPtr& b, const char*
                     "; convert one with tapegrad.cast");
 }
 
-// Records `out` on the active tapes (a no-op, one branch, when no tape is active); what the entry
-// keeps for backward follows `op.saves`.
+// Records `out` on the active tapes (a no-op, one branch, when no tape is active; never for an
+// op without a rule); what the entry keeps for backward follows `op.saves`.
 inline const TensorPtr& recorded(const OpDef& op, std::initializer_list<const TensorPtr*> inputs,
                                  const TensorPtr& out, const OpAttrs& attrs = OpAttrs{}) {
-  if (tape_stack::any_active()) {
+  if (tape_stack::any_active() && op.recorded()) {
     TensorPtr in[2];
     int n = 0;
     for (const TensorPtr* p : inputs) in[n++] = *p;

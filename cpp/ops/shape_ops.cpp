@@ -1,5 +1,6 @@
-// Ops that move or relabel elements: reshape, transpose, broadcast_to, cast (forwards, rules and
-// entries), and unbroadcast, the helper every broadcasting rule uses.
+// Ops that move or relabel elements: reshape, transpose, broadcast_to, cast, identity and
+// stop_gradient (forwards, rules and entries), and unbroadcast, the helper every broadcasting
+// rule uses.
 #include <cstring>
 
 #include "ops/ops.h"
@@ -38,6 +39,17 @@ void broadcast_to_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   if (need[0]) out[0] = unbroadcast(g, e.in_shape[0]);
 }
 
+void identity_rule(const E&, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = g;
+}
+
+// A new tensor object over x's storage: a tape gives it a slot of its own.
+TensorPtr identity_forward(const OpDef& op, const TensorPtr* in, const OpArguments&) {
+  const TensorPtr& x = in[0];
+  TensorPtr out = TensorImpl::view(x, x->shape());
+  return recorded(op, {&x}, out);
+}
+
 TensorPtr reshape_forward(const OpDef&, const TensorPtr* in, const OpArguments& args) {
   return reshape(in[0], args.ints);
 }
@@ -69,7 +81,15 @@ constexpr OpDef kBroadcastTo{"broadcast_to", "Broadcast to a shape.",
                              {"x", nullptr}, {{"shape", AttrKind::Shape}},
                              Saves::Nothing, broadcast_to_rule, broadcast_to_forward, 0};
 
-constexpr const OpDef* kList[] = {&kReshape, &kTranspose, &kCast, &kBroadcastTo};
+constexpr OpDef kIdentity{"identity", "The same values as a new tensor (its gradient is the incoming one).",
+                          {"x", nullptr}, {}, Saves::Nothing, identity_rule, identity_forward, 0};
+// Not recorded (null rule): nothing flows back through it.
+constexpr OpDef kStopGradient{"stop_gradient",
+                              "The same values, as a constant: no gradient flows back through it.",
+                              {"x", nullptr}, {}, Saves::Nothing, nullptr, identity_forward, 0};
+
+constexpr const OpDef* kList[] = {&kReshape, &kTranspose, &kCast, &kBroadcastTo, &kIdentity,
+                                  &kStopGradient};
 
 }  // namespace
 

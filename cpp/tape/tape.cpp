@@ -132,8 +132,10 @@ void Tape::release() {
   var_slots_.clear();  // watched_vars_ stays: watched_variables() still answers after gradient()
 }
 
-std::vector<TensorPtr> Tape::gradient(const TensorPtr& target, const std::vector<Source>& sources,
-                                      const TensorPtr& output_gradient, bool unconnected_zero) {
+std::vector<TensorPtr> Tape::gradient(const std::vector<TensorPtr>& targets,
+                                      const std::vector<Source>& sources,
+                                      const std::vector<TensorPtr>& output_gradients,
+                                      bool unconnected_zero) {
   if (used_ && !persistent_)
     throw RuntimeError(
         "GradientTape.gradient can only be called once on a non-persistent tape; create the tape "
@@ -169,33 +171,49 @@ std::vector<TensorPtr> Tape::gradient(const TensorPtr& target, const std::vector
   }
 
   std::vector<TensorPtr> grads(num_slots_);
-  const int32_t target_slot = slot_of(*target);
-  if (target_slot >= 0 && needed[target_slot]) {
-    // This tape must not record its own backward pass; outer tapes still do (higher order).
+  bool any_target = false;
+  for (size_t t = 0; t < targets.size(); ++t) {
+    const int32_t slot = slot_of(*targets[t]);
+    if (slot < 0 || slot >= static_cast<int32_t>(needed.size()) || !needed[slot]) continue;
+    const TensorPtr& og = t < output_gradients.size() ? output_gradients[t] : TensorPtr();
+    TensorPtr seed =
+        og ? og : TensorImpl::full(targets[t]->dtype(), targets[t]->shape(), 1.0, "gradient");
+    grads[slot] = grads[slot] ? ops::add(grads[slot], seed) : std::move(seed);
+    any_target = true;
+  }
+  if (any_target) {
+    // A persistent tape inside its `with` block records its own backward pass (higher order from
+    // one tape); otherwise this tape must not record it. Outer tapes record it either way.
+    const bool self_records = persistent_ && recording_ && active();
     struct Pause {
       Tape* t;
       bool was;
       ~Pause() { t->recording_ = was; }
     } pause{this, recording_};
-    recording_ = false;
+    if (!self_records) recording_ = false;
 
-    grads[target_slot] =
-        output_gradient ? output_gradient
-                        : TensorImpl::full(target->dtype(), target->shape(), 1.0, "gradient");
-    for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
-      const TapeEntry& e = *it;
-      if (!needed[e.out_slot]) continue;
-      TensorPtr g = grads[e.out_slot];
-      if (!g) continue;
-      if (!is_source[e.out_slot]) grads[e.out_slot].reset();  // free early
+    auto backward = [&](const TapeEntry& e, const TensorPtr& g) {
       bool need[2] = {false, false};
-      for (int i = 0; i < e.n_inputs; ++i) need[i] = e.in_slot[i] >= 0 && needed[e.in_slot[i]];
+      for (int k = 0; k < e.n_inputs; ++k) need[k] = e.in_slot[k] >= 0 && needed[e.in_slot[k]];
       TensorPtr in_grads[2];
       e.op->backward(e, g, need, in_grads);
-      for (int i = 0; i < e.n_inputs; ++i) {
-        if (!need[i] || !in_grads[i]) continue;
-        TensorPtr& acc = grads[e.in_slot[i]];
-        acc = acc ? ops::add(acc, in_grads[i]) : in_grads[i];
+      for (int k = 0; k < e.n_inputs; ++k) {
+        if (!need[k] || !in_grads[k]) continue;
+        TensorPtr& acc = grads[e.in_slot[k]];
+        acc = acc ? ops::add(acc, in_grads[k]) : in_grads[k];
+      }
+    };
+    // By index over the entries recorded so far: a rule's ops may append entries to this tape.
+    for (size_t i = entries_.size(); i-- > 0;) {
+      const int32_t out = entries_[i].out_slot;
+      if (!needed[out] || !grads[out]) continue;
+      const TensorPtr g = grads[out];
+      if (!is_source[out]) grads[out].reset();  // free early
+      if (self_records) {
+        const TapeEntry copy = entries_[i];  // appending to entries_ may move the original
+        backward(copy, g);
+      } else {
+        backward(entries_[i], g);
       }
     }
   }
@@ -215,6 +233,12 @@ std::vector<TensorPtr> Tape::gradient(const TensorPtr& target, const std::vector
   }
   if (!persistent_) release();
   return result;
+}
+
+bool Tape::active() const {
+  for (const TapePtr& t : t_stack)
+    if (t.get() == this) return true;
+  return false;
 }
 
 namespace tape_stack {

@@ -43,6 +43,8 @@ class Tape {
   bool watch_accessed_variables() const { return watch_accessed_; }
   bool recording() const { return recording_; }
   void set_recording(bool on) { recording_ = on; }
+  // True while the tape is on this thread's stack (inside its `with` block).
+  bool active() const;
   uint64_t serial() const { return serial_; }
 
   void watch(const TensorPtr& t);
@@ -51,11 +53,20 @@ class Tape {
   const std::vector<VariablePtr>& watched_variables() const { return watched_vars_; }
   size_t num_entries() const { return entries_.size(); }
 
-  // Gradients of sum(target * output_gradient) for each source (null = unconnected, or zeros of
-  // the source's shape when unconnected_zero). Throws RuntimeError on a second call on a
-  // non-persistent tape.
+  // Gradients of sum_i sum(targets[i] * output_gradients[i]) for each source (null = unconnected,
+  // or zeros of the source's shape when unconnected_zero); a null or missing output gradient is
+  // ones. Throws RuntimeError on a second call on a non-persistent tape. A persistent tape that
+  // is active records the ops of its own backward pass, so its gradients can be differentiated
+  // again; any other tape records nothing of it.
+  std::vector<TensorPtr> gradient(const std::vector<TensorPtr>& targets,
+                                  const std::vector<Source>& sources,
+                                  const std::vector<TensorPtr>& output_gradients,
+                                  bool unconnected_zero);
   std::vector<TensorPtr> gradient(const TensorPtr& target, const std::vector<Source>& sources,
-                                  const TensorPtr& output_gradient, bool unconnected_zero);
+                                  const TensorPtr& output_gradient, bool unconnected_zero) {
+    return gradient(std::vector<TensorPtr>{target}, sources,
+                    std::vector<TensorPtr>{output_gradient}, unconnected_zero);
+  }
 
   // Called by the op layer after computing an op.
   void maybe_record(const OpDef& op, const TensorPtr* inputs, int n, const TensorPtr& out,

@@ -16,7 +16,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _core
+from . import _core, _nest
 
 __all__ = [
     "implicit_value_and_gradients",
@@ -46,24 +46,53 @@ def _is_integer_valued(x: Any) -> bool:
         return False
 
 
+def _is_structure(x: Any) -> bool:
+    """A dict, or a list/tuple holding a Tensor or Variable: its leaves are differentiated one by
+    one (a list of numbers is one tensor-like value)."""
+    if isinstance(x, dict):
+        return True
+    if isinstance(x, (list, tuple)):
+        leaves: list = []
+        _nest.flatten(x, leaves)
+        return any(isinstance(leaf, _TENSORS) for leaf in leaves)
+    return False
+
+
 def _explicit(f: Callable, args: tuple, indices: Sequence[int]) -> Tuple[Any, list]:
     """Differentiates ``f`` with respect to ``args[i]`` for ``i`` in ``indices``.
 
     Arguments to differentiate that are not yet tensors are converted; integer-valued ones are
     constants, passed through unchanged (so they take their partners' dtype) with gradient None.
+    A nested list/tuple/dict argument gets its gradient in the same structure. An object passed
+    in two places is watched as two separate sources (an identity copy for the second), so each
+    place gets its own partial derivative, as TensorFlow does.
     """
     args = list(args)
-    watch = []
+    sources: list = []
+    seen: set = set()
+
+    def source(x: Any) -> Tuple[Optional[int], Any]:
+        """(index in ``sources`` or None for a constant, the value to pass to ``f``)."""
+        if _is_integer_valued(x):
+            return None, x
+        if not isinstance(x, _TENSORS):
+            x = _core.constant(x)
+        elif id(x) in seen:
+            x = _core.identity(x)
+        seen.add(id(x))
+        sources.append(x)
+        return len(sources) - 1, x
+
+    layout = []  # per differentiated argument: (structure spec, source index or None per leaf)
     for i in indices:
-        a = args[i]
-        if _is_integer_valued(a):
-            continue
-        if not isinstance(a, _TENSORS):
-            args[i] = _core.constant(a)
-        watch.append(i)
-    value, grads = _core._differentiate(f, tuple(args), None, watch)
-    by_index = dict(zip(watch, grads))
-    return value, [by_index.get(i) for i in indices]
+        leaves: list = []
+        spec = _nest.flatten(args[i], leaves) if _is_structure(args[i]) else None
+        picked = [source(leaf) for leaf in (leaves if spec is not None else [args[i]])]
+        args[i] = _nest.rebuild(spec, (x for _, x in picked))
+        layout.append((spec, [p for p, _ in picked]))
+    value, grads = _core._differentiate(f, tuple(args), None, sources)
+    return value, [_nest.rebuild(spec, (None if p is None else grads[p] for p in positions))
+                   for spec, positions in layout]
 
 
 def implicit_value_and_gradients(f: Callable) -> Callable[..., Tuple[Any, List[tuple]]]:

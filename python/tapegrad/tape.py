@@ -4,31 +4,11 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
-from . import _core
+from . import _core, _nest
 
 __all__ = ["GradientTape"]
 
 _UNCONNECTED = ("none", "zero")
-
-
-def _flatten(structure: Any, out: list) -> Any:
-    """Flattens nested lists/tuples/dicts of sources; returns a rebuild spec."""
-    if isinstance(structure, (list, tuple)):
-        return (type(structure), [_flatten(s, out) for s in structure])
-    if isinstance(structure, dict):
-        return (dict, [(k, _flatten(v, out)) for k, v in structure.items()])
-    out.append(structure)
-    return None
-
-
-def _rebuild(spec: Any, flat: Iterator) -> Any:
-    if spec is None:
-        return next(flat)
-    kind, items = spec
-    if kind is dict:
-        return {k: _rebuild(s, flat) for k, s in items}
-    values = [_rebuild(s, flat) for s in items]
-    return kind(values) if kind in (list, tuple) else kind(*values)
 
 
 class GradientTape:
@@ -40,7 +20,8 @@ class GradientTape:
 
     Args:
         persistent: allow several :meth:`gradient` calls; otherwise the second one raises
-            ``RuntimeError`` and the record is freed after the first.
+            ``RuntimeError`` and the record is freed after the first. Entering a tape that is
+            already recording raises ``ValueError``.
         watch_accessed_variables: watch every trainable Variable read while active.
     """
 
@@ -59,7 +40,10 @@ class GradientTape:
 
     def __enter__(self) -> "GradientTape":
         if self._active:
-            raise RuntimeError("GradientTape: this tape is already active (nested `with` on the same tape)")
+            raise ValueError(
+                "GradientTape: this tape is already recording; a tape can be entered again only "
+                "after its `with` block ends"
+            )
         self._tape.push()
         self._active = True
         return self
@@ -75,7 +59,7 @@ class GradientTape:
     def watch(self, tensor: Any) -> None:
         """Watches a Tensor or Variable (or a nested list/tuple/dict of them)."""
         flat: list = []
-        _flatten(tensor, flat)
+        _nest.flatten(tensor, flat)
         for t in flat:
             self._tape.watch(t)
 
@@ -114,13 +98,17 @@ class GradientTape:
         """Gradient of ``target`` with respect to ``sources``.
 
         Args:
-            target: a Tensor or Variable; a non-scalar target is differentiated as the sum of its
-                elements (weighted by ``output_gradients`` when given).
+            target: a Tensor or Variable, or a nested list/tuple/dict of them, differentiated as
+                the sum of all their elements (each weighted by ``output_gradients`` when given).
             sources: a Tensor or Variable, or a nested list/tuple/dict of them. The result has the
                 same structure.
-            output_gradients: the upstream gradient, same shape as ``target``.
+            output_gradients: the upstream gradient: for one target, a value of its shape; for a
+                structure of targets, the same structure (``None`` entries mean ones).
             unconnected_gradients: ``"none"`` (default) gives ``None`` for sources the target does
                 not depend on; ``"zero"`` gives zeros of the source's shape.
+
+        Inside the ``with`` block of a persistent tape, the operations of the backward pass are
+        recorded on the tape itself, so the result can be differentiated again with it.
         """
         if not isinstance(unconnected_gradients, str) or unconnected_gradients not in _UNCONNECTED:
             raise ValueError(
@@ -128,6 +116,15 @@ class GradientTape:
                 f"got {unconnected_gradients!r}"
             )
         zero = unconnected_gradients == "zero"
+        if not isinstance(target, (_core.Tensor, _core.Variable)):
+            targets: list = []
+            spec = _nest.flatten(target, targets)
+            if output_gradients is not None:
+                flat_og: list = []
+                _nest.flatten_like(spec, output_gradients, flat_og,
+                                   "GradientTape.gradient: output_gradients must have the target's structure")
+                output_gradients = flat_og
+            target = targets
         # Fast paths for the common structures; everything else goes through flatten/rebuild.
         if isinstance(sources, list) and all(
             isinstance(s, (_core.Tensor, _core.Variable)) for s in sources
@@ -136,6 +133,6 @@ class GradientTape:
         if isinstance(sources, (_core.Tensor, _core.Variable)):
             return self._tape.gradient(target, [sources], output_gradients, zero)[0]
         flat: list = []
-        spec = _flatten(sources, flat)
+        spec = _nest.flatten(sources, flat)
         grads = self._tape.gradient(target, flat, output_gradients, zero)
-        return _rebuild(spec, iter(grads))
+        return _nest.rebuild(spec, iter(grads))
