@@ -291,6 +291,25 @@ def test_gradient_bad_target():
         tape.gradient("loss", x)
 
 
+def test_jacobian_misuse_messages():
+    x = tg.constant(np.ones((4, 3)))
+    with tg.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = x * x
+    expect(ValueError, "GradientTape.batch_jacobian", lambda: tape.batch_jacobian(y, tg.constant(np.ones((5, 3)))),
+           "(4, 3)", "(5, 3)", "batch")
+    expect(ValueError, "GradientTape.batch_jacobian", lambda: tape.batch_jacobian(tg.reduce_sum(y), x), "()")
+    expect(ValueError, "GradientTape.jacobian", lambda: tape.jacobian(y, x, unconnected_gradients="zeros"), "zeros")
+    expect(TypeError, "GradientTape.jacobian", lambda: tape.jacobian([y], x), "list")
+    expect(TypeError, "GradientTape.jacobian", lambda: tape.jacobian(y, [x, 2.0]), "float")
+    deep = tg.constant(np.ones((1,) * 5))
+    with tg.GradientTape() as t2:
+        t2.watch(deep)
+        z = deep * deep
+    expect(ValueError, "GradientTape.jacobian", lambda: t2.jacobian(z, deep), "rank 10", "maximum is 8")
+    np.testing.assert_array_equal(np.asarray(tape.jacobian(y, x)).shape, (4, 3, 4, 3))  # still usable
+
+
 def test_tape_misuse_messages():
     x = tg.constant([1.0, 2.0])
     tape = tg.GradientTape()

@@ -51,6 +51,19 @@ def deep(batch: int, width: int) -> Dict[str, np.ndarray]:
     }
 
 
+def jacobian(width: int) -> Dict[str, np.ndarray]:
+    """x (1, width) ~ N(0, 1); two glorot-uniform (width, width) kernels; biases ~ N(0, 0.1)."""
+    rng = _rng(5, width)
+    limit = np.sqrt(6.0 / (width + width))
+    return {
+        "x": rng.standard_normal((1, width)).astype(F32),
+        "w1": rng.uniform(-limit, limit, (width, width)).astype(F32),
+        "b1": (0.1 * rng.standard_normal(width)).astype(F32),
+        "w2": rng.uniform(-limit, limit, (width, width)).astype(F32),
+        "b2": (0.1 * rng.standard_normal(width)).astype(F32),
+    }
+
+
 def gemm(m: int, k: int, n: int) -> Tuple[np.ndarray, np.ndarray]:
     """A (m, k) and B (k, n) ~ N(0, 1)."""
     rng = _rng(3, m, k, n)
@@ -75,12 +88,19 @@ def for_workload(w: Workload):
         return gemm(*w.dims)
     if w.kind in ("square", "reduce_mean"):
         return memory(*w.dims)
+    if w.kind == "jacobian":
+        return jacobian(*w.dims)
     raise ValueError(f"unknown workload kind {w.kind!r}")
 
 
 def mean64(y) -> float:
     """mean(y) in float64: the check value of square (y ≈ x², all positive) and reduce_mean."""
     return float(np.mean(np.asarray(y, dtype=np.float64)))
+
+
+def jacobian_checksum(j) -> float:
+    """mean(|J|) in float64 over the width x width jacobian, whatever its layout of unit axes."""
+    return gemm_checksum(j)
 
 
 def gemm_checksum(c) -> float:

@@ -108,4 +108,16 @@ def build(w: Workload, framework: str) -> Bench:
         if jit:
             fn = jax.jit(fn)
         return Bench("fn(x).block_until_ready()", {"fn": fn, "x": x}, data.mean64(fn(x)))
+    if w.kind == "jacobian":
+        d = {k: jnp.asarray(v) for k, v in data.jacobian(*w.dims).items()}
+        x = d.pop("x")
+
+        def net(x, d):
+            return jnp.square(x @ d["w1"] + d["b1"]) @ d["w2"] + d["b2"]
+
+        jac = jax.jacrev(net)
+        if jit:
+            jac = jax.jit(jac)
+        return Bench("jac(x, d).block_until_ready()", {"jac": jac, "x": x, "d": d},
+                     data.jacobian_checksum(jac(x, d)))
     raise ValueError(f"jax: no builder for workload kind {w.kind!r}")

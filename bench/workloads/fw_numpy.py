@@ -80,4 +80,13 @@ def build(w: Workload, framework: str) -> Bench:
     if w.kind == "reduce_mean":
         x = data.memory(*w.dims)
         return Bench("x.mean()", {"x": x}, float(x.mean()))
+    if w.kind == "jacobian":
+        d = data.jacobian(*w.dims)
+
+        def jacobian():
+            # by hand: dy_j/dx_i = sum_k 2 h_k w1[i, k] w2[k, j], h = x w1 + b1
+            h = d["x"] @ d["w1"] + d["b1"]
+            return (d["w2"].T * (2 * h)) @ d["w1"].T
+
+        return Bench("jacobian()", {"jacobian": jacobian}, data.jacobian_checksum(jacobian()))
     raise ValueError(f"numpy: no builder for workload kind {w.kind!r}")

@@ -101,4 +101,15 @@ def build(w: Workload, framework: str) -> Bench:
         return Bench("reduce_mean(x)", {"reduce_mean": tg.reduce_mean, "x": x},
                      _to_float(tg.reduce_mean(x)))
 
+    if w.kind == "jacobian":
+        d = {k: tg.constant(v) for k, v in data.jacobian(*w.dims).items()}
+
+        def jacobian():
+            with tg.GradientTape() as tape:
+                tape.watch(d["x"])
+                y = tg.matmul(tg.square(tg.matmul(d["x"], d["w1"]) + d["b1"]), d["w2"]) + d["b2"]
+            return tape.jacobian(y, d["x"])
+
+        return Bench("jacobian()", {"jacobian": jacobian}, data.jacobian_checksum(jacobian()))
+
     raise ValueError(f"tapegrad: no builder for workload kind {w.kind!r}")

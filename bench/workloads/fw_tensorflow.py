@@ -73,4 +73,14 @@ def build(w: Workload, framework: str) -> Bench:
         x = tf.constant(data.memory(*w.dims))
         return Bench("reduce_mean(x)", {"reduce_mean": tf.reduce_mean, "x": x},
                      float(tf.reduce_mean(x).numpy()))
+    if w.kind == "jacobian":
+        d = {k: tf.constant(v) for k, v in data.jacobian(*w.dims).items()}
+
+        def jacobian():
+            with tf.GradientTape() as tape:
+                tape.watch(d["x"])
+                y = tf.matmul(tf.square(tf.matmul(d["x"], d["w1"]) + d["b1"]), d["w2"]) + d["b2"]
+            return tape.jacobian(y, d["x"])
+
+        return Bench("jacobian()", {"jacobian": jacobian}, data.jacobian_checksum(jacobian().numpy()))
     raise ValueError(f"tensorflow: no builder for workload kind {w.kind!r}")

@@ -83,4 +83,14 @@ def build(w: Workload, framework: str) -> Bench:
     if w.kind == "reduce_mean":
         (x,) = _tensors([data.memory(*w.dims)])
         return Bench("x.mean()", {"x": x}, x.mean().item())
+    if w.kind == "jacobian":
+        d = {k: torch.from_numpy(v) for k, v in data.jacobian(*w.dims).items()}
+
+        def net(x):
+            return torch.square(x @ d["w1"] + d["b1"]) @ d["w2"] + d["b2"]
+
+        def jacobian():
+            return torch.autograd.functional.jacobian(net, d["x"], vectorize=True)
+
+        return Bench("jacobian()", {"jacobian": jacobian}, data.jacobian_checksum(jacobian().numpy()))
     raise ValueError(f"torch: no builder for workload kind {w.kind!r}")

@@ -16,9 +16,10 @@ class Workload:
 
     kind: "tiny" (x + y on shape (1,)), "seed" (the notebook's training step on N examples),
     "deep" (two Dense layers, MSE, forward + backward + SGD), "gemm" (C = A @ B, float32),
-    "square" (y = x * x elementwise, a new output) or "reduce_mean" (mean of all of x).
+    "square" (y = x * x elementwise, a new output), "reduce_mean" (mean of all of x) or
+    "jacobian" (the jacobian of a two-layer network, square(x W1 + b1) W2 + b2, at one x).
     dims: (N,) for "seed", "square" and "reduce_mean"; (M, K, N) for "gemm" (A is MxK, B is
-    KxN); () otherwise.
+    KxN); (width,) for "jacobian"; () otherwise.
     """
 
     name: str
@@ -59,6 +60,9 @@ DEEP_WIDTH = 1024
 # Elements of the memory-bound single ops: 40 MB of float32, larger than any cache here.
 MEMORY_N = 10_000_000
 
+# Input and output width of the jacobian workload's network (its jacobian is width x width).
+JACOBIAN_WIDTH = 256
+
 GEMM_SQUARE = (64, 128, 256, 512, 1024, 2048)
 # (M, K, N): a column times a scalar, a small MNIST-like classifier layer, the seed step's matmul
 # at a larger N with 64 features.
@@ -79,6 +83,8 @@ WORKLOADS: List[Workload] = [
              (DEEP_BATCH, DEEP_WIDTH), LEARNING_RATE),
     Workload("square_10m", "square", "square, 10⁷ floats", (MEMORY_N,)),
     Workload("reduce_mean_10m", "reduce_mean", "reduce_mean, 10⁷ floats", (MEMORY_N,)),
+    Workload("jacobian_256", "jacobian", f"jacobian {JACOBIAN_WIDTH}→{JACOBIAN_WIDTH}→{JACOBIAN_WIDTH}",
+             (JACOBIAN_WIDTH,)),
     *[_gemm(n, n, n) for n in GEMM_SQUARE],
     *[_gemm(*d) for d in GEMM_SKINNY],
 ]

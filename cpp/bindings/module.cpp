@@ -161,6 +161,10 @@ PYBIND11_MODULE(_core, m) {
       .def("watch", &py_api::tape_watch)
       .def("gradient", &py_api::tape_gradient, arg("target"), arg("sources"),
            arg("output_gradients") = none, arg("unconnected_zero") = false)
+      .def("jacobian", &py_api::tape_jacobian, arg("target"), arg("sources"),
+           arg("unconnected_zero") = false)
+      .def("batch_jacobian", &py_api::tape_batch_jacobian, arg("target"), arg("source"),
+           arg("unconnected_zero") = false)
       .def_property("recording", &Tape::recording, &Tape::set_recording)
       .def_property_readonly("persistent", &Tape::persistent)
       .def_property_readonly("watch_accessed_variables", &Tape::watch_accessed_variables)

@@ -99,6 +99,28 @@ TensorPtr target_tensor(H target, const char* op) {
                   std::string(py::repr(py::type::of(target))));
 }
 
+std::vector<Source> sources_from_py(H sources, const char* op) {
+  std::vector<Source> srcs;
+  size_t i = 0;
+  for (H s : py::reinterpret_borrow<py::iterable>(sources)) {
+    Source src;
+    if (convert::is_tensor(s)) src.tensor = py::cast<TensorPtr>(s);
+    else if (convert::is_variable(s)) src.variable = py::cast<VariablePtr>(s);
+    else
+      throw TypeError(std::string(op) + ": sources must be Tensors or Variables, got " +
+                      std::string(py::repr(py::type::of(s))) + " at position " + std::to_string(i));
+    srcs.push_back(std::move(src));
+    ++i;
+  }
+  return srcs;
+}
+
+py::list tensors_or_none(const std::vector<TensorPtr>& ts) {
+  py::list out(ts.size());
+  for (size_t j = 0; j < ts.size(); ++j) out[j] = ts[j] ? py::cast(ts[j]) : py::none();
+  return out;
+}
+
 TensorPtr output_gradient(H og, const TensorPtr& target, const char* op) {
   if (og.is_none()) return nullptr;
   TensorPtr t = convert::to_tensor_as(og, target->dtype(), op, "output_gradients");
@@ -131,24 +153,26 @@ py::list tape_gradient(Tape& tape, H target, H sources, H output_gradients, H un
     targets.push_back(target_tensor(target, op));
     ogs.push_back(output_gradient(output_gradients, targets[0], op));
   }
-  std::vector<Source> srcs;
-  size_t i = 0;
-  for (H s : py::reinterpret_borrow<py::iterable>(sources)) {
-    Source src;
-    if (convert::is_tensor(s)) src.tensor = py::cast<TensorPtr>(s);
-    else if (convert::is_variable(s)) src.variable = py::cast<VariablePtr>(s);
-    else
-      throw TypeError(std::string(op) + ": sources must be Tensors or Variables, got " +
-                      std::string(py::repr(py::type::of(s))) + " at position " + std::to_string(i));
-    srcs.push_back(std::move(src));
-    ++i;
-  }
-  std::vector<TensorPtr> grads =
-      tape.gradient(targets, srcs, ogs, convert::flag_from_py(unconnected_zero, op, "unconnected_zero"));
-  py::list out(grads.size());
-  for (size_t j = 0; j < grads.size(); ++j)
-    out[j] = grads[j] ? py::cast(grads[j]) : py::none();
-  return out;
+  const std::vector<Source> srcs = sources_from_py(sources, op);
+  return tensors_or_none(
+      tape.gradient(targets, srcs, ogs, convert::flag_from_py(unconnected_zero, op, "unconnected_zero")));
+}
+
+py::list tape_jacobian(Tape& tape, H target, H sources, H unconnected_zero) {
+  const char* op = "GradientTape.jacobian";
+  const TensorPtr t = target_tensor(target, op);
+  const std::vector<Source> srcs = sources_from_py(sources, op);
+  return tensors_or_none(
+      tape.jacobian(t, srcs, convert::flag_from_py(unconnected_zero, op, "unconnected_zero")));
+}
+
+py::object tape_batch_jacobian(Tape& tape, H target, H source, H unconnected_zero) {
+  const char* op = "GradientTape.batch_jacobian";
+  const TensorPtr t = target_tensor(target, op);
+  const py::tuple one = py::make_tuple(source);
+  const TensorPtr j = tape.batch_jacobian(t, sources_from_py(one, op)[0],
+                                          convert::flag_from_py(unconnected_zero, op, "unconnected_zero"));
+  return j ? py::cast(j) : py::none();
 }
 
 namespace {

@@ -25,6 +25,8 @@ std::string variable_repr(const VariablePtr& v);
 
 void tape_watch(Tape& tape, H x);
 py::list tape_gradient(Tape& tape, H target, H sources, H output_gradients, H unconnected_zero);
+py::list tape_jacobian(Tape& tape, H target, H sources, H unconnected_zero);
+py::object tape_batch_jacobian(Tape& tape, H target, H source, H unconnected_zero);
 
 void sgd_update(H variables, H gradients, H learning_rate);
 

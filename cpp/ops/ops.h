@@ -30,9 +30,28 @@ TensorPtr transpose(const TensorPtr& x, const std::vector<int64_t>* perm);
 TensorPtr cast(const TensorPtr& x, DType dtype);
 TensorPtr broadcast_to(const TensorPtr& x, const Shape& shape);
 
-// Sums `g` over the axes that broadcasting added or stretched, giving `shape`. The one helper
-// every broadcasting backward rule uses.
+// Sums `g` over the axes that broadcasting added or stretched, giving `shape` (after g's leading
+// batch axes, see BatchedGradients). The one helper every broadcasting backward rule uses.
 TensorPtr unbroadcast(const TensorPtr& g, const Shape& shape);
+
+// While one is alive on this thread, the gradients that reach backward rules carry one leading
+// batch axis: a stack of cotangents pushed through the tape at once (jacobians). Rules that shape
+// a gradient by an input's shape put it behind g's batch axes with batched().
+class BatchedGradients {
+ public:
+  BatchedGradients();
+  ~BatchedGradients();
+  BatchedGradients(const BatchedGradients&) = delete;
+  BatchedGradients& operator=(const BatchedGradients&) = delete;
+
+ private:
+  int saved_;
+};
+// The leading batch axes of the gradients in flight on this thread: 0, or 1 under
+// BatchedGradients.
+int gradient_batch_axes();
+// `shape` behind the leading batch axes of `g`.
+std::vector<int64_t> batched(const TensorPtr& g, const Shape& shape);
 // 2 x g, for square's backward when no tape records it: one pass instead of a product and a
 // scaling (not recorded itself). x and g have the same shape and dtype.
 TensorPtr square_grad(const TensorPtr& x, const TensorPtr& g);

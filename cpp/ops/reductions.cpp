@@ -77,8 +77,8 @@ using E = TapeEntry;
 using G = TensorPtr;
 
 // Shape of a reduction's output with the reduced axes kept as 1.
-std::vector<int64_t> keepdims_shape(const E& e) {
-  std::vector<int64_t> s;
+Shape keepdims_shape(const E& e) {
+  Shape s;
   const Shape& in = e.in_shape[0];
   for (int d = 0; d < in.rank; ++d) s.push_back(e.attrs.axes_mask >> d & 1u ? 1 : in.dims[d]);
   return s;
@@ -88,10 +88,13 @@ std::vector<int64_t> keepdims_shape(const E& e) {
 // Scaling g before broadcasting it gives the same bits (each element is one product g_i * factor)
 // and keeps the pass over the large gradient a single copy.
 G spread(const E& e, const G& g, double factor) {
-  if (fused_ok() && g->numel() == 1)
+  if (fused_ok() && g->numel() == 1 && gradient_batch_axes() == 0)
     return TensorImpl::full(g->dtype(), e.in_shape[0], g->item() * factor, "gradient");
   const G scaled = factor == 1.0 ? g : multiply(g, scalar(e.in_dtype[0], factor));
-  return broadcast_to(reshape(scaled, keepdims_shape(e)), e.in_shape[0]);
+  const std::vector<int64_t> full = batched(g, e.in_shape[0]);
+  Shape full_shape;
+  for (int64_t d : full) full_shape.push_back(d);
+  return broadcast_to(reshape(scaled, batched(g, keepdims_shape(e))), full_shape);
 }
 
 void reduce_sum_rule(const E& e, const G& g, const bool need[2], G out[2]) {
@@ -100,7 +103,9 @@ void reduce_sum_rule(const E& e, const G& g, const bool need[2], G out[2]) {
 
 void reduce_mean_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   if (!need[0]) return;
-  const int64_t count = e.in_shape[0].numel() / (g->numel() ? g->numel() : 1);
+  int64_t count = 1;  // the elements each output averages
+  for (int d = 0; d < e.in_shape[0].rank; ++d)
+    if (e.attrs.axes_mask >> d & 1u) count *= e.in_shape[0].dims[d];
   out[0] = spread(e, g, count ? 1.0 / double(count) : 0.0);
 }
 

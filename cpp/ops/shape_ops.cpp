@@ -1,6 +1,7 @@
 // Ops that move or relabel elements: reshape, transpose, broadcast_to, cast, identity and
 // stop_gradient (forwards, rules and entries), and unbroadcast, the helper every broadcasting
 // rule uses.
+#include <algorithm>
 #include <cstring>
 
 #include "ops/ops.h"
@@ -18,16 +19,17 @@ std::string vec_str(const std::vector<int64_t>& v) {
 using E = TapeEntry;
 using G = TensorPtr;
 
-std::vector<int64_t> dims(const Shape& s) { return std::vector<int64_t>(s.dims, s.dims + s.rank); }
-
 void reshape_rule(const E& e, const G& g, const bool need[2], G out[2]) {
-  if (need[0]) out[0] = reshape(g, dims(e.in_shape[0]));
+  if (need[0]) out[0] = reshape(g, batched(g, e.in_shape[0]));
 }
 
+// The inverse permutation, behind g's batch axes (which stay in front).
 void transpose_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   if (!need[0]) return;
-  std::vector<int64_t> inverse(e.in_shape[0].rank);
-  for (int d = 0; d < e.in_shape[0].rank; ++d) inverse[e.attrs.perm[d]] = d;
+  const int batch = gradient_batch_axes();
+  std::vector<int64_t> inverse(batch + e.in_shape[0].rank);
+  for (int d = 0; d < batch; ++d) inverse[d] = d;
+  for (int d = 0; d < e.in_shape[0].rank; ++d) inverse[batch + e.attrs.perm[d]] = batch + d;
   out[0] = transpose(g, &inverse);
 }
 
@@ -213,15 +215,35 @@ TensorPtr cast(const TensorPtr& x, DType dtype) {
   return recorded(kCast, {&x}, out);
 }
 
+namespace {
+thread_local int t_batch_axes = 0;
+}  // namespace
+
+BatchedGradients::BatchedGradients() : saved_(t_batch_axes) { t_batch_axes = 1; }
+BatchedGradients::~BatchedGradients() { t_batch_axes = saved_; }
+int gradient_batch_axes() { return t_batch_axes; }
+
+std::vector<int64_t> batched(const TensorPtr& g, const Shape& shape) {
+  std::vector<int64_t> out(g->shape().dims, g->shape().dims + t_batch_axes);
+  out.insert(out.end(), shape.dims, shape.dims + shape.rank);
+  return out;
+}
+
 TensorPtr unbroadcast(const TensorPtr& g, const Shape& shape) {
-  if (g->shape() == shape) return g;
+  const int batch = t_batch_axes;
+  if (batch == 0 && g->shape() == shape) return g;
+  // The axes after the batch ones that broadcasting added (lead) or stretched from 1.
   std::vector<int64_t> axes;
-  const int lead = g->rank() - shape.rank;
-  for (int d = 0; d < g->rank(); ++d)
-    if (d < lead || (shape.dims[d - lead] == 1 && g->shape().dims[d] != 1)) axes.push_back(d);
-  TensorPtr s = reduce_sum(g, &axes, false);
-  if (s->shape() == shape) return s;
-  std::vector<int64_t> target(shape.dims, shape.dims + shape.rank);
+  const int lead = g->rank() - batch - shape.rank;
+  for (int d = batch; d < g->rank(); ++d) {
+    const int in = d - batch - lead;
+    if (in < 0 || (shape.dims[in] == 1 && g->shape().dims[d] != 1)) axes.push_back(d);
+  }
+  TensorPtr s = axes.empty() ? g : reduce_sum(g, &axes, false);
+  const std::vector<int64_t> target = batched(g, shape);
+  if (s->rank() == static_cast<int>(target.size()) &&
+      std::equal(target.begin(), target.end(), s->shape().dims))
+    return s;
   return reshape(s, target);
 }
 

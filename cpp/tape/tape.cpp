@@ -1,5 +1,6 @@
 #include "tape/tape.h"
 
+#include <string>
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -136,11 +137,32 @@ std::vector<TensorPtr> Tape::gradient(const std::vector<TensorPtr>& targets,
                                       const std::vector<Source>& sources,
                                       const std::vector<TensorPtr>& output_gradients,
                                       bool unconnected_zero) {
+  begin_use("GradientTape.gradient");
+  std::vector<TensorPtr> result = backward(targets, sources, output_gradients);
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (result[i] || !unconnected_zero) continue;
+    const TensorPtr& like = sources[i].variable ? sources[i].variable->peek() : sources[i].tensor;
+    result[i] = TensorImpl::zeros(like->dtype(), like->shape(), "gradient");
+  }
+  end_use();
+  return result;
+}
+
+void Tape::begin_use(const char* op) {
   if (used_ && !persistent_)
-    throw RuntimeError(
-        "GradientTape.gradient can only be called once on a non-persistent tape; create the tape "
-        "with persistent=True to compute several gradients");
+    throw RuntimeError(std::string(op) +
+                       " can only be called once on a non-persistent tape; create the tape with "
+                       "persistent=True to compute several gradients");
   used_ = true;
+}
+
+void Tape::end_use() {
+  if (!persistent_) release();
+}
+
+std::vector<TensorPtr> Tape::backward(const std::vector<TensorPtr>& targets,
+                                      const std::vector<Source>& sources,
+                                      const std::vector<TensorPtr>& output_gradients) {
 
   // The slots each source answers for (a variable may have been read as several tensors).
   std::vector<std::vector<int32_t>> source_slots(sources.size());
@@ -225,13 +247,8 @@ std::vector<TensorPtr> Tape::gradient(const std::vector<TensorPtr>& targets,
       if (!grads[slot]) continue;
       sum = sum ? ops::add(sum, grads[slot]) : grads[slot];
     }
-    if (!sum && unconnected_zero) {
-      const TensorPtr& like = sources[i].variable ? sources[i].variable->peek() : sources[i].tensor;
-      sum = TensorImpl::zeros(like->dtype(), like->shape(), "gradient");
-    }
     result[i] = std::move(sum);
   }
-  if (!persistent_) release();
   return result;
 }
 

@@ -67,6 +67,14 @@ class Tape {
     return gradient(std::vector<TensorPtr>{target}, sources,
                     std::vector<TensorPtr>{output_gradient}, unconnected_zero);
   }
+  // d target / d source for each source, of shape target.shape + source.shape, computed by one
+  // backward pass of a stack of one-hot cotangents (a leading batch axis, see
+  // ops::BatchedGradients). null = unconnected, or zeros when unconnected_zero.
+  std::vector<TensorPtr> jacobian(const TensorPtr& target, const std::vector<Source>& sources,
+                                  bool unconnected_zero);
+  // The jacobian of each batch row of `target` with respect to the same row of `source`, whose
+  // first dimension must match target's: shape [batch] + target.shape[1:] + source.shape[1:].
+  TensorPtr batch_jacobian(const TensorPtr& target, const Source& source, bool unconnected_zero);
 
   // Called by the op layer after computing an op.
   void maybe_record(const OpDef& op, const TensorPtr* inputs, int n, const TensorPtr& out,
@@ -76,6 +84,14 @@ class Tape {
   static int64_t live_count();
 
  private:
+  // A gradient call: refuses a second one on a non-persistent tape, which end_use() releases.
+  void begin_use(const char* op);
+  void end_use();
+  // The backward pass: seeds each target's slot with its output gradient (ones when null) and
+  // returns the sum of the gradients reaching each source (null when none does).
+  std::vector<TensorPtr> backward(const std::vector<TensorPtr>& targets,
+                                  const std::vector<Source>& sources,
+                                  const std::vector<TensorPtr>& output_gradients);
   int32_t slot_of(TensorImpl& t) const;
   int32_t ensure_slot(TensorImpl& t);
   void release();

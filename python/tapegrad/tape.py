@@ -110,12 +110,7 @@ class GradientTape:
         Inside the ``with`` block of a persistent tape, the operations of the backward pass are
         recorded on the tape itself, so the result can be differentiated again with it.
         """
-        if not isinstance(unconnected_gradients, str) or unconnected_gradients not in _UNCONNECTED:
-            raise ValueError(
-                "GradientTape.gradient: unconnected_gradients must be 'none' or 'zero', "
-                f"got {unconnected_gradients!r}"
-            )
-        zero = unconnected_gradients == "zero"
+        zero = self._unconnected_zero("GradientTape.gradient", unconnected_gradients)
         if not isinstance(target, (_core.Tensor, _core.Variable)):
             targets: list = []
             spec = _nest.flatten(target, targets)
@@ -136,3 +131,50 @@ class GradientTape:
         spec = _nest.flatten(sources, flat)
         grads = self._tape.gradient(target, flat, output_gradients, zero)
         return _nest.rebuild(spec, iter(grads))
+
+    def jacobian(
+        self,
+        target: Any,
+        sources: Any,
+        unconnected_gradients: str = "none",
+        parallel_iterations: Any = None,
+        experimental_use_pfor: bool = True,
+    ) -> Any:
+        """The jacobian of ``target`` with respect to each source: shape
+        ``target.shape + source.shape``, in the sources' structure.
+
+        Every element's cotangent goes through one backward pass at once (a batch of one-hot
+        cotangents), so the cost is about that of a gradient of a batch, not one per element.
+        ``parallel_iterations`` and ``experimental_use_pfor`` are accepted for TensorFlow
+        compatibility and do not change the result. An unconnected source gets ``None`` (zeros
+        with ``unconnected_gradients="zero"``).
+        """
+        zero = self._unconnected_zero("GradientTape.jacobian", unconnected_gradients)
+        if isinstance(sources, (_core.Tensor, _core.Variable)):
+            return self._tape.jacobian(target, [sources], zero)[0]
+        flat: list = []
+        spec = _nest.flatten(sources, flat)
+        return _nest.rebuild(spec, iter(self._tape.jacobian(target, flat, zero)))
+
+    def batch_jacobian(
+        self,
+        target: Any,
+        source: Any,
+        unconnected_gradients: str = "none",
+        parallel_iterations: Any = None,
+        experimental_use_pfor: bool = True,
+    ) -> Any:
+        """The jacobian of each row ``target[i]`` with respect to ``source[i]``: shape
+        ``[batch] + target.shape[1:] + source.shape[1:]``. Rows are assumed independent, as in
+        TensorFlow; ``ValueError`` when the first dimensions of target and source differ.
+        """
+        zero = self._unconnected_zero("GradientTape.batch_jacobian", unconnected_gradients)
+        return self._tape.batch_jacobian(target, source, zero)
+
+    @staticmethod
+    def _unconnected_zero(op: str, unconnected_gradients: Any) -> bool:
+        if not isinstance(unconnected_gradients, str) or unconnected_gradients not in _UNCONNECTED:
+            raise ValueError(
+                f"{op}: unconnected_gradients must be 'none' or 'zero', got {unconnected_gradients!r}"
+            )
+        return unconnected_gradients == "zero"
