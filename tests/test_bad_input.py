@@ -121,7 +121,7 @@ CASES = [
     ("variable_trainable_int", lambda: tg.Variable(1.0, trainable=1), TypeError, "Variable", "trainable"),
     ("variable_name_not_str", lambda: tg.Variable(1.0, name=3), TypeError, "Variable", "name"),
     ("variable_name_empty", lambda: tg.Variable(1.0, name=""), ValueError, "Variable", "name"),
-    ("variable_dtype_int", lambda: tg.Variable(1.0, dtype=np.int32), TypeError, "Variable", "int32"),
+    ("variable_dtype_int16", lambda: tg.Variable(1.0, dtype=np.int16), TypeError, "Variable", "int16"),
     ("variable_dtype_complex", lambda: tg.Variable(1.0, dtype=np.complex128), TypeError, "Variable", "complex128"),
     ("variable_init_callable_bad", lambda: tg.Variable(lambda: "abc"), TypeError, "Variable", "str"),
     # -- conversions with an explicit dtype

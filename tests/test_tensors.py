@@ -166,12 +166,14 @@ def test_constant_with_dtype_casts():
     np.testing.assert_array_equal(t.numpy(), np.array([1.1, 2.2], np.float32))
 
 
-@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint16, np.bool_])
-def test_integer_and_bool_arrays_are_constants(dtype):
+@pytest.mark.parametrize("dtype,kept", [(np.int8, np.int32), (np.int32, np.int32), (np.int64, np.int64),
+                                        (np.uint16, np.int32), (np.uint32, np.int64), (np.bool_, np.bool_)])
+def test_integer_and_bool_arrays_keep_an_integer_dtype_but_are_weak_operands(dtype, kept):
     a = np.array([[1, 0, 1]], dtype=dtype)
-    t = tg.constant(a)
-    assert t.dtype == np.float32
-    np.testing.assert_array_equal(t.numpy(), a.astype(np.float32))
+    for make in (tg.constant, tg.convert_to_tensor):
+        t = make(a)
+        assert t.dtype == kept
+        np.testing.assert_array_equal(t.numpy(), a.astype(kept))
     s = tg.add(tg.constant([1.0, 2.0, 3.0], dtype=tg.float64), a)  # weak: takes float64
     assert s.dtype == np.float64
     np.testing.assert_array_equal(s.numpy(), [[2.0, 2.0, 4.0]])

@@ -15,24 +15,71 @@ std::string where(const char* op, const char* arg) {
   return std::string(op) + ": argument '" + arg + "'";
 }
 
-// Copies a numpy array of any layout/byte order/real dtype into a new tensor of `dt`.
-TensorPtr from_array(const py::array& arr, DType dt, const char* op) {
+// The dtype a numpy integer or bool array keeps when it is not converted to another.
+DType integer_dtype_of(const py::dtype& dt) {
+  if (dt.kind() == 'b') return DType::Bool;
+  const bool small = dt.itemsize() < 4 || (dt.kind() == 'i' && dt.itemsize() == 4);
+  return small ? DType::I32 : DType::I64;
+}
+
+// Refuses integer data that `dt` (an integer dtype) cannot hold.
+void check_integer_range(const py::array& arr, DType dt, const char* op, const char* arg) {
+  if (arr.size() == 0) return;
+  const py::int_ lo = arr.attr("min")(), hi = arr.attr("max")();
+  const bool narrow = dt == DType::I32;
+  const py::int_ min(narrow ? INT32_MIN : INT64_MIN), max(narrow ? INT32_MAX : INT64_MAX);
+  if (lo < min || hi > max)
+    throw ValueError(std::string(op) + ": argument '" + arg + "' has values from " +
+                     std::string(py::str(lo)) + " to " + std::string(py::str(hi)) +
+                     ", out of the range of " + dtype_name(dt));
+}
+
+// Copies a numpy array of any layout/byte order/real dtype into a new tensor of `dt`. Floating
+// data into an integer or bool dtype converts as tapegrad.cast does; integer data into an
+// integer dtype must fit.
+TensorPtr from_array(const py::array& arr, DType dt, const char* op, const char* arg) {
   if (arr.ndim() > kMaxRank)
     throw ValueError(std::string(op) + ": arrays of rank " + std::to_string(arr.ndim()) +
                      " are not supported (the maximum is " + std::to_string(kMaxRank) + ")");
+  const char kind = arr.dtype().kind();
+  if (!is_floating(dt) && kind == 'f')
+    return ops::cast(from_array(arr, DType::F64, op, arg), dt);
+  if (is_integer(dt) && kind != 'b') check_integer_range(arr, dt, op, arg);
   Shape s;
   for (py::ssize_t d = 0; d < arr.ndim(); ++d) s.push_back(arr.shape(d));
   TensorPtr t = TensorImpl::empty(dt, s, op);
   if (t->numel() == 0) return t;
-  auto copy = [&](auto zero) {
+  if (dt == DType::Bool && kind != 'b')  // numbers to bool: x != 0, as tapegrad.cast
+    return ops::cast(from_array(arr, DType::I64, op, arg), DType::Bool);
+  visit_any_dtype(dt, [&](auto zero) {
     using T = decltype(zero);
     // forcecast converts dtype and byte order; c_style makes it contiguous. Both copy only if needed.
     auto c = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(arr);
     if (!c) throw py::error_already_set();
     std::memcpy(t->raw(), c.data(), t->nbytes());
-  };
-  if (dt == DType::F32) copy(float{});
-  else copy(double{});
+  });
+  return t;
+}
+
+// A Python int or float as a rank-0 tensor of an integer or bool dtype. A float converts only
+// when asked for explicitly (`force`), as tapegrad.cast converts; an int must fit.
+TensorPtr integer_scalar(py::handle obj, DType dt, const char* op, const char* arg, bool force) {
+  if (PyFloat_Check(obj.ptr())) {
+    if (!force)
+      throw TypeError(where(op, arg) + " is a float, which does not convert to " +
+                      dtype_name(dt) + " implicitly; convert with tapegrad.cast");
+    return ops::cast(ops::scalar(DType::F64, PyFloat_AS_DOUBLE(obj.ptr())), dt);
+  }
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (dt == DType::Bool) return TensorImpl::full(dt, Shape{}, overflow || v != 0 ? 1.0 : 0.0, op);
+  if (overflow || (dt == DType::I32 && (v < INT32_MIN || v > INT32_MAX)))
+    throw ValueError(where(op, arg) + " is " + std::string(py::str(obj)) + ", out of the range of " +
+                     dtype_name(dt));
+  TensorPtr t = TensorImpl::empty(dt, Shape{}, op);
+  if (dt == DType::I32) *t->data<int32_t>() = static_cast<int32_t>(v);
+  else *t->data<int64_t>() = static_cast<int64_t>(v);
   return t;
 }
 
@@ -90,12 +137,14 @@ TensorPtr to_tensor(py::handle obj, const char* op, const char* arg, const DType
     case Cls::Tensor: return py::cast<TensorPtr>(obj);
     case Cls::Variable: return py::cast<Variable&>(obj).read();
     case Cls::Number: {
+      const DType dt = want ? *want : DType::F32;
+      if (!is_floating(dt)) return integer_scalar(obj, dt, op, arg, force);
       double v = PyFloat_Check(obj.ptr()) ? PyFloat_AS_DOUBLE(obj.ptr()) : PyLong_AsDouble(obj.ptr());
       if (v == -1.0 && PyErr_Occurred()) {
         PyErr_Clear();
         throw ValueError(where(op, arg) + " is an integer too large to represent as a float");
       }
-      return ops::scalar(want ? *want : DType::F32, v);
+      return ops::scalar(dt, v);
     }
     default: break;
   }
@@ -137,7 +186,20 @@ TensorPtr to_tensor(py::handle obj, const char* op, const char* arg, const DType
   }
   DType dt = natural;
   if (want && (weak || force)) dt = *want;
-  return from_array(arr, dt, op);
+  if (!is_floating(dt) && kind == 'f' && !force)
+    throw TypeError(where(op, arg) + " holds floating values, which do not convert to " +
+                    dtype_name(dt) + " implicitly; convert with tapegrad.cast");
+  return from_array(arr, dt, op, arg);
+}
+
+TensorPtr to_tensor_keeping_integers(py::handle obj, const char* op, const char* arg) {
+  if (py::isinstance<py::array>(obj)) {
+    auto arr = py::reinterpret_borrow<py::array>(obj);
+    const char kind = arr.dtype().kind();
+    if (kind == 'i' || kind == 'u' || kind == 'b')
+      return from_array(arr, integer_dtype_of(arr.dtype()), op, arg);
+  }
+  return to_tensor(obj, op, arg);
 }
 
 void to_tensor_pair(py::handle a, py::handle b, const char* op, TensorPtr* ta, TensorPtr* tb) {
@@ -166,26 +228,41 @@ TensorPtr to_tensor_as(py::handle obj, DType dtype, const char* op, const char* 
   return t;
 }
 
-DType dtype_from_py(py::handle obj, const char* op) {
-  py::dtype dt;
+namespace {
+
+// numpy's reading of `obj` as a dtype; TypeError listing `expected` when it has none.
+py::dtype numpy_dtype(py::handle obj, const char* op, const char* expected) {
   if (obj.is_none())  // numpy reads None as float64; here it is a mistake
-    throw TypeError(std::string(op) + ": dtype must be float32 or float64, got None");
+    throw TypeError(std::string(op) + ": dtype must be " + expected + ", got None");
   try {
-    dt = py::dtype::from_args(py::reinterpret_borrow<py::object>(obj));
+    return py::dtype::from_args(py::reinterpret_borrow<py::object>(obj));
   } catch (py::error_already_set&) {
-    throw TypeError(std::string(op) + ": dtype must be float32 or float64, got " +
+    throw TypeError(std::string(op) + ": dtype must be " + expected + ", got " +
                     std::string(py::repr(obj)));
   }
+}
+
+}  // namespace
+
+DType dtype_from_py(py::handle obj, const char* op) {
+  const char* expected = "float32, float64, int32, int64 or bool";
+  const py::dtype dt = numpy_dtype(obj, op, expected);
   if (dt.kind() == 'f' && dt.itemsize() == 4) return DType::F32;
   if (dt.kind() == 'f' && dt.itemsize() == 8) return DType::F64;
-  throw TypeError(std::string(op) + ": dtype must be float32 or float64, got " +
+  if (dt.kind() == 'i' && dt.itemsize() == 4) return DType::I32;
+  if (dt.kind() == 'i' && dt.itemsize() == 8) return DType::I64;
+  if (dt.kind() == 'b') return DType::Bool;
+  throw TypeError(std::string(op) + ": dtype must be " + expected + ", got " +
                   std::string(py::str(dt)));
 }
 
 py::dtype to_numpy_dtype(DType d) {
-  static py::dtype* f32 = new py::dtype(py::dtype::of<float>());
-  static py::dtype* f64 = new py::dtype(py::dtype::of<double>());
-  return d == DType::F32 ? *f32 : *f64;
+  // Leaked on purpose: static py::objects would be destroyed after the interpreter.
+  static py::dtype* dtypes[] = {
+      new py::dtype(py::dtype::of<float>()), new py::dtype(py::dtype::of<double>()),
+      new py::dtype(py::dtype::of<int32_t>()), new py::dtype(py::dtype::of<int64_t>()),
+      new py::dtype(py::dtype::of<bool>())};
+  return *dtypes[static_cast<int>(d)];
 }
 
 static int64_t index_of(py::handle h, const char* op, const char* what) {

@@ -25,6 +25,10 @@ bool is_variable(py::handle h);
 // tapes watch them). Throws TypeError/ValueError naming op and argument.
 TensorPtr to_tensor(py::handle obj, const char* op, const char* arg, const DType* want = nullptr,
                     bool force = false);
+// Like to_tensor, but an integer or bool numpy array keeps an integer or bool dtype (int32 for
+// up to 32-bit signed integers and 8/16-bit unsigned ones, else int64): constant and
+// convert_to_tensor without a dtype.
+TensorPtr to_tensor_keeping_integers(py::handle obj, const char* op, const char* arg);
 // Converts both operands of a binary op, giving weak operands the other one's dtype.
 void to_tensor_pair(py::handle a, py::handle b, const char* op, TensorPtr* ta, TensorPtr* tb);
 // A value of `dtype`: weak values are converted to it; Tensors and Variables must already have it,
@@ -32,7 +36,8 @@ void to_tensor_pair(py::handle a, py::handle b, const char* op, TensorPtr* ta, T
 TensorPtr to_tensor_as(py::handle obj, DType dtype, const char* op, const char* arg,
                        bool convert_strong = false);
 
-// np.float32 / np.float64 / np.dtype / "float32" ... -> DType; TypeError naming `op` otherwise.
+// np.float32 / np.int64 / np.dtype / "bool" ... -> DType, for the five dtypes (float32, float64,
+// int32, int64, bool); TypeError naming `op` otherwise.
 DType dtype_from_py(py::handle obj, const char* op);
 py::dtype to_numpy_dtype(DType d);
 

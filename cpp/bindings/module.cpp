@@ -35,6 +35,18 @@ void register_errors() {
   });
 }
 
+// The struct-module format of each dtype, for the buffer protocol.
+const char* buffer_format(DType d) {
+  switch (d) {
+    case DType::F32: return "f";
+    case DType::F64: return "d";
+    case DType::I32: return "i";
+    case DType::I64: return "q";
+    case DType::Bool: return "?";
+  }
+  return "B";
+}
+
 // Operators shared by Tensor and Variable: every operand goes through the registry op's call.
 template <typename Cls>
 void def_operators(Cls& c) {
@@ -79,12 +91,13 @@ PYBIND11_MODULE(_core, m) {
   const py::handle none = py::none();
 
   auto tensor = py::class_<TensorImpl, TensorPtr>(m, "Tensor", py::buffer_protocol(),
-      "An immutable N-d array of float32 or float64 values. Create one with tapegrad.constant.");
+      "An immutable N-d array of float32, float64, int32, int64 or bool values. Create one with "
+      "tapegrad.constant.");
   tensor
       .def_property_readonly("shape", [](const TensorImpl& t) { return convert::shape_tuple(t.shape()); },
                              "The dimensions, as a tuple of ints.")
       .def_property_readonly("dtype", [](const TensorImpl& t) { return convert::to_numpy_dtype(t.dtype()); },
-                             "numpy.dtype('float32') or numpy.dtype('float64').")
+                             "The numpy dtype: float32, float64, int32, int64 or bool.")
       .def_property_readonly("ndim", &TensorImpl::rank)
       .def_property_readonly("size", &TensorImpl::numel)
       .def("numpy", [](py::handle self) {
@@ -98,11 +111,12 @@ PYBIND11_MODULE(_core, m) {
         py::ssize_t st = static_cast<py::ssize_t>(dtype_size(t.dtype()));
         for (int d = t.rank() - 1; d >= 0; --d) { strides[d] = st; st *= t.shape().dims[d]; }
         return py::buffer_info(t.raw(), static_cast<py::ssize_t>(dtype_size(t.dtype())),
-                               t.dtype() == DType::F32 ? "f" : "d", t.rank(), shape, strides,
+                               buffer_format(t.dtype()), t.rank(), shape, strides,
                                /*readonly=*/true);
       })
       .def("__repr__", [](py::handle self) { return py_api::tensor_repr(py::cast<TensorPtr>(self), self); })
       .def("__float__", [](const TensorPtr& t) { return py_api::tensor_float(t); })
+      .def("__int__", [](const TensorPtr& t) { return py_api::tensor_int(t); })
       .def("__len__", [](const TensorPtr& t) { return py_api::tensor_len(t); })
       .def("__bool__", [](const TensorPtr& t) {
         if (t->numel() != 1)
@@ -151,6 +165,7 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("_unique_id", &Variable::unique_id)
       .def("__repr__", &py_api::variable_repr)
       .def("__float__", [](const VariablePtr& v) { return py_api::tensor_float(v->peek()); })
+      .def("__int__", [](const VariablePtr& v) { return py_api::tensor_int(v->peek()); })
       .def("__len__", [](const VariablePtr& v) { return py_api::tensor_len(v->peek()); });
   def_operators(variable);
 

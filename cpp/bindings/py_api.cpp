@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <type_traits>
 
 #include "bindings/convert.h"
 #include "core/errors.h"
@@ -11,13 +12,13 @@ namespace tapegrad::py_api {
 using convert::to_tensor;
 
 TensorPtr constant(H value, H dtype) {
-  if (dtype.is_none()) return to_tensor(value, "constant", "value");
+  if (dtype.is_none()) return convert::to_tensor_keeping_integers(value, "constant", "value");
   const DType d = convert::dtype_from_py(dtype, "constant");
   return ops::cast(to_tensor(value, "constant", "value", &d, /*force=*/true), d);
 }
 
 TensorPtr convert_to_tensor(H value, H dtype) {
-  if (dtype.is_none()) return to_tensor(value, "convert_to_tensor", "value");
+  if (dtype.is_none()) return convert::to_tensor_keeping_integers(value, "convert_to_tensor", "value");
   const DType d = convert::dtype_from_py(dtype, "convert_to_tensor");
   return convert::to_tensor_as(value, d, "convert_to_tensor", "value", /*convert_strong=*/true);
 }
@@ -27,6 +28,23 @@ py::object tensor_float(const TensorPtr& t) {
     throw TypeError("float: only one-element tensors can be converted to a Python scalar, got "
                     "shape " + t->shape().str());
   return py::float_(t->item());
+}
+
+py::object tensor_int(const TensorPtr& t) {
+  if (t->numel() != 1)
+    throw TypeError("int: only one-element tensors can be converted to a Python int, got shape " +
+                    t->shape().str());
+  return visit_any_dtype(t->dtype(), [&](auto zero) -> py::object {
+    using T = decltype(zero);
+    const T v = *t->data<T>();
+    if constexpr (std::is_floating_point_v<T>) {
+      PyObject* i = PyLong_FromDouble(v);  // raises for NaN and infinities
+      if (!i) throw py::error_already_set();
+      return py::reinterpret_steal<py::object>(i);
+    } else {
+      return py::int_(static_cast<long long>(v));
+    }
+  });
 }
 
 py::ssize_t tensor_len(const TensorPtr& t) {
@@ -56,7 +74,7 @@ VariablePtr make_variable(H initial_value, H trainable, H name, H dtype) {
     value = value();
   TensorPtr t;
   if (dtype.is_none()) {
-    t = to_tensor(value, op, "initial_value");
+    t = convert::to_tensor_keeping_integers(value, op, "initial_value");
   } else {
     const DType d = convert::dtype_from_py(dtype, op);
     t = ops::cast(to_tensor(value, op, "initial_value", &d, /*force=*/true), d);

@@ -16,6 +16,10 @@ TensorPtr constant(H value, H dtype);
 TensorPtr convert_to_tensor(H value, H dtype);
 
 py::object tensor_float(const TensorPtr& t);
+// int(t): a one-element tensor's value, truncated toward zero for floats (NaN and infinities
+// raise as Python's int() does). Tensors define no __index__: the argument converters read
+// anything with one as an integer.
+py::object tensor_int(const TensorPtr& t);
 std::string tensor_repr(const TensorPtr& t, H owner);
 py::object tensor_array(const TensorPtr& t, H owner, H dtype, H copy);
 py::ssize_t tensor_len(const TensorPtr& t);

@@ -4,6 +4,7 @@
 
 #include "core/errors.h"
 #include "core/parallel.h"
+#include "kernels/integer.h"
 #include "kernels/kernels.h"
 
 namespace tapegrad {
@@ -52,6 +53,15 @@ TensorPtr TensorImpl::zeros(DType dtype, const Shape& shape, const char* op) {
 
 TensorPtr TensorImpl::full(DType dtype, const Shape& shape, double value, const char* op) {
   TensorPtr t = empty(dtype, shape, op);
+  if (!is_floating(dtype)) {
+    // The value converted as tapegrad.cast converts (one element), then copied.
+    unsigned char one[8];
+    kernels::convert(DType::F64, &value, dtype, one, 1);
+    const size_t size = dtype_size(dtype);
+    for (int64_t i = 0; i < t->numel(); ++i)
+      std::memcpy(static_cast<unsigned char*>(t->raw()) + i * size, one, size);
+    return t;
+  }
   const auto& k = kernels::active();
   parallel_ranges(t->numel(), [&](int64_t lo, int64_t hi) {
     if (dtype == DType::F32) k.f32.fill(hi - lo, static_cast<float>(value), t->data<float>() + lo);
@@ -67,7 +77,7 @@ TensorPtr TensorImpl::view(const TensorPtr& src, const Shape& shape) {
 }
 
 double TensorImpl::item() const {
-  return dtype_ == DType::F32 ? static_cast<double>(*data<float>()) : *data<double>();
+  return visit_any_dtype(dtype_, [&](auto zero) { return static_cast<double>(*data<decltype(zero)>()); });
 }
 
 }  // namespace tapegrad

@@ -4,6 +4,10 @@
 #include "core/parallel.h"
 #include "ops/op_util.h"
 
+#include <type_traits>
+
+#include "kernels/integer.h"
+
 namespace tapegrad::ops {
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
@@ -28,10 +32,18 @@ namespace {
 TensorPtr binary_apply(const OpDef& op, const TensorPtr& a, const TensorPtr& b) {
   const auto kop = static_cast<kernels::BinaryOp>(op.kernel);
   check_same_dtype(a, b, op.name);
+  check_dtype(a, kop == kernels::BinaryOp::Div ? Accepts::Floats : Accepts::Numbers, op.name);
   const Shape out_shape =
       a->shape() == b->shape() ? a->shape() : broadcast_shapes(a->shape(), b->shape(), op.name);
   TensorPtr out = TensorImpl::empty(a->dtype(), out_shape, op.name);
-  if (out->numel() > 0) {
+  if (out->numel() > 0 && is_integer(a->dtype())) {
+    const kernels::BinaryPlan plan = binary_plan(a->shape(), b->shape(), out_shape);
+    visit_any_dtype(a->dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+        kernels::integer_kernels<T>().binary(kop, a->data<T>(), b->data<T>(), out->data<T>(), plan);
+    });
+  } else if (out->numel() > 0) {
     const kernels::BinaryPlan plan = binary_plan(a->shape(), b->shape(), out_shape);
     LongRunning unlocked(static_cast<double>(out->numel()) >= kLongRunningWork);
     const auto& k = kernels::active();

@@ -65,6 +65,7 @@ const OpList kMatmulOps = {kList, sizeof(kList) / sizeof(kList[0])};
 TensorPtr matmul(const TensorPtr& a, const TensorPtr& b, bool ta, bool tb) {
   const char* name = "matmul";
   check_same_dtype(a, b, name);
+  check_dtype(a, Accepts::Floats, name);
   const Shape& as = a->shape();
   const Shape& bs = b->shape();
   if (as.rank < 2 || bs.rank < 2)

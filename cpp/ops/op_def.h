@@ -33,7 +33,7 @@ enum class AttrKind : uint8_t {
   Ints,          // an int or a sequence of ints, required
   OptionalInts,  // None or a sequence of ints, default None
   Shape,         // a shape of at most kMaxRank dimensions, required
-  DType,         // a float dtype, required; Python values given as inputs take it
+  DType,         // any dtype, required; Python values given as inputs take it
   Number,        // a Python int or float, required
 };
 

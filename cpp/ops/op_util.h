@@ -21,11 +21,24 @@ inline void check_same_dtype(const TensorPtr& a, const TensorPtr& b, const char*
                     "; convert one with tapegrad.cast");
 }
 
+// The dtypes an op computes with: floats only, numbers (floats and integers), or any.
+enum class Accepts { Floats, Numbers };
+
+inline void check_dtype(const TensorPtr& x, Accepts accepts, const char* op) {
+  const DType d = x->dtype();
+  if (is_floating(d) || (accepts == Accepts::Numbers && is_integer(d))) return;
+  throw TypeError(std::string(op) + ": " + dtype_name(d) + " tensors are not supported (expected " +
+                  (accepts == Accepts::Floats ? "float32 or float64"
+                                              : "float32, float64, int32 or int64") +
+                  "); convert with tapegrad.cast");
+}
+
 // Records `out` on the active tapes (a no-op, one branch, when no tape is active; never for an
-// op without a rule); what the entry keeps for backward follows `op.saves`.
+// op without a rule, nor for an integer or bool result, which is never differentiated); what
+// the entry keeps for backward follows `op.saves`.
 inline const TensorPtr& recorded(const OpDef& op, std::initializer_list<const TensorPtr*> inputs,
                                  const TensorPtr& out, const OpAttrs& attrs = OpAttrs{}) {
-  if (tape_stack::any_active() && op.recorded()) {
+  if (tape_stack::any_active() && op.recorded() && is_floating(out->dtype())) {
     TensorPtr in[2];
     int n = 0;
     for (const TensorPtr* p : inputs) in[n++] = *p;

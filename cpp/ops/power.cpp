@@ -12,6 +12,12 @@ TensorPtr power(const TensorPtr& x, double exponent) {
   if (exponent != std::floor(exponent) || std::fabs(exponent) > 1 << 20)
     throw ValueError("pow: only integer exponents are supported, got " +
                      std::to_string(exponent) + "; use square/multiply for other powers");
+  if (exponent < 0 && !is_floating(x->dtype()))
+    throw ValueError(std::string("pow: a negative exponent needs a float tensor, got ") +
+                     dtype_name(x->dtype()) + "; convert with tapegrad.cast");
+  if (x->dtype() == DType::Bool)
+    throw TypeError("pow: bool tensors are not supported (expected float32, float64, int32 or "
+                    "int64); convert with tapegrad.cast");
   int64_t n = static_cast<int64_t>(std::fabs(exponent));
   if (n == 0) return TensorImpl::full(x->dtype(), x->shape(), 1.0, "pow");
   TensorPtr result, p = x;

@@ -3,6 +3,10 @@
 #include "core/parallel.h"
 #include "ops/op_util.h"
 
+#include <type_traits>
+
+#include "kernels/integer.h"
+
 namespace tapegrad::ops {
 namespace {
 
@@ -40,8 +44,18 @@ TensorPtr reduce(const OpDef& op, const TensorPtr& x, const std::vector<int64_t>
                  bool keepdims) {
   const char* name = op.name;
   const bool mean = op.kernel == static_cast<int>(Reduction::Mean);
+  check_dtype(x, mean ? Accepts::Floats : Accepts::Numbers, name);
   const uint32_t mask = axes_to_mask(axes, x->shape(), name);
   TensorPtr out = TensorImpl::empty(x->dtype(), reduced_shape(x->shape(), mask, keepdims), name);
+  if (is_integer(x->dtype())) {
+    const kernels::ReducePlan plan = reduce_plan(x->shape(), mask);
+    visit_any_dtype(x->dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+        kernels::integer_kernels<T>().reduce_sum(x->data<T>(), out->data<T>(), plan);
+    });
+    return out;
+  }
   int64_t count = 1;
   for (int d = 0; d < x->rank(); ++d)
     if (mask >> d & 1u) count *= x->shape().dims[d];

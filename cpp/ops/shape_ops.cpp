@@ -5,10 +5,22 @@
 #include <cstring>
 
 #include "ops/ops.h"
+#include "kernels/integer.h"
 #include "ops/op_util.h"
 
 namespace tapegrad::ops {
 namespace {
+
+// out[...] = x[...] by `plan`: the float tables' gathers, or a move of raw elements.
+void gather(const TensorPtr& x, const TensorPtr& out, const kernels::GatherPlan& plan) {
+  if (!is_floating(x->dtype()))
+    return kernels::gather_bytes(dtype_size(x->dtype()), x->raw(), out->raw(), plan);
+  const auto& k = kernels::active();
+  visit_dtype(x->dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    k.get<T>().gather(x->data<T>(), out->data<T>(), plan);
+  });
+}
 
 std::string vec_str(const std::vector<int64_t>& v) {
   std::string out = "(";
@@ -167,14 +179,7 @@ TensorPtr transpose(const TensorPtr& x, const std::vector<int64_t>* perm_in) {
     gather_strides[d] = in_strides[attrs.perm[d]];
   }
   TensorPtr out = TensorImpl::empty(x->dtype(), out_shape, name);
-  if (out->numel() > 0) {
-    const kernels::GatherPlan plan = gather_plan(out_shape, gather_strides);
-    const auto& k = kernels::active();
-    visit_dtype(x->dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      k.get<T>().gather(x->data<T>(), out->data<T>(), plan);
-    });
-  }
+  if (out->numel() > 0) gather(x, out, gather_plan(out_shape, gather_strides));
   return recorded(kTranspose, {&x}, out, attrs);
 }
 
@@ -196,12 +201,7 @@ TensorPtr broadcast_to(const TensorPtr& x, const Shape& shape) {
   if (out->numel() > 0) {
     int64_t strides[kMaxRank];
     broadcast_strides(in, shape, strides);
-    const kernels::GatherPlan plan = gather_plan(shape, strides);
-    const auto& k = kernels::active();
-    visit_dtype(x->dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      k.get<T>().gather(x->data<T>(), out->data<T>(), plan);
-    });
+    gather(x, out, gather_plan(shape, strides));
   }
   return recorded(kBroadcastTo, {&x}, out);
 }
@@ -210,8 +210,12 @@ TensorPtr cast(const TensorPtr& x, DType dtype) {
   if (x->dtype() == dtype) return x;
   TensorPtr out = TensorImpl::empty(dtype, x->shape(), "cast");
   const auto& k = kernels::active();
-  if (dtype == DType::F64) k.cast_f32_to_f64(x->data<float>(), out->data<double>(), x->numel());
-  else k.cast_f64_to_f32(x->data<double>(), out->data<float>(), x->numel());
+  if (x->dtype() == DType::F32 && dtype == DType::F64)
+    k.cast_f32_to_f64(x->data<float>(), out->data<double>(), x->numel());
+  else if (x->dtype() == DType::F64 && dtype == DType::F32)
+    k.cast_f64_to_f32(x->data<double>(), out->data<float>(), x->numel());
+  else
+    kernels::convert(x->dtype(), x->raw(), dtype, out->raw(), x->numel());
   return recorded(kCast, {&x}, out);
 }
 

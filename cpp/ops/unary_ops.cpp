@@ -4,14 +4,27 @@
 #include "core/parallel.h"
 #include "ops/op_util.h"
 
+#include <type_traits>
+
+#include "kernels/integer.h"
+
 namespace tapegrad::ops {
 namespace {
 
 // The forward every unary op shares: the op's kernel over x, in contiguous slices per thread.
 TensorPtr unary_forward(const OpDef& op, const TensorPtr* in, const OpArguments&) {
   const TensorPtr& x = in[0];
+  check_dtype(x, Accepts::Numbers, op.name);
   const auto kop = static_cast<kernels::UnaryOp>(op.kernel);
   TensorPtr out = TensorImpl::empty(x->dtype(), x->shape(), op.name);
+  if (is_integer(x->dtype())) {
+    visit_any_dtype(x->dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+        kernels::integer_kernels<T>().unary(kop, x->data<T>(), out->data<T>(), x->numel());
+    });
+    return out;
+  }
   const auto& k = kernels::active();
   LongRunning unlocked(static_cast<double>(x->numel()) >= kLongRunningWork);
   visit_dtype(x->dtype(), [&](auto zero) {

@@ -84,9 +84,13 @@ int32_t Tape::ensure_slot(TensorImpl& t) {
   return s;
 }
 
-void Tape::watch(const TensorPtr& t) { ensure_slot(*t); }
+// Integer and bool tensors are never differentiated: watching one changes nothing.
+void Tape::watch(const TensorPtr& t) {
+  if (is_floating(t->dtype())) ensure_slot(*t);
+}
 
 void Tape::watch(const VariablePtr& v) {
+  if (!is_floating(v->dtype())) return;
   int32_t s = ensure_slot(*v->peek());
   bool seen = false;
   for (const auto& vs : var_slots_) {

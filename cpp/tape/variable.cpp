@@ -5,6 +5,7 @@
 
 #include "core/errors.h"
 #include "core/parallel.h"
+#include "kernels/integer.h"
 #include "kernels/kernels.h"
 #include "tape/tape.h"
 
@@ -57,7 +58,26 @@ void Variable::assign(const TensorPtr& v, const char* op) {
 
 void Variable::axpy(double alpha, const TensorPtr& v, const char* op) {
   check_compatible(v, op);
+  const DType dt = value_->dtype();
+  if (dt == DType::Bool || (is_integer(dt) && alpha != 1.0 && alpha != -1.0))
+    throw TypeError(std::string(op) + ": variable '" + name_ + "' has dtype " + dtype_name(dt) +
+                    (dt == DType::Bool ? "; a bool variable can only be assigned"
+                                       : "; an integer variable takes only whole steps (assign_add, assign_sub)"));
   if (!exclusive() || v->buffer_owner() == value_->buffer_owner()) value_ = copy_of(value_, op);
+  if (is_integer(dt)) {
+    kernels::BinaryPlan plan;  // one contiguous run
+    plan.rank = 1;
+    plan.shape[0] = value_->numel();
+    plan.stride_a[0] = plan.stride_b[0] = 1;
+    const auto kop = alpha > 0 ? kernels::BinaryOp::Add : kernels::BinaryOp::Sub;
+    if (dt == DType::I32)
+      kernels::integer_kernels<int32_t>().binary(kop, value_->data<int32_t>(), v->data<int32_t>(),
+                                                 value_->data<int32_t>(), plan);
+    else
+      kernels::integer_kernels<int64_t>().binary(kop, value_->data<int64_t>(), v->data<int64_t>(),
+                                                 value_->data<int64_t>(), plan);
+    return;
+  }
   const auto& k = kernels::active();
   visit_dtype(value_->dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -74,7 +94,12 @@ void sgd_update(const std::vector<VariablePtr>& vars, const std::vector<TensorPt
   if (vars.size() != grads.size())
     throw ValueError("apply_gradients: got " + std::to_string(grads.size()) + " gradients for " +
                      std::to_string(vars.size()) + " variables");
-  for (size_t i = 0; i < vars.size(); ++i) vars[i]->check_compatible(grads[i], "apply_gradients");
+  for (size_t i = 0; i < vars.size(); ++i) {
+    vars[i]->check_compatible(grads[i], "apply_gradients");
+    if (!is_floating(vars[i]->dtype()))
+      throw TypeError("apply_gradients: variable '" + vars[i]->name() + "' has dtype " +
+                      dtype_name(vars[i]->dtype()) + "; only float variables are trained");
+  }
   for (size_t i = 0; i < vars.size(); ++i) vars[i]->axpy(-learning_rate, grads[i], "apply_gradients");
 }
 

@@ -24,12 +24,15 @@ from .tape import GradientTape
 
 float32 = _np.dtype(_np.float32)
 float64 = _np.dtype(_np.float64)
+int32 = _np.dtype(_np.int32)
+int64 = _np.dtype(_np.int64)
+bool = _np.dtype(_np.bool_)  # noqa: A001 - TensorFlow's name (tf.bool); the builtin stays in builtins
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GradientTape", "Dense", "GradientDescent",
-    "float32", "float64", "config", "random",
+    "float32", "float64", "int32", "int64", "bool", "config", "random",
     "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
     "value_and_gradients_function",
     *_core.__all__,

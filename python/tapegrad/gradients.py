@@ -35,7 +35,7 @@ def _name(f: Callable) -> str:
 def _is_integer_valued(x: Any) -> bool:
     """Integer inputs are constants: their gradient is None (as TF's int tensors)."""
     if isinstance(x, _TENSORS):
-        return False
+        return x.dtype.kind != "f"
     if isinstance(x, (bool, int, np.integer, np.bool_)):
         return True
     if isinstance(x, (float, np.floating)):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from typing import Any, Iterator
 
 from . import _core, _nest
@@ -57,10 +58,18 @@ class GradientTape:
         return self._tape.persistent
 
     def watch(self, tensor: Any) -> None:
-        """Watches a Tensor or Variable (or a nested list/tuple/dict of them)."""
+        """Watches a Tensor or Variable (or a nested list/tuple/dict of them). Integer and bool
+        tensors are never differentiable: watching one warns and changes nothing."""
         flat: list = []
         _nest.flatten(tensor, flat)
         for t in flat:
+            if isinstance(t, (_core.Tensor, _core.Variable)) and t.dtype.kind != "f":
+                warnings.warn(
+                    f"GradientTape.watch: {t.dtype} tensors are not differentiable; the tape "
+                    "ignores this one (cast it to a float dtype to differentiate with respect to it)",
+                    stacklevel=2,
+                )
+                continue
             self._tape.watch(t)
 
     def watched_variables(self) -> tuple:

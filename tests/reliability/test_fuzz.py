@@ -152,9 +152,22 @@ def float_arrays(draw, shape=small_shape, special=True):
     return a.astype(draw(float_dtype))
 
 
-tensors = float_arrays().map(lambda a: tg.constant(a, dtype=a.dtype))
+@st.composite
+def integer_arrays(draw, shape=small_shape):
+    """int32, int64 or bool arrays: small values, the extremes of the type, or all of one sign."""
+    dtype = draw(st.sampled_from([np.int32, np.int64, np.bool_]))
+    a = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1))).integers(-5, 6, draw(shape))
+    if dtype is not np.bool_ and a.size and draw(st.booleans()):
+        info = np.iinfo(dtype)
+        a = a.astype(dtype)
+        a.reshape(-1)[draw(st.integers(0, a.size - 1))] = draw(st.sampled_from([info.min, info.max]))
+    return a.astype(dtype)
+
+
+float_tensors = float_arrays().map(lambda a: tg.constant(a, dtype=a.dtype))
+tensors = st.one_of(float_tensors, float_tensors, integer_arrays().map(tg.constant))
 variables = st.builds(lambda a, tr: tg.Variable(a, trainable=tr, dtype=a.dtype),
-                      float_arrays(), st.booleans())
+                      st.one_of(float_arrays(), integer_arrays()), st.booleans())
 
 EXOTIC_DTYPES = ["f2", "f4", "f8", ">f8", ">f4", "g", "i1", "i4", "i8", "u1", "u8", "?", "c8", "c16",
                  "M8[D]", "m8[s]", "U3", "S3", "O", "V4"]
@@ -261,7 +274,8 @@ shape_like = st.one_of(small_shape, int_lists, st.lists(DIMS, min_size=1, max_si
 axis_like = st.one_of(st.none(), st.integers(-4, 4), st.lists(st.integers(-4, 4), max_size=3).map(tuple),
                       anything)
 dtype_like = st.one_of(st.sampled_from([None, np.float32, np.float64, "float32", "float64", tg.float64,
-                                        np.int32, np.complex64, "bogus", np.float16, object, str]), anything)
+                                        np.int32, "int64", tg.bool, np.int16, np.uint64, np.complex64, "bogus",
+                                        np.float16, object, str]), anything)
 bool_like = st.one_of(st.booleans(), st.sampled_from([0, 1, np.bool_(False), EvilBool(1), None, "yes",
                                                       2, 1.0, np.array([True, False])]), anything)
 
@@ -442,7 +456,7 @@ for _m in ("assign", "assign_add", "assign_sub"):
 def _recorded(data):
     """A small real computation on a fresh tape; returns (tape, values the tape knows about)."""
     persistent = _draw(data, st.booleans(), "persistent")
-    x = _draw(data, tensors, "x")
+    x = _draw(data, float_tensors, "x")
     v = tg.Variable(_draw(data, float_arrays(), "v").astype(x.dtype), name="fuzz_recorded")
     tape = tg.GradientTape(persistent=persistent)
     with tape:
@@ -455,7 +469,7 @@ def _recorded(data):
 def _tape_ctor(data, guard):
     with tg.GradientTape(persistent=_draw(data, bool_like, "persistent"),
                          watch_accessed_variables=_draw(data, bool_like, "watch_accessed_variables")) as t:
-        _ = _draw(data, tensors, "x") * 2.0
+        _ = _draw(data, float_tensors, "x") * 2.0
     return t
 
 
@@ -702,7 +716,7 @@ def test_fuzz_public_api(name, data):
 
 def test_fuzz_covers_the_public_api():
     """Every public callable of tapegrad is a fuzz target (or reached through one)."""
-    reached = {"Tensor", "float32", "float64", "config", "random", "GradientTape"}
+    reached = {"Tensor", "float32", "float64", "int32", "int64", "bool", "config", "random", "GradientTape"}
     reached |= {"implicit_value_and_gradients", "value_and_gradients_function"}  # via the wrappers' targets
     names = set(tg.__all__) - reached
     missing = {n for n in names if n not in TARGETS}

@@ -1,0 +1,164 @@
+#include "kernels/integer.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+namespace tapegrad::kernels {
+namespace {
+
+// Wrapping arithmetic: computed on the unsigned type, whose overflow is defined.
+template <typename T>
+T wrap_add(T x, T y) {
+  using U = std::make_unsigned_t<T>;
+  return static_cast<T>(static_cast<U>(x) + static_cast<U>(y));
+}
+template <typename T>
+T wrap_sub(T x, T y) {
+  using U = std::make_unsigned_t<T>;
+  return static_cast<T>(static_cast<U>(x) - static_cast<U>(y));
+}
+template <typename T>
+T wrap_mul(T x, T y) {
+  using U = std::make_unsigned_t<T>;
+  return static_cast<T>(static_cast<U>(x) * static_cast<U>(y));
+}
+
+// Calls body(offset_a, offset_b, n) for each contiguous output row of a plan whose innermost
+// dimension has strides (sa, sb); rows follow in output order.
+template <typename Plan, typename Row>
+void for_rows(const Plan& p, const int64_t* sa, const int64_t* sb, Row row) {
+  if (p.rank == 0) {
+    row(0, 0, 0, 1);
+    return;
+  }
+  const int last = p.rank - 1;
+  int64_t outer = 1;
+  for (int d = 0; d < last; ++d) outer *= p.shape[d];
+  int64_t idx[kMaxRank] = {};
+  int64_t off_a = 0, off_b = 0;
+  for (int64_t o = 0; o < outer; ++o) {
+    row(off_a, off_b, o * p.shape[last], p.shape[last]);
+    for (int d = last - 1; d >= 0; --d) {
+      off_a += sa[d];
+      off_b += sb ? sb[d] : 0;
+      if (++idx[d] < p.shape[d]) break;
+      off_a -= sa[d] * p.shape[d];
+      off_b -= sb ? sb[d] * p.shape[d] : 0;
+      idx[d] = 0;
+    }
+  }
+}
+
+template <typename T, typename F>
+void binary_loop(const T* a, const T* b, T* out, const BinaryPlan& p, F f) {
+  const int last = p.rank > 0 ? p.rank - 1 : 0;
+  const int64_t ia = p.rank ? p.stride_a[last] : 0, ib = p.rank ? p.stride_b[last] : 0;
+  for_rows(p, p.stride_a, p.stride_b, [&](int64_t oa, int64_t ob, int64_t oo, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) out[oo + i] = f(a[oa + i * ia], b[ob + i * ib]);
+  });
+}
+
+template <typename T>
+void binary(BinaryOp op, const T* a, const T* b, T* out, const BinaryPlan& p) {
+  switch (op) {
+    case BinaryOp::Add: return binary_loop(a, b, out, p, wrap_add<T>);
+    case BinaryOp::Sub: return binary_loop(a, b, out, p, wrap_sub<T>);
+    case BinaryOp::Mul: return binary_loop(a, b, out, p, wrap_mul<T>);
+    default: return;  // the ops never ask for another
+  }
+}
+
+template <typename T>
+void unary(UnaryOp op, const T* x, T* out, int64_t n) {
+  switch (op) {
+    case UnaryOp::Neg:
+      for (int64_t i = 0; i < n; ++i) out[i] = wrap_sub<T>(0, x[i]);
+      return;
+    case UnaryOp::Square:
+      for (int64_t i = 0; i < n; ++i) out[i] = wrap_mul<T>(x[i], x[i]);
+      return;
+    default: return;  // the ops never ask for another
+  }
+}
+
+// Walks the contiguous input in order, adding each element into its output.
+template <typename T>
+void reduce_sum(const T* in, T* out, const ReducePlan& p) {
+  std::memset(out, 0, static_cast<size_t>(p.out_numel) * sizeof(T));
+  int64_t next = 0;
+  const int last = p.rank > 0 ? p.rank - 1 : 0;
+  const int64_t step = p.rank ? p.out_stride[last] : 0;
+  GatherPlan shape_only;
+  shape_only.rank = p.rank;
+  for (int d = 0; d < p.rank; ++d) shape_only.shape[d] = p.shape[d];
+  for_rows(shape_only, p.out_stride, nullptr, [&](int64_t off, int64_t, int64_t, int64_t n) {
+    for (int64_t i = 0; i < n; ++i, ++next) out[off + i * step] = wrap_add(out[off + i * step], in[next]);
+  });
+}
+
+template <typename T>
+void fill(int64_t n, T value, T* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = value;
+}
+
+template <typename W>
+void gather(const W* in, W* out, const GatherPlan& p) {
+  const int last = p.rank > 0 ? p.rank - 1 : 0;
+  const int64_t s = p.rank ? p.in_stride[last] : 0;
+  for_rows(p, p.in_stride, nullptr, [&](int64_t off, int64_t, int64_t oo, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) out[oo + i] = in[off + i * s];
+  });
+}
+
+template <typename To, typename From>
+To convert_one(From x) {
+  if constexpr (std::is_same_v<To, bool>) {
+    return x != From(0);
+  } else if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) {
+    if (std::isnan(x)) return To(0);
+    // The limits as From: exact for the lower one (a power of two); the upper one may round up to
+    // 2^k, which is itself out of range, hence >=.
+    constexpr From lo = static_cast<From>(std::numeric_limits<To>::min());
+    constexpr From hi = static_cast<From>(std::numeric_limits<To>::max());
+    if (x <= lo) return std::numeric_limits<To>::min();
+    if (x >= hi) return std::numeric_limits<To>::max();
+    return static_cast<To>(x);  // truncates toward zero
+  } else {
+    return static_cast<To>(x);
+  }
+}
+
+template <typename From, typename To>
+void convert_run(const void* in, void* out, int64_t n) {
+  const From* src = static_cast<const From*>(in);
+  To* dst = static_cast<To*>(out);
+  for (int64_t i = 0; i < n; ++i) dst[i] = convert_one<To>(src[i]);
+}
+
+template <typename T>
+const IntegerKernels<T> kTable = {binary<T>, unary<T>, reduce_sum<T>, fill<T>};
+
+}  // namespace
+
+template <>
+const IntegerKernels<int32_t>& integer_kernels<int32_t>() { return kTable<int32_t>; }
+template <>
+const IntegerKernels<int64_t>& integer_kernels<int64_t>() { return kTable<int64_t>; }
+
+void gather_bytes(size_t size, const void* in, void* out, const GatherPlan& plan) {
+  switch (size) {
+    case 1: return gather(static_cast<const uint8_t*>(in), static_cast<uint8_t*>(out), plan);
+    case 4: return gather(static_cast<const uint32_t*>(in), static_cast<uint32_t*>(out), plan);
+    default: return gather(static_cast<const uint64_t*>(in), static_cast<uint64_t*>(out), plan);
+  }
+}
+
+void convert(DType from, const void* in, DType to, void* out, int64_t n) {
+  visit_any_dtype(from, [&](auto f) {
+    visit_any_dtype(to, [&](auto t) { convert_run<decltype(f), decltype(t)>(in, out, n); });
+  });
+}
+
+}  // namespace tapegrad::kernels
