@@ -313,6 +313,10 @@ def ones64(shape):
     return tg.constant(np.ones(shape))
 
 
+def i3(dtype=np.int32):
+    return tg.constant(np.array([1, 2, 3], dtype))
+
+
 NON_NUMERIC = {
     "string": "abc",
     "none": None,
@@ -390,6 +394,7 @@ def _reduce_sum_bad_inputs():
 def _reduce_mean_bad_inputs():
     return tuple(_axis_rows("reduce_mean", with_types=False) + [
         BadInput("keepdims_not_bool_float", lambda: tg.reduce_mean(x2(), keepdims=0.5), TypeError, ("keepdims",)),
+        BadInput("ints", lambda: tg.reduce_mean(i3()), TypeError, ("int32",)),
     ])
 
 
@@ -414,6 +419,8 @@ def _matmul_bad_inputs():
         BadInput("transpose_b_not_bool", lambda: tg.matmul(m23(), m23(), transpose_b="yes"), TypeError,
                  ("transpose_b",)),
         BadInput("operator_string", lambda: m23() @ "ab", TypeError, ("str",)),
+        BadInput("ints", lambda: tg.matmul(tg.reshape(i3(), (1, 3)), tg.reshape(i3(), (3, 1))), TypeError,
+                 ("int32",)),
     ]
     rows += non_numeric_rows(lambda bad: tg.matmul(bad, ones64((2, 2))))
     return tuple(rows)
@@ -488,6 +495,7 @@ def _pow_bad_inputs():
         BadInput("exponent_string", lambda: x2() ** "2", TypeError),
         BadInput("exponent_tensor", lambda: x2() ** x2(), TypeError, ("Tensor",)),
         BadInput("function_exponent_fractional", lambda: tg.pow(x2(), 1.5), ValueError, ("integer",)),
+        BadInput("int_negative_exponent", lambda: i3() ** -1, ValueError, ("negative", "int32")),
         BadInput("function_exponent_string", lambda: tg.pow(x2(), "2"), TypeError, ("str",)),
     )
 
@@ -496,6 +504,11 @@ _ADD_EXTRA = (
     BadInput("operator_shape_mismatch", lambda: ones64(3) + ones64(4), ValueError),
     BadInput("int_beyond_float64_partner", lambda: tg.add(x2(), -(2 ** 10000)), ValueError, ("too large",)),
     BadInput("operator_none", lambda: x2() + None, TypeError, ("None",)),
+    BadInput("int_with_float", lambda: i3() + tg.constant([1.0, 2.0, 3.0]), TypeError, ("int32", "float32")),
+    BadInput("int_with_python_float", lambda: i3() + 2.5, TypeError, ("float", "int32")),
+    BadInput("int_with_float_array", lambda: i3() + np.array([1.5, 0, 0]), TypeError, ("float64", "int32")),
+    BadInput("int_with_python_int_beyond_int32", lambda: i3() + 2 ** 40, ValueError, ("1099511627776", "int32")),
+    BadInput("bools", lambda: tg.add(i3(np.bool_), i3(np.bool_)), TypeError, ("bool",)),
 ) + tuple(BadInput(k, lambda r=r: tg.add(r, 1.0), (ValueError, TypeError)) for k, r in RAGGED.items())
 
 _SUBTRACT_EXTRA = (BadInput("operator_dict", lambda: x2() - {"a": 1}, TypeError),)
@@ -503,7 +516,11 @@ _MULTIPLY_EXTRA = (
     BadInput("operator_shape_mismatch_numpy_partner", lambda: ones64(3) * np.ones(4), ValueError),
     BadInput("reflected_operator_none", lambda: None * x2(), TypeError, ("None",)),
 )
-_DIVIDE_EXTRA = (BadInput("operator_complex", lambda: x2() / 1j, TypeError, ("complex",)),)
+_DIVIDE_EXTRA = (
+    BadInput("operator_complex", lambda: x2() / 1j, TypeError, ("complex",)),
+    BadInput("ints", lambda: i3() / i3(), TypeError, ("int32", "float32 or float64")),
+    BadInput("int64s", lambda: tg.divide(i3(np.int64), 2), TypeError, ("int64",)),
+)
 
 
 # =============================================================================================
@@ -576,7 +593,8 @@ SPECS = (
         kind="elementwise", domain=(randn,), variants=_UNARY_VARIANTS,
         second_order={"negative_square": lambda t: tg.negative(tg.square(t)) * t},
         fuzz_args=(("tensor", None),), operator_operands=1,
-        bad_inputs=non_numeric_rows(lambda bad: tg.negative(bad))),
+        bad_inputs=non_numeric_rows(lambda bad: tg.negative(bad))
+        + (BadInput("bools", lambda: -i3(np.bool_), TypeError, ("bool",)),)),
     OpSpec(
         name="square", spellings={"square": tg.square}, ref=np.square, arity=1, kind="elementwise",
         domain=(randn,), variants=_UNARY_VARIANTS, fuzz_args=(("tensor", None),),

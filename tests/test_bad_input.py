@@ -122,6 +122,11 @@ CASES = [
     ("variable_name_not_str", lambda: tg.Variable(1.0, name=3), TypeError, "Variable", "name"),
     ("variable_name_empty", lambda: tg.Variable(1.0, name=""), ValueError, "Variable", "name"),
     ("variable_dtype_int16", lambda: tg.Variable(1.0, dtype=np.int16), TypeError, "Variable", "int16"),
+    ("constant_uint64_beyond_int64", lambda: tg.constant(np.array([2 ** 63], np.uint64)), ValueError, "constant",
+     "int64"),
+    ("variable_int_apply_gradients", lambda: tg.GradientDescent(0.1).apply_gradients(
+        [(tg.constant(np.array([1], np.int32)), tg.Variable(np.array([1], np.int32)))]), TypeError,
+     "apply_gradients", "int32"),
     ("variable_dtype_complex", lambda: tg.Variable(1.0, dtype=np.complex128), TypeError, "Variable", "complex128"),
     ("variable_init_callable_bad", lambda: tg.Variable(lambda: "abc"), TypeError, "Variable", "str"),
     # -- conversions with an explicit dtype

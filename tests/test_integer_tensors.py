@@ -122,24 +122,3 @@ def test_integer_variables_hold_and_step_but_are_not_trained():
     with pytest.raises(TypeError, match="apply_gradients.*int32"):
         tg.GradientDescent(0.1).apply_gradients([(tg.constant(np.array([1, 1], np.int32)), v)])
     assert v.numpy().tolist() == [10, 21]
-
-
-@pytest.mark.parametrize("call,exc,words", [
-    (lambda i, f: i / i, TypeError, ("divide", "int32", "float32 or float64")),
-    (lambda i, f: tg.matmul(tg.reshape(i, (1, 3)), tg.reshape(i, (3, 1))), TypeError, ("matmul", "int32")),
-    (lambda i, f: tg.reduce_mean(i), TypeError, ("reduce_mean", "int32")),
-    (lambda i, f: i + f, TypeError, ("add", "int32", "float32")),
-    (lambda i, f: i + 2.5, TypeError, ("add", "float", "int32", "tapegrad.cast")),
-    (lambda i, f: i + 2 ** 40, ValueError, ("add", "1099511627776", "int32")),
-    (lambda i, f: i + np.array([1.5, 0, 0]), TypeError, ("add", "float64", "int32")),
-    (lambda i, f: i ** -1, ValueError, ("pow", "negative", "int32")),
-    (lambda i, f: tg.cast(i, tg.bool) + tg.cast(i, tg.bool), TypeError, ("add", "bool")),
-    (lambda i, f: -tg.cast(i, tg.bool), TypeError, ("negative", "bool")),
-    (lambda i, f: tg.constant(np.array([2 ** 63], np.uint64)), ValueError, ("constant", "int64")),
-])
-def test_integer_misuse_raises_naming_the_op(call, exc, words):
-    i = tg.constant(np.array([1, 2, 3], np.int32))
-    f = tg.constant([1.0, 2.0, 3.0])
-    with pytest.raises(exc) as info:
-        call(i, f)
-    assert all(w in str(info.value) for w in words), str(info.value)
