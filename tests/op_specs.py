@@ -583,6 +583,45 @@ def _matmul_variants():
 _CAST_CHECK = {"eps": 1e-2, "grad_rtol": 1e-4, "grad_atol": 1e-4}
 
 
+def positive(rng, shape):
+    """Values in [0.5, 2]: the domain of log, sqrt and rsqrt away from its edge."""
+    return np.asarray(rng.uniform(0.5, 2.0, size=shape), dtype=np.float64)
+
+
+def above_minus_one(rng, shape):
+    """Values in [-0.5, 2]: log1p's domain away from -1."""
+    return np.asarray(rng.uniform(-0.5, 2.0, size=shape), dtype=np.float64)
+
+
+def away_from_kinks_of_relu6(rng, shape):
+    """Values at least 0.3 from relu6's kinks at 0 and 6, on every piece."""
+    piece = rng.integers(0, 3, size=shape)
+    x = np.where(piece == 0, -rng.uniform(0.3, 3.0, size=shape),
+                 np.where(piece == 1, rng.uniform(0.3, 5.7, size=shape), rng.uniform(6.3, 9.0, size=shape)))
+    return np.asarray(x, dtype=np.float64)
+
+
+def away_from_halves(rng, shape):
+    """Values at least 0.05 from the integers and halves where floor and round jump."""
+    base = rng.integers(-6, 6, size=shape) + rng.choice([0.25, 0.75], size=shape)
+    return np.asarray(base + rng.uniform(-0.15, 0.15, size=shape), dtype=np.float64)
+
+
+def _math(name, ref, domain, second_order=None, check=None):
+    """A float-only unary elementwise op: its rows, fuzz target and bad inputs."""
+    fn = getattr(tg, name)
+    return OpSpec(
+        name=name, spellings={name: fn}, ref=ref, arity=1, kind="elementwise", domain=(domain,),
+        variants=_UNARY_VARIANTS, check=check or {}, second_order=second_order or {},
+        fuzz_args=(("tensor", None),),
+        bad_inputs=non_numeric_rows(lambda bad: fn(bad))
+        + (BadInput("int_tensor", lambda: fn(i3()), TypeError, ("int32", "float32 or float64")),))
+
+
+def _sigmoid_ref(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
 SPECS = (
     _binary("add", np.add, ("op+", operator.add), (randn, randn), _ADD_EXTRA),
     _binary("subtract", np.subtract, ("op-", operator.sub), (randn, randn), _SUBTRACT_EXTRA),
@@ -599,6 +638,27 @@ SPECS = (
         name="square", spellings={"square": tg.square}, ref=np.square, arity=1, kind="elementwise",
         domain=(randn,), variants=_UNARY_VARIANTS, fuzz_args=(("tensor", None),),
         bad_inputs=non_numeric_rows(lambda bad: tg.square(bad))),
+    _math("exp", np.exp, randn, {"exp": lambda t: tg.exp(t) * t}),
+    _math("expm1", np.expm1, randn, {"expm1": lambda t: tg.expm1(t * 0.5) * t}),
+    _math("log", np.log, positive, {"log": lambda t: tg.log(tg.square(t) + 1.0) * t}),
+    _math("log1p", np.log1p, above_minus_one, {"log1p": lambda t: tg.log1p(tg.square(t)) * t}),
+    _math("sqrt", np.sqrt, positive, {"sqrt": lambda t: tg.sqrt(tg.square(t) + 1.0) * t}),
+    _math("rsqrt", lambda a: 1.0 / np.sqrt(a), positive, {"rsqrt": lambda t: tg.rsqrt(tg.square(t) + 1.0) * t}),
+    _math("reciprocal", np.reciprocal, away_from_zero,
+          {"reciprocal": lambda t: tg.reciprocal(tg.square(t) + 1.0) * t}),
+    _math("abs", np.abs, away_from_zero, {"abs": lambda t: tg.abs(t) * t}),
+    _math("sign", np.sign, away_from_zero),
+    _math("sin", np.sin, randn, {"sin": lambda t: tg.sin(t) * t}),
+    _math("cos", np.cos, randn, {"cos": lambda t: tg.cos(t) * t}),
+    _math("tanh", np.tanh, randn, {"tanh": lambda t: tg.tanh(t) * t}),
+    _math("sigmoid", _sigmoid_ref, randn, {"sigmoid": lambda t: tg.sigmoid(t) * t}),
+    _math("softplus", lambda a: np.logaddexp(0.0, a), randn, {"softplus": lambda t: tg.softplus(t) * t}),
+    # Not differentiated: their gradient is None (tests/ops/test_unary_math.py pins it).
+    _math("floor", np.floor, away_from_halves, check={"check_grad": False}),
+    _math("round", np.round, away_from_halves, check={"check_grad": False}),
+    _math("relu", lambda a: np.maximum(a, 0.0), away_from_zero, {"relu": lambda t: tg.relu(t) * t}),
+    _math("relu6", lambda a: np.clip(a, 0.0, 6.0), away_from_kinks_of_relu6,
+          {"relu6": lambda t: tg.relu6(t * 4.0) * t}),
     OpSpec(
         name="identity", spellings={"identity": tg.identity}, ref=lambda a: a, arity=1, kind="shape",
         domain=(randn,), variants=_UNARY_VARIANTS, fuzz_args=(("tensor", None),),

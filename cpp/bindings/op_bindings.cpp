@@ -219,6 +219,7 @@ void define_op(py::module_& m, const OpDef* op) {
 void bind_all(py::module_& m) {
   py::list names;
   for (const OpDef* op : registry()) {
+    if (op->internal) continue;
     define_op(m, op);
     names.append(op->name);
   }

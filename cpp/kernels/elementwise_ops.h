@@ -6,10 +6,30 @@
 // Adding an elementwise kernel is one line in a list below plus its functor. A functor may later
 // also carry a hand-written SIMD body for an instruction set, which the loops then prefer to f.
 #pragma once
+#include <cmath>
 
 #define TAPEGRAD_UNARY_KERNELS(X) \
   X(Neg, NegF)                    \
-  X(Square, SquareF)
+  X(Square, SquareF)              \
+  X(Exp, ExpF)                    \
+  X(Expm1, Expm1F)                \
+  X(Log, LogF)                    \
+  X(Log1p, Log1pF)                \
+  X(Sqrt, SqrtF)                  \
+  X(Rsqrt, RsqrtF)                \
+  X(Reciprocal, ReciprocalF)      \
+  X(Abs, AbsF)                    \
+  X(Sign, SignF)                  \
+  X(Sin, SinF)                    \
+  X(Cos, CosF)                    \
+  X(Tanh, TanhF)                  \
+  X(Sigmoid, SigmoidF)            \
+  X(Softplus, SoftplusF)          \
+  X(Floor, FloorF)                \
+  X(Round, RoundF)                \
+  X(Relu, ReluF)                  \
+  X(Relu6, Relu6F)                \
+  X(Step, StepF)
 
 #define TAPEGRAD_BINARY_KERNELS(X) \
   X(Add, AddF)                     \
@@ -32,6 +52,64 @@ template <typename T>
 struct NegF { static T f(T x) { return -x; } };
 template <typename T>
 struct SquareF { static T f(T x) { return x * x; } };
+
+// The math functions call the C library, the same code on every instruction set, so every
+// path gives the same bits. No formula below has a product feeding a sum, which a compiler
+// allowed to contract would fuse differently per instruction set.
+template <typename T>
+struct ExpF { static T f(T x) { return std::exp(x); } };
+template <typename T>
+struct Expm1F { static T f(T x) { return std::expm1(x); } };
+template <typename T>
+struct LogF { static T f(T x) { return std::log(x); } };
+template <typename T>
+struct Log1pF { static T f(T x) { return std::log1p(x); } };
+template <typename T>
+struct SqrtF { static T f(T x) { return std::sqrt(x); } };
+template <typename T>
+struct RsqrtF { static T f(T x) { return T(1) / std::sqrt(x); } };
+template <typename T>
+struct ReciprocalF { static T f(T x) { return T(1) / x; } };
+template <typename T>
+struct AbsF { static T f(T x) { return std::fabs(x); } };
+// -1, 0 or 1 (+0 for either zero), NaN stays NaN, as numpy.
+template <typename T>
+struct SignF {
+  static T f(T x) { return x > T(0) ? T(1) : x < T(0) ? T(-1) : x == T(0) ? T(0) : x; }
+};
+template <typename T>
+struct SinF { static T f(T x) { return std::sin(x); } };
+template <typename T>
+struct CosF { static T f(T x) { return std::cos(x); } };
+template <typename T>
+struct TanhF { static T f(T x) { return std::tanh(x); } };
+// exp of a non-positive argument only, so neither branch overflows.
+template <typename T>
+struct SigmoidF {
+  static T f(T x) {
+    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+    const T e = std::exp(x);
+    return e / (T(1) + e);
+  }
+};
+// log(1 + e^x) as max(x, 0) + log1p(e^-|x|): no overflow for large x, no loss for negative x.
+template <typename T>
+struct SoftplusF {
+  static T f(T x) { return (x > T(0) ? x : T(0)) + std::log1p(std::exp(-std::fabs(x))); }
+};
+template <typename T>
+struct FloorF { static T f(T x) { return std::floor(x); } };
+// Half to even, as numpy and TensorFlow (the default rounding mode of nearbyint).
+template <typename T>
+struct RoundF { static T f(T x) { return std::nearbyint(x); } };
+// NaN passes through the activations and -0 gives +0, as numpy's maximum/minimum give.
+template <typename T>
+struct ReluF { static T f(T x) { return x > T(0) ? x : x != x ? x : T(0); } };
+template <typename T>
+struct Relu6F { static T f(T x) { return x > T(0) ? (x > T(6) ? T(6) : x) : x != x ? x : T(0); } };
+// 1 where x > 0, else 0 (NaN included): the derivative of relu, never differentiated itself.
+template <typename T>
+struct StepF { static T f(T x) { return x > T(0) ? T(1) : T(0); } };
 
 template <typename T>
 struct AddF { static T f(T x, T y) { return x + y; } };

@@ -74,6 +74,10 @@ struct OpDef {
   BackwardRule backward;
   ForwardFn forward;
   int kernel;  // the kernel enum value a family's shared forward passes on (elementwise ops)
+  // Unary elementwise ops: whether int32/int64 tensors are computed (else only floats are).
+  bool takes_integers = false;
+  // A helper of backward rules with no Python name (it is never bound).
+  bool internal = false;
 
   int arity() const { return inputs[1] ? 2 : 1; }
   bool recorded() const { return backward != nullptr; }

@@ -16,6 +16,13 @@ TensorPtr multiply(const TensorPtr& a, const TensorPtr& b);
 TensorPtr divide(const TensorPtr& a, const TensorPtr& b);
 TensorPtr negative(const TensorPtr& x);
 TensorPtr square(const TensorPtr& x);
+// Elementwise math the backward rules use (each is also a registry op of the same name).
+TensorPtr sign(const TensorPtr& x);
+TensorPtr sin(const TensorPtr& x);
+TensorPtr cos(const TensorPtr& x);
+TensorPtr sigmoid(const TensorPtr& x);
+// 1 where x > 0, else 0; never recorded (the derivative of relu).
+TensorPtr step(const TensorPtr& x);
 // x ** n for an integer n (ValueError otherwise), by repeated squaring with the ops above.
 TensorPtr power(const TensorPtr& x, double exponent);
 // op(a) @ op(b) over the last two axes; leading (batch) axes broadcast. Both ranks >= 2.

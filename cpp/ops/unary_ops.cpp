@@ -14,7 +14,7 @@ namespace {
 // The forward every unary op shares: the op's kernel over x, in contiguous slices per thread.
 TensorPtr unary_forward(const OpDef& op, const TensorPtr* in, const OpArguments&) {
   const TensorPtr& x = in[0];
-  check_dtype(x, Accepts::Numbers, op.name);
+  check_dtype(x, op.takes_integers ? Accepts::Numbers : Accepts::Floats, op.name);
   const auto kop = static_cast<kernels::UnaryOp>(op.kernel);
   TensorPtr out = TensorImpl::empty(x->dtype(), x->shape(), op.name);
   if (is_integer(x->dtype())) {
@@ -37,8 +37,9 @@ TensorPtr unary_forward(const OpDef& op, const TensorPtr* in, const OpArguments&
 }
 
 constexpr OpDef unary(const char* name, kernels::UnaryOp kernel, Saves saves, BackwardRule rule,
-                      const char* doc) {
-  return OpDef{name, doc, {"x", nullptr}, {}, saves, rule, unary_forward, static_cast<int>(kernel)};
+                      const char* doc, bool takes_integers = false, bool internal = false) {
+  return OpDef{name,  doc,           {"x", nullptr},         {},    saves, rule, unary_forward,
+               static_cast<int>(kernel), takes_integers, internal};
 }
 
 using E = TapeEntry;
@@ -59,12 +60,135 @@ void square_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   }
 }
 
-constexpr OpDef kNegative =
-    unary("negative", kernels::UnaryOp::Neg, Saves::Nothing, negative_rule, "-x.");
-constexpr OpDef kSquare =
-    unary("square", kernels::UnaryOp::Square, Saves::Inputs, square_rule, "x * x, elementwise.");
+// Scalars of x's dtype for the rules.
+G one(const E& e) { return scalar(e.in_dtype[0], 1.0); }
 
-constexpr const OpDef* kList[] = {&kNegative, &kSquare};
+// d(e^x) = e^x g
+void exp_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = multiply(g, e.saved_output);
+}
+
+// d(e^x - 1) = (y + 1) g
+void expm1_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = multiply(g, add(e.saved_output, one(e)));
+}
+
+// d(log x) = g / x
+void log_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = divide(g, e.saved[0]);
+}
+
+// d(log(1 + x)) = g / (1 + x)
+void log1p_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = divide(g, add(e.saved[0], one(e)));
+}
+
+// d(sqrt x) = g / (2 y)
+void sqrt_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = divide(multiply(g, scalar(e.in_dtype[0], 0.5)), e.saved_output);
+}
+
+// d(x^-1/2) = -y^3 g / 2
+void rsqrt_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (!need[0]) return;
+  const G& y = e.saved_output;
+  out[0] = multiply(multiply(g, scalar(e.in_dtype[0], -0.5)), multiply(square(y), y));
+}
+
+// d(1/x) = -y^2 g
+void reciprocal_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = negative(multiply(g, square(e.saved_output)));
+}
+
+// d|x| = sign(x) g (0 at 0, as TensorFlow)
+void abs_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = multiply(g, sign(e.saved[0]));
+}
+
+// sign is piecewise constant: a zero gradient (not None), as TensorFlow. g has x's shape (after
+// any batch axes): the op is elementwise.
+void zero_rule(const E&, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = TensorImpl::zeros(g->dtype(), g->shape(), "gradient");
+}
+
+void sin_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = multiply(g, cos(e.saved[0]));
+}
+
+void cos_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = negative(multiply(g, sin(e.saved[0])));
+}
+
+// d(tanh x) = (1 - y^2) g
+void tanh_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = multiply(g, subtract(one(e), square(e.saved_output)));
+}
+
+// d(sigmoid x) = y (1 - y) g
+void sigmoid_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (!need[0]) return;
+  const G& y = e.saved_output;
+  out[0] = multiply(g, multiply(y, subtract(one(e), y)));
+}
+
+// d(softplus x) = sigmoid(x) g
+void softplus_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = multiply(g, sigmoid(e.saved[0]));
+}
+
+// d(relu x) = g where x > 0 (0 at 0, as TensorFlow)
+void relu_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (need[0]) out[0] = multiply(g, step(e.saved[0]));
+}
+
+// d(relu6 x) = g where 0 < x < 6
+void relu6_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (!need[0]) return;
+  const G& x = e.saved[0];
+  out[0] = multiply(g, multiply(step(x), step(subtract(scalar(e.in_dtype[0], 6.0), x))));
+}
+
+using kernels::UnaryOp;
+
+constexpr OpDef kNegative = unary("negative", UnaryOp::Neg, Saves::Nothing, negative_rule, "-x.", true);
+constexpr OpDef kSquare =
+    unary("square", UnaryOp::Square, Saves::Inputs, square_rule, "x * x, elementwise.", true);
+constexpr OpDef kExp = unary("exp", UnaryOp::Exp, Saves::Output, exp_rule, "e ** x, elementwise.");
+constexpr OpDef kExpm1 =
+    unary("expm1", UnaryOp::Expm1, Saves::Output, expm1_rule, "e ** x - 1, accurate near 0.");
+constexpr OpDef kLog = unary("log", UnaryOp::Log, Saves::Inputs, log_rule, "Natural logarithm.");
+constexpr OpDef kLog1p =
+    unary("log1p", UnaryOp::Log1p, Saves::Inputs, log1p_rule, "log(1 + x), accurate near 0.");
+constexpr OpDef kSqrt = unary("sqrt", UnaryOp::Sqrt, Saves::Output, sqrt_rule, "Square root.");
+constexpr OpDef kRsqrt =
+    unary("rsqrt", UnaryOp::Rsqrt, Saves::Output, rsqrt_rule, "1 / sqrt(x), elementwise.");
+constexpr OpDef kReciprocal =
+    unary("reciprocal", UnaryOp::Reciprocal, Saves::Output, reciprocal_rule, "1 / x, elementwise.");
+constexpr OpDef kAbs = unary("abs", UnaryOp::Abs, Saves::Inputs, abs_rule, "|x|, elementwise.");
+constexpr OpDef kSign =
+    unary("sign", UnaryOp::Sign, Saves::Nothing, zero_rule, "-1, 0 or 1 by the sign of x (NaN stays NaN).");
+constexpr OpDef kSin = unary("sin", UnaryOp::Sin, Saves::Inputs, sin_rule, "Sine (radians).");
+constexpr OpDef kCos = unary("cos", UnaryOp::Cos, Saves::Inputs, cos_rule, "Cosine (radians).");
+constexpr OpDef kTanh = unary("tanh", UnaryOp::Tanh, Saves::Output, tanh_rule, "Hyperbolic tangent.");
+constexpr OpDef kSigmoid =
+    unary("sigmoid", UnaryOp::Sigmoid, Saves::Output, sigmoid_rule, "1 / (1 + e ** -x), stable.");
+constexpr OpDef kSoftplus =
+    unary("softplus", UnaryOp::Softplus, Saves::Inputs, softplus_rule, "log(1 + e ** x), stable.");
+// Piecewise constant with no useful derivative: not recorded, so their gradient is None.
+constexpr OpDef kFloor = unary("floor", UnaryOp::Floor, Saves::Nothing, nullptr,
+                               "The largest integer not above x (its gradient is None).");
+constexpr OpDef kRound = unary("round", UnaryOp::Round, Saves::Nothing, nullptr,
+                               "The nearest integer, halves to even (its gradient is None).");
+constexpr OpDef kRelu = unary("relu", UnaryOp::Relu, Saves::Inputs, relu_rule, "max(x, 0).");
+constexpr OpDef kRelu6 =
+    unary("relu6", UnaryOp::Relu6, Saves::Inputs, relu6_rule, "min(max(x, 0), 6).");
+constexpr OpDef kStep = unary("step", UnaryOp::Step, Saves::Nothing, nullptr,
+                              "1 where x > 0, else 0: the derivative of relu.", false, true);
+
+constexpr const OpDef* kList[] = {&kNegative, &kSquare, &kExp,  &kExpm1,   &kLog,      &kLog1p,
+                                  &kSqrt,     &kRsqrt,  &kReciprocal, &kAbs, &kSign,   &kSin,
+                                  &kCos,      &kTanh,   &kSigmoid, &kSoftplus, &kFloor, &kRound,
+                                  &kRelu,     &kRelu6,  &kStep};
 
 }  // namespace
 
@@ -72,6 +196,11 @@ const OpList kUnaryOps = {kList, sizeof(kList) / sizeof(kList[0])};
 
 TensorPtr negative(const TensorPtr& x) { return unary_forward(kNegative, &x, no_arguments()); }
 TensorPtr square(const TensorPtr& x) { return unary_forward(kSquare, &x, no_arguments()); }
+TensorPtr sign(const TensorPtr& x) { return unary_forward(kSign, &x, no_arguments()); }
+TensorPtr sin(const TensorPtr& x) { return unary_forward(kSin, &x, no_arguments()); }
+TensorPtr cos(const TensorPtr& x) { return unary_forward(kCos, &x, no_arguments()); }
+TensorPtr sigmoid(const TensorPtr& x) { return unary_forward(kSigmoid, &x, no_arguments()); }
+TensorPtr step(const TensorPtr& x) { return unary_forward(kStep, &x, no_arguments()); }
 
 TensorPtr square_grad(const TensorPtr& x, const TensorPtr& g) {
   TensorPtr out = TensorImpl::empty(x->dtype(), x->shape(), "square gradient");

@@ -11,7 +11,7 @@ from . import _core
 # Tensor, Variable, constant, convert_to_tensor and every op of the engine's registry (add,
 # matmul, reduce_sum, ...): the names in _core.__all__.
 from ._core import *  # noqa: F401,F403
-from . import config, random
+from . import config, nn, random
 from .gradients import (
     gradients_function,
     implicit_gradients,
@@ -32,7 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GradientTape", "Dense", "GradientDescent",
-    "float32", "float64", "int32", "int64", "bool", "config", "random",
+    "float32", "float64", "int32", "int64", "bool", "config", "nn", "random",
     "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
     "value_and_gradients_function",
     *_core.__all__,

@@ -16,7 +16,7 @@ CASES = variants_with_spellings(SPECS)
 
 # Public names that are not ops (everything else in tapegrad.__all__ is an op with a row).
 NOT_OPS = {"Tensor", "Variable", "GradientTape", "Dense", "GradientDescent", "float32", "float64", "int32",
-           "int64", "bool", "config", "random", "constant", "convert_to_tensor", "implicit_gradients",
+           "int64", "bool", "config", "nn", "random", "constant", "convert_to_tensor", "implicit_gradients",
            "implicit_value_and_gradients", "gradients_function", "value_and_gradients_function"}
 
 

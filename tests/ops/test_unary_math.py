@@ -1,0 +1,86 @@
+"""The unary math ops beyond what the op table checks: TensorFlow's gradient conventions at the
+kinks, IEEE edge values, stability at large arguments, the same bits on every instruction set,
+and tg.nn."""
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad import _core
+
+MATH = ["exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "reciprocal", "abs", "sign", "sin", "cos", "tanh",
+        "sigmoid", "softplus", "floor", "round", "relu", "relu6"]
+
+
+def _grad(op, x):
+    x = tg.constant(x, dtype=tg.float64)
+    with tg.GradientTape() as tape:
+        tape.watch(x)
+        y = op(x)
+    return tape.gradient(y, x)
+
+
+def test_floor_and_round_have_no_gradient_and_sign_a_zero_one():
+    assert _grad(tg.floor, [1.5, -2.5]) is None
+    assert _grad(tg.round, [1.5, -2.5]) is None
+    assert _grad(tg.sign, [1.5, -2.5]).numpy().tolist() == [0.0, 0.0]
+
+
+def test_kinks_take_tensorflows_gradient():
+    x = [-1.0, 0.0, 3.0, 6.0, 7.0]
+    assert _grad(tg.relu, x).numpy().tolist() == [0.0, 0.0, 1.0, 1.0, 1.0]
+    assert _grad(tg.relu6, x).numpy().tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]
+    assert _grad(tg.abs, x).numpy().tolist() == [-1.0, 0.0, 1.0, 1.0, 1.0]
+
+
+def test_round_is_half_to_even():
+    assert tg.round([0.5, 1.5, 2.5, -0.5, -1.5]).numpy().tolist() == [0.0, 2.0, 2.0, -0.0, -2.0]
+
+
+def test_ieee_edge_values():
+    with np.errstate(all="ignore"):
+        for name in MATH:
+            x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-40, -1e-40, 1e38, -1e38], np.float32)
+            got = getattr(tg, name)(x).numpy()
+            ref = {"rsqrt": lambda a: 1 / np.sqrt(a), "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+                   "softplus": lambda a: np.logaddexp(np.float32(0), a), "relu": lambda a: np.maximum(a, 0),
+                   "relu6": lambda a: np.minimum(np.maximum(a, 0), 6), "reciprocal": np.reciprocal}.get(name, getattr(np, name, None))
+            want = ref(x).astype(np.float32)
+            # NaN where numpy gives NaN, infinities and zeros (with their sign) where it gives them.
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=name)
+            exact = np.isinf(want) | (want == 0)
+            np.testing.assert_array_equal(got[exact], want[exact], err_msg=name)
+            np.testing.assert_array_equal(np.signbit(got[exact]), np.signbit(want[exact]), err_msg=name)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "softplus", "tanh", "exp"])
+def test_large_arguments_give_finite_values_and_gradients(name):
+    x = tg.constant([-1e4, -50.0, 50.0, 1e4] if name != "exp" else [-1e4, -50.0, 50.0, 80.0], dtype=tg.float32)
+    with tg.GradientTape() as tape:
+        tape.watch(x)
+        y = getattr(tg, name)(x)
+    g = tape.gradient(y, x)
+    assert np.all(np.isfinite(y.numpy())) and np.all(np.isfinite(g.numpy())), (y, g)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_instruction_set_gives_the_same_bits(dtype):
+    x = np.random.default_rng(7).standard_normal(1000).astype(dtype) * 4
+    saved = _core.isa()
+    try:
+        results = {}
+        for isa in _core.available_isas():
+            _core.select_isa(isa)
+            results[isa] = {name: getattr(tg, name)(np.abs(x) if name in ("log", "sqrt", "rsqrt") else x)
+                            .numpy().tobytes() for name in MATH}
+    finally:
+        _core.select_isa(saved)
+    first = next(iter(results.values()))
+    for isa, got in results.items():
+        assert got == first, f"{isa} differs from the scalar reference"
+
+
+def test_nn_activations_are_the_ops():
+    for name in ["relu", "relu6", "sigmoid", "softplus", "tanh"]:
+        assert getattr(tg.nn, name) is getattr(tg, name)
+    assert tg.nn.relu([-1.0, 2.0]).numpy().tolist() == [0.0, 2.0]
