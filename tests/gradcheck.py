@@ -23,7 +23,8 @@ F32 = np.dtype(np.float32)
 F64 = np.dtype(np.float64)
 
 # Forward tolerances: (rtol, atol); atol is scaled by max(1, max|reference|).
-FWD_TOL = {F64: (1e-10, 1e-10), F32: (2e-5, 2e-5)}
+FWD_TOL = {F64: (1e-10, 1e-10), F32: (2e-5, 2e-5),
+           np.dtype(np.bool_): (0.0, 0.0), np.dtype(np.int32): (0.0, 0.0), np.dtype(np.int64): (0.0, 0.0)}
 # float32 tape gradients vs float64 tape gradients at the same point.
 F32_GRAD_TOL = (2e-4, 2e-4)
 

@@ -15,6 +15,7 @@ Shapes drawn from ``_SHAPE_RNG`` are random but fixed at import time (seeded, al
 same order), so test ids are stable.
 """
 
+import dataclasses
 import math
 import operator
 from dataclasses import dataclass, field
@@ -93,7 +94,7 @@ class OpSpec:
                      are operator spellings (``a + b``)
     ref:             numpy reference taking (*arrays, **attrs)
     arity:           number of tensor inputs
-    kind:            "elementwise", "reduction", "shape", "matmul" or "cast"
+    kind:            "elementwise", "comparison", "logical", "reduction", "shape", "matmul" or "cast"
     domain:          per input, a draw (rng, shape) -> float64 array (denominators away from 0)
     variants:        gradient-check cases (``Variant``)
     check:           ``check_op`` settings for every variant
@@ -548,6 +549,36 @@ def _binary(name, np_fn, op, domain, extra_bad, high_rank=False):
 
 _UNARY_VARIANTS = tuple(Variant(fmt(s), (s,)) for s in UNARY_SHAPES)
 
+_BOOL = np.dtype(np.bool_)
+
+
+def _broadcasting(name, ref, spellings=None, check=None, domain=(randn, randn), differentiable=True):
+    """A broadcasting binary op without the arithmetic operators' extra rows."""
+    fn = getattr(tg, name)
+    return OpSpec(
+        name=name, spellings={name: fn, **(spellings or {})}, ref=ref, arity=2, kind="elementwise",
+        domain=domain, variants=_BINARY_VARIANTS, check=check or {},
+        second_order_variants=tuple(v.id for v in _BINARY_VARIANTS if v.id.split("-")[0] in _SECOND_ORDER_PATTERNS)
+        if differentiable else (),
+        fuzz_args=_BINARY_FUZZ, reflected=False,
+        bad_inputs=_binary_bad_inputs(name) + (
+            BadInput("int_with_float", lambda: fn(i3(), tg.constant([1.0, 2.0, 3.0])), TypeError,
+                     ("int32", "float32")),))
+
+
+def _comparison(name, ref, operator_spelling=None):
+    spellings = dict([operator_spelling]) if operator_spelling else None
+    spec = _broadcasting(name, ref, spellings, check={"check_grad": False}, differentiable=False)
+    return dataclasses.replace(spec, kind="comparison")
+
+
+def _logical(name, ref):
+    fn = getattr(tg, name)
+    return OpSpec(
+        name=name, spellings={name: fn}, ref=ref, arity=2, kind="logical", domain=(randn, randn),
+        variants=_BINARY_VARIANTS, check={"check_grad": False, "dtypes": (_BOOL,)}, fuzz_args=_BINARY_FUZZ,
+        bad_inputs=(BadInput("floats", lambda: fn(x2(), x2()), TypeError, ("bool", "float32")),))
+
 
 def _reduction(name, np_fn, bad_inputs, second_order):
     variants = []
@@ -638,6 +669,37 @@ SPECS = (
         name="square", spellings={"square": tg.square}, ref=np.square, arity=1, kind="elementwise",
         domain=(randn,), variants=_UNARY_VARIANTS, fuzz_args=(("tensor", None),),
         bad_inputs=non_numeric_rows(lambda bad: tg.square(bad))),
+    _broadcasting("maximum", np.maximum),
+    _broadcasting("minimum", np.minimum),
+    _broadcasting("squared_difference", lambda a, b: (a - b) ** 2),
+    _comparison("equal", np.equal),
+    _comparison("not_equal", np.not_equal),
+    _comparison("less", np.less, ("op<", operator.lt)),
+    _comparison("less_equal", np.less_equal, ("op<=", operator.le)),
+    _comparison("greater", np.greater, ("op>", operator.gt)),
+    _comparison("greater_equal", np.greater_equal, ("op>=", operator.ge)),
+    _logical("logical_and", np.logical_and),
+    _logical("logical_or", np.logical_or),
+    OpSpec(
+        name="logical_not", spellings={"logical_not": tg.logical_not}, ref=np.logical_not, arity=1,
+        kind="logical", domain=(randn,), variants=_UNARY_VARIANTS,
+        check={"check_grad": False, "dtypes": (_BOOL,)}, fuzz_args=(("tensor", None),),
+        bad_inputs=(BadInput("float", lambda: tg.logical_not(x2()), TypeError, ("bool", "float32")),)),
+    OpSpec(
+        name="clip_by_value", spellings={"clip_by_value": tg.clip_by_value},
+        ref=lambda a, clip_value_min, clip_value_max: np.clip(a, clip_value_min, clip_value_max).astype(a.dtype),
+        arity=1,
+        kind="elementwise", domain=(randn,),
+        variants=tuple(Variant(f"{v.id}-bounds", v.shapes, {"clip_value_min": -0.5, "clip_value_max": 0.7},
+                               positional=True) for v in _UNARY_VARIANTS)
+        + (Variant("tensor_bounds", ((3, 4),), {"clip_value_min": [-0.3] * 4,
+                                               "clip_value_max": [[0.4], [0.3], [0.5]]}),),
+        second_order={"clip_by_value": lambda t: tg.clip_by_value(t * t, 0.1, 0.9) * t},
+        fuzz_args=(("tensor", None), ("tensor", None), ("tensor", None)),
+        bad_inputs=(BadInput("bounds_shape", lambda: tg.clip_by_value(x2(), [0.0, 0.0, 0.0], 1.0), ValueError,
+                             ((2,), (3,))),
+                    BadInput("float64_bounds", lambda: tg.clip_by_value(x2(), np.zeros(2), 1.0), TypeError,
+                             ("float32", "float64")))),
     _math("exp", np.exp, randn, {"exp": lambda t: tg.exp(t) * t}),
     _math("expm1", np.expm1, randn, {"expm1": lambda t: tg.expm1(t * 0.5) * t}),
     _math("log", np.log, positive, {"log": lambda t: tg.log(tg.square(t) + 1.0) * t}),

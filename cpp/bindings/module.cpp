@@ -58,6 +58,10 @@ void def_operators(Cls& c) {
   static const OpDef& matmul = op_bindings::op("matmul");
   static const OpDef& neg = op_bindings::op("negative");
   static const OpDef& pow = op_bindings::op("pow");
+  static const OpDef& less = op_bindings::op("less");
+  static const OpDef& less_equal = op_bindings::op("less_equal");
+  static const OpDef& greater = op_bindings::op("greater");
+  static const OpDef& greater_equal = op_bindings::op("greater_equal");
   auto binary = [](const OpDef& op, H x, H y) {
     const H args[] = {x, y, Py_False, Py_False};  // matmul: no transposes
     return op_bindings::call(op, args);
@@ -72,6 +76,10 @@ void def_operators(Cls& c) {
       .def("__rtruediv__", [=](H s, H o) { return binary(div, o, s); })
       .def("__matmul__", [=](H s, H o) { return binary(matmul, s, o); })
       .def("__rmatmul__", [=](H s, H o) { return binary(matmul, o, s); })
+      .def("__lt__", [=](H s, H o) { return binary(less, s, o); })
+      .def("__le__", [=](H s, H o) { return binary(less_equal, s, o); })
+      .def("__gt__", [=](H s, H o) { return binary(greater, s, o); })
+      .def("__ge__", [=](H s, H o) { return binary(greater_equal, s, o); })
       .def("__neg__", [](H s) { return op_bindings::call(neg, &s); })
       .def("__pow__", [](H s, H e, H m) {
              if (!m.is_none()) throw TypeError("pow: the modulo argument is not supported");

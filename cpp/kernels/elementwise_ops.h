@@ -35,7 +35,9 @@
   X(Add, AddF)                     \
   X(Sub, SubF)                     \
   X(Mul, MulF)                     \
-  X(Div, DivF)
+  X(Div, DivF)                     \
+  X(Max, MaxF)                     \
+  X(Min, MinF)
 
 namespace tapegrad::kernels {
 
@@ -119,6 +121,11 @@ template <typename T>
 struct MulF { static T f(T x, T y) { return x * y; } };
 template <typename T>
 struct DivF { static T f(T x, T y) { return x / y; } };
+// NaN in either operand gives NaN, as numpy's maximum and minimum.
+template <typename T>
+struct MaxF { static T f(T x, T y) { return x > y || x != x ? x : y; } };
+template <typename T>
+struct MinF { static T f(T x, T y) { return x < y || x != x ? x : y; } };
 
 }  // namespace
 }  // namespace tapegrad::kernels

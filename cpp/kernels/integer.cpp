@@ -1,5 +1,7 @@
 #include "kernels/integer.h"
 
+#include "kernels/strided_rows.h"
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -25,47 +27,14 @@ T wrap_mul(T x, T y) {
   return static_cast<T>(static_cast<U>(x) * static_cast<U>(y));
 }
 
-// Calls body(offset_a, offset_b, n) for each contiguous output row of a plan whose innermost
-// dimension has strides (sa, sb); rows follow in output order.
-template <typename Plan, typename Row>
-void for_rows(const Plan& p, const int64_t* sa, const int64_t* sb, Row row) {
-  if (p.rank == 0) {
-    row(0, 0, 0, 1);
-    return;
-  }
-  const int last = p.rank - 1;
-  int64_t outer = 1;
-  for (int d = 0; d < last; ++d) outer *= p.shape[d];
-  int64_t idx[kMaxRank] = {};
-  int64_t off_a = 0, off_b = 0;
-  for (int64_t o = 0; o < outer; ++o) {
-    row(off_a, off_b, o * p.shape[last], p.shape[last]);
-    for (int d = last - 1; d >= 0; --d) {
-      off_a += sa[d];
-      off_b += sb ? sb[d] : 0;
-      if (++idx[d] < p.shape[d]) break;
-      off_a -= sa[d] * p.shape[d];
-      off_b -= sb ? sb[d] * p.shape[d] : 0;
-      idx[d] = 0;
-    }
-  }
-}
-
-template <typename T, typename F>
-void binary_loop(const T* a, const T* b, T* out, const BinaryPlan& p, F f) {
-  const int last = p.rank > 0 ? p.rank - 1 : 0;
-  const int64_t ia = p.rank ? p.stride_a[last] : 0, ib = p.rank ? p.stride_b[last] : 0;
-  for_rows(p, p.stride_a, p.stride_b, [&](int64_t oa, int64_t ob, int64_t oo, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) out[oo + i] = f(a[oa + i * ia], b[ob + i * ib]);
-  });
-}
-
 template <typename T>
 void binary(BinaryOp op, const T* a, const T* b, T* out, const BinaryPlan& p) {
   switch (op) {
-    case BinaryOp::Add: return binary_loop(a, b, out, p, wrap_add<T>);
-    case BinaryOp::Sub: return binary_loop(a, b, out, p, wrap_sub<T>);
-    case BinaryOp::Mul: return binary_loop(a, b, out, p, wrap_mul<T>);
+    case BinaryOp::Add: return binary_rows(a, b, out, p, wrap_add<T>);
+    case BinaryOp::Sub: return binary_rows(a, b, out, p, wrap_sub<T>);
+    case BinaryOp::Mul: return binary_rows(a, b, out, p, wrap_mul<T>);
+    case BinaryOp::Max: return binary_rows(a, b, out, p, [](T x, T y) { return x > y ? x : y; });
+    case BinaryOp::Min: return binary_rows(a, b, out, p, [](T x, T y) { return x < y ? x : y; });
     default: return;  // the ops never ask for another
   }
 }

@@ -104,6 +104,23 @@ void divide_rule(const E& e, const G& g, const bool need[2], G out[2]) {
                          e.in_shape[1]);
 }
 
+// The gradient goes to x where `mask` (x's side wins, ties included: TensorFlow's convention)
+// and to y elsewhere.
+void select_rule(const E& e, const G& g, const G& mask_bool, const bool need[2], G out[2]) {
+  const G mask = cast(mask_bool, g->dtype());
+  if (need[0]) out[0] = unbroadcast(multiply(g, mask), e.in_shape[0]);
+  if (need[1])
+    out[1] = unbroadcast(multiply(g, subtract(scalar(g->dtype(), 1.0), mask)), e.in_shape[1]);
+}
+
+void maximum_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  select_rule(e, g, greater_equal(e.saved[0], e.saved[1]), need, out);
+}
+
+void minimum_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  select_rule(e, g, less_equal(e.saved[0], e.saved[1]), need, out);
+}
+
 constexpr OpDef kAdd = binary("add", kernels::BinaryOp::Add, Saves::Nothing, add_rule,
                               "x + y with numpy broadcasting.");
 constexpr OpDef kSubtract = binary("subtract", kernels::BinaryOp::Sub, Saves::Nothing,
@@ -113,7 +130,12 @@ constexpr OpDef kMultiply = binary("multiply", kernels::BinaryOp::Mul, Saves::In
 constexpr OpDef kDivide = binary("divide", kernels::BinaryOp::Div, Saves::Inputs, divide_rule,
                                  "x / y with numpy broadcasting.");
 
-constexpr const OpDef* kList[] = {&kAdd, &kSubtract, &kMultiply, &kDivide};
+constexpr OpDef kMaximum = binary("maximum", kernels::BinaryOp::Max, Saves::Inputs, maximum_rule,
+                                  "The larger of x and y, elementwise (NaN if either is).");
+constexpr OpDef kMinimum = binary("minimum", kernels::BinaryOp::Min, Saves::Inputs, minimum_rule,
+                                  "The smaller of x and y, elementwise (NaN if either is).");
+
+constexpr const OpDef* kList[] = {&kAdd, &kSubtract, &kMultiply, &kDivide, &kMaximum, &kMinimum};
 
 }  // namespace
 
@@ -123,5 +145,7 @@ TensorPtr add(const TensorPtr& a, const TensorPtr& b) { return binary_apply(kAdd
 TensorPtr subtract(const TensorPtr& a, const TensorPtr& b) { return binary_apply(kSubtract, a, b); }
 TensorPtr multiply(const TensorPtr& a, const TensorPtr& b) { return binary_apply(kMultiply, a, b); }
 TensorPtr divide(const TensorPtr& a, const TensorPtr& b) { return binary_apply(kDivide, a, b); }
+TensorPtr maximum(const TensorPtr& a, const TensorPtr& b) { return binary_apply(kMaximum, a, b); }
+TensorPtr minimum(const TensorPtr& a, const TensorPtr& b) { return binary_apply(kMinimum, a, b); }
 
 }  // namespace tapegrad::ops

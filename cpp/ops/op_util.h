@@ -64,6 +64,7 @@ extern const OpList kReductionOps;
 extern const OpList kMatmulOps;
 extern const OpList kShapeOps;
 extern const OpList kCompositeOps;
+extern const OpList kComparisonOps;
 
 // Plans with adjacent dimensions merged wherever the strides allow (see plans.cpp).
 kernels::BinaryPlan binary_plan(const Shape& a, const Shape& b, const Shape& out);

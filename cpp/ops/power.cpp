@@ -39,7 +39,19 @@ TensorPtr power_forward(const OpDef&, const TensorPtr* in, const OpArguments& ar
 constexpr OpDef kPow{"pow", "x ** n for an integer n.", {"x", nullptr},
                      {{"exponent", AttrKind::Number}}, Saves::Nothing, nullptr, power_forward, 0};
 
-constexpr const OpDef* kList[] = {&kPow};
+// The checks of its parts, made first so that errors name this op.
+TensorPtr squared_difference_forward(const OpDef& op, const TensorPtr* in, const OpArguments&) {
+  check_same_dtype(in[0], in[1], op.name);
+  check_dtype(in[0], Accepts::Numbers, op.name);
+  if (in[0]->shape() != in[1]->shape()) broadcast_shapes(in[0]->shape(), in[1]->shape(), op.name);
+  return square(subtract(in[0], in[1]));
+}
+
+constexpr OpDef kSquaredDifference{"squared_difference", "(x - y) ** 2, elementwise, broadcasting.",
+                                   {"x", "y"}, {}, Saves::Nothing, nullptr,
+                                   squared_difference_forward, 0};
+
+constexpr const OpDef* kList[] = {&kPow, &kSquaredDifference};
 
 }  // namespace
 

@@ -9,7 +9,8 @@ const std::vector<const OpDef*>& registry() {
   static const std::vector<const OpDef*> all = [] {
     std::vector<const OpDef*> v;
     for (const OpList* family : {&ops::kUnaryOps, &ops::kBinaryOps, &ops::kReductionOps,
-                                 &ops::kMatmulOps, &ops::kShapeOps, &ops::kCompositeOps})
+                                 &ops::kMatmulOps, &ops::kShapeOps, &ops::kCompositeOps,
+                                 &ops::kComparisonOps})
       v.insert(v.end(), family->ops, family->ops + family->size);
     return v;
   }();

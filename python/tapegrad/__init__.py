@@ -18,6 +18,7 @@ from .gradients import (
     implicit_value_and_gradients,
     value_and_gradients_function,
 )
+from .clip_ops import clip_by_value
 from .layers import Dense
 from .optimizers import GradientDescent
 from .tape import GradientTape
@@ -33,7 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "GradientTape", "Dense", "GradientDescent",
     "float32", "float64", "int32", "int64", "bool", "config", "nn", "random",
-    "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
+    "clip_by_value", "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
     "value_and_gradients_function",
     *_core.__all__,
 ]
