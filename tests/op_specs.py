@@ -598,6 +598,41 @@ def _reduction(name, np_fn, bad_inputs, second_order):
         fuzz_args=(("tensor", None), ("axis", "axis"), ("bool", "keepdims")), bad_inputs=bad_inputs)
 
 
+def _selection(name, np_fn, bool_input=False):
+    """reduce_max/min (differentiable) or reduce_any/all (bool in and out): the reduction rows."""
+    fn = getattr(tg, name)
+    spec = _reduction(name, np_fn, tuple(_axis_rows(name, with_types=False)), {})
+    if bool_input:
+        flags = tg.constant(np.ones((2, 3), np.bool_))
+        return dataclasses.replace(spec, kind="logical", check={"check_grad": False, "dtypes": (_BOOL,)}, bad_inputs=(
+            BadInput("float", lambda: fn(x2()), TypeError, ("bool", "float32")),
+            BadInput("axis_2", lambda: fn(flags, axis=2), ValueError, ((2, 3),)),
+            BadInput("axis_repeated", lambda: fn(flags, axis=(1, -1)), ValueError, ((2, 3),))))
+    return dataclasses.replace(spec, second_order={name: lambda t: fn(t * t, axis=0) * t}, bad_inputs=spec.bad_inputs + (
+        BadInput("bools", lambda: fn(i3(np.bool_)), TypeError, ("bool",)),))
+
+
+def _arg(name, np_fn):
+    fn = getattr(tg, name)
+    return OpSpec(
+        name=name, spellings={name: fn}, ref=lambda a, axis=0: np_fn(a, axis=axis), arity=1, kind="reduction",
+        domain=(randn,), check={"check_grad": False},
+        variants=(Variant("3x4-default", ((3, 4),)), Variant("3x4-axis1", ((3, 4),), {"axis": 1}),
+                  Variant("2x3x4-axis-1", ((2, 3, 4),), {"axis": -1}), Variant("5-axis0", ((5,),), {"axis": 0})),
+        fuzz_args=(("tensor", None), ("axis", "axis")),
+        bad_inputs=(BadInput("axis_out_of_range", lambda: fn(m23(), axis=2), ValueError, ((2, 3),)),
+                    BadInput("axis_tuple", lambda: fn(m23(), axis=(0, 1)), TypeError, ("one int",)),
+                    BadInput("scalar", lambda: fn(tg.constant(1.0)), ValueError, ("rank",)),
+                    BadInput("empty_axis", lambda: fn(tg.constant(np.zeros((0, 3))), axis=0), ValueError, ("empty",)),
+                    BadInput("bools", lambda: fn(i3(np.bool_)), TypeError, ("bool",))))
+
+
+def _logsumexp_ref(a, axis=None, keepdims=False):
+    peak = np.max(a, axis=axis, keepdims=True)
+    out = np.log(np.sum(np.exp(a - peak), axis=axis, keepdims=True)) + peak
+    return out if keepdims else np.squeeze(out, axis=axis if axis is not None else tuple(range(a.ndim)))
+
+
 def _matmul_variants():
     out = []
     for case, sa, sb in MATMUL_CASES:
@@ -750,6 +785,16 @@ SPECS = (
                {"reduce_sum_axis": lambda t: tg.reduce_sum(t * t, axis=0) * t}),
     _reduction("reduce_mean", np.mean, _reduce_mean_bad_inputs(),
                {"reduce_mean_axis": lambda t: tg.reduce_mean(t * t, axis=1, keepdims=True) * t}),
+    _selection("reduce_max", np.max),
+    _selection("reduce_min", np.min),
+    _selection("reduce_any", np.any, bool_input=True),
+    _selection("reduce_all", np.all, bool_input=True),
+    _arg("argmax", np.argmax),
+    _arg("argmin", np.argmin),
+    dataclasses.replace(_reduction("reduce_logsumexp", _logsumexp_ref, (
+        BadInput("axis_2", lambda: tg.reduce_logsumexp(m23(), axis=2), ValueError, ((2, 3),)),
+        BadInput("ints", lambda: tg.reduce_logsumexp(i3()), TypeError, ("int32",))), {}),
+                        second_order={"reduce_logsumexp": lambda t: tg.reduce_logsumexp(t * t, axis=0) * t}),
     OpSpec(
         name="reshape", spellings={"reshape": tg.reshape}, ref=lambda a, shape: np.reshape(a, shape), arity=1,
         kind="shape", domain=(randn,),

@@ -38,7 +38,20 @@ int count_attrs(const OpDef& op) {
 }
 
 bool has_default(AttrKind k) {
-  return k == AttrKind::Bool || k == AttrKind::Axes || k == AttrKind::OptionalInts;
+  return k == AttrKind::Bool || k == AttrKind::Axes || k == AttrKind::OptionalInts ||
+         k == AttrKind::Axis;
+}
+
+// The default of an optional attribute, as Python sees it.
+py::handle default_of(AttrKind k) {
+  static PyObject* zero = PyLong_FromLong(0);  // immortal for the module's life
+  if (k == AttrKind::Bool) return Py_False;
+  if (k == AttrKind::Axis) return zero;
+  return Py_None;
+}
+
+const char* default_text(AttrKind k) {
+  return k == AttrKind::Bool ? "=False" : k == AttrKind::Axis ? "=0" : "=None";
 }
 
 }  // namespace
@@ -92,6 +105,18 @@ TensorPtr call(const OpDef& op, const py::handle* args) {
       case AttrKind::Number:
         a.number = number_from_py(h, op.name, spec.name);
         break;
+      case AttrKind::Axis: {
+        a.has_ints = true;
+        if (h.is_none()) {  // TensorFlow reads None as axis 0
+          a.ints = {0};
+          break;
+        }
+        a.ints = convert::ints_from_py(h, op.name, spec.name);
+        if (a.ints.size() != 1 || !(PyLong_Check(h.ptr()) || PyIndex_Check(h.ptr())))
+          throw TypeError(std::string(op.name) + ": " + spec.name + " must be one int, got " +
+                          std::string(py::repr(h)));
+        break;
+      }
     }
   }
   return op.forward(op, in, a);
@@ -157,7 +182,7 @@ bool parse_call(const OpDef& op, PyObject* const* args, Py_ssize_t nargs, PyObje
                    param_name(op, i));
       return false;
     }
-    params[i] = kind == AttrKind::Bool ? Py_False : Py_None;
+    params[i] = default_of(kind);
   }
   return true;
 }
@@ -182,8 +207,7 @@ std::string docstring(const OpDef& op) {
     sig += param_name(op, i);
     if (i >= op.arity()) {
       const AttrKind kind = op.attrs[i - op.arity()].kind;
-      if (kind == AttrKind::Bool) sig += "=False";
-      else if (has_default(kind)) sig += "=None";
+      if (has_default(kind)) sig += default_text(kind);
     }
   }
   return sig + ")\n--\n\n" + op.doc;

@@ -92,6 +92,10 @@ TensorPtr greater_equal(const TensorPtr& a, const TensorPtr& b) {
   const TensorPtr in[2] = {a, b};
   return compare_forward(kGreaterEqual, in, no_arguments());
 }
+TensorPtr equal(const TensorPtr& a, const TensorPtr& b) {
+  const TensorPtr in[2] = {a, b};
+  return compare_forward(kEqual, in, no_arguments());
+}
 TensorPtr less_equal(const TensorPtr& a, const TensorPtr& b) {
   const TensorPtr in[2] = {a, b};
   return compare_forward(kLessEqual, in, no_arguments());

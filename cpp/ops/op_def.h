@@ -35,6 +35,7 @@ enum class AttrKind : uint8_t {
   Shape,         // a shape of at most kMaxRank dimensions, required
   DType,         // any dtype, required; Python values given as inputs take it
   Number,        // a Python int or float, required
+  Axis,          // one axis (an int, negative allowed; None means 0), default 0
 };
 
 struct AttrSpec {

@@ -19,6 +19,7 @@ TensorPtr minimum(const TensorPtr& a, const TensorPtr& b);
 // Bool results, never recorded (the masks of maximum's and minimum's rules).
 TensorPtr greater_equal(const TensorPtr& a, const TensorPtr& b);
 TensorPtr less_equal(const TensorPtr& a, const TensorPtr& b);
+TensorPtr equal(const TensorPtr& a, const TensorPtr& b);
 TensorPtr negative(const TensorPtr& x);
 TensorPtr square(const TensorPtr& x);
 // Elementwise math the backward rules use (each is also a registry op of the same name).

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "kernels/integer.h"
+#include "kernels/reduce_select.h"
 
 namespace tapegrad::ops {
 namespace {
@@ -123,6 +124,59 @@ void reduce_mean_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   out[0] = spread(e, g, count ? 1.0 / double(count) : 0.0);
 }
 
+TensorPtr select_forward(const OpDef& op, const TensorPtr* in, const OpArguments& args) {
+  const TensorPtr& x = in[0];
+  const auto sop = static_cast<kernels::SelectOp>(op.kernel);
+  const bool logical = sop == kernels::SelectOp::Any || sop == kernels::SelectOp::All;
+  if (logical && x->dtype() != DType::Bool)
+    throw TypeError(std::string(op.name) + ": expected a bool tensor, got " + dtype_name(x->dtype()) +
+                    "; compare, or convert with tapegrad.cast(x, tapegrad.bool)");
+  if (!logical) check_dtype(x, Accepts::Numbers, op.name);
+  const uint32_t mask = axes_to_mask(args.has_ints ? &args.ints : nullptr, x->shape(), op.name);
+  TensorPtr out = TensorImpl::empty(x->dtype(), reduced_shape(x->shape(), mask, args.flags[0]), op.name);
+  if (out->numel() > 0)
+    kernels::reduce_select(sop, x->dtype(), x->raw(), out->raw(), reduce_plan(x->shape(), mask));
+  OpAttrs attrs;
+  attrs.axes_mask = mask;
+  attrs.keepdims = args.flags[0];
+  return recorded(op, {&x}, out, attrs);
+}
+
+// The gradient of a max or min goes to the elements equal to it, shared evenly among ties (as
+// TensorFlow). The shares are constants: the selection is piecewise constant.
+void extremum_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (!need[0]) return;
+  const G& x = e.saved[0];
+  const Shape kept = keepdims_shape(e);
+  const G chosen = cast(equal(x, reshape(e.saved_output, std::vector<int64_t>(kept.dims, kept.dims + kept.rank))),
+                        x->dtype());
+  std::vector<int64_t> axes;
+  for (int d = 0; d < x->rank(); ++d)
+    if (e.attrs.axes_mask >> d & 1u) axes.push_back(d);
+  const G share = divide(chosen, reduce_sum(chosen, &axes, true));
+  out[0] = multiply(spread(e, g, 1.0), share);
+}
+
+TensorPtr arg_forward(const OpDef& op, const TensorPtr* in, const OpArguments& args) {
+  const TensorPtr& x = in[0];
+  check_dtype(x, Accepts::Numbers, op.name);
+  if (x->rank() == 0)
+    throw ValueError(std::string(op.name) + ": expected a tensor of rank >= 1, got a scalar");
+  const uint32_t mask = axes_to_mask(&args.ints, x->shape(), op.name);
+  int axis = 0;
+  while (!(mask >> axis & 1u)) ++axis;
+  const int64_t n = x->shape().dims[axis];
+  if (n == 0)
+    throw ValueError(std::string(op.name) + ": axis " + std::to_string(axis) + " of shape " +
+                     x->shape().str() + " is empty; there is no index to return");
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= x->shape().dims[d];
+  for (int d = axis + 1; d < x->rank(); ++d) inner *= x->shape().dims[d];
+  TensorPtr out = TensorImpl::empty(DType::I64, reduced_shape(x->shape(), mask, false), op.name);
+  kernels::arg_select(op.kernel == 1, x->dtype(), x->raw(), out->data<int64_t>(), outer, n, inner);
+  return out;
+}
+
 constexpr OpDef reduction(const char* name, Reduction kind, BackwardRule rule, const char* doc) {
   return OpDef{name, doc, {"x", nullptr}, {{"axis", AttrKind::Axes}, {"keepdims", AttrKind::Bool}},
                Saves::Nothing, rule, reduce_forward, static_cast<int>(kind)};
@@ -133,7 +187,35 @@ constexpr OpDef kReduceSum = reduction("reduce_sum", Reduction::Sum, reduce_sum_
 constexpr OpDef kReduceMean = reduction("reduce_mean", Reduction::Mean, reduce_mean_rule,
     "Mean over axis (None: all; int or tuple; negative allowed).");
 
-constexpr const OpDef* kList[] = {&kReduceSum, &kReduceMean};
+constexpr OpDef selection(const char* name, kernels::SelectOp kind, BackwardRule rule,
+                          const char* doc) {
+  return OpDef{name,
+               doc,
+               {"x", nullptr},
+               {{"axis", AttrKind::Axes}, {"keepdims", AttrKind::Bool}},
+               rule ? Saves::InputsAndOutput : Saves::Nothing,
+               rule,
+               select_forward,
+               static_cast<int>(kind)};
+}
+
+constexpr OpDef kReduceMax = selection("reduce_max", kernels::SelectOp::Max, extremum_rule,
+    "Maximum over axis (None: all); NaN if any is; an empty reduction gives -inf.");
+constexpr OpDef kReduceMin = selection("reduce_min", kernels::SelectOp::Min, extremum_rule,
+    "Minimum over axis (None: all); NaN if any is; an empty reduction gives +inf.");
+constexpr OpDef kReduceAny = selection("reduce_any", kernels::SelectOp::Any, nullptr,
+    "Logical or over axis of a bool tensor (None: all).");
+constexpr OpDef kReduceAll = selection("reduce_all", kernels::SelectOp::All, nullptr,
+    "Logical and over axis of a bool tensor (None: all).");
+constexpr OpDef kArgmax{"argmax", "Index (int64) of the first largest element along axis.",
+                        {"x", nullptr}, {{"axis", AttrKind::Axis}}, Saves::Nothing, nullptr,
+                        arg_forward, 1};
+constexpr OpDef kArgmin{"argmin", "Index (int64) of the first smallest element along axis.",
+                        {"x", nullptr}, {{"axis", AttrKind::Axis}}, Saves::Nothing, nullptr,
+                        arg_forward, 0};
+
+constexpr const OpDef* kList[] = {&kReduceSum, &kReduceMean, &kReduceMax, &kReduceMin,
+                                  &kReduceAny, &kReduceAll,  &kArgmax,    &kArgmin};
 
 }  // namespace
 

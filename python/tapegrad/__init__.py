@@ -19,7 +19,9 @@ from .gradients import (
     value_and_gradients_function,
 )
 from .clip_ops import clip_by_value
+from .creation import eye, fill, linspace, ones, ones_like, range, zeros, zeros_like
 from .layers import Dense
+from .reductions import reduce_logsumexp
 from .optimizers import GradientDescent
 from .tape import GradientTape
 
@@ -34,7 +36,8 @@ __version__ = "0.1.0"
 __all__ = [
     "GradientTape", "Dense", "GradientDescent",
     "float32", "float64", "int32", "int64", "bool", "config", "nn", "random",
-    "clip_by_value", "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
+    "clip_by_value", "reduce_logsumexp", "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "eye",
+    "linspace", "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
     "value_and_gradients_function",
     *_core.__all__,
 ]

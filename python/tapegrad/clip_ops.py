@@ -14,5 +14,5 @@ def clip_by_value(t: Any, clip_value_min: Any, clip_value_max: Any) -> "_core.Te
     included) and to a bound where it is the value."""
     try:
         return _core.minimum(_core.maximum(t, clip_value_min), clip_value_max)
-    except (TypeError, ValueError) as e:  # the message names this function, not its parts
+    except (TypeError, ValueError, MemoryError) as e:  # the message names this function, not its parts
         raise type(e)(f"clip_by_value: {e}") from None

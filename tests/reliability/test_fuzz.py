@@ -399,6 +399,52 @@ def _constant(data, guard):
     return tg.constant(_draw(data, anything, "value"), dtype=_draw(data, dtype_like, "dtype"))
 
 
+@target("zeros")
+def _zeros(data, guard):
+    return tg.zeros(_draw(data, shape_like, "shape"), _draw(data, dtype_like, "dtype"))
+
+
+@target("ones")
+def _ones(data, guard):
+    return tg.ones(_draw(data, shape_like, "shape"), _draw(data, dtype_like, "dtype"))
+
+
+@target("zeros_like")
+def _zeros_like(data, guard):
+    return tg.zeros_like(_draw(data, tensor_like, "input"), _draw(data, st.one_of(st.none(), dtype_like), "dtype"))
+
+
+@target("ones_like")
+def _ones_like(data, guard):
+    return tg.ones_like(_draw(data, tensor_like, "input"), _draw(data, st.one_of(st.none(), dtype_like), "dtype"))
+
+
+@target("fill")
+def _fill(data, guard):
+    return tg.fill(_draw(data, shape_like, "dims"), _draw(data, st.one_of(st.integers(-3, 3), st.floats(),
+                                                                          st.booleans(), anything), "value"))
+
+
+@target("range")
+def _range(data, guard):
+    number = st.one_of(st.integers(-20, 20), st.floats(-20, 20), anything)
+    return tg.range(_draw(data, number, "start"), _draw(data, st.one_of(st.none(), number), "limit"),
+                    _draw(data, number, "delta"))
+
+
+@target("eye")
+def _eye(data, guard):
+    return tg.eye(_draw(data, st.one_of(st.integers(-2, 5), anything), "num_rows"),
+                  _draw(data, st.one_of(st.none(), st.integers(-2, 5), anything), "num_columns"))
+
+
+@target("linspace")
+def _linspace(data, guard):
+    number = st.one_of(st.floats(-5, 5), st.integers(-5, 5), anything)
+    return tg.linspace(_draw(data, number, "start"), _draw(data, number, "stop"),
+                       _draw(data, st.one_of(st.integers(-2, 9), anything), "num"))
+
+
 @target("convert_to_tensor")
 def _convert_to_tensor(data, guard):
     return tg.convert_to_tensor(_draw(data, anything, "value"), dtype=_draw(data, dtype_like, "dtype"))
