@@ -684,6 +684,13 @@ def _math(name, ref, domain, second_order=None, check=None):
         + (BadInput("int_tensor", lambda: fn(i3()), TypeError, ("int32", "float32 or float64")),))
 
 
+def _gelu_ref(a, approximate):
+    if approximate:
+        return (0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a ** 3)))).astype(np.asarray(a).dtype)
+    erf = np.vectorize(math.erf, otypes=[np.float64])
+    return (0.5 * a * (1 + erf(np.asarray(a, np.float64) / np.sqrt(2)))).astype(np.asarray(a).dtype)
+
+
 def _sigmoid_ref(a):
     return 1.0 / (1.0 + np.exp(-a))
 
@@ -704,6 +711,22 @@ SPECS = (
         name="square", spellings={"square": tg.square}, ref=np.square, arity=1, kind="elementwise",
         domain=(randn,), variants=_UNARY_VARIANTS, fuzz_args=(("tensor", None),),
         bad_inputs=non_numeric_rows(lambda bad: tg.square(bad))),
+    _math("elu", lambda a: np.where(a > 0, a, np.expm1(np.minimum(a, 0))), away_from_zero,
+          {"elu": lambda t: tg.elu(t) * t}),
+    _math("erf", lambda a: np.vectorize(math.erf, otypes=[float])(a).astype(a.dtype) if a.ndim else
+          np.asarray(math.erf(float(a)), dtype=a.dtype), randn, {"erf": lambda t: tg.erf(t) * t}),
+    dataclasses.replace(
+        _math("gelu", lambda a, approximate=False: _gelu_ref(a, approximate), randn,
+              {"gelu": lambda t: tg.gelu(t) * t, "gelu_tanh": lambda t: tg.gelu(t, approximate=True) * t}),
+        variants=_UNARY_VARIANTS + tuple(Variant(f"approximate-{v.id}", v.shapes, {"approximate": True})
+                                         for v in _UNARY_VARIANTS[:4]),
+        fuzz_args=(("tensor", None), ("bool", "approximate"))),
+    dataclasses.replace(
+        _math("leaky_relu", lambda a, alpha=0.2: np.where(a > 0, a, a * alpha).astype(a.dtype), away_from_zero,
+              {"leaky_relu": lambda t: tg.nn.leaky_relu(t, 0.3) * t}),
+        variants=_UNARY_VARIANTS + tuple(Variant(f"alpha0.5-{v.id}", v.shapes, {"alpha": 0.5})
+                                         for v in _UNARY_VARIANTS[:3]),
+        fuzz_args=(("tensor", None), ("number", "alpha"))),
     _broadcasting("maximum", np.maximum),
     _broadcasting("minimum", np.minimum),
     _broadcasting("squared_difference", lambda a, b: (a - b) ** 2),

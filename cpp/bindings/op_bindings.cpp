@@ -1,6 +1,7 @@
 #include "bindings/op_bindings.h"
 
 #include <deque>
+#include <unordered_map>
 #include <string>
 
 #include "bindings/convert.h"
@@ -39,19 +40,26 @@ int count_attrs(const OpDef& op) {
 
 bool has_default(AttrKind k) {
   return k == AttrKind::Bool || k == AttrKind::Axes || k == AttrKind::OptionalInts ||
-         k == AttrKind::Axis;
+         k == AttrKind::Axis || k == AttrKind::OptionalNumber;
 }
 
-// The default of an optional attribute, as Python sees it.
-py::handle default_of(AttrKind k) {
-  static PyObject* zero = PyLong_FromLong(0);  // immortal for the module's life
-  if (k == AttrKind::Bool) return Py_False;
-  if (k == AttrKind::Axis) return zero;
+// The default of an optional attribute, as Python sees it. The objects live as long as the
+// module (they are never released), so handles to them stay valid.
+py::handle default_of(const AttrSpec& spec) {
+  static PyObject* zero = PyLong_FromLong(0);
+  if (spec.kind == AttrKind::Bool) return Py_False;
+  if (spec.kind == AttrKind::Axis) return zero;
+  if (spec.kind == AttrKind::OptionalNumber) {
+    static std::unordered_map<const AttrSpec*, PyObject*> numbers;
+    PyObject*& n = numbers[&spec];
+    if (!n) n = PyFloat_FromDouble(spec.number_default);
+    return n;
+  }
   return Py_None;
 }
 
-const char* default_text(AttrKind k) {
-  return k == AttrKind::Bool ? "=False" : k == AttrKind::Axis ? "=0" : "=None";
+std::string default_text(const AttrSpec& spec) {
+  return "=" + std::string(py::repr(default_of(spec)));
 }
 
 }  // namespace
@@ -103,6 +111,7 @@ TensorPtr call(const OpDef& op, const py::handle* args) {
         a.ints = shape_from_py(h, op.name, spec.name);
         break;
       case AttrKind::Number:
+      case AttrKind::OptionalNumber:
         a.number = number_from_py(h, op.name, spec.name);
         break;
       case AttrKind::Axis: {
@@ -182,7 +191,7 @@ bool parse_call(const OpDef& op, PyObject* const* args, Py_ssize_t nargs, PyObje
                    param_name(op, i));
       return false;
     }
-    params[i] = default_of(kind);
+    params[i] = default_of(op.attrs[i - op.arity()]);
   }
   return true;
 }
@@ -206,8 +215,8 @@ std::string docstring(const OpDef& op) {
     sig += i ? ", " : "";
     sig += param_name(op, i);
     if (i >= op.arity()) {
-      const AttrKind kind = op.attrs[i - op.arity()].kind;
-      if (has_default(kind)) sig += default_text(kind);
+      const AttrSpec& spec = op.attrs[i - op.arity()];
+      if (has_default(spec.kind)) sig += default_text(spec);
     }
   }
   return sig + ")\n--\n\n" + op.doc;

@@ -29,7 +29,11 @@
   X(Round, RoundF)                \
   X(Relu, ReluF)                  \
   X(Relu6, Relu6F)                \
-  X(Step, StepF)
+  X(Step, StepF)                  \
+  X(Elu, EluF)                    \
+  X(Erf, ErfF)                    \
+  X(Gelu, GeluF)                  \
+  X(GeluTanh, GeluTanhF)
 
 #define TAPEGRAD_BINARY_KERNELS(X) \
   X(Add, AddF)                     \
@@ -109,6 +113,24 @@ template <typename T>
 struct ReluF { static T f(T x) { return x > T(0) ? x : x != x ? x : T(0); } };
 template <typename T>
 struct Relu6F { static T f(T x) { return x > T(0) ? (x > T(6) ? T(6) : x) : x != x ? x : T(0); } };
+template <typename T>
+struct EluF { static T f(T x) { return x > T(0) ? x : std::expm1(x); } };
+template <typename T>
+struct ErfF { static T f(T x) { return std::erf(x); } };
+// x Phi(x) with Phi(x) = (1 + erf(x / sqrt 2)) / 2.
+template <typename T>
+struct GeluF {
+  static T f(T x) { return (T(0.5) * x) * (T(1) + std::erf(x * T(0.70710678118654752440))); }
+};
+// The tanh approximation, x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2; its one product
+// feeding a sum is an explicit fma, the same on every instruction set.
+template <typename T>
+struct GeluTanhF {
+  static T f(T x) {
+    const T inner = std::fma(T(0.044715), (x * x) * x, x);
+    return (T(0.5) * x) * (T(1) + std::tanh(T(0.79788456080286535588) * inner));
+  }
+};
 // 1 where x > 0, else 0 (NaN included): the derivative of relu, never differentiated itself.
 template <typename T>
 struct StepF { static T f(T x) { return x > T(0) ? T(1) : T(0); } };

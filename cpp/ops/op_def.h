@@ -23,6 +23,7 @@ struct OpAttrs {
   bool keepdims = false;                  // reductions
   uint32_t axes_mask = 0;                 // reductions: bit d set when axis d is reduced
   int8_t perm[kMaxRank] = {};             // transpose
+  bool approximate = false;               // gelu: the tanh form
 };
 
 // The kinds of non-tensor Python arguments; each has one converter in the bindings.
@@ -36,11 +37,13 @@ enum class AttrKind : uint8_t {
   DType,         // any dtype, required; Python values given as inputs take it
   Number,        // a Python int or float, required
   Axis,          // one axis (an int, negative allowed; None means 0), default 0
+  OptionalNumber,  // a Python int or float, default `number_default`
 };
 
 struct AttrSpec {
   const char* name = nullptr;
   AttrKind kind = AttrKind::None;
+  double number_default = 0.0;  // OptionalNumber only
 };
 
 // The attributes of one call, as the bindings (or C++ callers) parsed them. Each kind has its own

@@ -27,6 +27,9 @@ TensorPtr sign(const TensorPtr& x);
 TensorPtr sin(const TensorPtr& x);
 TensorPtr cos(const TensorPtr& x);
 TensorPtr sigmoid(const TensorPtr& x);
+TensorPtr exp(const TensorPtr& x);
+TensorPtr tanh(const TensorPtr& x);
+TensorPtr erf(const TensorPtr& x);
 // 1 where x > 0, else 0; never recorded (the derivative of relu).
 TensorPtr step(const TensorPtr& x);
 // x ** n for an integer n (ValueError otherwise), by repeated squaring with the ops above.

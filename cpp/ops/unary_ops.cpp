@@ -1,6 +1,7 @@
 // Elementwise unary ops. Each is one entry: its kernel (kernels/elementwise_ops.h), what its rule
 // reads, and the rule, written with ops. cpp/ops/README.md gives the recipe for adding one.
 #include "ops/ops.h"
+#include "core/long_running.h"
 #include "core/parallel.h"
 #include "ops/op_util.h"
 
@@ -148,6 +149,72 @@ void relu6_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   out[0] = multiply(g, multiply(step(x), step(subtract(scalar(e.in_dtype[0], 6.0), x))));
 }
 
+// d(elu x) = g for x > 0, (y + 1) g below: min(y, 0) + 1 covers both without a mask (and stays
+// finite at x = +inf).
+void elu_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (!need[0]) return;
+  const G& y = e.saved_output;
+  out[0] = multiply(g, add(minimum(y, scalar(y->dtype(), 0.0)), one(e)));
+}
+
+// d(erf x) = 2 / sqrt(pi) e^(-x^2) g
+void erf_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (!need[0]) return;
+  const G& x = e.saved[0];
+  out[0] = multiply(g, multiply(scalar(x->dtype(), 1.12837916709551257390), exp(negative(square(x)))));
+}
+
+// d(x Phi(x)) = Phi(x) + x phi(x); for the tanh form with u = c (x + k x^3), t = tanh(u):
+// (1 + t) / 2 + x (1 - t^2) c (1 + 3 k x^2) / 2.
+void gelu_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (!need[0]) return;
+  const G& x = e.saved[0];
+  const DType d = x->dtype();
+  auto c = [&](double v) { return scalar(d, v); };
+  G slope;
+  if (!e.attrs.approximate) {
+    const G cdf = multiply(c(0.5), add(c(1.0), erf(multiply(x, c(0.70710678118654752440)))));
+    const G pdf = multiply(c(0.39894228040143267794), exp(multiply(square(x), c(-0.5))));
+    slope = add(cdf, multiply(x, pdf));
+  } else {
+    const G x2 = square(x);
+    const G u = multiply(c(0.79788456080286535588), add(x, multiply(c(0.044715), multiply(x2, x))));
+    const G t = tanh(u);
+    const G du = multiply(c(0.79788456080286535588), add(c(1.0), multiply(c(3 * 0.044715), x2)));
+    slope = add(multiply(c(0.5), add(c(1.0), t)),
+                multiply(multiply(c(0.5), x), multiply(subtract(c(1.0), square(t)), du)));
+  }
+  out[0] = multiply(g, slope);
+}
+
+TensorPtr gelu_forward(const OpDef& op, const TensorPtr* in, const OpArguments& args) {
+  const TensorPtr& x = in[0];
+  check_dtype(x, Accepts::Floats, op.name);
+  const auto kop = args.flags[0] ? kernels::UnaryOp::GeluTanh : kernels::UnaryOp::Gelu;
+  TensorPtr out = TensorImpl::empty(x->dtype(), x->shape(), op.name);
+  const auto& k = kernels::active();
+  LongRunning unlocked(static_cast<double>(x->numel()) >= kLongRunningWork);
+  visit_dtype(x->dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    parallel_ranges(x->numel(), [&](int64_t lo, int64_t hi) {
+      k.get<T>().unary(kop, x->data<T>() + lo, out->data<T>() + lo, hi - lo);
+    });
+  });
+  OpAttrs attrs;
+  attrs.approximate = args.flags[0];
+  return recorded(op, {&x}, out, attrs);
+}
+
+// x where x > 0, alpha x elsewhere, as x (step(x) + (1 - step(x)) alpha): each factor is exactly
+// 1 or alpha. Composite: its gradient, 1 or alpha (alpha at 0, as TensorFlow), comes from the ops.
+TensorPtr leaky_relu_forward(const OpDef& op, const TensorPtr* in, const OpArguments& args) {
+  const TensorPtr& x = in[0];
+  check_dtype(x, Accepts::Floats, op.name);
+  const TensorPtr s = step(x);
+  const TensorPtr one_minus = subtract(scalar(x->dtype(), 1.0), s);
+  return multiply(x, add(s, multiply(one_minus, scalar(x->dtype(), args.number))));
+}
+
 using kernels::UnaryOp;
 
 constexpr OpDef kNegative = unary("negative", UnaryOp::Neg, Saves::Nothing, negative_rule, "-x.", true);
@@ -182,13 +249,23 @@ constexpr OpDef kRound = unary("round", UnaryOp::Round, Saves::Nothing, nullptr,
 constexpr OpDef kRelu = unary("relu", UnaryOp::Relu, Saves::Inputs, relu_rule, "max(x, 0).");
 constexpr OpDef kRelu6 =
     unary("relu6", UnaryOp::Relu6, Saves::Inputs, relu6_rule, "min(max(x, 0), 6).");
+constexpr OpDef kElu = unary("elu", UnaryOp::Elu, Saves::Output, elu_rule,
+                             "x where x > 0, e ** x - 1 elsewhere.");
+constexpr OpDef kErf = unary("erf", UnaryOp::Erf, Saves::Inputs, erf_rule, "The error function.");
+constexpr OpDef kGelu{"gelu", "x Phi(x), Phi the standard normal CDF (approximate: its tanh form).",
+                      {"features", nullptr}, {{"approximate", AttrKind::Bool}}, Saves::Inputs,
+                      gelu_rule, gelu_forward, 0};
+constexpr OpDef kLeakyRelu{"leaky_relu", "x where x > 0, alpha x elsewhere.", {"features", nullptr},
+                           {{"alpha", AttrKind::OptionalNumber, 0.2}}, Saves::Nothing, nullptr,
+                           leaky_relu_forward, 0};
 constexpr OpDef kStep = unary("step", UnaryOp::Step, Saves::Nothing, nullptr,
                               "1 where x > 0, else 0: the derivative of relu.", false, true);
 
 constexpr const OpDef* kList[] = {&kNegative, &kSquare, &kExp,  &kExpm1,   &kLog,      &kLog1p,
                                   &kSqrt,     &kRsqrt,  &kReciprocal, &kAbs, &kSign,   &kSin,
                                   &kCos,      &kTanh,   &kSigmoid, &kSoftplus, &kFloor, &kRound,
-                                  &kRelu,     &kRelu6,  &kStep};
+                                  &kRelu,     &kRelu6,  &kStep,    &kElu,      &kErf,   &kGelu,
+                                  &kLeakyRelu};
 
 }  // namespace
 
@@ -200,6 +277,9 @@ TensorPtr sign(const TensorPtr& x) { return unary_forward(kSign, &x, no_argument
 TensorPtr sin(const TensorPtr& x) { return unary_forward(kSin, &x, no_arguments()); }
 TensorPtr cos(const TensorPtr& x) { return unary_forward(kCos, &x, no_arguments()); }
 TensorPtr sigmoid(const TensorPtr& x) { return unary_forward(kSigmoid, &x, no_arguments()); }
+TensorPtr exp(const TensorPtr& x) { return unary_forward(kExp, &x, no_arguments()); }
+TensorPtr tanh(const TensorPtr& x) { return unary_forward(kTanh, &x, no_arguments()); }
+TensorPtr erf(const TensorPtr& x) { return unary_forward(kErf, &x, no_arguments()); }
 TensorPtr step(const TensorPtr& x) { return unary_forward(kStep, &x, no_arguments()); }
 
 TensorPtr square_grad(const TensorPtr& x, const TensorPtr& g) {

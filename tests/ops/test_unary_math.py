@@ -63,6 +63,20 @@ def test_large_arguments_give_finite_values_and_gradients(name):
     assert np.all(np.isfinite(y.numpy())) and np.all(np.isfinite(g.numpy())), (y, g)
 
 
+def test_leaky_relu_elu_and_gelu_by_hand():
+    x = [-2.0, 0.0, 3.0]
+    assert tg.nn.leaky_relu(x).numpy().tolist() == pytest.approx([-0.4, 0.0, 3.0])
+    assert _grad(lambda t: tg.nn.leaky_relu(t, alpha=0.1), x).numpy().tolist() == [0.1, 0.1, 1.0]  # alpha at 0
+    assert tg.nn.elu([-1.0, 0.0, 2.0]).numpy().tolist() == pytest.approx([np.expm1(-1.0), 0.0, 2.0])
+    assert _grad(tg.nn.elu, [-1.0, 2.0]).numpy().tolist() == pytest.approx([np.exp(-1.0), 1.0])
+    g = tg.nn.gelu(tg.constant([-1.0, 0.5, 2.0], dtype=tg.float64)).numpy()
+    assert g.tolist() == pytest.approx([-0.15865525393145707, 0.34573123063700656, 1.9544997361036416])
+    a = tg.nn.gelu(tg.constant([-1.0, 0.5, 2.0], dtype=tg.float64), approximate=True).numpy()
+    assert np.abs(a - g).max() < 2e-3  # the tanh form is close to the exact one
+    assert _grad(tg.nn.gelu, [0.0]).numpy().tolist() == [0.5]  # Phi(0) + 0
+    assert tg.erf([0.0, 1.0]).numpy().tolist() == pytest.approx([0.0, 0.8427007929497149])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_instruction_set_gives_the_same_bits(dtype):
     x = np.random.default_rng(7).standard_normal(1000).astype(dtype) * 4
@@ -72,7 +86,8 @@ def test_every_instruction_set_gives_the_same_bits(dtype):
         for isa in _core.available_isas():
             _core.select_isa(isa)
             results[isa] = {name: getattr(tg, name)(np.abs(x) if name in ("log", "sqrt", "rsqrt") else x)
-                            .numpy().tobytes() for name in MATH}
+                            .numpy().tobytes() for name in MATH + ["elu", "erf", "gelu", "leaky_relu"]}
+            results[isa]["gelu_tanh"] = tg.gelu(x, approximate=True).numpy().tobytes()
     finally:
         _core.select_isa(saved)
     first = next(iter(results.values()))
@@ -81,6 +96,6 @@ def test_every_instruction_set_gives_the_same_bits(dtype):
 
 
 def test_nn_activations_are_the_ops():
-    for name in ["relu", "relu6", "sigmoid", "softplus", "tanh"]:
+    for name in ["relu", "relu6", "leaky_relu", "elu", "gelu", "sigmoid", "softplus", "tanh"]:
         assert getattr(tg.nn, name) is getattr(tg, name)
     assert tg.nn.relu([-1.0, 2.0]).numpy().tolist() == [0.0, 2.0]
