@@ -12,12 +12,10 @@
 namespace tapegrad::ops {
 namespace {
 
-// The forward every unary op shares: the op's kernel over x, in contiguous slices per thread.
-TensorPtr unary_forward(const OpDef& op, const TensorPtr* in, const OpArguments&) {
-  const TensorPtr& x = in[0];
-  check_dtype(x, op.takes_integers ? Accepts::Numbers : Accepts::Floats, op.name);
-  const auto kop = static_cast<kernels::UnaryOp>(op.kernel);
-  TensorPtr out = TensorImpl::empty(x->dtype(), x->shape(), op.name);
+// A new tensor holding the unary kernel `kop` applied to x: the float tables' kernel in
+// contiguous slices per thread, or the integer kernel.
+TensorPtr apply_kernel(kernels::UnaryOp kop, const TensorPtr& x, const char* name) {
+  TensorPtr out = TensorImpl::empty(x->dtype(), x->shape(), name);
   if (is_integer(x->dtype())) {
     visit_any_dtype(x->dtype(), [&](auto zero) {
       using T = decltype(zero);
@@ -34,7 +32,14 @@ TensorPtr unary_forward(const OpDef& op, const TensorPtr* in, const OpArguments&
       k.get<T>().unary(kop, x->data<T>() + lo, out->data<T>() + lo, hi - lo);
     });
   });
-  return recorded(op, {&x}, out);
+  return out;
+}
+
+// The forward every unary op shares: its kernel over x.
+TensorPtr unary_forward(const OpDef& op, const TensorPtr* in, const OpArguments&) {
+  const TensorPtr& x = in[0];
+  check_dtype(x, op.takes_integers ? Accepts::Numbers : Accepts::Floats, op.name);
+  return recorded(op, {&x}, apply_kernel(static_cast<kernels::UnaryOp>(op.kernel), x, op.name));
 }
 
 constexpr OpDef unary(const char* name, kernels::UnaryOp kernel, Saves saves, BackwardRule rule,
@@ -191,15 +196,7 @@ TensorPtr gelu_forward(const OpDef& op, const TensorPtr* in, const OpArguments& 
   const TensorPtr& x = in[0];
   check_dtype(x, Accepts::Floats, op.name);
   const auto kop = args.flags[0] ? kernels::UnaryOp::GeluTanh : kernels::UnaryOp::Gelu;
-  TensorPtr out = TensorImpl::empty(x->dtype(), x->shape(), op.name);
-  const auto& k = kernels::active();
-  LongRunning unlocked(static_cast<double>(x->numel()) >= kLongRunningWork);
-  visit_dtype(x->dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    parallel_ranges(x->numel(), [&](int64_t lo, int64_t hi) {
-      k.get<T>().unary(kop, x->data<T>() + lo, out->data<T>() + lo, hi - lo);
-    });
-  });
+  const TensorPtr out = apply_kernel(kop, x, op.name);
   OpAttrs attrs;
   attrs.approximate = args.flags[0];
   return recorded(op, {&x}, out, attrs);
