@@ -691,6 +691,29 @@ def _gelu_ref(a, approximate):
     return (0.5 * a * (1 + erf(np.asarray(a, np.float64) / np.sqrt(2)))).astype(np.asarray(a).dtype)
 
 
+def _softmax_ref(a, axis=-1, log=False):
+    a64 = np.asarray(a, np.float64)
+    shifted = a64 - np.max(a64, axis=axis, keepdims=True)
+    logs = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    return (logs if log else np.exp(logs)).astype(np.asarray(a).dtype)
+
+
+def _softmax_row(name, log):
+    fn = getattr(tg, name)
+    shapes = [s for s in UNARY_SHAPES if len(s) >= 1]
+    return OpSpec(
+        name=name, spellings={name: fn, f"nn.{name}": getattr(tg.nn, name)},
+        ref=lambda a, axis=-1: _softmax_ref(a, axis, log), arity=1, kind="elementwise", domain=(randn,),
+        variants=tuple(Variant(fmt(s), (s,)) for s in shapes)
+        + (Variant("3x4-axis0", ((3, 4),), {"axis": 0}), Variant("2x3x4-axis1", ((2, 3, 4),), {"axis": 1}),
+           Variant("2x3x4-axis-2-positional", ((2, 3, 4),), {"axis": -2}, positional=True)),
+        second_order={name: lambda t: fn(t * t) * t},
+        fuzz_args=(("tensor", None), ("axis", "axis")),
+        bad_inputs=(BadInput("scalar", lambda: fn(tg.constant(1.0)), ValueError, ("rank",)),
+                    BadInput("axis_out_of_range", lambda: fn(m23(), axis=2), ValueError, ((2, 3),)),
+                    BadInput("ints", lambda: fn(i3()), TypeError, ("int32",))))
+
+
 def _sigmoid_ref(a):
     return 1.0 / (1.0 + np.exp(-a))
 
@@ -727,6 +750,8 @@ SPECS = (
         variants=_UNARY_VARIANTS + tuple(Variant(f"alpha0.5-{v.id}", v.shapes, {"alpha": 0.5})
                                          for v in _UNARY_VARIANTS[:3]),
         fuzz_args=(("tensor", None), ("number", "alpha"))),
+    _softmax_row("softmax", log=False),
+    _softmax_row("log_softmax", log=True),
     _broadcasting("maximum", np.maximum),
     _broadcasting("minimum", np.minimum),
     _broadcasting("squared_difference", lambda a, b: (a - b) ** 2),

@@ -46,13 +46,13 @@ bool has_default(AttrKind k) {
 // The default of an optional attribute, as Python sees it. The objects live as long as the
 // module (they are never released), so handles to them stay valid.
 py::handle default_of(const AttrSpec& spec) {
-  static PyObject* zero = PyLong_FromLong(0);
   if (spec.kind == AttrKind::Bool) return Py_False;
-  if (spec.kind == AttrKind::Axis) return zero;
-  if (spec.kind == AttrKind::OptionalNumber) {
+  if (spec.kind == AttrKind::Axis || spec.kind == AttrKind::OptionalNumber) {
     static std::unordered_map<const AttrSpec*, PyObject*> numbers;
     PyObject*& n = numbers[&spec];
-    if (!n) n = PyFloat_FromDouble(spec.number_default);
+    if (!n)
+      n = spec.kind == AttrKind::Axis ? PyLong_FromLongLong(static_cast<long long>(spec.number_default))
+                                      : PyFloat_FromDouble(spec.number_default);
     return n;
   }
   return Py_None;

@@ -36,14 +36,14 @@ enum class AttrKind : uint8_t {
   Shape,         // a shape of at most kMaxRank dimensions, required
   DType,         // any dtype, required; Python values given as inputs take it
   Number,        // a Python int or float, required
-  Axis,          // one axis (an int, negative allowed; None means 0), default 0
+  Axis,          // one axis (an int, negative allowed; None means 0), default `number_default`
   OptionalNumber,  // a Python int or float, default `number_default`
 };
 
 struct AttrSpec {
   const char* name = nullptr;
   AttrKind kind = AttrKind::None;
-  double number_default = 0.0;  // OptionalNumber only
+  double number_default = 0.0;  // OptionalNumber and Axis
 };
 
 // The attributes of one call, as the bindings (or C++ callers) parsed them. Each kind has its own

@@ -65,6 +65,7 @@ extern const OpList kMatmulOps;
 extern const OpList kShapeOps;
 extern const OpList kCompositeOps;
 extern const OpList kComparisonOps;
+extern const OpList kSoftmaxOps;
 
 // Plans with adjacent dimensions merged wherever the strides allow (see plans.cpp).
 kernels::BinaryPlan binary_plan(const Shape& a, const Shape& b, const Shape& out);
@@ -78,5 +79,14 @@ void broadcast_strides(const Shape& in, const Shape& out, int64_t* strides);
 
 // Normalises axes (negative, duplicates, range) into a bit mask; nullptr means all axes.
 uint32_t axes_to_mask(const std::vector<int64_t>* axes, const Shape& shape, const char* op);
+
+// The one axis an AttrKind::Axis argument names, normalised (ValueError naming `op` when out of
+// range).
+inline int single_axis(const OpArguments& args, const Shape& shape, const char* op) {
+  const uint32_t mask = axes_to_mask(&args.ints, shape, op);
+  int axis = 0;
+  while (!(mask >> axis & 1u)) ++axis;
+  return axis;
+}
 
 }  // namespace tapegrad::ops

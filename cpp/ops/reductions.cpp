@@ -162,9 +162,7 @@ TensorPtr arg_forward(const OpDef& op, const TensorPtr* in, const OpArguments& a
   check_dtype(x, Accepts::Numbers, op.name);
   if (x->rank() == 0)
     throw ValueError(std::string(op.name) + ": expected a tensor of rank >= 1, got a scalar");
-  const uint32_t mask = axes_to_mask(&args.ints, x->shape(), op.name);
-  int axis = 0;
-  while (!(mask >> axis & 1u)) ++axis;
+  const int axis = single_axis(args, x->shape(), op.name);
   const int64_t n = x->shape().dims[axis];
   if (n == 0)
     throw ValueError(std::string(op.name) + ": axis " + std::to_string(axis) + " of shape " +
@@ -172,7 +170,7 @@ TensorPtr arg_forward(const OpDef& op, const TensorPtr* in, const OpArguments& a
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < axis; ++d) outer *= x->shape().dims[d];
   for (int d = axis + 1; d < x->rank(); ++d) inner *= x->shape().dims[d];
-  TensorPtr out = TensorImpl::empty(DType::I64, reduced_shape(x->shape(), mask, false), op.name);
+  TensorPtr out = TensorImpl::empty(DType::I64, reduced_shape(x->shape(), 1u << axis, false), op.name);
   kernels::arg_select(op.kernel == 1, x->dtype(), x->raw(), out->data<int64_t>(), outer, n, inner);
   return out;
 }

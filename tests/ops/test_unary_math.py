@@ -99,3 +99,19 @@ def test_nn_activations_are_the_ops():
     for name in ["relu", "relu6", "leaky_relu", "elu", "gelu", "sigmoid", "softplus", "tanh"]:
         assert getattr(tg.nn, name) is getattr(tg, name)
     assert tg.nn.relu([-1.0, 2.0]).numpy().tolist() == [0.0, 2.0]
+
+
+def test_softmax_is_stable_and_its_gradients_finite_at_large_logits():
+    z = tg.constant([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], dtype=tg.float32)
+    with tg.GradientTape(persistent=True) as tape:
+        tape.watch(z)
+        p = tg.nn.softmax(z)
+        lp = tg.nn.log_softmax(z)
+        loss = tg.reduce_sum(lp * tg.constant([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    np.testing.assert_allclose(p.numpy(), [[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-6)
+    np.testing.assert_allclose(lp.numpy()[1], [-np.log(3.0)] * 3, rtol=1e-6)
+    for g in (tape.gradient(p, z), tape.gradient(loss, z)):
+        assert np.all(np.isfinite(g.numpy()))
+    # d(sum log_softmax . onehot) = onehot - softmax
+    np.testing.assert_allclose(tape.gradient(loss, z).numpy(), [[0.0, 0.0, 0.0], [-1 / 3, 2 / 3, -1 / 3]],
+                               atol=1e-6)

@@ -1,0 +1,15 @@
+// Softmax and log-softmax along one axis, computed stably: the axis' maximum is subtracted before
+// exponentiating, so large logits give finite results. One portable build (the exponentials
+// call the C library), so every instruction set gives the same bits.
+#pragma once
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace tapegrad::kernels {
+
+// For x viewed as [outer, n, inner], along n: out = softmax(x), or log_softmax(x) when `log`.
+// x and out are of `dtype`, float32 or float64; n >= 1.
+void softmax(bool log, DType dtype, const void* x, void* out, int64_t outer, int64_t n, int64_t inner);
+
+}  // namespace tapegrad::kernels
