@@ -122,8 +122,8 @@ template <typename T>
 struct GeluF {
   static T f(T x) { return (T(0.5) * x) * (T(1) + std::erf(x * T(0.70710678118654752440))); }
 };
-// The tanh approximation, x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2; its one product
-// feeding a sum is an explicit fma, the same on every instruction set.
+// The tanh approximation, x (1 + tanh(sqrt(2/pi) (x + k x^3))) / 2 with TensorFlow's k; its one
+// product feeding a sum is an explicit fma, the same on every instruction set.
 template <typename T>
 struct GeluTanhF {
   static T f(T x) {

@@ -80,13 +80,25 @@ void broadcast_strides(const Shape& in, const Shape& out, int64_t* strides);
 // Normalises axes (negative, duplicates, range) into a bit mask; nullptr means all axes.
 uint32_t axes_to_mask(const std::vector<int64_t>* axes, const Shape& shape, const char* op);
 
-// The one axis an AttrKind::Axis argument names, normalised (ValueError naming `op` when out of
-// range).
-inline int single_axis(const OpArguments& args, const Shape& shape, const char* op) {
+// A tensor seen as [outer, n, inner] around one axis: the layout of the kernels that work along
+// an axis (argmax, softmax).
+struct AxisSplit {
+  int axis;
+  int64_t outer, n, inner;
+};
+
+// The one axis an AttrKind::Axis argument names, normalised, and the split around it; ValueError
+// naming `op` for a scalar or an axis out of range.
+inline AxisSplit split_at_axis(const OpArguments& args, const Shape& shape, const char* op) {
+  if (shape.rank == 0)
+    throw ValueError(std::string(op) + ": expected a tensor of rank >= 1, got a scalar");
   const uint32_t mask = axes_to_mask(&args.ints, shape, op);
-  int axis = 0;
-  while (!(mask >> axis & 1u)) ++axis;
-  return axis;
+  AxisSplit s{0, 1, 0, 1};
+  while (!(mask >> s.axis & 1u)) ++s.axis;
+  s.n = shape.dims[s.axis];
+  for (int d = 0; d < s.axis; ++d) s.outer *= shape.dims[d];
+  for (int d = s.axis + 1; d < shape.rank; ++d) s.inner *= shape.dims[d];
+  return s;
 }
 
 }  // namespace tapegrad::ops

@@ -160,18 +160,12 @@ void extremum_rule(const E& e, const G& g, const bool need[2], G out[2]) {
 TensorPtr arg_forward(const OpDef& op, const TensorPtr* in, const OpArguments& args) {
   const TensorPtr& x = in[0];
   check_dtype(x, Accepts::Numbers, op.name);
-  if (x->rank() == 0)
-    throw ValueError(std::string(op.name) + ": expected a tensor of rank >= 1, got a scalar");
-  const int axis = single_axis(args, x->shape(), op.name);
-  const int64_t n = x->shape().dims[axis];
-  if (n == 0)
-    throw ValueError(std::string(op.name) + ": axis " + std::to_string(axis) + " of shape " +
+  const AxisSplit s = split_at_axis(args, x->shape(), op.name);
+  if (s.n == 0)
+    throw ValueError(std::string(op.name) + ": axis " + std::to_string(s.axis) + " of shape " +
                      x->shape().str() + " is empty; there is no index to return");
-  int64_t outer = 1, inner = 1;
-  for (int d = 0; d < axis; ++d) outer *= x->shape().dims[d];
-  for (int d = axis + 1; d < x->rank(); ++d) inner *= x->shape().dims[d];
-  TensorPtr out = TensorImpl::empty(DType::I64, reduced_shape(x->shape(), 1u << axis, false), op.name);
-  kernels::arg_select(op.kernel == 1, x->dtype(), x->raw(), out->data<int64_t>(), outer, n, inner);
+  TensorPtr out = TensorImpl::empty(DType::I64, reduced_shape(x->shape(), 1u << s.axis, false), op.name);
+  kernels::arg_select(op.kernel == 1, x->dtype(), x->raw(), out->data<int64_t>(), s.outer, s.n, s.inner);
   return out;
 }
 

@@ -9,19 +9,12 @@ namespace {
 TensorPtr softmax_forward(const OpDef& op, const TensorPtr* in, const OpArguments& args) {
   const TensorPtr& x = in[0];
   check_dtype(x, Accepts::Floats, op.name);
-  if (x->rank() == 0)
-    throw ValueError(std::string(op.name) + ": expected a tensor of rank >= 1, got a scalar");
-  const int axis = single_axis(args, x->shape(), op.name);
+  const AxisSplit s = split_at_axis(args, x->shape(), op.name);
   TensorPtr out = TensorImpl::empty(x->dtype(), x->shape(), op.name);
-  const int64_t n = x->shape().dims[axis];
-  if (out->numel() > 0) {
-    int64_t outer = 1, inner = 1;
-    for (int d = 0; d < axis; ++d) outer *= x->shape().dims[d];
-    for (int d = axis + 1; d < x->rank(); ++d) inner *= x->shape().dims[d];
-    kernels::softmax(op.kernel == 1, x->dtype(), x->raw(), out->raw(), outer, n, inner);
-  }
+  if (out->numel() > 0)
+    kernels::softmax(op.kernel == 1, x->dtype(), x->raw(), out->raw(), s.outer, s.n, s.inner);
   OpAttrs attrs;
-  attrs.axes_mask = 1u << axis;
+  attrs.axes_mask = 1u << s.axis;
   return recorded(op, {&x}, out, attrs);
 }
 
