@@ -76,6 +76,14 @@ def memory(n: int) -> np.ndarray:
     return (rng.standard_normal(n) + 1.0).astype(F32)
 
 
+def unary(n: int, op: str) -> np.ndarray:
+    """x (n,) in op's useful range: log's x = e^N(0, 2) (positive, many binades), exp's and
+    tanh's x ~ N(0, 3) (exp stays far from overflow, tanh covers its curved part and its tails)."""
+    rng = _rng(5, n)
+    z = rng.standard_normal(n)
+    return (np.exp(2.0 * z) if op == "log" else 3.0 * z).astype(F32)
+
+
 def for_workload(w: Workload):
     """The data of workload ``w`` (the shape of the result depends on ``w.kind``)."""
     if w.kind == "tiny":
@@ -88,13 +96,16 @@ def for_workload(w: Workload):
         return gemm(*w.dims)
     if w.kind in ("square", "reduce_mean"):
         return memory(*w.dims)
+    if w.kind == "unary":
+        return unary(*w.dims, w.op)
     if w.kind == "jacobian":
         return jacobian(*w.dims)
     raise ValueError(f"unknown workload kind {w.kind!r}")
 
 
 def mean64(y) -> float:
-    """mean(y) in float64: the check value of square (y ≈ x², all positive) and reduce_mean."""
+    """mean(y) in float64: the check value of square (y ≈ x², all positive), unary and
+    reduce_mean."""
     return float(np.mean(np.asarray(y, dtype=np.float64)))
 
 

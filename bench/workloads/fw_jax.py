@@ -102,6 +102,11 @@ def build(w: Workload, framework: str) -> Bench:
             return Bench("mm(a, b).block_until_ready()", {"mm": mm, "a": a, "b": b},
                          data.gemm_checksum(mm(a, b)))
         return Bench("(a @ b).block_until_ready()", {"a": a, "b": b}, data.gemm_checksum(a @ b))
+    if w.kind == "unary":
+        x, fn = jnp.asarray(data.unary(*w.dims, w.op)), getattr(jnp, w.op)
+        if jit:
+            fn = jax.jit(fn)
+        return Bench("fn(x).block_until_ready()", {"fn": fn, "x": x}, data.mean64(fn(x)))
     if w.kind in ("square", "reduce_mean"):
         x = jnp.asarray(data.memory(*w.dims))
         fn = jnp.square if w.kind == "square" else jnp.mean

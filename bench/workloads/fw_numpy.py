@@ -77,6 +77,9 @@ def build(w: Workload, framework: str) -> Bench:
     if w.kind == "square":
         x = data.memory(*w.dims)
         return Bench("square(x)", {"square": np.square, "x": x}, data.mean64(np.square(x)))
+    if w.kind == "unary":
+        x, fn = data.unary(*w.dims, w.op), getattr(np, w.op)
+        return Bench(f"{w.op}(x)", {w.op: fn, "x": x}, data.mean64(fn(x)))
     if w.kind == "reduce_mean":
         x = data.memory(*w.dims)
         return Bench("x.mean()", {"x": x}, float(x.mean()))

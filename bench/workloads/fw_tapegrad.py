@@ -96,6 +96,10 @@ def build(w: Workload, framework: str) -> Bench:
         x = tg.constant(data.memory(*w.dims))
         return Bench("square(x)", {"square": tg.square, "x": x}, data.mean64(tg.square(x)))
 
+    if w.kind == "unary":
+        x, fn = tg.constant(data.unary(*w.dims, w.op)), getattr(tg, w.op)
+        return Bench(f"{w.op}(x)", {w.op: fn, "x": x}, data.mean64(fn(x)))
+
     if w.kind == "reduce_mean":
         x = tg.constant(data.memory(*w.dims))
         return Bench("reduce_mean(x)", {"reduce_mean": tg.reduce_mean, "x": x},

@@ -69,6 +69,9 @@ def build(w: Workload, framework: str) -> Bench:
     if w.kind == "square":
         x = tf.constant(data.memory(*w.dims))
         return Bench("square(x)", {"square": tf.square, "x": x}, data.mean64(tf.square(x).numpy()))
+    if w.kind == "unary":
+        x, fn = tf.constant(data.unary(*w.dims, w.op)), getattr(tf.math, w.op)
+        return Bench(f"{w.op}(x)", {w.op: fn, "x": x}, data.mean64(fn(x).numpy()))
     if w.kind == "reduce_mean":
         x = tf.constant(data.memory(*w.dims))
         return Bench("reduce_mean(x)", {"reduce_mean": tf.reduce_mean, "x": x},

@@ -80,6 +80,10 @@ def build(w: Workload, framework: str) -> Bench:
         (x,) = _tensors([data.memory(*w.dims)])
         return Bench("square(x)", {"square": torch.square, "x": x},
                      data.mean64(torch.square(x).numpy()))
+    if w.kind == "unary":
+        (x,) = _tensors([data.unary(*w.dims, w.op)])
+        fn = getattr(torch, w.op)
+        return Bench(f"{w.op}(x)", {w.op: fn, "x": x}, data.mean64(fn(x).numpy()))
     if w.kind == "reduce_mean":
         (x,) = _tensors([data.memory(*w.dims)])
         return Bench("x.mean()", {"x": x}, x.mean().item())

@@ -11,7 +11,7 @@ import os
 import statistics
 from typing import Any, Dict, List, NamedTuple, Optional
 
-from .spec import BY_NAME, FRAMEWORKS, GROUPS, REFERENCE
+from .spec import BY_NAME, FRAMEWORKS, GROUPS, REFERENCE, VECTOR_MATH_OPS
 
 # Relative difference from numpy's check value above which a result is flagged: float32 sums in
 # another order stay far below it; a wrong gradient moves the 3-step loss by ~0.5% or more.
@@ -54,6 +54,8 @@ TARGETS: List[Target] = [
     Target("jacobian_256", "torch", 1.0, "jacobian of a small network"),
     _throughput("square_10m", "numpy", 0.9, "memory bandwidth"),
     _throughput("reduce_mean_10m", "numpy", 0.9, "memory bandwidth"),
+    # float32 exp, log, tanh: at least as fast as numpy (AVX-512 kernels), faster than PyTorch.
+    *[Target(f"{op}_10m", peer, 1.0, "vector math") for op in VECTOR_MATH_OPS for peer in ("numpy", "torch")],
     # Square SGEMM from 256 at numpy's GFLOP/s or more, the skinny shapes at 1.5x or more.
     *[_throughput(name, "numpy", 1.0, "large SGEMM") for name in GROUPS["sgemm_square"]
       if BY_NAME[name].dims[0] >= 256],

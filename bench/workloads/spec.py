@@ -16,10 +16,12 @@ class Workload:
 
     kind: "tiny" (x + y on shape (1,)), "seed" (the notebook's training step on N examples),
     "deep" (two Dense layers, MSE, forward + backward + SGD), "gemm" (C = A @ B, float32),
-    "square" (y = x * x elementwise, a new output), "reduce_mean" (mean of all of x) or
-    "jacobian" (the jacobian of a two-layer network, square(x W1 + b1) W2 + b2, at one x).
-    dims: (N,) for "seed", "square" and "reduce_mean"; (M, K, N) for "gemm" (A is MxK, B is
-    KxN); (width,) for "jacobian"; () otherwise.
+    "square" (y = x * x elementwise, a new output), "reduce_mean" (mean of all of x),
+    "unary" (y = op(x) elementwise, float32, a new output: the vector math) or "jacobian" (the
+    jacobian of a two-layer network, square(x W1 + b1) W2 + b2, at one x).
+    dims: (N,) for "seed", "square", "reduce_mean" and "unary"; (M, K, N) for "gemm" (A is MxK,
+    B is KxN); (width,) for "jacobian"; () otherwise.
+    op: the function of a "unary" workload (exp, log, tanh), by its name in every framework.
     """
 
     name: str
@@ -27,6 +29,7 @@ class Workload:
     title: str
     dims: Tuple[int, ...] = ()
     learning_rate: float = 0.0
+    op: str = ""
 
     @property
     def flops(self) -> Optional[float]:
@@ -38,10 +41,10 @@ class Workload:
 
     @property
     def bytes(self) -> Optional[float]:
-        """Bytes one iteration must read and write at least, for GB/s (only the memory-bound
-        single ops report it): square reads x and writes y, reduce_mean reads x (and writes one
+        """Bytes one iteration must read and write at least, for GB/s (only the single elementwise
+        ops report it): square and unary read x and write y, reduce_mean reads x (and writes one
         float)."""
-        if self.kind == "square":
+        if self.kind in ("square", "unary"):
             return 2.0 * 4 * self.dims[0]
         if self.kind == "reduce_mean":
             return 4.0 * self.dims[0] + 4
@@ -63,6 +66,9 @@ MEMORY_N = 10_000_000
 # Input and output width of the jacobian workload's network (its jacobian is width x width).
 JACOBIAN_WIDTH = 256
 
+# The float32 vector-math functions timed alone (cpp/kernels/simd/vec_math.h).
+VECTOR_MATH_OPS = ("exp", "log", "tanh")
+
 GEMM_SQUARE = (64, 128, 256, 512, 1024, 2048)
 # (M, K, N): a column times a scalar, a small MNIST-like classifier layer, the seed step's matmul
 # at a larger N with 64 features.
@@ -83,6 +89,7 @@ WORKLOADS: List[Workload] = [
              (DEEP_BATCH, DEEP_WIDTH), LEARNING_RATE),
     Workload("square_10m", "square", "square, 10⁷ floats", (MEMORY_N,)),
     Workload("reduce_mean_10m", "reduce_mean", "reduce_mean, 10⁷ floats", (MEMORY_N,)),
+    *[Workload(f"{op}_10m", "unary", f"{op}, 10⁷ floats", (MEMORY_N,), op=op) for op in VECTOR_MATH_OPS],
     Workload("jacobian_256", "jacobian", f"jacobian {JACOBIAN_WIDTH}→{JACOBIAN_WIDTH}→{JACOBIAN_WIDTH}",
              (JACOBIAN_WIDTH,)),
     *[_gemm(n, n, n) for n in GEMM_SQUARE],
@@ -93,7 +100,8 @@ BY_NAME: Dict[str, Workload] = {w.name: w for w in WORKLOADS}
 # Names accepted by --only besides the workload names themselves.
 GROUPS: Dict[str, List[str]] = {
     "seed": ["seed_1k", "seed_1m"],
-    "memory": [w.name for w in WORKLOADS if w.bytes],
+    "memory": [w.name for w in WORKLOADS if w.kind in ("square", "reduce_mean")],
+    "vector_math": [w.name for w in WORKLOADS if w.kind == "unary"],
     "sgemm": [w.name for w in WORKLOADS if w.kind == "gemm"],
     "sgemm_square": [f"sgemm_{n}" for n in GEMM_SQUARE],
     "sgemm_skinny": [w.name for w in WORKLOADS if w.kind == "gemm" and len(set(w.dims)) > 1],

@@ -6,6 +6,7 @@
 
 #include "kernels/elementwise_ops.h"
 #include "kernels/kernels.h"
+#include "kernels/vec_math_unary.h"
 
 namespace tapegrad::kernels::TG_ISA {
 namespace {
@@ -69,8 +70,12 @@ void unary_loop(const T* x, T* out, int64_t n) {
 #define TAPEGRAD_UNARY_CASE(op, functor) \
   case UnaryOp::op: return unary_loop<T, functor<T>>(x, out, n);
 
+// Ops with a vector-math body run it where this instruction set has one (kHasVecMath).
 template <typename T>
 void unary(UnaryOp op, const T* x, T* out, int64_t n) {
+  if constexpr (kHasVecMath) {
+    if (vec_math_unary(op, x, out, n)) return;
+  }
   switch (op) { TAPEGRAD_UNARY_KERNELS(TAPEGRAD_UNARY_CASE) }
 }
 #undef TAPEGRAD_UNARY_CASE

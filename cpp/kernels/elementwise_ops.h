@@ -7,6 +7,10 @@
 // also carry a hand-written SIMD body for an instruction set, which the loops then prefer to f.
 #pragma once
 #include <cmath>
+#include <type_traits>
+
+#include "kernels/simd/vec_math.h"
+#include "kernels/simd/vec_scalar.h"
 
 #define TAPEGRAD_UNARY_KERNELS(X) \
   X(Neg, NegF)                    \
@@ -59,17 +63,37 @@ struct NegF { static T f(T x) { return -x; } };
 template <typename T>
 struct SquareF { static T f(T x) { return x * x; } };
 
-// The math functions call the C library, the same code on every instruction set, so every
-// path gives the same bits. No formula below has a product feeding a sum, which a compiler
-// allowed to contract would fuse differently per instruction set.
+// The math functions with a vector-math body (simd/vec_math.h): f is the body on one lane (the
+// scalar reference), v the body on an instruction set's vector type (simd/vec_math_rows.h runs
+// it), and both give the same bits. float64 has bodies for exp and log; its other math functions
+// call the C library, the same code on every instruction set. sin and cos run their float32 body
+// in double lanes (v_wide) and leave |x| > kTrigMax, inf and NaN to the C library.
 template <typename T>
-struct ExpF { static T f(T x) { return std::exp(x); } };
+struct ExpF {
+  static T f(T x) { return vm::exp<ScalarVec<T>>(x); }
+  template <class O> static typename O::V v(typename O::V x) { return vm::exp<O>(x); }
+};
 template <typename T>
-struct Expm1F { static T f(T x) { return std::expm1(x); } };
+struct Expm1F {
+  static T f(T x) {
+    if constexpr (std::is_same_v<T, float>) return vm::expm1<ScalarVec<T>>(x);
+    else return std::expm1(x);
+  }
+  template <class O> static typename O::V v(typename O::V x) { return vm::expm1<O>(x); }
+};
 template <typename T>
-struct LogF { static T f(T x) { return std::log(x); } };
+struct LogF {
+  static T f(T x) { return vm::log<ScalarVec<T>>(x); }
+  template <class O> static typename O::V v(typename O::V x) { return vm::log<O>(x); }
+};
 template <typename T>
-struct Log1pF { static T f(T x) { return std::log1p(x); } };
+struct Log1pF {
+  static T f(T x) {
+    if constexpr (std::is_same_v<T, float>) return vm::log1p<ScalarVec<T>>(x);
+    else return std::log1p(x);
+  }
+  template <class O> static typename O::V v(typename O::V x) { return vm::log1p<O>(x); }
+};
 template <typename T>
 struct SqrtF { static T f(T x) { return std::sqrt(x); } };
 template <typename T>
@@ -83,20 +107,43 @@ template <typename T>
 struct SignF {
   static T f(T x) { return x > T(0) ? T(1) : x < T(0) ? T(-1) : x == T(0) ? T(0) : x; }
 };
+template <typename T, bool cosine>
+struct SinCosF {
+  static T f(T x) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (vm::trig_big<ScalarVec<double>>(x)) return cosine ? std::cos(x) : std::sin(x);
+      return static_cast<float>(vm::sincos_f32<ScalarVec<double>, cosine>(x));
+    } else {
+      return cosine ? std::cos(x) : std::sin(x);
+    }
+  }
+  template <class O> static typename O::V v_wide(typename O::V x) { return vm::sincos_f32<O, cosine>(x); }
+};
 template <typename T>
-struct SinF { static T f(T x) { return std::sin(x); } };
+struct SinF : SinCosF<T, false> {};
 template <typename T>
-struct CosF { static T f(T x) { return std::cos(x); } };
+struct CosF : SinCosF<T, true> {};
 template <typename T>
-struct TanhF { static T f(T x) { return std::tanh(x); } };
+struct TanhF {
+  static T f(T x) {
+    if constexpr (std::is_same_v<T, float>) return vm::tanh<ScalarVec<T>>(x);
+    else return std::tanh(x);
+  }
+  template <class O> static typename O::V v(typename O::V x) { return vm::tanh<O>(x); }
+};
 // exp of a non-positive argument only, so neither branch overflows.
 template <typename T>
 struct SigmoidF {
   static T f(T x) {
-    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-    const T e = std::exp(x);
-    return e / (T(1) + e);
+    if constexpr (std::is_same_v<T, float>) {
+      return vm::sigmoid<ScalarVec<T>>(x);
+    } else {
+      if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+      const T e = std::exp(x);
+      return e / (T(1) + e);
+    }
   }
+  template <class O> static typename O::V v(typename O::V x) { return vm::sigmoid<O>(x); }
 };
 // log(1 + e^x) as max(x, 0) + log1p(e^-|x|): no overflow for large x, no loss for negative x.
 template <typename T>

@@ -19,6 +19,8 @@ template <typename T> using Micro = SimdMicro<T, Avx2Vec, BlockSizes<T>::MR>;
 template <typename T> using Gemv = SimdGemv<T, Avx2Vec>;
 template <typename T> using FewColumns = SimdFewColumns<T, Avx2Vec>;
 constexpr bool kHasFewColumns = true;
+// The math functors with a vector body run it (simd/vec_math_avx2.cpp).
+constexpr bool kHasVecMath = true;
 
 }  // namespace
 }  // namespace tapegrad::kernels::TG_ISA

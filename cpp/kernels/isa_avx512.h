@@ -18,6 +18,8 @@ template <typename T> using Micro = SimdMicro<T, Avx512Vec, BlockSizes<T>::MR>;
 template <typename T> using Gemv = Avx512Gemv<T>;
 template <typename T> using FewColumns = Avx512FewColumns<T>;
 constexpr bool kHasFewColumns = true;
+// The math functors with a vector body run it (simd/vec_math_avx512.cpp).
+constexpr bool kHasVecMath = true;
 
 }  // namespace
 }  // namespace tapegrad::kernels::TG_ISA

@@ -18,6 +18,8 @@ template <typename T> using Micro = PortableMicro<T, BlockSizes<T>::MR>;
 template <typename T> using Gemv = PortableGemv<T>;
 template <typename T> struct FewColumns;  // none: 2..15 columns take the blocked path
 constexpr bool kHasFewColumns = false;
+// The math functors run their bodies lane by lane (f), the scalar reference.
+constexpr bool kHasVecMath = false;
 
 }  // namespace
 }  // namespace tapegrad::kernels::TG_ISA

@@ -24,6 +24,33 @@ struct Avx2Vec<float> {
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
   static void store_aligned(float* p, V v) { _mm256_store_ps(p, v); }
   static void stream(float* p, V v) { _mm256_stream_ps(p, v); }  // p 32-byte aligned
+
+  // vec_math.h's members: arithmetic, compares to lane masks, selects, the lanes' bit patterns.
+  using T = float;
+  using I = __m256i;
+  using M = __m256;  // all-ones lanes where true
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+  static V div(V a, V b) { return _mm256_div_ps(a, b); }
+  static M lt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+  static M gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+  static M ge(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+  static M eq(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+  static M isnan(V a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
+  static M mor(M a, M b) { return _mm256_or_ps(a, b); }
+  static bool any(M m) { return _mm256_movemask_ps(m) != 0; }
+  static V select(M m, V a, V b) { return _mm256_blendv_ps(b, a, m); }
+  static I bits(V v) { return _mm256_castps_si256(v); }
+  static V from_bits(I i) { return _mm256_castsi256_ps(i); }
+  static I iset1(uint32_t u) { return _mm256_set1_epi32(static_cast<int>(u)); }
+  static I iadd(I a, I b) { return _mm256_add_epi32(a, b); }
+  static I isub(I a, I b) { return _mm256_sub_epi32(a, b); }
+  static I iand(I a, I b) { return _mm256_and_si256(a, b); }
+  static I ior(I a, I b) { return _mm256_or_si256(a, b); }
+  static I ixor(I a, I b) { return _mm256_xor_si256(a, b); }
+  template <int k> static I shl(I a) { return _mm256_slli_epi32(a, k); }
+  template <int k> static I shr(I a) { return _mm256_srli_epi32(a, k); }
+  static M ieq(I a, I b) { return _mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b)); }
   static float hsum(V v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -77,6 +104,35 @@ struct Avx2Vec<double> {
   static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
   static void store_aligned(double* p, V v) { _mm256_store_pd(p, v); }
   static void stream(double* p, V v) { _mm256_stream_pd(p, v); }  // p 32-byte aligned
+
+  // vec_math.h's members (see Avx2Vec<float>), and float32 loads and stores widened to double.
+  using T = double;
+  using I = __m256i;
+  using M = __m256d;
+  static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
+  static V div(V a, V b) { return _mm256_div_pd(a, b); }
+  static M lt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
+  static M gt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
+  static M ge(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
+  static M eq(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
+  static M isnan(V a) { return _mm256_cmp_pd(a, a, _CMP_UNORD_Q); }
+  static M mor(M a, M b) { return _mm256_or_pd(a, b); }
+  static bool any(M m) { return _mm256_movemask_pd(m) != 0; }
+  static V select(M m, V a, V b) { return _mm256_blendv_pd(b, a, m); }
+  static I bits(V v) { return _mm256_castpd_si256(v); }
+  static V from_bits(I i) { return _mm256_castsi256_pd(i); }
+  static I iset1(uint64_t u) { return _mm256_set1_epi64x(static_cast<long long>(u)); }
+  static I iadd(I a, I b) { return _mm256_add_epi64(a, b); }
+  static I isub(I a, I b) { return _mm256_sub_epi64(a, b); }
+  static I iand(I a, I b) { return _mm256_and_si256(a, b); }
+  static I ior(I a, I b) { return _mm256_or_si256(a, b); }
+  static I ixor(I a, I b) { return _mm256_xor_si256(a, b); }
+  template <int k> static I shl(I a) { return _mm256_slli_epi64(a, k); }
+  template <int k> static I shr(I a) { return _mm256_srli_epi64(a, k); }
+  static M ieq(I a, I b) { return _mm256_castsi256_pd(_mm256_cmpeq_epi64(a, b)); }
+  static V load_f32(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+  static void store_f32(float* p, V v) { _mm_storeu_ps(p, _mm256_cvtpd_ps(v)); }
   static double hsum(V v) {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));

@@ -1,0 +1,16 @@
+// The avx2 vector math, compiled with the avx2 flags and -ffp-contract=off (CMakeLists.txt), so
+// the compiler fuses no product into a sum and the lanes keep the scalar reference's bits.
+#define TG_ISA isa_avx2  // the namespace of this unit's kernels
+#include "kernels/simd/vec_avx2.h"
+#include "kernels/simd/vec_math_rows.h"
+
+namespace tapegrad::kernels::isa_avx2 {
+
+bool vec_math_unary(UnaryOp op, const float* x, float* out, int64_t n) {
+  return vec_math_rows<Avx2Vec>(op, x, out, n);
+}
+bool vec_math_unary(UnaryOp op, const double* x, double* out, int64_t n) {
+  return vec_math_rows<Avx2Vec>(op, x, out, n);
+}
+
+}  // namespace tapegrad::kernels::isa_avx2
