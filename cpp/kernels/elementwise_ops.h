@@ -41,7 +41,12 @@
   X(Mul, MulF)                     \
   X(Div, DivF)                     \
   X(Max, MaxF)                     \
-  X(Min, MinF)
+  X(Min, MinF)                     \
+  X(Pow, PowF)                     \
+  X(FloorDiv, FloorDivF)           \
+  X(Mod, ModF)                     \
+  X(MulNoNan, MulNoNanF)           \
+  X(DivNoNan, DivNoNanF)
 
 namespace tapegrad::kernels {
 
@@ -148,6 +153,28 @@ template <typename T>
 struct MaxF { static T f(T x, T y) { return x > y || x != x ? x : y; } };
 template <typename T>
 struct MinF { static T f(T x, T y) { return x < y || x != x ? x : y; } };
+// The C library's pow: the same code on every instruction set (IEEE edge cases: pow(x, 0) = 1
+// even for NaN, a negative base with a non-integer exponent gives NaN).
+template <typename T>
+struct PowF { static T f(T x, T y) { return std::pow(x, y); } };
+// floor(x / y), as TensorFlow's FloorDiv for floats.
+template <typename T>
+struct FloorDivF { static T f(T x, T y) { return std::floor(x / y); } };
+// The remainder with the divisor's sign, as TensorFlow's FloorMod for floats: fmod (exact) moved
+// by one divisor when its sign differs from y's.
+template <typename T>
+struct ModF {
+  static T f(T x, T y) {
+    const T r = std::fmod(x, y);
+    return r != T(0) && ((y < T(0)) != (r < T(0))) ? r + y : r;
+  }
+};
+// x * y, but 0 wherever y is 0, even for an infinite or NaN x (TensorFlow's MulNoNan).
+template <typename T>
+struct MulNoNanF { static T f(T x, T y) { return y == T(0) ? T(0) : x * y; } };
+// x / y, but 0 wherever y is 0 (TensorFlow's DivNoNan).
+template <typename T>
+struct DivNoNanF { static T f(T x, T y) { return y == T(0) ? T(0) : x / y; } };
 
 }  // namespace
 }  // namespace tapegrad::kernels

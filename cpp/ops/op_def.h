@@ -24,6 +24,7 @@ struct OpAttrs {
   uint32_t axes_mask = 0;                 // reductions: bit d set when axis d is reduced
   int8_t perm[kMaxRank] = {};             // transpose
   bool approximate = false;               // gelu: the tanh form
+  bool exclusive = false, reverse = false;  // cumsum, cumprod
 };
 
 // The kinds of non-tensor Python arguments; each has one converter in the bindings.
@@ -71,14 +72,14 @@ struct OpDef {
   const char* name;       // the Python name, and the op named in error messages
   const char* doc;        // the Python docstring
   const char* inputs[2];  // names of the tensor arguments; arity = how many are set
-  AttrSpec attrs[2];      // the non-tensor arguments after them
+  AttrSpec attrs[3];      // the non-tensor arguments after them
   Saves saves;
   // null: the op is never recorded. Either it is composite (its gradient comes from the ops it
   // runs) or nothing flows back through it (stop_gradient).
   BackwardRule backward;
   ForwardFn forward;
   int kernel;  // the kernel enum value a family's shared forward passes on (elementwise ops)
-  // Unary elementwise ops: whether int32/int64 tensors are computed (else only floats are).
+  // Elementwise ops: whether int32/int64 tensors are computed (else only floats are).
   bool takes_integers = false;
   // A helper of backward rules with no Python name (it is never bound).
   bool internal = false;
