@@ -498,19 +498,39 @@ def _cast_bad_inputs():
 
 
 def _pow_bad_inputs():
-    return (
-        BadInput("exponent_fractional", lambda: x2() ** 0.5, ValueError, ("integer",)),
-        BadInput("exponent_nan", lambda: x2() ** math.nan, ValueError, ("nan",)),
-        BadInput("exponent_inf", lambda: x2() ** math.inf, ValueError),
-        BadInput("exponent_huge", lambda: x2() ** (2 ** 30), ValueError),
-        BadInput("exponent_beyond_float", lambda: x2() ** (2 ** 2000), ValueError),
-        BadInput("exponent_none", lambda: x2() ** None, TypeError, ("NoneType",)),
-        BadInput("exponent_string", lambda: x2() ** "2", TypeError),
-        BadInput("exponent_tensor", lambda: x2() ** x2(), TypeError, ("Tensor",)),
-        BadInput("function_exponent_fractional", lambda: tg.pow(x2(), 1.5), ValueError, ("integer",)),
+    ints = tg.constant(np.array([1, -2, 3], np.int32))
+    return _binary_bad_inputs("pow") + (
         BadInput("int_negative_exponent", lambda: i3() ** -1, ValueError, ("negative", "int32")),
+        BadInput("int_negative_exponent_tensor", lambda: tg.pow(i3(), ints), ValueError, ("-2",)),
+        BadInput("int_base_python_float_exponent", lambda: i3() ** 0.5, TypeError, ("float", "int32")),
+        BadInput("int_exponent_beyond_int32", lambda: i3() ** (2 ** 40), ValueError, ("int32",)),
+        BadInput("exponent_beyond_float", lambda: x2() ** (2 ** 2000), ValueError, ("too large",)),
+        BadInput("exponent_none", lambda: x2() ** None, TypeError, ("None",)),
+        BadInput("exponent_string", lambda: x2() ** "2", TypeError),
         BadInput("function_exponent_string", lambda: tg.pow(x2(), "2"), TypeError, ("str",)),
+        BadInput("modulo", lambda: pow(x2(), 2, 3), TypeError, ("modulo",)),
+        BadInput("int_with_float", lambda: tg.pow(i3(), tg.constant([1.0, 2.0, 3.0])), TypeError,
+                 ("int32", "float32")),
+        BadInput("bools", lambda: tg.pow(i3(np.bool_), i3(np.bool_)), TypeError, ("bool",)),
+        # any real exponent is valid for floats
+        BadInput("exponent_fractional_looks_bad", lambda: x2() ** 0.5, None, shape=(2,)),
+        BadInput("exponent_tensor_looks_bad", lambda: x2() ** x2(), None, shape=(2,)),
+        BadInput("exponent_huge_looks_bad", lambda: x2() ** (2 ** 30), None, shape=(2,)),
     )
+
+
+def _division_bad_inputs(name):
+    fn = getattr(tg, name)
+    zero = tg.constant(np.array([1, 0, 2], np.int32))
+    return _binary_bad_inputs(name) + (
+        BadInput("int_zero_divisor", lambda: fn(i3(), zero), ValueError, ("division by zero",)),
+        BadInput("int64_zero_scalar_divisor", lambda: fn(i3(np.int64), 0), ValueError, ("division by zero",)),
+        BadInput("int_with_float", lambda: fn(i3(), tg.constant([1.0, 2.0, 3.0])), TypeError, ("int32", "float32")),
+        BadInput("int_with_python_float", lambda: fn(i3(), 2.5), TypeError, ("float", "int32")),
+        BadInput("bools", lambda: fn(i3(np.bool_), i3(np.bool_)), TypeError, ("bool",)),
+        # a zero float divisor is IEEE division (inf or NaN), not an error
+        BadInput("float_zero_divisor_looks_bad", lambda: fn(x2(), 0.0), None, shape=(2,)),
+    ) + non_numeric_rows(lambda bad: fn(x2(), bad))
 
 
 _ADD_EXTRA = (
@@ -694,6 +714,49 @@ def _math(name, ref, domain, second_order=None, check=None):
         fuzz_args=(("tensor", None),),
         bad_inputs=non_numeric_rows(lambda bad: fn(bad))
         + (BadInput("int_tensor", lambda: fn(i3()), TypeError, ("int32", "float32 or float64")),))
+
+
+def near_one(rng, shape):
+    """|x| in [0.7, 1.3], random sign: long products stay within float32's range."""
+    sign = np.where(rng.random(size=shape) < 0.5, -1.0, 1.0)
+    return np.asarray(sign * rng.uniform(0.7, 1.3, size=shape), dtype=np.float64)
+
+
+def scan_ref(np_scan, a, axis=0, exclusive=False, reverse=False):
+    """numpy's cumsum/cumprod with TensorFlow's exclusive and reverse flags."""
+    a = np.asarray(a)
+    x = np.flip(a, axis) if reverse else a
+    out = np_scan(x, axis=axis)
+    if exclusive and a.shape[axis]:
+        identity = np.zeros_like(np.take(out, [0], axis=axis)) + (1 if np_scan is np.cumprod else 0)
+        out = np.concatenate([identity, np.delete(out, -1, axis=axis)], axis=axis)
+    return (np.flip(out, axis) if reverse else out).astype(a.dtype)
+
+
+def _scan(name, np_scan, domain, second_order):
+    fn = getattr(tg, name)
+    variants = [Variant(f"{fmt(s)}-default", (s,)) for s in [(_d(),), _shape(2), (1031,)]]
+    for shape, axis in [((3, 4), 1), ((3, 4), -2), ((2, 3, 4), 1), ((37, 67), 0), ((5, 129), -1)]:
+        for exclusive in (False, True):
+            for reverse in (False, True):
+                variants.append(Variant(f"{fmt(shape)}-axis{axis}-{'excl' if exclusive else 'incl'}-"
+                                        f"{'rev' if reverse else 'fwd'}", (shape,),
+                                        {"axis": axis, "exclusive": exclusive, "reverse": reverse}))
+    variants.append(Variant("2x3x4-positional", ((2, 3, 4),), {"axis": 2, "exclusive": True, "reverse": True},
+                            positional=True))
+    return OpSpec(
+        name=name, spellings={name: fn}, ref=lambda a, **kw: scan_ref(np_scan, a, **kw), arity=1,
+        kind="reduction", domain=(domain,), variants=tuple(variants), second_order=second_order,
+        fuzz_args=(("tensor", None), ("axis", "axis"), ("bool", "exclusive"), ("bool", "reverse")),
+        bad_inputs=(BadInput("axis_out_of_range", lambda: fn(m23(), axis=2), ValueError, ((2, 3),)),
+                    BadInput("axis_negative_out_of_range", lambda: fn(m23(), axis=-3), ValueError, ((2, 3),)),
+                    BadInput("axis_tuple", lambda: fn(m23(), axis=(0, 1)), TypeError, ("one int",)),
+                    BadInput("axis_float", lambda: fn(m23(), axis=1.0), TypeError, ("axis",)),
+                    BadInput("scalar", lambda: fn(tg.constant(1.0)), ValueError, ("rank",)),
+                    BadInput("exclusive_not_bool", lambda: fn(m23(), exclusive="yes"), TypeError, ("exclusive",)),
+                    BadInput("reverse_not_bool", lambda: fn(m23(), reverse=None), TypeError, ("reverse",)),
+                    BadInput("bools", lambda: fn(i3(np.bool_)), TypeError, ("bool",)))
+        + non_numeric_rows(lambda bad: fn(bad)))
 
 
 def _gelu_ref(a, approximate):
@@ -925,12 +988,34 @@ SPECS = (
         name="stop_gradient", spellings={"stop_gradient": tg.stop_gradient}, ref=lambda a: a, arity=1,
         kind="shape", domain=(randn,), variants=_UNARY_VARIANTS, check={"check_grad": False},
         fuzz_args=(("tensor", None),), bad_inputs=non_numeric_rows(lambda bad: tg.stop_gradient(bad))),
-    OpSpec(
-        name="pow", spellings={"pow": tg.pow, "op**": operator.pow}, ref=lambda a, exponent: np.power(a, exponent),
-        arity=1, kind="elementwise", domain=(randn,), fuzz_args=(("tensor", None), ("number", None)),
-        variants=tuple(Variant(f"exponent2-{v.id}", v.shapes, {"exponent": 2}, positional=True)
-                       for v in _UNARY_VARIANTS),
-        bad_inputs=_pow_bad_inputs()),
+    dataclasses.replace(
+        _broadcasting("pow", np.power, {"op**": operator.pow}, domain=(positive, randn)),
+        reflected=True, second_order_variants=(), bad_inputs=_pow_bad_inputs(),
+        second_order={"pow_both": lambda t: tg.pow(tg.square(t) + 0.5, t) * t,
+                      "pow_fractional": lambda t: (tg.square(t) + 0.5) ** 1.5 * t,
+                      "pow_base": lambda t: 2.0 ** t * t,
+                      "pow_cube": lambda t: t ** 3 * t}),
+    dataclasses.replace(
+        _broadcasting("floordiv", lambda a, b: np.floor(a / b), {"op//": operator.floordiv},
+                      check={"check_grad": False}, domain=(randn, away_from_zero), differentiable=False),
+        reflected=True, bad_inputs=_division_bad_inputs("floordiv")),
+    dataclasses.replace(
+        _broadcasting("mod", np.mod, {"op%": operator.mod}, domain=(randn, away_from_zero)),
+        reflected=True, bad_inputs=_division_bad_inputs("mod")),
+    dataclasses.replace(
+        _reduction("reduce_prod", np.prod, tuple(_axis_rows("reduce_prod", with_types=True)) + (
+            BadInput("bools", lambda: tg.reduce_prod(i3(np.bool_)), TypeError, ("bool",)),),
+            {"reduce_prod": lambda t: tg.reduce_prod(t * t + 0.5, axis=0) * t,
+             "reduce_prod_all": lambda t: tg.reduce_prod(tg.sin(t) + 1.5) * t,
+             "reduce_prod_axes": lambda t: tg.reduce_sum(tg.reduce_prod(tg.reshape(t * t + 0.5, (3, 2, 2)), axis=(0, 2)))
+             * t}),
+        domain=(near_one,)),
+    _scan("cumsum", np.cumsum, randn, {"cumsum": lambda t: tg.cumsum(t * t, axis=1) * t,
+                                       "cumsum_exclusive_reverse":
+                                       lambda t: tg.cumsum(t * t, 0, exclusive=True, reverse=True) * t}),
+    _scan("cumprod", np.cumprod, near_one, {"cumprod": lambda t: tg.cumprod(t * t + 0.5, axis=1) * t,
+                                            "cumprod_exclusive_reverse":
+                                            lambda t: tg.cumprod(t + 2.0, 0, exclusive=True, reverse=True) * t}),
     OpSpec(
         name="matmul", spellings={"matmul": tg.matmul, "op@": operator.matmul}, ref=np_matmul, arity=2,
         kind="matmul", domain=(randn, randn), variants=_matmul_variants(),

@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings/convert.h"
+#include "bindings/dlpack.h"
 #include "bindings/op_bindings.h"
 #include "bindings/operator_slots.h"
 #include "bindings/py_api.h"
@@ -58,6 +59,8 @@ void def_operators(Cls& c) {
   static const OpDef& matmul = op_bindings::op("matmul");
   static const OpDef& neg = op_bindings::op("negative");
   static const OpDef& pow = op_bindings::op("pow");
+  static const OpDef& floordiv = op_bindings::op("floordiv");
+  static const OpDef& mod = op_bindings::op("mod");
   static const OpDef& less = op_bindings::op("less");
   static const OpDef& less_equal = op_bindings::op("less_equal");
   static const OpDef& greater = op_bindings::op("greater");
@@ -81,11 +84,18 @@ void def_operators(Cls& c) {
       .def("__gt__", [=](H s, H o) { return binary(greater, s, o); })
       .def("__ge__", [=](H s, H o) { return binary(greater_equal, s, o); })
       .def("__neg__", [](H s) { return op_bindings::call(neg, &s); })
-      .def("__pow__", [](H s, H e, H m) {
+      .def("__floordiv__", [=](H s, H o) { return binary(floordiv, s, o); })
+      .def("__rfloordiv__", [=](H s, H o) { return binary(floordiv, o, s); })
+      .def("__mod__", [=](H s, H o) { return binary(mod, s, o); })
+      .def("__rmod__", [=](H s, H o) { return binary(mod, o, s); })
+      .def("__pow__", [=](H s, H e, H m) {
              if (!m.is_none()) throw TypeError("pow: the modulo argument is not supported");
-             const H args[] = {s, e};
-             return op_bindings::call(pow, args);
+             return binary(pow, s, e);
            }, py::arg("exponent"), py::arg("modulo") = py::none())
+      .def("__rpow__", [=](H s, H b, H m) {
+             if (!m.is_none()) throw TypeError("pow: the modulo argument is not supported");
+             return binary(pow, b, s);
+           }, py::arg("base"), py::arg("modulo") = py::none())
       // numpy defers to our reflected operators instead of converting us to an array.
       .attr("__array_ufunc__") = py::none();
   c.attr("__array_priority__") = 1000;
@@ -122,6 +132,12 @@ PYBIND11_MODULE(_core, m) {
                                buffer_format(t.dtype()), t.rank(), shape, strides,
                                /*readonly=*/true);
       })
+      .def("__dlpack__", &dlpack::export_tensor, arg("stream") = none, py::kw_only(),
+           arg("max_version") = none, arg("dl_device") = none, arg("copy") = none,
+           "A DLPack capsule sharing this tensor's memory, read-only (for np.from_dlpack, "
+           "torch.from_dlpack, jax.dlpack.from_dlpack).")
+      .def("__dlpack_device__", [](const TensorImpl&) { return dlpack::device(); },
+           "(1, 0): host memory, as DLPack names it.")
       .def("__repr__", [](py::handle self) { return py_api::tensor_repr(py::cast<TensorPtr>(self), self); })
       .def("__float__", [](const TensorPtr& t) { return py_api::tensor_float(t); })
       .def("__int__", [](const TensorPtr& t) { return py_api::tensor_int(t); })
@@ -203,6 +219,9 @@ PYBIND11_MODULE(_core, m) {
   operator_slots::install(variable);
   m.def("constant", &py_api::constant, arg("value"), arg("dtype") = none,
         "A Tensor from a number, nested list, numpy array or Tensor (always float32/float64).");
+  m.def("from_dlpack", &dlpack::import_tensor, arg("x"),
+        "A new Tensor holding a copy of a DLPack tensor: an object with __dlpack__ (numpy array, "
+        "torch or jax tensor, ...) or a DLPack capsule, in host memory.");
   m.def("convert_to_tensor", &py_api::convert_to_tensor, arg("value"), arg("dtype") = none,
         "Like constant, but Tensors and Variables of another dtype are an error.");
   m.def("sgd_update", &py_api::sgd_update, arg("variables"), arg("gradients"), arg("learning_rate"),

@@ -34,7 +34,7 @@ std::vector<int64_t> shape_from_py(py::handle h, const char* op, const char* wha
 
 int count_attrs(const OpDef& op) {
   int n = 0;
-  while (n < 2 && op.attrs[n].kind != AttrKind::None) ++n;
+  while (n < kMaxAttrs && op.attrs[n].kind != AttrKind::None) ++n;
   return n;
 }
 
@@ -211,7 +211,7 @@ bool parse_call(const OpDef& op, PyObject* const* args, Py_ssize_t nargs, PyObje
 
 PyObject* op_function(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
   const OpDef& op = *static_cast<const OpDef*>(PyCapsule_GetPointer(self, nullptr));
-  py::handle params[kMaxNamedInputs + 2];
+  py::handle params[kMaxNamedInputs + kMaxAttrs];
   if (!parse_call(op, args, nargs, kwnames, params)) return nullptr;
   try {
     return py::cast(call(op, params)).release().ptr();

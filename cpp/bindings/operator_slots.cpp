@@ -33,6 +33,19 @@ constexpr char kSubtract[] = "subtract";
 constexpr char kMultiply[] = "multiply";
 constexpr char kDivide[] = "divide";
 constexpr char kMatmul[] = "matmul";
+constexpr char kFloorDiv[] = "floordiv";
+constexpr char kMod[] = "mod";
+constexpr char kPow[] = "pow";
+
+// a ** b, the three-argument slot: a modulo is refused, as pow(tensor, exponent, modulo) has none.
+PyObject* power_slot(PyObject* a, PyObject* b, PyObject* modulo) {
+  if (modulo != Py_None) {
+    PyErr_SetString(PyExc_TypeError, "pow: the modulo argument is not supported");
+    return nullptr;
+  }
+  return binary_slot<ops::pow, kPow>(a, b);
+}
+
 
 }  // namespace
 
@@ -43,6 +56,9 @@ void install(py::handle cls) {
   nb->nb_multiply = binary_slot<ops::multiply, kMultiply>;
   nb->nb_true_divide = binary_slot<ops::divide, kDivide>;
   nb->nb_matrix_multiply = binary_slot<plain_matmul, kMatmul>;
+  nb->nb_floor_divide = binary_slot<ops::floordiv, kFloorDiv>;
+  nb->nb_remainder = binary_slot<ops::mod, kMod>;
+  nb->nb_power = power_slot;
   PyType_Modified(reinterpret_cast<PyTypeObject*>(cls.ptr()));
 }
 

@@ -37,7 +37,8 @@
   X(Elu, EluF)                    \
   X(Erf, ErfF)                    \
   X(Gelu, GeluF)                  \
-  X(GeluTanh, GeluTanhF)
+  X(GeluTanh, GeluTanhF)            \
+  X(PowHalf, PowHalfF)
 
 #define TAPEGRAD_BINARY_KERNELS(X) \
   X(Add, AddF)                     \
@@ -45,7 +46,12 @@
   X(Mul, MulF)                     \
   X(Div, DivF)                     \
   X(Max, MaxF)                     \
-  X(Min, MinF)
+  X(Min, MinF)                     \
+  X(Pow, PowF)                     \
+  X(FloorDiv, FloorDivF)           \
+  X(Mod, ModF)                     \
+  X(MulNoNan, MulNoNanF)           \
+  X(DivNoNan, DivNoNanF)
 
 namespace tapegrad::kernels {
 
@@ -178,6 +184,12 @@ struct GeluTanhF {
     return (T(0.5) * x) * (T(1) + std::tanh(T(0.79788456080286535588) * inner));
   }
 };
+// x ** 0.5 with pow's values: the square root (correctly rounded), +0 for -0 and +inf for -inf
+// (where sqrt gives -0 and NaN). Adding +0 turns -0 into +0 and changes nothing else.
+template <typename T>
+struct PowHalfF {
+  static T f(T x) { return x == T(-HUGE_VAL) ? -x : std::sqrt(x) + T(0); }
+};
 // 1 where x > 0, else 0 (NaN included): the derivative of relu, never differentiated itself.
 template <typename T>
 struct StepF { static T f(T x) { return x > T(0) ? T(1) : T(0); } };
@@ -195,6 +207,28 @@ template <typename T>
 struct MaxF { static T f(T x, T y) { return x > y || x != x ? x : y; } };
 template <typename T>
 struct MinF { static T f(T x, T y) { return x < y || x != x ? x : y; } };
+// The C library's pow: the same code on every instruction set (IEEE edge cases: pow(x, 0) = 1
+// even for NaN, a negative base with a non-integer exponent gives NaN).
+template <typename T>
+struct PowF { static T f(T x, T y) { return std::pow(x, y); } };
+// floor(x / y), as TensorFlow's FloorDiv for floats.
+template <typename T>
+struct FloorDivF { static T f(T x, T y) { return std::floor(x / y); } };
+// The remainder with the divisor's sign, as TensorFlow's FloorMod for floats: fmod (exact) moved
+// by one divisor when its sign differs from y's.
+template <typename T>
+struct ModF {
+  static T f(T x, T y) {
+    const T r = std::fmod(x, y);
+    return r != T(0) && ((y < T(0)) != (r < T(0))) ? r + y : r;
+  }
+};
+// x * y, but 0 wherever y is 0, even for an infinite or NaN x (TensorFlow's MulNoNan).
+template <typename T>
+struct MulNoNanF { static T f(T x, T y) { return y == T(0) ? T(0) : x * y; } };
+// x / y, but 0 wherever y is 0 (TensorFlow's DivNoNan).
+template <typename T>
+struct DivNoNanF { static T f(T x, T y) { return y == T(0) ? T(0) : x / y; } };
 
 }  // namespace
 }  // namespace tapegrad::kernels

@@ -27,6 +27,32 @@ T wrap_mul(T x, T y) {
   return static_cast<T>(static_cast<U>(x) * static_cast<U>(y));
 }
 
+// Python's floor division and the remainder with the divisor's sign. The op refuses a zero
+// divisor before calling; y == -1 is negation (wrapping), so the lowest value over -1 is defined.
+template <typename T>
+T floor_div(T x, T y) {
+  if (y == T(-1)) return wrap_sub<T>(0, x);
+  const T q = x / y;
+  return (x % y != 0 && ((x < 0) != (y < 0))) ? q - 1 : q;
+}
+template <typename T>
+T floor_mod(T x, T y) {
+  if (y == T(-1)) return 0;
+  const T r = x % y;
+  return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
+}
+// x ** y for y >= 0 (the op refuses negative exponents) by repeated squaring, wrapping.
+template <typename T>
+T int_pow(T x, T y) {
+  T result = 1;
+  while (y > 0) {
+    if (y & 1) result = wrap_mul<T>(result, x);
+    y >>= 1;
+    if (y) x = wrap_mul<T>(x, x);
+  }
+  return result;
+}
+
 template <typename T>
 void binary(BinaryOp op, const T* a, const T* b, T* out, const BinaryPlan& p) {
   switch (op) {
@@ -35,6 +61,9 @@ void binary(BinaryOp op, const T* a, const T* b, T* out, const BinaryPlan& p) {
     case BinaryOp::Mul: return binary_rows(a, b, out, p, wrap_mul<T>);
     case BinaryOp::Max: return binary_rows(a, b, out, p, [](T x, T y) { return x > y ? x : y; });
     case BinaryOp::Min: return binary_rows(a, b, out, p, [](T x, T y) { return x < y ? x : y; });
+    case BinaryOp::FloorDiv: return binary_rows(a, b, out, p, floor_div<T>);
+    case BinaryOp::Mod: return binary_rows(a, b, out, p, floor_mod<T>);
+    case BinaryOp::Pow: return binary_rows(a, b, out, p, int_pow<T>);
     default: return;  // the ops never ask for another
   }
 }

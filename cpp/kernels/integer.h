@@ -13,7 +13,8 @@ namespace tapegrad::kernels {
 
 template <typename T>
 struct IntegerKernels {
-  // Add, Sub, Mul, Max and Min (Div has no integer kernel: the op refuses integer tensors).
+  // Add, Sub, Mul, Max, Min, FloorDiv, Mod (the ops refuse a zero divisor first) and Pow (they
+  // refuse a negative exponent first). Div has no integer kernel: the op refuses integer tensors.
   void (*binary)(BinaryOp op, const T* a, const T* b, T* out, const BinaryPlan& plan);
   void (*unary)(UnaryOp op, const T* x, T* out, int64_t n);  // Neg, Square
   void (*reduce_sum)(const T* in, T* out, const ReducePlan& plan);

@@ -25,6 +25,7 @@ struct OpAttrs {
   int8_t perm[kMaxRank] = {};             // transpose
   bool approximate = false;               // gelu: the tanh form
   int64_t offset = 0;                     // concat_piece: where the piece starts on its axis
+  bool exclusive = false, reverse = false;  // cumsum, cumprod
 };
 
 // The kinds of non-tensor Python arguments; each has one converter in the bindings.
@@ -66,6 +67,8 @@ using ForwardFn = TensorPtr (*)(const OpDef& op, const TensorPtr* inputs, const 
 
 // The most tensor arguments an op names; a variadic op takes one sequence of any length instead.
 constexpr int kMaxNamedInputs = 3;
+// The most non-tensor arguments an op takes.
+constexpr int kMaxAttrs = 3;
 
 // Given the recorded entry and the gradient of the output, fills in the gradients of the inputs
 // whose `need` flag is set (both arrays have one element per recorded input). Rules are written with the ops themselves, so a tape that records
@@ -77,14 +80,14 @@ struct OpDef {
   const char* name;       // the Python name, and the op named in error messages
   const char* doc;        // the Python docstring
   const char* inputs[kMaxNamedInputs];  // names of the tensor arguments; arity = how many are set
-  AttrSpec attrs[2];      // the non-tensor arguments after them
+  AttrSpec attrs[kMaxAttrs];            // the non-tensor arguments after them
   Saves saves;
   // null: the op is never recorded. Either it is composite (its gradient comes from the ops it
   // runs) or nothing flows back through it (stop_gradient).
   BackwardRule backward;
   ForwardFn forward;
   int kernel;  // the kernel enum value a family's shared forward passes on (elementwise ops)
-  // Unary elementwise ops: whether int32/int64 tensors are computed (else only floats are).
+  // Elementwise ops: whether int32/int64 tensors are computed (else only floats are).
   bool takes_integers = false;
   // A helper of backward rules with no Python name (it is never bound).
   bool internal = false;

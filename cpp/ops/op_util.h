@@ -63,6 +63,11 @@ inline const OpArguments& no_arguments() {
   return none;
 }
 
+// The binary elementwise op `op` (its kernel over the broadcast plan, integers when
+// op.takes_integers), checked and recorded: the shared forward of binary_ops.cpp, for ops with
+// their own checks first (pow).
+TensorPtr binary_kernel(const OpDef& op, const TensorPtr& a, const TensorPtr& b);
+
 // Each family file lists its entries in one of these (registry.cpp joins them).
 extern const OpList kUnaryOps;
 extern const OpList kBinaryOps;
@@ -74,6 +79,7 @@ extern const OpList kComparisonOps;
 extern const OpList kSoftmaxOps;
 extern const OpList kSelectionOps;
 extern const OpList kJoinOps;
+extern const OpList kScanOps;
 
 // Plans with adjacent dimensions merged wherever the strides allow (see plans.cpp).
 kernels::BinaryPlan binary_plan(const Shape& a, const Shape& b, const Shape& out);

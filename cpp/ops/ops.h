@@ -16,6 +16,15 @@ TensorPtr multiply(const TensorPtr& a, const TensorPtr& b);
 TensorPtr divide(const TensorPtr& a, const TensorPtr& b);
 TensorPtr maximum(const TensorPtr& a, const TensorPtr& b);
 TensorPtr minimum(const TensorPtr& a, const TensorPtr& b);
+// floor(x / y); integers: ValueError for a zero divisor. Never recorded (a None gradient).
+TensorPtr floordiv(const TensorPtr& a, const TensorPtr& b);
+// The remainder of floordiv, with y's sign; integers: ValueError for a zero divisor.
+TensorPtr mod(const TensorPtr& a, const TensorPtr& b);
+// x * y and x / y, but 0 wherever y is 0 (float tensors; TensorFlow's MulNoNan and DivNoNan).
+TensorPtr multiply_no_nan(const TensorPtr& a, const TensorPtr& b);
+TensorPtr divide_no_nan(const TensorPtr& a, const TensorPtr& b);
+// x ** y, broadcasting (integers: ValueError for a negative exponent).
+TensorPtr pow(const TensorPtr& x, const TensorPtr& y);
 // Bool results, never recorded (the masks of maximum's and minimum's rules).
 TensorPtr greater_equal(const TensorPtr& a, const TensorPtr& b);
 TensorPtr less_equal(const TensorPtr& a, const TensorPtr& b);
@@ -30,15 +39,18 @@ TensorPtr sigmoid(const TensorPtr& x);
 TensorPtr exp(const TensorPtr& x);
 TensorPtr tanh(const TensorPtr& x);
 TensorPtr erf(const TensorPtr& x);
+TensorPtr log(const TensorPtr& x);
 // 1 where x > 0, else 0; never recorded (the derivative of relu).
 TensorPtr step(const TensorPtr& x);
-// x ** n for an integer n (ValueError otherwise), by repeated squaring with the ops above.
-TensorPtr power(const TensorPtr& x, double exponent);
 // op(a) @ op(b) over the last two axes; leading (batch) axes broadcast. Both ranks >= 2.
 TensorPtr matmul(const TensorPtr& a, const TensorPtr& b, bool trans_a, bool trans_b);
 // axes == nullptr reduces every axis; axes may be negative and are checked here.
 TensorPtr reduce_sum(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims);
 TensorPtr reduce_mean(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims);
+TensorPtr reduce_prod(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims);
+// Cumulative sum and product along `axis` (negative allowed; checked here).
+TensorPtr cumsum(const TensorPtr& x, int64_t axis, bool exclusive, bool reverse);
+TensorPtr cumprod(const TensorPtr& x, int64_t axis, bool exclusive, bool reverse);
 // One -1 allowed in `shape`.
 TensorPtr reshape(const TensorPtr& x, const std::vector<int64_t>& shape);
 // perm == nullptr reverses the axes.

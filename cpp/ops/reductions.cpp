@@ -1,4 +1,5 @@
-// reduce_sum and reduce_mean over any set of axes, with keepdims: forward, rules and entries.
+// Reductions over any set of axes, with keepdims (reduce_sum, reduce_mean, reduce_prod,
+// reduce_max/min/any/all) and argmax/argmin: forward, rules and entries.
 #include "ops/ops.h"
 #include "core/parallel.h"
 #include "ops/op_util.h"
@@ -7,6 +8,7 @@
 
 #include "kernels/integer.h"
 #include "kernels/reduce_select.h"
+#include "kernels/scan.h"
 
 namespace tapegrad::ops {
 namespace {
@@ -124,6 +126,53 @@ void reduce_mean_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   out[0] = spread(e, g, count ? 1.0 / double(count) : 0.0);
 }
 
+TensorPtr prod_apply(const OpDef& op, const TensorPtr& x, const std::vector<int64_t>* axes,
+                     bool keepdims) {
+  check_dtype(x, Accepts::Numbers, op.name);
+  const uint32_t mask = axes_to_mask(axes, x->shape(), op.name);
+  TensorPtr out = TensorImpl::empty(x->dtype(), reduced_shape(x->shape(), mask, keepdims), op.name);
+  if (out->numel() > 0) {
+    LongRunning unlocked(static_cast<double>(x->numel()) >= kLongRunningWork);
+    kernels::reduce_prod(x->dtype(), x->raw(), out->raw(), reduce_plan(x->shape(), mask));
+  }
+  OpAttrs attrs;
+  attrs.axes_mask = mask;
+  attrs.keepdims = keepdims;
+  return recorded(op, {&x}, out, attrs);
+}
+
+TensorPtr prod_forward(const OpDef& op, const TensorPtr* in, const OpArguments& args) {
+  return prod_apply(op, in[0], args.has_ints ? &args.ints : nullptr, args.flags[0]);
+}
+
+// TensorFlow's ProdGrad: each element's share is the product of the others in its reduction,
+// the exclusive cumulative products from both ends multiplied, so that a zero among the inputs
+// gives the right answer (no division by x). The reduced axes are moved to the front and merged
+// into one, the others into a second.
+void reduce_prod_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (!need[0]) return;
+  const G& x = e.saved[0];
+  const Shape& shape = x->shape();
+  std::vector<int64_t> perm, inverse(shape.rank);
+  int64_t reduced = 1, kept = 1;
+  for (int d = 0; d < shape.rank; ++d)
+    if (e.attrs.axes_mask >> d & 1u) perm.push_back(d), reduced *= shape.dims[d];
+  for (int d = 0; d < shape.rank; ++d)
+    if (!(e.attrs.axes_mask >> d & 1u)) perm.push_back(d), kept *= shape.dims[d];
+  bool moved = false;
+  for (int d = 0; d < shape.rank; ++d) {
+    inverse[perm[d]] = d;
+    moved |= perm[d] != d;
+  }
+  const G front = moved ? transpose(x, &perm) : x;
+  const G lines = reshape(front, {reduced, kept});
+  const G others = multiply(cumprod(lines, 0, true, false), cumprod(lines, 0, true, true));
+  const Shape& front_shape = front->shape();
+  G share = reshape(others, std::vector<int64_t>(front_shape.dims, front_shape.dims + front_shape.rank));
+  if (moved) share = transpose(share, &inverse);
+  out[0] = multiply(spread(e, g, 1.0), share);
+}
+
 TensorPtr select_forward(const OpDef& op, const TensorPtr* in, const OpArguments& args) {
   const TensorPtr& x = in[0];
   const auto sop = static_cast<kernels::SelectOp>(op.kernel);
@@ -206,8 +255,14 @@ constexpr OpDef kArgmin{"argmin", "Index (int64) of the first smallest element a
                         {"x", nullptr}, {{"axis", AttrKind::Axis}}, Saves::Nothing, nullptr,
                         arg_forward, 0};
 
-constexpr const OpDef* kList[] = {&kReduceSum, &kReduceMean, &kReduceMax, &kReduceMin,
-                                  &kReduceAny, &kReduceAll,  &kArgmax,    &kArgmin};
+constexpr OpDef kReduceProd{"reduce_prod",
+                            "Product over axis (None: all; int or tuple; negative allowed), in "
+                            "element order; an empty reduction gives 1.",
+                            {"x", nullptr}, {{"axis", AttrKind::Axes}, {"keepdims", AttrKind::Bool}},
+                            Saves::Inputs, reduce_prod_rule, prod_forward, 0};
+
+constexpr const OpDef* kList[] = {&kReduceSum, &kReduceMean, &kReduceProd, &kReduceMax, &kReduceMin,
+                                  &kReduceAny, &kReduceAll,  &kArgmax,     &kArgmin};
 
 }  // namespace
 
@@ -219,6 +274,10 @@ TensorPtr reduce_sum(const TensorPtr& x, const std::vector<int64_t>* axes, bool 
 
 TensorPtr reduce_mean(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims) {
   return reduce(kReduceMean, x, axes, keepdims);
+}
+
+TensorPtr reduce_prod(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims) {
+  return prod_apply(kReduceProd, x, axes, keepdims);
 }
 
 }  // namespace tapegrad::ops

@@ -277,6 +277,7 @@ TensorPtr sigmoid(const TensorPtr& x) { return unary_forward(kSigmoid, &x, no_ar
 TensorPtr exp(const TensorPtr& x) { return unary_forward(kExp, &x, no_arguments()); }
 TensorPtr tanh(const TensorPtr& x) { return unary_forward(kTanh, &x, no_arguments()); }
 TensorPtr erf(const TensorPtr& x) { return unary_forward(kErf, &x, no_arguments()); }
+TensorPtr log(const TensorPtr& x) { return unary_forward(kLog, &x, no_arguments()); }
 TensorPtr step(const TensorPtr& x) { return unary_forward(kStep, &x, no_arguments()); }
 
 TensorPtr square_grad(const TensorPtr& x, const TensorPtr& g) {

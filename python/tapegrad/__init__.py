@@ -11,6 +11,7 @@ from . import _core
 # Tensor, Variable, constant, convert_to_tensor and every op of the engine's registry (add,
 # matmul, reduce_sum, ...): the names in _core.__all__.
 from ._core import *  # noqa: F401,F403
+from ._core import from_dlpack
 from . import activations, config, data, nn, random
 from .gradients import (
     gradients_function,
@@ -38,7 +39,7 @@ __all__ = [
     "GradientTape", "Dense", "Sequential", "GradientDescent",
     "float32", "float64", "int32", "int64", "bool", "activations", "config", "data", "nn", "random",
     "clip_by_value", "reduce_logsumexp", "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "eye",
-    "linspace", "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
+    "linspace", "from_dlpack", "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
     "value_and_gradients_function",
     *_core.__all__,
 ]

@@ -20,7 +20,9 @@ NOT_OPS = {"Tensor", "Variable", "GradientTape", "Dense", "Sequential", "Gradien
            "convert_to_tensor", "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
            "value_and_gradients_function",
            # creation functions take no tensor: tests/test_creation.py
-           "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "eye", "linspace"}
+           "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "eye", "linspace",
+           # interop: tests/test_dlpack.py
+           "from_dlpack"}
 
 
 def test_every_public_op_has_a_spec_row():
@@ -42,8 +44,9 @@ def test_op_matches_numpy_and_finite_differences(spec, spelling, variant, rng):
 
 @pytest.mark.parametrize("spec", BINARY_ELEMENTWISE, ids=[s.name for s in BINARY_ELEMENTWISE])
 def test_binary_same_input_twice_accumulates(spec, rng):
-    x = away_from_zero(rng, _shape(2))
-    check_op(lambda t: spec.fn(t, t), lambda a: spec.ref(a, a), x, rng=rng, name=f"{spec.name}(x, x)")
+    x = spec.domain[0](rng, _shape(2))
+    check_op(lambda t: spec.fn(t, t), lambda a: spec.ref(a, a), x, rng=rng, name=f"{spec.name}(x, x)",
+             **spec.check)
 
 
 def test_fan_out_accumulates(rng):
@@ -231,7 +234,7 @@ def test_binary_broadcasting_property(shapes, op, seed):
     spec = BY_NAME[op]
     sa, sb = shapes.input_shapes
     a, b = (draw(rng, s) for draw, s in zip(spec.domain, (sa, sb)))
-    check_op(spec.fn, spec.ref, a, b, rng=rng, n_dirs=1, name=f"{op}{sa}{sb}")
+    check_op(spec.fn, spec.ref, a, b, rng=rng, n_dirs=1, name=f"{op}{sa}{sb}", **spec.check)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,6 +252,12 @@ ZERO_SIZE_CASES = {
     "reshape_empty": (lambda t: tg.reshape(t, (3, 0, 2)), lambda a: a.reshape(3, 0, 2), [(0, 6)]),
     "transpose_empty": (tg.transpose, np.transpose, [(0, 4)]),
     "broadcast_empty": (lambda t: tg.broadcast_to(t, (0, 3)), lambda a: np.broadcast_to(a, (0, 3)), [(3,)]),
+    "reduce_prod_empty_axis": (lambda t: tg.reduce_prod(t, axis=0), lambda a: np.prod(a, axis=0), [(0, 3)]),
+    "reduce_prod_all_empty": (tg.reduce_prod, np.prod, [(2, 0)]),
+    "cumsum_empty_axis": (lambda t: tg.cumsum(t, axis=1, exclusive=True), lambda a: a * 0, [(4, 0, 3)]),
+    "cumprod_empty_rows": (lambda t: tg.cumprod(t, axis=1, reverse=True), lambda a: a * 0, [(0, 3)]),
+    "pow_empty": (tg.pow, np.power, [(0, 3), (3,)]),
+    "mod_empty": (tg.mod, np.mod, [(2, 0), (1,)]),
 }
 
 

@@ -374,7 +374,9 @@ for _spec in SPECS:
         # implements the operator (e.g. a list @ Tensor falls back to list's missing __matmul__).
         target(_name, _spec.name, "unsupported operand")(_operator_target(_fn, _spec.operator_operands, False))
         if _spec.reflected:
-            target("r" + _name, _spec.name, "unsupported operand")(
+            # str % x is string formatting: Python's own TypeError, before any reflected slot.
+            formatting = ("string formatting",) if _name == "op%" else ()
+            target("r" + _name, _spec.name, "unsupported operand", *formatting)(
                 _operator_target(_fn, _spec.operator_operands, True))
 
 
