@@ -302,3 +302,21 @@ def test_mixed_dtypes_in_one_update():
     opt.apply_gradients([(np.ones(3, np.float32), a), (np.ones(3, np.float64), b)])
     assert opt.get_slot(a, "m").dtype == np.float32 and opt.get_slot(b, "v").dtype == np.float64
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["momentum", "rmsprop_centered"])
+def test_variable_lists_that_change_between_calls_keep_each_variables_slots(kind):
+    """Reordered, shrunk and grown lists of variables: each variable's update uses its own slots
+    (per-variable rules, so a separate optimizer per variable gives the same values)."""
+    rng = np.random.default_rng(5)
+    xs = [rng.standard_normal(s) for s in [(2,), (3,), (2, 2)]]
+    shared = [tg.Variable(x) for x in xs]
+    alone = [tg.Variable(x) for x in xs]
+    opt, opts = ALL[kind](), [ALL[kind]() for _ in xs]
+    for order in [[0, 1], [0, 1], [1, 0], [2, 0], [0, 1, 2], [0, 1, 2], [1]]:
+        grads = {i: rng.standard_normal(xs[i].shape) for i in order}
+        opt.apply_gradients([(grads[i], shared[i]) for i in order])
+        for i in order:
+            opts[i].apply_gradients([(grads[i], alone[i])])
+        for a, b in zip(shared, alone):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())

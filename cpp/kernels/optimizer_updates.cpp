@@ -1,26 +1,28 @@
 #include "kernels/optimizer_updates.h"
 
 #include <cmath>
+#include <cstring>
+
+#include "kernels/kernels.h"
+#include "kernels/optimizer_loops.h"
 
 namespace tapegrad::kernels {
+namespace {
+
+// The loops of the kernel set in use (every table gives the same bits: optimizer_loops.h).
+template <typename T>
+const OptimizerLoops<T>& loops() {
+  const char* isa = active().isa;
+  if (std::strcmp(isa, "avx512") == 0) return avx512_optimizer_loops().get<T>();
+  if (std::strcmp(isa, "avx2") == 0) return avx2_optimizer_loops().get<T>();
+  return scalar_optimizer_loops().get<T>();
+}
+
+}  // namespace
 
 template <typename T>
-void momentum_update(int64_t n, T* __restrict var, T* __restrict accum, const T* __restrict grad,
-                     T lr, T momentum, bool use_nesterov) {
-  if (use_nesterov) {
-    for (int64_t i = 0; i < n; ++i) {
-      const T g = grad[i];
-      const T a = accum[i] * momentum + g;
-      accum[i] = a;
-      var[i] = var[i] - (g * lr + a * momentum * lr);
-    }
-  } else {
-    for (int64_t i = 0; i < n; ++i) {
-      const T a = accum[i] * momentum + grad[i];
-      accum[i] = a;
-      var[i] = var[i] - a * lr;
-    }
-  }
+void momentum_update(int64_t n, T* var, T* accum, const T* grad, T lr, T momentum, bool use_nesterov) {
+  loops<T>().momentum(n, var, accum, grad, lr, momentum, use_nesterov);
 }
 
 template <typename T>
@@ -29,49 +31,20 @@ T adam_step_size(T lr, T beta1_power, T beta2_power) {
 }
 
 template <typename T>
-void adam_update(int64_t n, T* __restrict var, T* __restrict m, T* __restrict v,
-                 const T* __restrict grad, T alpha, T beta1, T beta2, T epsilon) {
-  const T one_minus_beta1 = T(1) - beta1;
-  const T one_minus_beta2 = T(1) - beta2;
-  for (int64_t i = 0; i < n; ++i) {
-    const T g = grad[i];
-    const T mi = m[i] + (g - m[i]) * one_minus_beta1;
-    const T vi = v[i] + (g * g - v[i]) * one_minus_beta2;
-    m[i] = mi;
-    v[i] = vi;
-    var[i] = var[i] - (mi * alpha) / (std::sqrt(vi) + epsilon);
-  }
+void adam_update(int64_t n, T* var, T* m, T* v, const T* grad, T alpha, T beta1, T beta2, T epsilon) {
+  loops<T>().adam(n, var, m, v, grad, alpha, beta1, beta2, epsilon);
 }
 
 template <typename T>
-void rmsprop_update(int64_t n, T* __restrict var, T* __restrict ms, T* __restrict mom,
-                    const T* __restrict grad, T lr, T decay, T momentum, T epsilon) {
-  const T one_minus_decay = T(1) - decay;
-  for (int64_t i = 0; i < n; ++i) {
-    const T g = grad[i];
-    const T s = ms[i] + (g * g - ms[i]) * one_minus_decay;
-    const T u = mom[i] * momentum + (g * lr) / std::sqrt(s + epsilon);
-    ms[i] = s;
-    mom[i] = u;
-    var[i] = var[i] - u;
-  }
+void rmsprop_update(int64_t n, T* var, T* ms, T* mom, const T* grad, T lr, T decay, T momentum,
+                    T epsilon) {
+  loops<T>().rmsprop(n, var, ms, mom, grad, lr, decay, momentum, epsilon);
 }
 
 template <typename T>
-void centered_rmsprop_update(int64_t n, T* __restrict var, T* __restrict ms, T* __restrict mg,
-                             T* __restrict mom, const T* __restrict grad, T lr, T decay, T momentum,
-                             T epsilon) {
-  const T one_minus_decay = T(1) - decay;
-  for (int64_t i = 0; i < n; ++i) {
-    const T g = grad[i];
-    const T s = ms[i] + (g * g - ms[i]) * one_minus_decay;
-    const T a = mg[i] + (g - mg[i]) * one_minus_decay;
-    const T u = mom[i] * momentum + (g * lr) / std::sqrt((s - a * a) + epsilon);
-    ms[i] = s;
-    mg[i] = a;
-    mom[i] = u;
-    var[i] = var[i] - u;
-  }
+void centered_rmsprop_update(int64_t n, T* var, T* ms, T* mg, T* mom, const T* grad, T lr, T decay,
+                             T momentum, T epsilon) {
+  loops<T>().centered_rmsprop(n, var, ms, mg, mom, grad, lr, decay, momentum, epsilon);
 }
 
 #define TAPEGRAD_OPTIMIZER_UPDATES(T)                                                              \

@@ -3,10 +3,10 @@
 // TensorFlow's training kernels (ApplyMomentum, ApplyAdam, ApplyRMSProp, ApplyCenteredRMSProp), so
 // a float64 replica written the same way agrees to the last bits.
 //
-// The translation unit is portable: built without instruction-set flags and without contraction
-// into FMA, it is the same code whatever ISA the other kernels use, and each element's result
-// depends on that element alone, so every ISA path and every split into pieces (thread count)
-// gives the same bits. Pointers never alias: the caller hands each array its own storage.
+// The loops run in the active kernel set's width (optimizer_loops.h), and every set gives the same
+// bits: IEEE-exact operations only, never contracted into FMA. Each element's result depends on
+// that element alone, so any split into pieces (thread count) gives the same bits too. Pointers
+// never alias: the caller hands each array its own storage.
 #pragma once
 #include <cstdint>
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -129,10 +130,14 @@ class Optimizer:
         self._lr = _check_learning_rate(learning_rate, who)
         self._name = _check_name(name, who)
         self._iterations = 0
-        # Each variable's slots (in _SLOTS order), keyed by the variable's unique id; the variable
-        # is kept with them so the id is never reused while the slots live.
+        # Each variable's slots (in _SLOTS order), keyed by id(variable); the variable is kept with
+        # them so the id is never reused while the slots live.
         self._slots: Dict[int, Tuple[Any, Tuple[Any, ...]]] = {}
         self._slot_variables: List[Any] = []
+        # The last successful call's variables and slot lists: a training loop passes the same
+        # variables at every step, and then finds its slot lists without a lookup per variable.
+        self._last_variables: List[Any] = []
+        self._last_slots: List[List[Any]] = []
 
     # -- properties
 
@@ -164,7 +169,7 @@ class Optimizer:
 
     def get_slot(self, var: Any, name: str) -> Optional[Any]:
         """The slot Variable ``name`` of ``var``; ``None`` if ``var`` has none yet (as TensorFlow)."""
-        entry = self._slots.get(getattr(var, "_unique_id", None)) if isinstance(var, _core.Variable) else None
+        entry = self._slots.get(id(var))
         if entry is None:
             return None
         for (slot_name, _), slot in zip(self._SLOTS, entry[1]):
@@ -177,7 +182,7 @@ class Optimizer:
         return list(self._slot_variables)
 
     def _slots_of(self, var: Any, created: List[int]) -> Tuple[Any, ...]:
-        key = var._unique_id
+        key = id(var)
         entry = self._slots.get(key)
         if entry is None:
             base = f"{_base_name(var)}/{self._name}"
@@ -240,14 +245,20 @@ class Optimizer:
         if not variables:
             names = [_var_name(v) for v in skipped]
             raise ValueError(f"No gradients provided for any variable: {names}")
-        for var in variables:
-            if not isinstance(var, _core.Variable):
-                raise TypeError(f"apply_gradients: expected a Variable, got {type(var)!r}")
+        last = self._last_variables
+        same = len(last) == len(variables) and all(map(operator.is_, last, variables))
+        if not same:
+            for var in variables:
+                if not isinstance(var, _core.Variable):
+                    raise TypeError(f"apply_gradients: expected a Variable, got {type(var)!r}")
         lr = self._current_learning_rate()
         created: List[int] = []
-        slots: List[List[Any]] = [[] for _ in self._SLOTS]
+        if same:
+            slots = self._last_slots
+        else:
+            slots = [[] for _ in self._SLOTS]
         try:
-            if self._SLOTS:
+            if not same and self._SLOTS:
                 for var in variables:
                     for k, slot in enumerate(self._slots_of(var, created)):
                         slots[k].append(slot)
@@ -255,6 +266,8 @@ class Optimizer:
         except BaseException:
             self._forget(created)
             raise
+        if not same:
+            self._last_variables, self._last_slots = variables, slots
         self._iterations += 1
 
     def minimize(self, loss_fn: Callable[[], Any], var_list: Optional[Sequence[Any]] = None):
