@@ -156,6 +156,44 @@ CASES = [
      "apply_gradients", "pairs"),
     ("apply_gradient_string", lambda: tg.GradientDescent(0.1).apply_gradients([("a", tg.Variable(1.0))]),
      TypeError, "apply_gradients", "str"),
+    # -- Momentum, Adam, RMSProp: hyperparameters
+    ("momentum_lr_negative", lambda: tg.Momentum(-0.1, 0.9), ValueError, "Momentum", "learning_rate", "-0.1"),
+    ("momentum_lr_nan", lambda: tg.Momentum(math.nan, 0.9), ValueError, "Momentum", "learning_rate", "nan"),
+    ("adam_lr_zero", lambda: tg.Adam(0.0), ValueError, "Adam", "learning_rate", "0.0"),
+    ("rmsprop_lr_inf", lambda: tg.RMSProp(math.inf), ValueError, "RMSProp", "learning_rate", "inf"),
+    ("adam_lr_string", lambda: tg.Adam("fast"), TypeError, "Adam", "learning_rate", "str"),
+    ("adam_lr_setter_negative", lambda: setattr(tg.Adam(), "learning_rate", -1.0), ValueError, "Adam", "-1"),
+    ("momentum_one", lambda: tg.Momentum(0.1, 1.0), ValueError, "Momentum", "momentum", "[0, 1)"),
+    ("momentum_negative", lambda: tg.Momentum(0.1, -0.5), ValueError, "Momentum", "momentum", "-0.5"),
+    ("momentum_nan", lambda: tg.Momentum(0.1, math.nan), ValueError, "Momentum", "momentum", "nan"),
+    ("momentum_str", lambda: tg.Momentum(0.1, "0.9"), TypeError, "Momentum", "momentum", "str"),
+    ("momentum_nesterov_not_bool", lambda: tg.Momentum(0.1, 0.9, use_nesterov="yes"), TypeError, "Momentum",
+     "use_nesterov"),
+    ("adam_beta1_one", lambda: tg.Adam(beta1=1.0), ValueError, "Adam", "beta1", "[0, 1)"),
+    ("adam_beta1_negative", lambda: tg.Adam(beta1=-0.1), ValueError, "Adam", "beta1"),
+    ("adam_beta2_above_one", lambda: tg.Adam(beta2=1.5), ValueError, "Adam", "beta2", "1.5"),
+    ("adam_beta2_nan", lambda: tg.Adam(beta2=math.nan), ValueError, "Adam", "beta2", "nan"),
+    ("adam_beta1_bool", lambda: tg.Adam(beta1=True), TypeError, "Adam", "beta1", "bool"),
+    ("adam_epsilon_zero", lambda: tg.Adam(epsilon=0.0), ValueError, "Adam", "epsilon"),
+    ("adam_epsilon_negative", lambda: tg.Adam(epsilon=-1e-8), ValueError, "Adam", "epsilon"),
+    ("rmsprop_decay_one", lambda: tg.RMSProp(0.1, decay=1.0), ValueError, "RMSProp", "decay", "[0, 1)"),
+    ("rmsprop_momentum_negative", lambda: tg.RMSProp(0.1, momentum=-0.1), ValueError, "RMSProp", "momentum"),
+    ("rmsprop_epsilon_inf", lambda: tg.RMSProp(0.1, epsilon=math.inf), ValueError, "RMSProp", "epsilon"),
+    ("rmsprop_centered_not_bool", lambda: tg.RMSProp(0.1, centered=1), TypeError, "RMSProp", "centered"),
+    ("optimizer_abstract", lambda: tg.Optimizer(0.1, "x"), TypeError, "Optimizer", "abstract"),
+    ("optimizer_name_empty", lambda: tg.Adam(name=""), TypeError, "Adam", "name"),
+    ("optimizer_name_not_str", lambda: tg.Momentum(0.1, 0.9, name=3), TypeError, "Momentum", "name"),
+    # -- Momentum, Adam, RMSProp: updates
+    ("adam_int_variable", lambda: tg.Adam().apply_gradients(
+        [(tg.constant(np.array([1], np.int32)), tg.Variable(np.array([1], np.int32)))]), TypeError,
+     "apply_gradients", "int32"),
+    ("momentum_not_a_variable", lambda: tg.Momentum(0.1, 0.9).apply_gradients([(x2(), x2())]), TypeError,
+     "apply_gradients", "Variable"),
+    ("rmsprop_shape_mismatch", lambda: tg.RMSProp(0.1).apply_gradients([(np.ones(3, np.float32), tg.Variable(
+        np.ones((2, 3), np.float32), name="cat_rms"))]), ValueError, "apply_gradients", "cat_rms", (3,), (2, 3)),
+    ("adam_all_none", lambda: tg.Adam().apply_gradients([(None, tg.Variable(1.0, name="cat_none"))]), ValueError,
+     "No gradients provided", "cat_none"),
+    ("adam_minimize_not_callable", lambda: tg.Adam().minimize(3), TypeError, "Adam.minimize", "int"),
     # -- Dense
     ("units_bool", lambda: tg.Dense(True), TypeError, "Dense", "bool"),
     ("units_str", lambda: tg.Dense("3"), TypeError, "Dense", "str"),
@@ -466,6 +504,133 @@ def test_apply_gradients_bad_pair_anywhere_changes_nothing(position, bad):
         assert mentions_shape(msg, (2, 3)), msg
     np.testing.assert_array_equal(a.numpy(), before[0])
     np.testing.assert_array_equal(b.numpy(), before[1])
+
+
+OPTIMIZERS = {
+    "gradient_descent": lambda lr=0.1: tg.GradientDescent(lr),
+    "momentum": lambda lr=0.1: tg.Momentum(lr, 0.9, use_nesterov=True),
+    "adam": lambda lr=0.1: tg.Adam(lr),
+    "rmsprop": lambda lr=0.1: tg.RMSProp(lr, momentum=0.5),
+    "rmsprop_centered": lambda lr=0.1: tg.RMSProp(lr, centered=True),
+}
+
+
+def _snapshot(variables, opt):
+    return [v.numpy().copy() for v in variables], [(s.name, s.numpy().copy()) for s in opt.variables()]
+
+
+def _assert_unchanged(variables, opt, snapshot):
+    values, slots = snapshot
+    for v, want in zip(variables, values):
+        np.testing.assert_array_equal(v.numpy(), want)
+    assert [s.name for s in opt.variables()] == [name for name, _ in slots]
+    for s, (_, want) in zip(opt.variables(), slots):
+        np.testing.assert_array_equal(s.numpy(), want)
+
+
+@pytest.mark.parametrize("bad", ["shape", "dtype", "int_variable", "not_a_variable"])
+@pytest.mark.parametrize("kind", list(OPTIMIZERS))
+def test_optimizer_bad_pair_changes_no_variable_or_slot(kind, bad):
+    """After a first step (slots exist), a bad pair in the middle, with a variable that has no
+    slots yet on either side: no variable, no slot changes, no slot is created, the step is not
+    counted, and the next good step is the one a fresh run takes."""
+    def setup():
+        a = tg.Variable(np.arange(6, dtype=np.float32).reshape(2, 3), name="cat_opt_a")
+        b = tg.Variable(np.ones(3, np.float32), name="cat_opt_b")
+        c = tg.Variable(np.full(4, 2.0, np.float32), name="cat_opt_c")
+        opt = OPTIMIZERS[kind]()
+        opt.apply_gradients([(np.ones((2, 3), np.float32), a), (np.ones(3, np.float32), b)])
+        return opt, a, b, c
+
+    opt, a, b, c = setup()
+    before = _snapshot([a, b, c], opt)
+    good_b, good_c = np.full(3, 0.5, np.float32), np.ones(4, np.float32)
+    pair = {"shape": (np.ones(4, np.float32), b), "dtype": (np.ones(3), b),
+            "int_variable": (np.ones(2, np.int32), tg.Variable(np.ones(2, np.int32), name="cat_opt_int")),
+            "not_a_variable": (np.ones(3, np.float32), np.ones(3, np.float32))}[bad]
+    with pytest.raises((ValueError, TypeError)) as info:
+        opt.apply_gradients([(good_c, c), pair, (good_b, b)])
+    msg = str(info.value)
+    assert msg.startswith("apply_gradients"), msg
+    if bad == "shape":
+        assert isinstance(info.value, ValueError) and "cat_opt_b" in msg and mentions_shape(msg, (4,)), msg
+    _assert_unchanged([a, b, c], opt, before)
+    assert opt.iterations == 1
+    opt.apply_gradients([(good_c, c), (good_b, b)])
+    fresh, fa, fb, fc = setup()
+    fresh.apply_gradients([(good_c, fc), (good_b, fb)])
+    for v, w in [(a, fa), (b, fb), (c, fc)]:
+        np.testing.assert_array_equal(v.numpy(), w.numpy())
+
+
+@pytest.mark.parametrize("value", [-0.1, 0.0, math.nan, math.inf, "fast", None, np.array([0.1]), True],
+                         ids=["negative", "zero", "nan", "inf", "str", "none", "array", "bool"])
+@pytest.mark.parametrize("kind", list(OPTIMIZERS))
+def test_callable_learning_rate_returning_a_bad_value_changes_nothing(kind, value):
+    v = tg.Variable([1.0, 2.0], name="cat_lr")
+    returns = iter([0.1, value])
+    opt = OPTIMIZERS[kind](lambda: next(returns))
+    opt.apply_gradients([(tg.constant([1.0, 1.0]), v)])
+    before = _snapshot([v], opt)
+    name = type(opt).__name__
+    exc = ValueError if isinstance(value, float) else TypeError
+    expect(exc, name, lambda: opt.apply_gradients([(tg.constant([1.0, 1.0]), v)]), "learning_rate()")
+    _assert_unchanged([v], opt, before)
+    assert opt.iterations == 1
+
+
+def test_callable_learning_rate_that_raises_changes_nothing():
+    v = tg.Variable([1.0, 2.0])
+    w = tg.Variable([3.0])
+
+    def boom():
+        raise RuntimeError("schedule broke")
+
+    opt = tg.Adam(boom)
+    with pytest.raises(RuntimeError, match="schedule broke"):
+        opt.apply_gradients([(tg.constant([1.0, 1.0]), v), (tg.constant([1.0]), w)])
+    assert opt.variables() == [] and opt.iterations == 0
+    np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])
+
+
+def test_hyperparameters_that_vanish_or_overflow_in_float32_are_errors():
+    """A learning rate or epsilon valid in float64 but infinite or zero in float32 would give
+    infinite or NaN updates: the update refuses it, naming the value, and changes nothing."""
+    v32 = tg.Variable(np.ones(2, np.float32), name="cat_f32")
+    expect(ValueError, "apply_gradients", lambda: tg.Momentum(1e300, 0.9).apply_gradients([(np.ones(2, np.float32),
+                                                                                             v32)]),
+           "learning_rate", "float32")
+    expect(ValueError, "apply_gradients", lambda: tg.Adam(0.1, epsilon=1e-60).apply_gradients(
+        [(np.zeros(2, np.float32), v32)]), "epsilon", "float32")
+    expect(ValueError, "apply_gradients", lambda: tg.Adam(0.1, beta1=1 - 1e-12).apply_gradients(
+        [(np.ones(2, np.float32), v32)]), "float32", "beta1")
+    np.testing.assert_array_equal(v32.numpy(), [1.0, 1.0])
+    v64 = tg.Variable(np.ones(2), name="cat_f64")
+    tg.Adam(0.1, epsilon=1e-60).apply_gradients([(np.ones(2), v64)])  # representable in float64
+
+
+def test_engine_updates_check_their_slot_lists():
+    """The _core entry points check what the Python layer guarantees, for direct callers."""
+    v = tg.Variable(np.ones(3), name="cat_core")
+    m = tg.Variable(np.zeros(3), name="cat_core_m")
+    g = np.ones(3)
+    expect(ValueError, "apply_gradients", lambda: tg._core.adam_update([v], [g], [m], [m], 0.1, 0.9, 0.999, 1e-8,
+                                                                      0.9, 0.999), "twice")
+    expect(ValueError, "apply_gradients", lambda: tg._core.momentum_update([v], [g], [v], 0.1, 0.9, False),
+           "twice")
+    expect(ValueError, "apply_gradients", lambda: tg._core.momentum_update(
+        [v], [g], [tg.Variable(np.zeros(2))], 0.1, 0.9, False), "slot", (2,), (3,))
+    expect(ValueError, "apply_gradients", lambda: tg._core.momentum_update([v], [g], [], 0.1, 0.9, False), "slots")
+    expect(ValueError, "apply_gradients", lambda: tg._core.momentum_update([v], [g], [m], 0.1, 1.0, False),
+           "momentum")
+    expect(ValueError, "apply_gradients", lambda: tg._core.rmsprop_update([v], [g], [m], [m], None, -1.0, 0.9,
+                                                                         0.0, 1e-10), "learning_rate")
+    expect(ValueError, "apply_gradients", lambda: tg._core.adam_update([v], [g], [m], [tg.Variable(np.zeros(3))],
+                                                                      0.1, 0.9, 0.999, 1e-8, 1.0, 0.999), "beta1^t")
+    expect(TypeError, "apply_gradients", lambda: tg._core.momentum_update([v], [g], [np.zeros(3)], 0.1, 0.9, False),
+           "Variable")
+    np.testing.assert_array_equal(v.numpy(), np.ones(3))
+    np.testing.assert_array_equal(m.numpy(), np.zeros(3))
 
 
 def test_minimize_failures_change_nothing():

@@ -7,6 +7,7 @@
 #include "bindings/dlpack.h"
 #include "bindings/op_bindings.h"
 #include "bindings/operator_slots.h"
+#include "bindings/optimizer_bindings.h"
 #include "bindings/py_api.h"
 #include "core/allocator.h"
 #include "core/errors.h"
@@ -224,8 +225,7 @@ PYBIND11_MODULE(_core, m) {
         "torch or jax tensor, ...) or a DLPack capsule, in host memory.");
   m.def("convert_to_tensor", &py_api::convert_to_tensor, arg("value"), arg("dtype") = none,
         "Like constant, but Tensors and Variables of another dtype are an error.");
-  m.def("sgd_update", &py_api::sgd_update, arg("variables"), arg("gradients"), arg("learning_rate"),
-        "var -= learning_rate * grad for every pair, after validating all pairs.");
+  optimizer_bindings::bind(m);
 
   m.def("_differentiate", &py_api::differentiate, arg("f"), arg("args"), arg("kwargs"), arg("watch"),
         "The primitive behind the gradient wrappers (see tapegrad.gradients).");

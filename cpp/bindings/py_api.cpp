@@ -267,32 +267,4 @@ py::tuple differentiate(H f, H args, H kwargs, H watch) {
   return py::make_tuple(value, result);
 }
 
-void sgd_update(H variables, H gradients, H learning_rate) {
-  const char* op = "apply_gradients";
-  if (!PyFloat_Check(learning_rate.ptr()) && !PyLong_Check(learning_rate.ptr()))
-    throw TypeError(std::string(op) + ": learning_rate must be a number");
-  const double lr = PyFloat_AsDouble(learning_rate.ptr());
-  std::vector<VariablePtr> vars;
-  for (H v : py::reinterpret_borrow<py::iterable>(variables)) {
-    if (!convert::is_variable(v))
-      throw TypeError(std::string(op) + ": expected a Variable, got " +
-                      std::string(py::repr(py::type::of(v))));
-    vars.push_back(py::cast<VariablePtr>(v));
-  }
-  std::vector<TensorPtr> grads;
-  size_t i = 0;
-  for (H g : py::reinterpret_borrow<py::iterable>(gradients)) {
-    if (i >= vars.size()) throw ValueError(std::string(op) + ": more gradients than variables");
-    try {
-      grads.push_back(convert::to_tensor_as(g, vars[i]->dtype(), op, "gradient"));
-    } catch (const TypeError& e) {
-      throw TypeError(std::string(e.what()) + " (for variable " + vars[i]->name() + ")");
-    } catch (const ValueError& e) {
-      throw ValueError(std::string(e.what()) + " (for variable " + vars[i]->name() + ")");
-    }
-    ++i;
-  }
-  tapegrad::sgd_update(vars, grads, lr);
-}
-
 }  // namespace tapegrad::py_api

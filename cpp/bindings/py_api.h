@@ -1,5 +1,5 @@
 // The Python-facing entry points that are not registry ops (those are generated, see
-// op_bindings.h): tensors, variables, tapes, the gradient primitive and the SGD update.
+// op_bindings.h): tensors, variables, tapes and the gradient primitive.
 // Argument checking and conversion live here; module.cpp only binds these.
 #pragma once
 #include <pybind11/pybind11.h>
@@ -31,8 +31,6 @@ void tape_watch(Tape& tape, H x);
 py::list tape_gradient(Tape& tape, H target, H sources, H output_gradients, H unconnected_zero);
 py::list tape_jacobian(Tape& tape, H target, H sources, H unconnected_zero);
 py::object tape_batch_jacobian(Tape& tape, H target, H source, H unconnected_zero);
-
-void sgd_update(H variables, H gradients, H learning_rate);
 
 // The one primitive behind the four gradient wrappers: calls f(*args, **kwargs) under a fresh
 // tape and returns (value, result). With watch=None the sources are the trainable variables f

@@ -56,6 +56,11 @@ void Variable::assign(const TensorPtr& v, const char* op) {
   }
 }
 
+const TensorPtr& Variable::value_for_update(const char* op) {
+  if (!exclusive()) value_ = copy_of(value_, op);
+  return value_;
+}
+
 void Variable::axpy(double alpha, const TensorPtr& v, const char* op) {
   check_compatible(v, op);
   const DType dt = value_->dtype();
@@ -87,20 +92,6 @@ void Variable::axpy(double alpha, const TensorPtr& v, const char* op) {
       k.get<T>().axpy(hi - lo, static_cast<T>(alpha), x + lo, y + lo);
     });
   });
-}
-
-void sgd_update(const std::vector<VariablePtr>& vars, const std::vector<TensorPtr>& grads,
-                double learning_rate) {
-  if (vars.size() != grads.size())
-    throw ValueError("apply_gradients: got " + std::to_string(grads.size()) + " gradients for " +
-                     std::to_string(vars.size()) + " variables");
-  for (size_t i = 0; i < vars.size(); ++i) {
-    vars[i]->check_compatible(grads[i], "apply_gradients");
-    if (!is_floating(vars[i]->dtype()))
-      throw TypeError("apply_gradients: variable '" + vars[i]->name() + "' has dtype " +
-                      dtype_name(vars[i]->dtype()) + "; only float variables are trained");
-  }
-  for (size_t i = 0; i < vars.size(); ++i) vars[i]->axpy(-learning_rate, grads[i], "apply_gradients");
 }
 
 }  // namespace tapegrad

@@ -37,6 +37,9 @@ class Variable : public std::enable_shared_from_this<Variable> {
   // value += alpha * v, in place when the storage is exclusively ours.
   void axpy(double alpha, const TensorPtr& v, const char* op);
   void check_compatible(const TensorPtr& v, const char* op) const;
+  // The current value, ready for an in-place write: copied first unless this variable holds the
+  // only reference to storage it owns, so a Tensor read earlier never changes.
+  const TensorPtr& value_for_update(const char* op);
 
  private:
   bool exclusive() const;
@@ -46,9 +49,5 @@ class Variable : public std::enable_shared_from_this<Variable> {
   bool trainable_;
   uint64_t id_;
 };
-
-// Each pair is validated before any variable changes; then var -= learning_rate * grad.
-void sgd_update(const std::vector<VariablePtr>& vars, const std::vector<TensorPtr>& grads,
-                double learning_rate);
 
 }  // namespace tapegrad

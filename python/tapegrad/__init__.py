@@ -1,7 +1,8 @@
 """tapegrad: eager, tape-based reverse-mode autodiff with a C++ engine.
 
 The API follows TensorFlow's eager execution: tensors, Variables, a GradientTape, the four
-gradient wrappers, layers and models, optimizers and mini-batches.
+gradient wrappers, layers and models, the optimizers of tf.train (GradientDescent, Momentum,
+Adam, RMSProp) and mini-batches.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from .creation import eye, fill, linspace, ones, ones_like, range, zeros, zeros_
 from .layers import Dense
 from .sequential import Sequential
 from .reductions import reduce_logsumexp
-from .optimizers import GradientDescent
+from .optimizers import Adam, GradientDescent, Momentum, Optimizer, RMSProp
 from .tape import GradientTape
 
 float32 = _np.dtype(_np.float32)
@@ -36,7 +37,7 @@ bool = _np.dtype(_np.bool_)  # noqa: A001 - TensorFlow's name (tf.bool); the bui
 __version__ = "0.1.0"
 
 __all__ = [
-    "GradientTape", "Dense", "Sequential", "GradientDescent",
+    "GradientTape", "Dense", "Sequential", "Optimizer", "GradientDescent", "Momentum", "Adam", "RMSProp",
     "float32", "float64", "int32", "int64", "bool", "activations", "config", "data", "nn", "random",
     "clip_by_value", "reduce_logsumexp", "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "eye",
     "linspace", "from_dlpack", "implicit_gradients", "implicit_value_and_gradients", "gradients_function",

@@ -15,10 +15,10 @@ from op_specs import BINARY_ELEMENTWISE, BY_NAME, SPECS, _shape, call, reference
 CASES = variants_with_spellings(SPECS)
 
 # Public names that are not ops (everything else in tapegrad.__all__ is an op with a row).
-NOT_OPS = {"Tensor", "Variable", "GradientTape", "Dense", "Sequential", "GradientDescent", "float32", "float64",
-           "int32", "int64", "bool", "activations", "config", "data", "nn", "random", "constant",
-           "convert_to_tensor", "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
-           "value_and_gradients_function",
+NOT_OPS = {"Tensor", "Variable", "GradientTape", "Dense", "Sequential", "Optimizer", "GradientDescent", "Momentum",
+           "Adam", "RMSProp", "float32", "float64", "int32", "int64", "bool", "activations", "config", "data", "nn",
+           "random", "constant", "convert_to_tensor", "implicit_gradients", "implicit_value_and_gradients",
+           "gradients_function", "value_and_gradients_function",
            # creation functions take no tensor: tests/test_creation.py
            "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "eye", "linspace",
            # interop: tests/test_dlpack.py

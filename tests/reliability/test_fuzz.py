@@ -629,10 +629,37 @@ def _dense(data, guard):
     return layer
 
 
-@target("GradientDescent", "GradientDescent", "apply_gradients", "No gradients provided", "returned None",
-        any_op=True)
-def _sgd(data, guard):
-    opt = tg.GradientDescent(_draw(data, st.one_of(st.floats(1e-3, 1.0), anything), "learning_rate"))
+def _fraction(data, label):
+    return _draw(data, st.one_of(st.floats(0.0, 0.99), anything), label)
+
+
+# Each optimizer from a drawn learning rate (a number, anything, or a callable) and hyperparameters.
+OPTIMIZER_MAKERS = {
+    "GradientDescent": lambda data, lr: tg.GradientDescent(lr),
+    "Momentum": lambda data, lr: tg.Momentum(lr, _fraction(data, "momentum"),
+                                             use_nesterov=_draw(data, st.booleans() | anything, "use_nesterov")),
+    "Adam": lambda data, lr: tg.Adam(lr, beta1=_fraction(data, "beta1"), beta2=_fraction(data, "beta2"),
+                                     epsilon=_draw(data, st.floats(1e-8, 1e-3) | anything, "epsilon")),
+    "RMSProp": lambda data, lr: tg.RMSProp(lr, decay=_fraction(data, "decay"), momentum=_fraction(data, "momentum"),
+                                           epsilon=_draw(data, st.floats(1e-10, 1e-3) | anything, "epsilon"),
+                                           centered=_draw(data, st.booleans() | anything, "centered")),
+    # the abstract base refuses to be built
+    "Optimizer": lambda data, lr: tg.Optimizer(lr, _draw(data, st.text(max_size=3) | anything, "name")),
+}
+
+
+def _optimizer_target(kind):
+    @target(kind, kind, "apply_gradients", "No gradients provided", "returned None", any_op=True)
+    def fuzz(data, guard):
+        return _fuzz_optimizer(data, guard, kind)
+    return fuzz
+
+
+def _fuzz_optimizer(data, guard, kind):
+    lr = _draw(data, st.one_of(st.floats(1e-3, 1.0), anything,
+                               st.one_of(st.floats(1e-3, 1.0), anything).map(lambda x: lambda: x)),
+               "learning_rate")
+    opt = OPTIMIZER_MAKERS[kind](data, _as_user(lr))
     which = _draw(data, st.sampled_from(["apply", "minimize", "set_lr"]), "method")
     vs = _draw(data, st.lists(variables, min_size=1, max_size=3), "vars")
     guard.watch(vs)
@@ -659,6 +686,10 @@ def _sgd(data, guard):
                                      anything), "var_list")
     return opt.minimize(_as_user(_draw(data, st.one_of(st.just(loss_fn), anything), "loss_fn")),
                         var_list=var_list)
+
+
+for _kind in OPTIMIZER_MAKERS:
+    _optimizer_target(_kind)
 
 
 @target("random", "random.normal", "random.uniform", "random.set_seed")
