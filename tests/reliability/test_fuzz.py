@@ -610,6 +610,32 @@ def _explicit(data, guard):
     return wrapped(*args, **kwargs)
 
 
+@target("Sequential", "Sequential", "Dense", any_op=True)
+def _sequential(data, guard):
+    layer_like = st.one_of(st.builds(lambda u: tg.Dense(u), st.integers(1, 3)), st.sampled_from([tg.nn.relu, tg.tanh]),
+                           anything)
+    model = tg.Sequential(_as_user(_draw(data, st.one_of(st.lists(layer_like, max_size=3), anything), "layers")),
+                          name=_draw(data, st.one_of(st.none(), st.text(min_size=1, max_size=3), anything), "name"))
+    return model(_draw(data, st.one_of(float_arrays(shape=st.lists(st.integers(1, 3), min_size=2, max_size=2)
+                                                    .map(tuple)), tensor_like), "inputs"))
+
+
+@target("activations", "activation")
+def _activations(data, guard):
+    return tg.activations.get(_draw(data, st.one_of(st.sampled_from(["relu", "gelu", "nope", ""]), anything),
+                                    "identifier"))
+
+
+@target("data", "batches")
+def _batches(data, guard):
+    arrays = _draw(data, st.lists(st.one_of(float_arrays(), tensor_like), max_size=3), "arrays")
+    kwargs = {"batch_size": _draw(data, st.one_of(st.integers(-1, 4), anything), "batch_size"),
+              "shuffle": _draw(data, bool_like, "shuffle"),
+              "seed": _draw(data, st.one_of(st.none(), st.integers(-2, 5), anything), "seed"),
+              "drop_remainder": _draw(data, bool_like, "drop_remainder")}
+    return list(tg.data.batches(*arrays, **kwargs))
+
+
 @target("Dense", "Dense", any_op=True)
 def _dense(data, guard):
     layer = tg.Dense(
