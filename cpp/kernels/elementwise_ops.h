@@ -3,8 +3,9 @@
 // each instruction set's translation unit vectorises with its own flags. The enums and the
 // kernels' dispatch switches are generated from these lists.
 //
-// Adding an elementwise kernel is one line in a list below plus its functor. A functor may later
-// also carry a hand-written SIMD body for an instruction set, which the loops then prefer to f.
+// Adding an elementwise kernel is one line in a list below plus its functor. A functor may also
+// carry a vector body v (the math functions below), which the avx2 and avx512 tables run in
+// place of the loop around f (simd/vec_math_rows.h).
 #pragma once
 #include <cmath>
 #include <type_traits>
@@ -73,7 +74,9 @@ struct SquareF { static T f(T x) { return x * x; } };
 // scalar reference), v the body on an instruction set's vector type (simd/vec_math_rows.h runs
 // it), and both give the same bits. float64 has bodies for exp and log; its other math functions
 // call the C library, the same code on every instruction set. sin and cos run their float32 body
-// in double lanes (v_wide) and leave |x| > kTrigMax, inf and NaN to the C library.
+// in double lanes (v_wide) and leave |x| > kTrigMax, inf and NaN to the C library. The functors
+// without a body call the C library, and no formula of theirs has a product feeding a sum, which
+// a compiler allowed to contract would fuse differently per instruction set.
 template <typename T>
 struct ExpF {
   static T f(T x) { return vm::exp<ScalarVec<T>>(x); }

@@ -16,8 +16,8 @@
 //          the atanh series, k ln2 added in two parts.
 //   expm1: exp's reduction, 2^n (e^r - 1) + (2^n - 1) in one fma.
 //   log1p: log of u = 1 + x plus the rounding error of u, (x - (u - 1)) / u.
-//   tanh:  t / (t + 2) with t = expm1(2|x|), sign restored; sigmoid: 1 / (1 + e^-x) or
-//          e^x / (1 + e^x), whichever exponent is non-positive.
+//   tanh:  t / (t + 2) with t = expm1(2|x|), below kTanhSeriesMax its Taylor series; sign
+//          restored. sigmoid: q = e^-|x| / (1 + e^-|x|), then q or 1 - q by the sign of x.
 //   sin, cos (float32): in double lanes; n = round(x 2/pi), r = x - n pi/2 with pi/2 in three
 //          doubles, Taylor polynomials on r, quadrant from n. Lanes with |x| > kTrigMax (and
 //          inf, NaN) take the C library's value (the row loop and the scalar functor both do).
@@ -56,6 +56,11 @@ struct Consts<float> {
   // R(z) / z = sum 2 z^(j-1) / (2j + 1), z = s^2, lowest degree first.
   static constexpr float kLogR[] = {2.0f / 3, 2.0f / 5, 2.0f / 7, 2.0f / 9};
   static constexpr float kTanhClamp = 10.0f;       // tanh(10) rounds to 1
+  // Below it tanh x = x + x^3 T(x^2), T the Taylor series (lowest degree first), which rounds
+  // once where t / (t + 2) would round three times.
+  static constexpr float kTanhSeriesMax = 0.3125f;
+  static constexpr float kTanhT[] = {-1.0f / 3, 2.0f / 15, -17.0f / 315, 62.0f / 2835, -1382.0f / 155925,
+                                     21844.0f / 6081075};
   static constexpr float kTrigMax = 0x1p20f;       // beyond it sin/cos take the C library's value
 };
 
@@ -254,16 +259,26 @@ typename O::V tanh(typename O::V x) {
   V a = abs<O>(x);
   a = O::select(O::gt(a, O::set1(C::kTanhClamp)), O::set1(C::kTanhClamp), a);
   const V t = expm1_moderate<O>(O::add(a, a));
-  const V y = O::div(t, O::add(t, O::set1(2)));
+  const V a2 = O::mul(a, a);
+  const V series = O::fma(O::mul(a2, a), horner<O>(a2, C::kTanhT), a);
+  const V y = O::select(O::lt(a, O::set1(C::kTanhSeriesMax)), series, O::div(t, O::add(t, O::set1(2))));
   const V signed_y = O::from_bits(O::ior(O::bits(y), O::iand(O::bits(x), O::iset1(C::kSignBit))));
   return nan_through<O>(x, signed_y);
 }
 
+// q = e^-|x| / (1 + e^-|x|) is sigmoid(-|x|), its quotient corrected for the rounding error
+// of 1 + e (exact as e - (d - 1), e <= 1); for x >= 0 the result is 1 - q, rounded once from a
+// q whose error is small next to the result's ulp.
 template <class O>
 typename O::V sigmoid(typename O::V x) {
   using V = typename O::V;
+  const V one = O::set1(1);
   const V e = exp_finite<O>(neg<O>(abs<O>(x)));
-  const V y = O::div(O::select(O::ge(x, O::set1(0)), O::set1(1), e), O::add(O::set1(1), e));
+  const V d = O::add(one, e);
+  const V d_err = O::sub(e, O::sub(d, one));
+  const V q0 = O::div(e, d);
+  const V q = O::fma(neg<O>(q0), O::div(d_err, d), q0);
+  const V y = O::select(O::ge(x, O::set1(0)), O::sub(O::set1(1), q), q);
   return nan_through<O>(x, y);
 }
 
