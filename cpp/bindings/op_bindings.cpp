@@ -77,7 +77,11 @@ TensorPtr call(const OpDef& op, const py::handle* args) {
   // A Tensor is taken as it is, as the conversions would take it, without their type checks.
   TensorPtr in[2];
   const TensorPtr* t0 = convert::exact_tensor(args[0]);
-  if (n_in == 2) {
+  if (n_in == 2 && op.inputs_converted_apart) {
+    const TensorPtr* t1 = convert::exact_tensor(args[1]);
+    in[0] = t0 ? *t0 : convert::to_tensor_keeping_integers(args[0], op.name, op.inputs[0]);
+    in[1] = t1 ? *t1 : convert::to_tensor_keeping_integers(args[1], op.name, op.inputs[1]);
+  } else if (n_in == 2) {
     const TensorPtr* t1 = t0 ? convert::exact_tensor(args[1]) : nullptr;
     if (t1) in[0] = *t0, in[1] = *t1;
     else convert::to_tensor_pair(args[0], args[1], op.name, &in[0], &in[1]);  // weak follow strong

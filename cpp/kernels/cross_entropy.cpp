@@ -1,0 +1,198 @@
+#include "kernels/cross_entropy.h"
+
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "core/parallel.h"
+
+namespace tapegrad::kernels {
+namespace {
+
+constexpr int kLanes = kCrossEntropyLanes;
+
+// The one exponential of the row loops: a vector exp replaces this call site.
+template <typename T>
+inline T exp_of(T x) {
+  return std::exp(x);
+}
+
+// The lanes' partial sums combined pairwise, in a fixed tree.
+template <typename T>
+T tree_sum(T (&acc)[kLanes]) {
+  for (int width = kLanes / 2; width >= 1; width /= 2)
+    for (int l = 0; l < width; ++l) acc[l] += acc[l + width];
+  return acc[0];
+}
+
+// The row's maximum, or 0 when it is not finite (a row of -inf, or an inf: the sums decide).
+template <typename T>
+T row_peak(const T* x, int64_t n) {
+  T peak = x[0];
+  for (int64_t j = 1; j < n; ++j) peak = x[j] > peak ? x[j] : peak;
+  return std::isfinite(peak) ? peak : T(0);
+}
+
+// sum_j exp(x[j] - shift), element j added to lane j % kLanes; the exponentials are also stored
+// in e when e is not null.
+template <typename T>
+T shifted_exp_sum(const T* x, int64_t n, T shift, T* e) {
+  T acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      const T v = exp_of(x[j + l] - shift);
+      if (e) e[j + l] = v;
+      acc[l] += v;
+    }
+  }
+  for (int l = 0; j < n; ++j, ++l) {
+    const T v = exp_of(x[j] - shift);
+    if (e) e[j] = v;
+    acc[l] += v;
+  }
+  return tree_sum(acc);
+}
+
+// sum_j labels[j] * (log_total - (x[j] - peak)), in lanes as above.
+template <typename T>
+T weighted_neg_log_softmax_sum(const T* labels, const T* x, int64_t n, T peak, T log_total) {
+  T acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += labels[j + l] * (log_total - (x[j + l] - peak));
+  for (int l = 0; j < n; ++j, ++l) acc[l] += labels[j] * (log_total - (x[j] - peak));
+  return tree_sum(acc);
+}
+
+// Rows run on several threads when the row loop does at least this many exponentials.
+constexpr int64_t kParallelElements = int64_t(1) << 15;
+
+template <typename F>
+void over_rows(int64_t rows, int64_t classes, F f) {
+  const int64_t per_row = classes > 0 ? classes : 1;
+  parallel_ranges(rows, std::move(f), 1, kParallelElements / per_row + 2);
+}
+
+template <typename L>
+int64_t label_at(const void* labels, int64_t r) {
+  return static_cast<int64_t>(static_cast<const L*>(labels)[r]);
+}
+
+inline int64_t label_of(DType label_dtype, const void* labels, int64_t r) {
+  return label_dtype == DType::I32 ? label_at<int32_t>(labels, r) : label_at<int64_t>(labels, r);
+}
+
+template <typename T>
+void sparse_typed(const T* logits, DType label_dtype, const void* labels, T* loss, int64_t rows,
+                  int64_t classes) {
+  over_rows(rows, classes, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      const T* x = logits + r * classes;
+      const T peak = row_peak(x, classes);
+      const T total = shifted_exp_sum(x, classes, peak, static_cast<T*>(nullptr));
+      // (peak - x[label]) first: its digits survive when the loss is small.
+      loss[r] = (peak - x[label_of(label_dtype, labels, r)]) + std::log(total);
+    }
+  });
+}
+
+template <typename T>
+void sparse_grad_typed(const T* logits, DType label_dtype, const void* labels, const T* g, T* out,
+                       int64_t rows, int64_t classes) {
+  over_rows(rows, classes, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      const T* x = logits + r * classes;
+      T* p = out + r * classes;
+      const T total = shifted_exp_sum(x, classes, row_peak(x, classes), p);
+      const T inverse = T(1) / total;
+      for (int64_t j = 0; j < classes; ++j) p[j] *= inverse;
+      p[label_of(label_dtype, labels, r)] -= T(1);
+      if (g) {
+        const T scale = g[r];
+        for (int64_t j = 0; j < classes; ++j) p[j] *= scale;
+      }
+    }
+  });
+}
+
+template <typename T>
+void dense_typed(const T* labels, const T* logits, T* loss, int64_t outer, int64_t n,
+                 int64_t inner) {
+  over_rows(outer * inner, n, [&](int64_t lo, int64_t hi) {
+    // Rows strided by `inner` are copied into contiguous scratch, so every layout runs the
+    // same row code and gives the same bits.
+    std::vector<T> scratch(inner == 1 ? 0 : static_cast<size_t>(2 * n));
+    for (int64_t r = lo; r < hi; ++r) {
+      const int64_t o = r / inner, i = r % inner;
+      const T* x = logits + o * n * inner + i;
+      const T* z = labels + o * n * inner + i;
+      if (inner != 1) {
+        for (int64_t k = 0; k < n; ++k) {
+          scratch[k] = x[k * inner];
+          scratch[n + k] = z[k * inner];
+        }
+        x = scratch.data();
+        z = scratch.data() + n;
+      }
+      if (n == 0) {  // no classes: an empty sum
+        loss[r] = T(0);
+        continue;
+      }
+      const T peak = row_peak(x, n);
+      const T log_total = std::log(shifted_exp_sum(x, n, peak, static_cast<T*>(nullptr)));
+      loss[r] = weighted_neg_log_softmax_sum(z, x, n, peak, log_total);
+    }
+  });
+}
+
+template <typename T>
+void sigmoid_typed(const T* z, const T* x, T* out, int64_t n) {
+  parallel_ranges(n, [&](int64_t lo, int64_t hi) {
+    for (int64_t j = lo; j < hi; ++j) {
+      const T v = x[j];
+      out[j] = ((v > T(0) ? v : T(0)) - v * z[j]) + std::log1p(exp_of(-std::fabs(v)));
+    }
+  }, 16, kParallelElements);
+}
+
+}  // namespace
+
+void sparse_softmax_cross_entropy(DType dtype, const void* logits, DType label_dtype,
+                                  const void* labels, void* loss, int64_t rows, int64_t classes) {
+  if (dtype == DType::F32)
+    return sparse_typed(static_cast<const float*>(logits), label_dtype, labels,
+                        static_cast<float*>(loss), rows, classes);
+  sparse_typed(static_cast<const double*>(logits), label_dtype, labels, static_cast<double*>(loss),
+               rows, classes);
+}
+
+void sparse_softmax_cross_entropy_grad(DType dtype, const void* logits, DType label_dtype,
+                                       const void* labels, const void* g, void* out, int64_t rows,
+                                       int64_t classes) {
+  if (dtype == DType::F32)
+    return sparse_grad_typed(static_cast<const float*>(logits), label_dtype, labels,
+                             static_cast<const float*>(g), static_cast<float*>(out), rows, classes);
+  sparse_grad_typed(static_cast<const double*>(logits), label_dtype, labels,
+                    static_cast<const double*>(g), static_cast<double*>(out), rows, classes);
+}
+
+void softmax_cross_entropy(DType dtype, const void* labels, const void* logits, void* loss,
+                           int64_t outer, int64_t n, int64_t inner) {
+  if (dtype == DType::F32)
+    return dense_typed(static_cast<const float*>(labels), static_cast<const float*>(logits),
+                       static_cast<float*>(loss), outer, n, inner);
+  dense_typed(static_cast<const double*>(labels), static_cast<const double*>(logits),
+              static_cast<double*>(loss), outer, n, inner);
+}
+
+void sigmoid_cross_entropy(DType dtype, const void* labels, const void* logits, void* out,
+                           int64_t n) {
+  if (dtype == DType::F32)
+    return sigmoid_typed(static_cast<const float*>(labels), static_cast<const float*>(logits),
+                         static_cast<float*>(out), n);
+  sigmoid_typed(static_cast<const double*>(labels), static_cast<const double*>(logits),
+                static_cast<double*>(out), n);
+}
+
+}  // namespace tapegrad::kernels

@@ -1,0 +1,39 @@
+// Cross-entropy losses, computed stably and fused: a row's maximum is subtracted before
+// exponentiating, so logits of any finite size give finite losses and gradients. Each row is read
+// from memory once per call and then worked on in cache (maximum, sum of exponentials, result).
+//
+// One portable build serves every instruction set, so every ISA gives the same bits. Within a row
+// the sum of exponentials runs in kCrossEntropyLanes interleaved partial sums combined by a fixed
+// tree, the order a vector build would use; rows are independent, so splitting rows between
+// threads never changes a result.
+#pragma once
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace tapegrad::kernels {
+
+constexpr int kCrossEntropyLanes = 16;
+
+// loss[r] = log(sum_j exp(logits[r, j])) - logits[r, labels[r]] for logits [rows, classes].
+// labels are int32 or int64 (`label_dtype`) and already checked to lie in [0, classes).
+void sparse_softmax_cross_entropy(DType dtype, const void* logits, DType label_dtype,
+                                  const void* labels, void* loss, int64_t rows, int64_t classes);
+
+// out[r, j] = (softmax(logits[r])[j] - (j == labels[r])) * g[r], or without the factor when g is
+// null: the gradient of the loss above with respect to the logits. With g, each element is the
+// product of the value without g and g[r], rounded once (the bits of multiplying afterwards).
+void sparse_softmax_cross_entropy_grad(DType dtype, const void* logits, DType label_dtype,
+                                       const void* labels, const void* g, void* out, int64_t rows,
+                                       int64_t classes);
+
+// For labels and logits viewed as [outer, n, inner], along n:
+// loss[o, i] = -sum_k labels[o, k, i] * log_softmax(logits[o, :, i])[k].
+void softmax_cross_entropy(DType dtype, const void* labels, const void* logits, void* loss,
+                           int64_t outer, int64_t n, int64_t inner);
+
+// out = max(x, 0) - x z + log1p(exp(-|x|)) elementwise, x the logits and z the labels.
+void sigmoid_cross_entropy(DType dtype, const void* labels, const void* logits, void* out,
+                           int64_t n);
+
+}  // namespace tapegrad::kernels
