@@ -16,10 +16,12 @@ class Workload:
 
     kind: "tiny" (x + y on shape (1,)), "seed" (the notebook's training step on N examples),
     "deep" (two Dense layers, MSE, forward + backward + SGD), "gemm" (C = A @ B, float32),
-    "square" (y = x * x elementwise, a new output), "reduce_mean" (mean of all of x) or
-    "jacobian" (the jacobian of a two-layer network, square(x W1 + b1) W2 + b2, at one x).
+    "square" (y = x * x elementwise, a new output), "reduce_mean" (mean of all of x),
+    "jacobian" (the jacobian of a two-layer network, square(x W1 + b1) W2 + b2, at one x) or
+    "sparse_xent" (softmax cross-entropy of logits against integer labels, one loss per row,
+    and the gradient of their sum with respect to the logits).
     dims: (N,) for "seed", "square" and "reduce_mean"; (M, K, N) for "gemm" (A is MxK, B is
-    KxN); (width,) for "jacobian"; () otherwise.
+    KxN); (width,) for "jacobian"; (rows, classes) for "sparse_xent"; () otherwise.
     """
 
     name: str
@@ -63,6 +65,9 @@ MEMORY_N = 10_000_000
 # Input and output width of the jacobian workload's network (its jacobian is width x width).
 JACOBIAN_WIDTH = 256
 
+# Logits of the sparse cross-entropy workload: a batch of 1024 rows over 1000 classes.
+XENT_DIMS = (1024, 1000)
+
 GEMM_SQUARE = (64, 128, 256, 512, 1024, 2048)
 # (M, K, N): a column times a scalar, a small MNIST-like classifier layer, the seed step's matmul
 # at a larger N with 64 features.
@@ -85,6 +90,7 @@ WORKLOADS: List[Workload] = [
     Workload("reduce_mean_10m", "reduce_mean", "reduce_mean, 10⁷ floats", (MEMORY_N,)),
     Workload("jacobian_256", "jacobian", f"jacobian {JACOBIAN_WIDTH}→{JACOBIAN_WIDTH}→{JACOBIAN_WIDTH}",
              (JACOBIAN_WIDTH,)),
+    Workload("sparse_xent", "sparse_xent", "sparse softmax xent {}×{}, fwd+bwd".format(*XENT_DIMS), XENT_DIMS),
     *[_gemm(n, n, n) for n in GEMM_SQUARE],
     *[_gemm(*d) for d in GEMM_SKINNY],
 ]

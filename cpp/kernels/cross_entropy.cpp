@@ -25,30 +25,37 @@ T tree_sum(T (&acc)[kLanes]) {
   return acc[0];
 }
 
-// The row's maximum, or 0 when it is not finite (a row of -inf, or an inf: the sums decide).
+// The row's maximum, or 0 when it is not finite (a row of -inf, or an inf: the sums decide). Kept
+// in lanes like the sums (a maximum is exact, so the lanes change no result, only the speed).
 template <typename T>
 T row_peak(const T* x, int64_t n) {
-  T peak = x[0];
-  for (int64_t j = 1; j < n; ++j) peak = x[j] > peak ? x[j] : peak;
+  T lane[kLanes];
+  for (int l = 0; l < kLanes; ++l) lane[l] = x[0];
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] = x[j + l] > lane[l] ? x[j + l] : lane[l];
+  for (int l = 0; j < n; ++j, ++l) lane[l] = x[j] > lane[l] ? x[j] : lane[l];
+  T peak = lane[0];
+  for (int l = 1; l < kLanes; ++l) peak = lane[l] > peak ? lane[l] : peak;
   return std::isfinite(peak) ? peak : T(0);
 }
 
-// sum_j exp(x[j] - shift), element j added to lane j % kLanes; the exponentials are also stored
-// in e when e is not null.
-template <typename T>
+// sum_j exp(x[j] - shift), element j added to lane j % kLanes; with kStore the exponentials are
+// also written to e.
+template <bool kStore, typename T>
 T shifted_exp_sum(const T* x, int64_t n, T shift, T* e) {
   T acc[kLanes] = {};
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes) {
     for (int l = 0; l < kLanes; ++l) {
       const T v = exp_of(x[j + l] - shift);
-      if (e) e[j + l] = v;
+      if constexpr (kStore) e[j + l] = v;
       acc[l] += v;
     }
   }
   for (int l = 0; j < n; ++j, ++l) {
     const T v = exp_of(x[j] - shift);
-    if (e) e[j] = v;
+    if constexpr (kStore) e[j] = v;
     acc[l] += v;
   }
   return tree_sum(acc);
@@ -90,7 +97,7 @@ void sparse_typed(const T* logits, DType label_dtype, const void* labels, T* los
     for (int64_t r = lo; r < hi; ++r) {
       const T* x = logits + r * classes;
       const T peak = row_peak(x, classes);
-      const T total = shifted_exp_sum(x, classes, peak, static_cast<T*>(nullptr));
+      const T total = shifted_exp_sum<false>(x, classes, peak, static_cast<T*>(nullptr));
       // (peak - x[label]) first: its digits survive when the loss is small.
       loss[r] = (peak - x[label_of(label_dtype, labels, r)]) + std::log(total);
     }
@@ -104,13 +111,19 @@ void sparse_grad_typed(const T* logits, DType label_dtype, const void* labels, c
     for (int64_t r = lo; r < hi; ++r) {
       const T* x = logits + r * classes;
       T* p = out + r * classes;
-      const T total = shifted_exp_sum(x, classes, row_peak(x, classes), p);
+      const T total = shifted_exp_sum<true>(x, classes, row_peak(x, classes), p);
       const T inverse = T(1) / total;
-      for (int64_t j = 0; j < classes; ++j) p[j] *= inverse;
-      p[label_of(label_dtype, labels, r)] -= T(1);
+      const int64_t label = label_of(label_dtype, labels, r);
+      // The label's element is (e * inverse - 1) [* g]; every other one e * inverse [* g]: each
+      // product rounded as a separate multiply would round it.
+      const T at_label = p[label] * inverse - T(1);
       if (g) {
         const T scale = g[r];
-        for (int64_t j = 0; j < classes; ++j) p[j] *= scale;
+        for (int64_t j = 0; j < classes; ++j) p[j] = (p[j] * inverse) * scale;
+        p[label] = at_label * scale;
+      } else {
+        for (int64_t j = 0; j < classes; ++j) p[j] *= inverse;
+        p[label] = at_label;
       }
     }
   });
@@ -140,7 +153,7 @@ void dense_typed(const T* labels, const T* logits, T* loss, int64_t outer, int64
         continue;
       }
       const T peak = row_peak(x, n);
-      const T log_total = std::log(shifted_exp_sum(x, n, peak, static_cast<T*>(nullptr)));
+      const T log_total = std::log(shifted_exp_sum<false>(x, n, peak, static_cast<T*>(nullptr)));
       loss[r] = weighted_neg_log_softmax_sum(z, x, n, peak, log_total);
     }
   });
