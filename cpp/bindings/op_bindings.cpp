@@ -62,6 +62,26 @@ std::string default_text(const AttrSpec& spec) {
   return "=" + std::string(py::repr(default_of(spec)));
 }
 
+// An argument of an op whose inputs are converted apart: integer data keeps an integer dtype
+// whatever its Python form (numpy arrays and scalars, ints, lists of ints), as class labels must;
+// anything else converts as usual (Python floats to float32).
+TensorPtr to_tensor_apart(py::handle h, const char* op, const char* arg) {
+  if (const TensorPtr* t = convert::exact_tensor(h)) return *t;
+  if (!convert::is_tensor(h) && !convert::is_variable(h) && !py::isinstance<py::array>(h)) {
+    py::object arr;
+    try {
+      arr = py::module_::import("numpy").attr("asarray")(h);
+    } catch (py::error_already_set&) {
+      arr = py::object();  // numpy cannot read it: the usual conversion names the problem
+    }
+    if (arr && py::isinstance<py::array>(arr)) {
+      const char kind = py::reinterpret_borrow<py::array>(arr).dtype().kind();
+      if (kind == 'i' || kind == 'u') return convert::to_tensor_keeping_integers(arr, op, arg);
+    }
+  }
+  return convert::to_tensor_keeping_integers(h, op, arg);
+}
+
 }  // namespace
 
 TensorPtr call(const OpDef& op, const py::handle* args) {
@@ -78,9 +98,8 @@ TensorPtr call(const OpDef& op, const py::handle* args) {
   TensorPtr in[2];
   const TensorPtr* t0 = convert::exact_tensor(args[0]);
   if (n_in == 2 && op.inputs_converted_apart) {
-    const TensorPtr* t1 = convert::exact_tensor(args[1]);
-    in[0] = t0 ? *t0 : convert::to_tensor_keeping_integers(args[0], op.name, op.inputs[0]);
-    in[1] = t1 ? *t1 : convert::to_tensor_keeping_integers(args[1], op.name, op.inputs[1]);
+    in[0] = to_tensor_apart(args[0], op.name, op.inputs[0]);
+    in[1] = to_tensor_apart(args[1], op.name, op.inputs[1]);
   } else if (n_in == 2) {
     const TensorPtr* t1 = t0 ? convert::exact_tensor(args[1]) : nullptr;
     if (t1) in[0] = *t0, in[1] = *t1;

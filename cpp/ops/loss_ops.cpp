@@ -60,9 +60,7 @@ int64_t check_sparse(const TensorPtr& labels, const TensorPtr& logits, const cha
   check_logits(logits, op);
   if (labels->dtype() != DType::I32 && labels->dtype() != DType::I64)
     throw TypeError(std::string(op) + ": labels must be int32 or int64 class indices, got " +
-                    dtype_name(labels->dtype()) +
-                    " (Python lists of numbers become float32: pass an integer numpy array, or "
-                    "convert with tapegrad.cast)");
+                    dtype_name(labels->dtype()) + "; convert with tapegrad.cast");
   const Shape& s = logits->shape();
   if (s.rank == 0)
     throw ValueError(std::string(op) +

@@ -82,9 +82,9 @@ struct OpDef {
   bool takes_integers = false;
   // A helper of backward rules with no Python name (it is never bound).
   bool internal = false;
-  // The bindings convert each tensor argument on its own, an integer numpy array keeping its
-  // integer dtype (class labels beside float logits), instead of giving a weak argument the
-  // other's dtype.
+  // The bindings convert each tensor argument on its own, integer data (numpy arrays, ints and
+  // lists of ints) keeping an integer dtype (class labels beside float logits), instead of giving
+  // a weak argument the other's dtype.
   bool inputs_converted_apart = false;
 
   int arity() const { return inputs[1] ? 2 : 1; }

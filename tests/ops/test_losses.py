@@ -198,7 +198,22 @@ def test_label_errors_name_the_label_and_the_class_count():
                                          r"is outside \[0, 5\)"):
         SPARSE(labels=np.array([0, 1, 2, 7]), logits=np.zeros((4, 5), np.float32))
     with pytest.raises(TypeError, match="^sparse_softmax_cross_entropy_with_logits: labels must be int32 or int64"):
-        SPARSE(labels=[0, 1], logits=np.zeros((2, 5), np.float32))
+        SPARSE(labels=[0.0, 1.0], logits=np.zeros((2, 5), np.float32))
+
+
+def test_labels_in_any_integer_form():
+    """As TensorFlow converts them: Python ints and lists of ints, numpy integer arrays and
+    scalars; the logits from Python floats are float32."""
+    logits = [[4.0, 2.0, 1.0], [0.0, 5.0, 1.0]]
+    want = SPARSE(tg.constant(np.array([0, 1], np.int32)), tg.constant(np.array(logits, np.float32))).numpy()
+    for labels in ([0, 1], (0, 1), np.array([0, 1], np.uint8), np.array([0, 1])):
+        got = SPARSE(labels=labels, logits=logits)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got.numpy(), want)
+    for label in (1, np.int64(1), np.int32(1)):
+        np.testing.assert_array_equal(SPARSE(label, logits[1]).numpy(), want[1])
+    # the logits keep a float64 array's dtype; labels never take the logits' dtype
+    assert SPARSE([0, 1], np.array(logits)).dtype == np.float64
 
 
 def test_l2_loss_accumulates_float32_in_double():
