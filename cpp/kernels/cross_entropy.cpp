@@ -61,6 +61,17 @@ T shifted_exp_sum(const T* x, int64_t n, T shift, T* e) {
   return tree_sum(acc);
 }
 
+// sum_j v[j], in lanes as above.
+template <typename T>
+T lane_sum(const T* v, int64_t n) {
+  T acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += v[j + l];
+  for (int l = 0; j < n; ++j, ++l) acc[l] += v[j];
+  return tree_sum(acc);
+}
+
 // sum_j labels[j] * (log_total - (x[j] - peak)), in lanes as above.
 template <typename T>
 T weighted_neg_log_softmax_sum(const T* labels, const T* x, int64_t n, T peak, T log_total) {
@@ -160,6 +171,56 @@ void dense_typed(const T* labels, const T* logits, T* loss, int64_t outer, int64
 }
 
 template <typename T>
+void dense_grad_typed(const T* labels, const T* logits, const T* g, T* d_logits, T* d_labels,
+                      int64_t outer, int64_t n, int64_t inner) {
+  over_rows(outer * inner, n, [&](int64_t lo, int64_t hi) {
+    // x and z copies for strided rows (as in the forward), and the row's exponentials.
+    std::vector<T> scratch(static_cast<size_t>(3 * n));
+    T* e = scratch.data() + 2 * n;
+    for (int64_t r = lo; r < hi; ++r) {
+      if (n == 0) continue;
+      const int64_t base = (r / inner) * n * inner + r % inner;
+      const T* x = logits + base;
+      const T* z = d_logits ? labels + base : nullptr;
+      if (inner != 1) {
+        for (int64_t k = 0; k < n; ++k) scratch[k] = x[k * inner];
+        x = scratch.data();
+        if (z) {
+          for (int64_t k = 0; k < n; ++k) scratch[n + k] = z[k * inner];
+          z = scratch.data() + n;
+        }
+      }
+      const T peak = row_peak(x, n);
+      const T total = shifted_exp_sum<true>(x, n, peak, e);
+      // Multiplying by 1 is exact: without g the values are those of the factor alone.
+      const T scale = g ? g[r] : T(1);
+      if (d_logits) {
+        const T inverse = T(1) / total;
+        const T z_total = lane_sum(z, n);
+        T* out = d_logits + base;
+        for (int64_t k = 0; k < n; ++k) out[k * inner] = ((e[k] * inverse) * z_total - z[k]) * scale;
+      }
+      if (d_labels) {
+        const T log_total = std::log(total);
+        T* out = d_labels + base;
+        for (int64_t k = 0; k < n; ++k) out[k * inner] = (log_total - (x[k] - peak)) * scale;
+      }
+    }
+  });
+}
+
+template <typename T>
+void sigmoid_grad_typed(const T* s, const T* z, const T* x, const T* g, T* d_logits, T* d_labels,
+                        int64_t n) {
+  parallel_ranges(n, [&](int64_t lo, int64_t hi) {
+    for (int64_t j = lo; j < hi; ++j) {
+      if (d_labels) d_labels[j] = -(g[j] * x[j]);
+      if (d_logits) d_logits[j] = g[j] * (s[j] - z[j]);
+    }
+  }, 16);
+}
+
+template <typename T>
 void sigmoid_typed(const T* z, const T* x, T* out, int64_t n) {
   parallel_ranges(n, [&](int64_t lo, int64_t hi) {
     for (int64_t j = lo; j < hi; ++j) {
@@ -206,6 +267,30 @@ void sigmoid_cross_entropy(DType dtype, const void* labels, const void* logits, 
                          static_cast<float*>(out), n);
   sigmoid_typed(static_cast<const double*>(labels), static_cast<const double*>(logits),
                 static_cast<double*>(out), n);
+}
+
+void softmax_cross_entropy_grad(DType dtype, const void* labels, const void* logits, const void* g,
+                                void* d_logits, void* d_labels, int64_t outer, int64_t n,
+                                int64_t inner) {
+  if (dtype == DType::F32)
+    return dense_grad_typed(static_cast<const float*>(labels), static_cast<const float*>(logits),
+                            static_cast<const float*>(g), static_cast<float*>(d_logits),
+                            static_cast<float*>(d_labels), outer, n, inner);
+  dense_grad_typed(static_cast<const double*>(labels), static_cast<const double*>(logits),
+                   static_cast<const double*>(g), static_cast<double*>(d_logits),
+                   static_cast<double*>(d_labels), outer, n, inner);
+}
+
+void sigmoid_cross_entropy_grad(DType dtype, const void* sigmoid, const void* labels,
+                                const void* logits, const void* g, void* d_logits, void* d_labels,
+                                int64_t n) {
+  if (dtype == DType::F32)
+    return sigmoid_grad_typed(static_cast<const float*>(sigmoid), static_cast<const float*>(labels),
+                              static_cast<const float*>(logits), static_cast<const float*>(g),
+                              static_cast<float*>(d_logits), static_cast<float*>(d_labels), n);
+  sigmoid_grad_typed(static_cast<const double*>(sigmoid), static_cast<const double*>(labels),
+                     static_cast<const double*>(logits), static_cast<const double*>(g),
+                     static_cast<double*>(d_logits), static_cast<double*>(d_labels), n);
 }
 
 }  // namespace tapegrad::kernels

@@ -32,8 +32,24 @@ void sparse_softmax_cross_entropy_grad(DType dtype, const void* logits, DType la
 void softmax_cross_entropy(DType dtype, const void* labels, const void* logits, void* loss,
                            int64_t outer, int64_t n, int64_t inner);
 
+// For labels z and logits x viewed as [outer, n, inner], along n, with s = softmax(x):
+// d_logits = (s sum(z) - z) g and d_labels = (log(sum(exp(x))) - x) g (that is -log_softmax(x) g),
+// g[o, i] one factor per row (the loss's layout), or 1 when g is null. Either output may be
+// null; labels may be null when d_logits is. Each element is the value without g times g, rounded
+// once (the bits of multiplying afterwards).
+void softmax_cross_entropy_grad(DType dtype, const void* labels, const void* logits, const void* g,
+                                void* d_logits, void* d_labels, int64_t outer, int64_t n,
+                                int64_t inner);
+
 // out = max(x, 0) - x z + log1p(exp(-|x|)) elementwise, x the logits and z the labels.
 void sigmoid_cross_entropy(DType dtype, const void* labels, const void* logits, void* out,
                            int64_t n);
+
+// The gradients of the above times g, elementwise: d_logits = g (s - z) with s = sigmoid(x) as the
+// sigmoid op computed it (d_logits may be s itself, overwritten), and d_labels = -(g x). Either
+// output may be null. Each is rounded as the separate ops would round it.
+void sigmoid_cross_entropy_grad(DType dtype, const void* sigmoid, const void* labels,
+                                const void* logits, const void* g, void* d_logits, void* d_labels,
+                                int64_t n);
 
 }  // namespace tapegrad::kernels

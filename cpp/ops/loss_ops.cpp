@@ -151,12 +151,6 @@ constexpr OpDef kSparse{
 
 // ---- softmax_cross_entropy_with_logits ------------------------------------------------------
 
-int the_axis(const E& e) {
-  int axis = 0;
-  while (!(e.attrs.axes_mask >> axis & 1u)) ++axis;
-  return axis;
-}
-
 void check_pair(const TensorPtr& labels, const TensorPtr& logits, const char* op) {
   check_logits(logits, op);
   if (labels->dtype() != logits->dtype())
@@ -187,21 +181,96 @@ TensorPtr dense_forward(const OpDef& op, const TensorPtr* in, const OpArguments&
   return recorded(op, {&labels, &logits}, loss, attrs);
 }
 
-// loss = sum_k z_k (lse(x) - x_k):
-// d/dx = (softmax(x) sum(z) - z) g, d/dz = -log_softmax(x) g, g broadcast along the axis.
+OpArguments axis_argument(int axis) {
+  OpArguments args;
+  args.has_ints = true;
+  args.ints = {axis};
+  return args;
+}
+
+// The factors of the dense rule, each an internal recorded op so that a tape recording the
+// backward pass differentiates through them:
+//   softmax_cross_entropy_with_logits_grad(z, x) = softmax(x) sum(z) - z   (d loss / d x)
+//   softmax_cross_entropy_with_logits_labels_grad(x) = lse(x) - x         (d loss / d z)
+TensorPtr dense_grad_forward(const OpDef& op, const TensorPtr* in, const OpArguments& args) {
+  const bool for_logits = op.arity() == 2;
+  const TensorPtr& logits = in[for_logits ? 1 : 0];
+  const AxisSplit s = split_at_axis(args, logits->shape(), op.name);
+  TensorPtr out = TensorImpl::empty(logits->dtype(), logits->shape(), op.name);
+  LongRunning unlocked(static_cast<double>(logits->numel()) >= kLongRunningWork);
+  if (out->numel() > 0)
+    kernels::softmax_cross_entropy_grad(logits->dtype(), for_logits ? in[0]->raw() : nullptr,
+                                        logits->raw(), nullptr, for_logits ? out->raw() : nullptr,
+                                        for_logits ? nullptr : out->raw(), s.outer, s.n, s.inner);
+  OpAttrs attrs;
+  attrs.axes_mask = 1u << s.axis;
+  if (for_logits) return recorded(op, {&in[0], &in[1]}, out, attrs);
+  return recorded(op, {&in[0]}, out, attrs);
+}
+
+int the_axis(const E& e);
+
+// With s = softmax(x), for P = s sum(z) - z:
+// d/dx = sum(z) s (g - sum(g s)), d/dz_k = sum(g s) - g_k.
+void dense_grad_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  const int axis = the_axis(e);
+  const std::vector<int64_t> axes = {axis};
+  const std::vector<int64_t> g_axes = {axis + gradient_batch_axes()};
+  const G s = softmax_op("softmax", e.saved[1], axis);
+  const G gs = reduce_sum(multiply(g, s), &g_axes, true);
+  if (need[1]) out[1] = multiply(reduce_sum(e.saved[0], &axes, true), multiply(s, subtract(g, gs)));
+  if (need[0]) out[0] = subtract(gs, g);
+}
+
+// For Q = lse(x) - x: d/dx = softmax(x) sum(g) - g.
+void dense_labels_grad_rule(const E& e, const G& g, const bool need[2], G out[2]) {
+  if (!need[0]) return;
+  const int axis = the_axis(e);
+  const std::vector<int64_t> g_axes = {axis + gradient_batch_axes()};
+  out[0] = subtract(multiply(softmax_op("softmax", e.saved[0], axis), reduce_sum(g, &g_axes, true)), g);
+}
+
+constexpr OpDef kDenseGrad{"softmax_cross_entropy_with_logits_grad",
+                           "softmax(logits) * sum(labels) - labels along axis.",
+                           {"labels", "logits"}, {{"axis", AttrKind::Axis, -1}}, Saves::Inputs,
+                           dense_grad_rule, dense_grad_forward, 0, false, true};
+constexpr OpDef kDenseLabelsGrad{"softmax_cross_entropy_with_logits_labels_grad",
+                                 "-log_softmax(logits) along axis.",
+                                 {"logits", nullptr}, {{"axis", AttrKind::Axis, -1}}, Saves::Inputs,
+                                 dense_labels_grad_rule, dense_grad_forward, 0, false, true};
+
+int the_axis(const E& e) {
+  int axis = 0;
+  while (!(e.attrs.axes_mask >> axis & 1u)) ++axis;
+  return axis;
+}
+
+// loss = sum_k z_k (lse(x) - x_k): d/dx = (softmax(x) sum(z) - z) g, d/dz = -log_softmax(x) g,
+// g broadcast along the axis. Without a recording tape one fused pass computes both, with the
+// bits of the ops.
 void dense_rule(const E& e, const G& g, const bool need[2], G out[2]) {
-  const G& labels = e.saved[0];
+  const TensorPtr in[2] = {e.saved[0], e.saved[1]};
   const G& logits = e.saved[1];
   const int axis = the_axis(e);
+  if (fused_ok() && gradient_batch_axes() == 0) {
+    const Shape& shape = logits->shape();
+    if (need[1]) out[1] = TensorImpl::empty(logits->dtype(), shape, "gradient");
+    if (need[0]) out[0] = TensorImpl::empty(logits->dtype(), shape, "gradient");
+    OpArguments args = axis_argument(axis);
+    const AxisSplit s = split_at_axis(args, shape, "gradient");
+    LongRunning unlocked(static_cast<double>(logits->numel()) >= kLongRunningWork);
+    if (logits->numel() > 0)
+      kernels::softmax_cross_entropy_grad(logits->dtype(), in[0]->raw(), logits->raw(), g->raw(),
+                                          need[1] ? out[1]->raw() : nullptr,
+                                          need[0] ? out[0]->raw() : nullptr, s.outer, s.n, s.inner);
+    return;
+  }
   Shape column = e.in_shape[1];
   column.dims[axis] = 1;
   const G gc = reshape(g, batched(g, column));
-  if (need[1]) {
-    const std::vector<int64_t> axes = {axis};
-    const G total = reduce_sum(labels, &axes, true);
-    out[1] = multiply(gc, subtract(multiply(softmax_op("softmax", logits, axis), total), labels));
-  }
-  if (need[0]) out[0] = negative(multiply(gc, softmax_op("log_softmax", logits, axis)));
+  const OpArguments args = axis_argument(axis);
+  if (need[1]) out[1] = multiply(kDenseGrad.forward(kDenseGrad, in, args), gc);
+  if (need[0]) out[0] = multiply(kDenseLabelsGrad.forward(kDenseLabelsGrad, &in[1], args), gc);
 }
 
 constexpr OpDef kDense{
@@ -226,10 +295,22 @@ TensorPtr sigmoid_forward(const OpDef& op, const TensorPtr* in, const OpArgument
   return recorded(op, {&labels, &logits}, loss);
 }
 
-// loss = max(x, 0) - x z + log1p(exp(-|x|)): d/dx = (sigmoid(x) - z) g, d/dz = -x g.
+// loss = max(x, 0) - x z + log1p(exp(-|x|)): d/dx = (sigmoid(x) - z) g, d/dz = -x g. Without a
+// recording tape the sigmoid op's result is turned into the gradients in one more pass.
 void sigmoid_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   const G& labels = e.saved[0];
   const G& logits = e.saved[1];
+  if (fused_ok() && gradient_batch_axes() == 0) {
+    if (need[1]) out[1] = sigmoid(logits);  // overwritten in place below: nobody else holds it
+    if (need[0]) out[0] = TensorImpl::empty(logits->dtype(), logits->shape(), "gradient");
+    LongRunning unlocked(static_cast<double>(logits->numel()) >= kLongRunningWork);
+    if (logits->numel() > 0)
+      kernels::sigmoid_cross_entropy_grad(logits->dtype(), need[1] ? out[1]->raw() : nullptr,
+                                          labels->raw(), logits->raw(), g->raw(),
+                                          need[1] ? out[1]->raw() : nullptr,
+                                          need[0] ? out[0]->raw() : nullptr, logits->numel());
+    return;
+  }
   if (need[1]) out[1] = multiply(g, subtract(sigmoid(logits), labels));
   if (need[0]) out[0] = negative(multiply(g, logits));
 }
@@ -262,7 +343,8 @@ void l2_rule(const E& e, const G& g, const bool need[2], G out[2]) {
 constexpr OpDef kL2{"l2_loss", "sum(t ** 2) / 2, a scalar.", {"t", nullptr}, {}, Saves::Inputs,
                     l2_rule, l2_forward, 0};
 
-constexpr const OpDef* kList[] = {&kSparse, &kDense, &kSigmoid, &kL2, &kSparseGrad};
+constexpr const OpDef* kList[] = {&kSparse,    &kDense,     &kSigmoid,        &kL2,
+                                  &kSparseGrad, &kDenseGrad, &kDenseLabelsGrad};
 
 }  // namespace
 

@@ -101,28 +101,43 @@ def test_which_inputs_take_a_gradient():
     np.testing.assert_allclose(tape.gradient(loss, probs).numpy(), -tg.nn.log_softmax(logits).numpy(), rtol=1e-12)
 
 
+FUSED_CASES = {
+    "sparse": lambda z, x: SPARSE(tg.argmax(z, axis=-1), x),
+    "dense": lambda z, x: DENSE(z, x),
+    "dense_axis0_strided": lambda z, x: DENSE(z, x, axis=0),
+    "sigmoid": lambda z, x: SIGMOID(z, x),
+}
+
+
+@pytest.mark.parametrize("case", list(FUSED_CASES))
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_fused_first_derivative_has_the_bits_of_the_ops(dtype):
-    """Without a recording tape the sparse gradient is one fused pass; under an outer tape it is the
-    recorded ops (the internal softmax-minus-one-hot, then a product with g). Same bits."""
+def test_fused_first_derivative_has_the_bits_of_the_ops(case, dtype):
+    """Without a recording tape a loss's gradient is one fused pass; under an outer tape it is the
+    recorded ops (internal factor ops, or sigmoid, then a product with g). Same bits."""
+    loss_fn = FUSED_CASES[case]
     rng = np.random.default_rng(11)
     logits = tg.constant(rng.standard_normal((33, 70)).astype(dtype) * 3)
-    labels = tg.constant(rng.integers(0, 70, size=33).astype(np.int32))
-    weights = tg.constant(rng.standard_normal(33).astype(dtype))
+    labels = tg.constant(rng.uniform(0, 1, (33, 70)).astype(dtype))
+    weights = tg.constant(rng.standard_normal(70 if case == "dense_axis0_strided" else 33).astype(dtype))
+    if case == "sigmoid":
+        weights = tg.constant(rng.standard_normal((33, 70)).astype(dtype))
 
     def first_derivative():
         with tg.GradientTape() as inner:
             inner.watch(logits)
-            loss = tg.reduce_sum(SPARSE(labels, logits) * weights)
-        return inner.gradient(loss, logits)
+            inner.watch(labels)
+            loss = tg.reduce_sum(loss_fn(labels, logits) * weights)
+        return inner.gradient(loss, [logits, labels], unconnected_gradients="zero")
 
-    fused = first_derivative().numpy()
+    fused = [g.numpy() for g in first_derivative()]
     with tg.GradientTape() as outer:
         outer.watch(logits)
+        outer.watch(labels)
         recorded = first_derivative()
-        curvature = tg.reduce_sum(recorded * recorded)
+        curvature = tg.reduce_sum(recorded[0] * recorded[0])
     assert outer.gradient(curvature, logits) is not None  # the ops were recorded
-    np.testing.assert_array_equal(fused, recorded.numpy())
+    for got, want in zip(fused, recorded):
+        np.testing.assert_array_equal(got, want.numpy())
 
 
 def test_third_derivative_through_the_sparse_loss():
