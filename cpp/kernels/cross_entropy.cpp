@@ -41,7 +41,8 @@ T row_peak(const T* x, int64_t n) {
 }
 
 // sum_j exp(x[j] - shift), element j added to lane j % kLanes; with kStore the exponentials are
-// also written to e.
+// also written to e. The row loops' only exponentials: a vector build of this loop (one vector of
+// kLanes floats per step) keeps every sum's order, hence the bits.
 template <bool kStore, typename T>
 T shifted_exp_sum(const T* x, int64_t n, T shift, T* e) {
   T acc[kLanes] = {};

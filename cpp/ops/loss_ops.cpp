@@ -21,13 +21,25 @@ void check_logits(const TensorPtr& logits, const char* op) {
                     dtype_name(logits->dtype()) + "; convert with tapegrad.cast");
 }
 
-// A softmax op along `axis` of x (the registry's softmax or log_softmax), recorded as usual.
-TensorPtr softmax_op(const char* name, const TensorPtr& x, int64_t axis) {
-  const OpDef* op = find_op(name);
+// The one axis an op along an axis recorded (in OpAttrs::axes_mask).
+int the_axis(const E& e) {
+  int axis = 0;
+  while (!(e.attrs.axes_mask >> axis & 1u)) ++axis;
+  return axis;
+}
+
+// The arguments of a call along one axis.
+OpArguments axis_argument(int axis) {
   OpArguments args;
   args.has_ints = true;
   args.ints = {axis};
-  return op->forward(*op, &x, args);
+  return args;
+}
+
+// A softmax op along `axis` of x (the registry's softmax or log_softmax), recorded as usual.
+TensorPtr softmax_op(const char* name, const TensorPtr& x, int64_t axis) {
+  const OpDef* op = find_op(name);
+  return op->forward(*op, &x, axis_argument(static_cast<int>(axis)));
 }
 
 // ---- sparse_softmax_cross_entropy_with_logits ------------------------------------------------
@@ -181,13 +193,6 @@ TensorPtr dense_forward(const OpDef& op, const TensorPtr* in, const OpArguments&
   return recorded(op, {&labels, &logits}, loss, attrs);
 }
 
-OpArguments axis_argument(int axis) {
-  OpArguments args;
-  args.has_ints = true;
-  args.ints = {axis};
-  return args;
-}
-
 // The factors of the dense rule, each an internal recorded op so that a tape recording the
 // backward pass differentiates through them:
 //   softmax_cross_entropy_with_logits_grad(z, x) = softmax(x) sum(z) - z   (d loss / d x)
@@ -207,8 +212,6 @@ TensorPtr dense_grad_forward(const OpDef& op, const TensorPtr* in, const OpArgum
   if (for_logits) return recorded(op, {&in[0], &in[1]}, out, attrs);
   return recorded(op, {&in[0]}, out, attrs);
 }
-
-int the_axis(const E& e);
 
 // With s = softmax(x), for P = s sum(z) - z:
 // d/dx = sum(z) s (g - sum(g s)), d/dz_k = sum(g s) - g_k.
@@ -239,12 +242,6 @@ constexpr OpDef kDenseLabelsGrad{"softmax_cross_entropy_with_logits_labels_grad"
                                  {"logits", nullptr}, {{"axis", AttrKind::Axis, -1}}, Saves::Inputs,
                                  dense_labels_grad_rule, dense_grad_forward, 0, false, true};
 
-int the_axis(const E& e) {
-  int axis = 0;
-  while (!(e.attrs.axes_mask >> axis & 1u)) ++axis;
-  return axis;
-}
-
 // loss = sum_k z_k (lse(x) - x_k): d/dx = (softmax(x) sum(z) - z) g, d/dz = -log_softmax(x) g,
 // g broadcast along the axis. Without a recording tape one fused pass computes both, with the
 // bits of the ops.
@@ -256,8 +253,7 @@ void dense_rule(const E& e, const G& g, const bool need[2], G out[2]) {
     const Shape& shape = logits->shape();
     if (need[1]) out[1] = TensorImpl::empty(logits->dtype(), shape, "gradient");
     if (need[0]) out[0] = TensorImpl::empty(logits->dtype(), shape, "gradient");
-    OpArguments args = axis_argument(axis);
-    const AxisSplit s = split_at_axis(args, shape, "gradient");
+    const AxisSplit s = split_at_axis(axis_argument(axis), shape, "gradient");
     LongRunning unlocked(static_cast<double>(logits->numel()) >= kLongRunningWork);
     if (logits->numel() > 0)
       kernels::softmax_cross_entropy_grad(logits->dtype(), in[0]->raw(), logits->raw(), g->raw(),
@@ -277,7 +273,9 @@ constexpr OpDef kDense{
     "softmax_cross_entropy_with_logits",
     "Softmax cross-entropy between logits and labels of the same shape along axis (default the "
     "last): -sum(labels * log_softmax(logits)), computed stably. Each labels vector is usually "
-    "a probability distribution; the gradient flows to both the logits and the labels.",
+    "a probability distribution; the gradient flows to both the logits and the labels (with "
+    "respect to the logits it is (softmax(logits) * sum(labels) - labels) times the incoming "
+    "gradient, TensorFlow's softmax - labels when the labels sum to 1).",
     {"labels", "logits"}, {{"axis", AttrKind::Axis, -1}}, Saves::Inputs, dense_rule,
     dense_forward, 0};
 
