@@ -11,12 +11,6 @@ namespace {
 
 constexpr int kLanes = kCrossEntropyLanes;
 
-// The one exponential of the row loops: a vector exp replaces this call site.
-template <typename T>
-inline T exp_of(T x) {
-  return std::exp(x);
-}
-
 // The lanes' partial sums combined pairwise, in a fixed tree.
 template <typename T>
 T tree_sum(T (&acc)[kLanes]) {
@@ -40,28 +34,6 @@ T row_peak(const T* x, int64_t n) {
   return std::isfinite(peak) ? peak : T(0);
 }
 
-// sum_j exp(x[j] - shift), element j added to lane j % kLanes; with kStore the exponentials are
-// also written to e. The row loops' only exponentials: a vector build of this loop (one vector of
-// kLanes floats per step) keeps every sum's order, hence the bits.
-template <bool kStore, typename T>
-T shifted_exp_sum(const T* x, int64_t n, T shift, T* e) {
-  T acc[kLanes] = {};
-  int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    for (int l = 0; l < kLanes; ++l) {
-      const T v = exp_of(x[j + l] - shift);
-      if constexpr (kStore) e[j + l] = v;
-      acc[l] += v;
-    }
-  }
-  for (int l = 0; j < n; ++j, ++l) {
-    const T v = exp_of(x[j] - shift);
-    if constexpr (kStore) e[j] = v;
-    acc[l] += v;
-  }
-  return tree_sum(acc);
-}
-
 // sum_j v[j], in lanes as above.
 template <typename T>
 T lane_sum(const T* v, int64_t n) {
@@ -71,6 +43,21 @@ T lane_sum(const T* v, int64_t n) {
     for (int l = 0; l < kLanes; ++l) acc[l] += v[j + l];
   for (int l = 0; j < n; ++j, ++l) acc[l] += v[j];
   return tree_sum(acc);
+}
+
+// e[j] = exp(e[j]) over a row: the row loops' one exponential, so that a vector exp over a row
+// (kernels::exp_rows, say) replaces this loop and nothing else.
+template <typename T>
+void exp_in_place(T* e, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) e[j] = std::exp(e[j]);
+}
+
+// e[j] = exp(x[j] - shift), and sum_j e[j] in lanes (element j in lane j % kLanes).
+template <typename T>
+T shifted_exp_sum(const T* x, int64_t n, T shift, T* e) {
+  for (int64_t j = 0; j < n; ++j) e[j] = x[j] - shift;
+  exp_in_place(e, n);
+  return lane_sum(e, n);
 }
 
 // sum_j labels[j] * (log_total - (x[j] - peak)), in lanes as above.
@@ -106,10 +93,11 @@ template <typename T>
 void sparse_typed(const T* logits, DType label_dtype, const void* labels, T* loss, int64_t rows,
                   int64_t classes) {
   over_rows(rows, classes, [&](int64_t lo, int64_t hi) {
+    std::vector<T> e(static_cast<size_t>(classes));  // the row's exponentials
     for (int64_t r = lo; r < hi; ++r) {
       const T* x = logits + r * classes;
       const T peak = row_peak(x, classes);
-      const T total = shifted_exp_sum<false>(x, classes, peak, static_cast<T*>(nullptr));
+      const T total = shifted_exp_sum(x, classes, peak, e.data());
       // (peak - x[label]) first: its digits survive when the loss is small.
       loss[r] = (peak - x[label_of(label_dtype, labels, r)]) + std::log(total);
     }
@@ -123,7 +111,7 @@ void sparse_grad_typed(const T* logits, DType label_dtype, const void* labels, c
     for (int64_t r = lo; r < hi; ++r) {
       const T* x = logits + r * classes;
       T* p = out + r * classes;
-      const T total = shifted_exp_sum<true>(x, classes, row_peak(x, classes), p);
+      const T total = shifted_exp_sum(x, classes, row_peak(x, classes), p);
       const T inverse = T(1) / total;
       const int64_t label = label_of(label_dtype, labels, r);
       // The label's element is (e * inverse - 1) [* g]; every other one e * inverse [* g]: each
@@ -145,9 +133,10 @@ template <typename T>
 void dense_typed(const T* labels, const T* logits, T* loss, int64_t outer, int64_t n,
                  int64_t inner) {
   over_rows(outer * inner, n, [&](int64_t lo, int64_t hi) {
-    // Rows strided by `inner` are copied into contiguous scratch, so every layout runs the
-    // same row code and gives the same bits.
-    std::vector<T> scratch(inner == 1 ? 0 : static_cast<size_t>(2 * n));
+    // Rows strided by `inner` are copied into contiguous scratch (x, then z), so every layout
+    // runs the same row code and gives the same bits; the row's exponentials follow them.
+    std::vector<T> scratch(static_cast<size_t>(3 * n));
+    T* e = scratch.data() + 2 * n;
     for (int64_t r = lo; r < hi; ++r) {
       const int64_t o = r / inner, i = r % inner;
       const T* x = logits + o * n * inner + i;
@@ -165,7 +154,7 @@ void dense_typed(const T* labels, const T* logits, T* loss, int64_t outer, int64
         continue;
       }
       const T peak = row_peak(x, n);
-      const T log_total = std::log(shifted_exp_sum<false>(x, n, peak, static_cast<T*>(nullptr)));
+      const T log_total = std::log(shifted_exp_sum(x, n, peak, e));
       loss[r] = weighted_neg_log_softmax_sum(z, x, n, peak, log_total);
     }
   });
@@ -192,7 +181,7 @@ void dense_grad_typed(const T* labels, const T* logits, const T* g, T* d_logits,
         }
       }
       const T peak = row_peak(x, n);
-      const T total = shifted_exp_sum<true>(x, n, peak, e);
+      const T total = shifted_exp_sum(x, n, peak, e);
       // Multiplying by 1 is exact: without g the values are those of the factor alone.
       const T scale = g ? g[r] : T(1);
       if (d_logits) {
@@ -226,7 +215,7 @@ void sigmoid_typed(const T* z, const T* x, T* out, int64_t n) {
   parallel_ranges(n, [&](int64_t lo, int64_t hi) {
     for (int64_t j = lo; j < hi; ++j) {
       const T v = x[j];
-      out[j] = ((v > T(0) ? v : T(0)) - v * z[j]) + std::log1p(exp_of(-std::fabs(v)));
+      out[j] = ((v > T(0) ? v : T(0)) - v * z[j]) + std::log1p(std::exp(-std::fabs(v)));
     }
   }, 16, kParallelElements);
 }
