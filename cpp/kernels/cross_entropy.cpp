@@ -1,6 +1,7 @@
 #include "kernels/cross_entropy.h"
 
 #include <cmath>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -11,38 +12,84 @@ namespace {
 
 constexpr int kLanes = kCrossEntropyLanes;
 
-// The lanes' partial sums combined pairwise, in a fixed tree.
+// kLanes values of T, held as 16-byte GCC vectors (SSE2 registers, which every x86-64 build has):
+// lane l of the whole is element l of the kLanes values loaded. Whole-register operations are,
+// lane for lane, those of a scalar loop over the lanes, so the bits are a scalar loop's.
 template <typename T>
-T tree_sum(T (&acc)[kLanes]) {
+struct RegOf;
+template <>
+struct RegOf<float> {
+  typedef float type __attribute__((vector_size(16)));
+};
+template <>
+struct RegOf<double> {
+  typedef double type __attribute__((vector_size(16)));
+};
+
+template <typename T>
+struct Lanes {
+  using Reg = typename RegOf<T>::type;
+  static constexpr int kPerReg = 16 / sizeof(T);
+  static constexpr int kRegs = kLanes / kPerReg;
+  Reg r[kRegs];
+
+  explicit Lanes(T fill) {
+    for (int k = 0; k < kRegs; ++k) r[k] = Reg{} + fill;
+  }
+  // Adds (or, with kMax, takes the maximum of) the kLanes values at p, lane by lane.
+  template <bool kMax>
+  void fold(const T* p) {
+    for (int k = 0; k < kRegs; ++k) {
+      Reg v;
+      std::memcpy(&v, p + k * kPerReg, sizeof(v));
+      if constexpr (kMax) r[k] = v > r[k] ? v : r[k];
+      else r[k] += v;
+    }
+  }
+  void to_array(T (&out)[kLanes]) const { std::memcpy(out, r, sizeof(out)); }
+};
+
+// The lanes combined pairwise, in a fixed tree.
+template <typename T>
+T tree_of(T (&acc)[kLanes]) {
   for (int width = kLanes / 2; width >= 1; width /= 2)
     for (int l = 0; l < width; ++l) acc[l] += acc[l + width];
   return acc[0];
+}
+
+template <typename T>
+T tree_sum(const Lanes<T>& lanes) {
+  T acc[kLanes];
+  lanes.to_array(acc);
+  return tree_of(acc);
 }
 
 // The row's maximum, or 0 when it is not finite (a row of -inf, or an inf: the sums decide). Kept
 // in lanes like the sums (a maximum is exact, so the lanes change no result, only the speed).
 template <typename T>
 T row_peak(const T* x, int64_t n) {
-  T lane[kLanes];
-  for (int l = 0; l < kLanes; ++l) lane[l] = x[0];
+  Lanes<T> lanes(x[0]);
   int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes)
-    for (int l = 0; l < kLanes; ++l) lane[l] = x[j + l] > lane[l] ? x[j + l] : lane[l];
-  for (int l = 0; j < n; ++j, ++l) lane[l] = x[j] > lane[l] ? x[j] : lane[l];
-  T peak = lane[0];
-  for (int l = 1; l < kLanes; ++l) peak = lane[l] > peak ? lane[l] : peak;
+  for (; j + kLanes <= n; j += kLanes) lanes.template fold<true>(x + j);
+  T lane[kLanes];
+  lanes.to_array(lane);
+  T peak = x[0];
+  for (int l = 0; l < kLanes; ++l) peak = lane[l] > peak ? lane[l] : peak;
+  for (; j < n; ++j) peak = x[j] > peak ? x[j] : peak;
   return std::isfinite(peak) ? peak : T(0);
 }
 
-// sum_j v[j], in lanes as above.
+// sum_j v[j], element j added to lane j % kLanes, the lanes then combined by tree_sum.
 template <typename T>
 T lane_sum(const T* v, int64_t n) {
-  T acc[kLanes] = {};
+  Lanes<T> lanes(T(0));
   int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += v[j + l];
+  for (; j + kLanes <= n; j += kLanes) lanes.template fold<false>(v + j);
+  if (j == n) return tree_sum(lanes);
+  T acc[kLanes];
+  lanes.to_array(acc);
   for (int l = 0; j < n; ++j, ++l) acc[l] += v[j];
-  return tree_sum(acc);
+  return tree_of(acc);
 }
 
 // e[j] = exp(e[j]) over a row: the row loops' one exponential, so that a vector exp over a row
@@ -68,7 +115,7 @@ T weighted_neg_log_softmax_sum(const T* labels, const T* x, int64_t n, T peak, T
   for (; j + kLanes <= n; j += kLanes)
     for (int l = 0; l < kLanes; ++l) acc[l] += labels[j + l] * (log_total - (x[j + l] - peak));
   for (int l = 0; j < n; ++j, ++l) acc[l] += labels[j] * (log_total - (x[j] - peak));
-  return tree_sum(acc);
+  return tree_of(acc);
 }
 
 // Rows run on several threads when the row loop does at least this many exponentials.
