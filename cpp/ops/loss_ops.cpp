@@ -1,7 +1,9 @@
 // The losses of tf.nn: sparse and dense softmax cross-entropy, sigmoid cross-entropy and l2_loss.
 // Forwards are fused kernels (kernels/cross_entropy.h, kernels/sum_of_squares.h); rules are
-// written with ops. The sparse rule's softmax-minus-one-hot is an internal recorded op, so its
-// first derivative is one fused pass and a recording tape still differentiates through it.
+// written with ops. The softmax rules' factors (softmax minus the one-hot labels; softmax times
+// the label mass minus the labels; -log_softmax) are internal recorded ops with rules of their
+// own, so a recording tape differentiates through them, and without one the first derivative is
+// a single fused pass per row with the same bits.
 #include <string>
 
 #include "kernels/cross_entropy.h"
