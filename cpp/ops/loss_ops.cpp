@@ -160,7 +160,8 @@ constexpr OpDef kSparse{
     "Softmax cross-entropy between logits [..., classes] and integer class labels [...]: "
     "log(sum(exp(logits))) - logits[label] per row, computed stably. Labels must lie in "
     "[0, classes); the gradient flows to the logits only.",
-    {"labels", "logits"}, {}, Saves::Inputs, sparse_rule, sparse_forward, 0, false, false,
+    {"labels", "logits"}, {}, Saves::Inputs, sparse_rule, sparse_forward, 0,
+    /*takes_integers=*/false, /*internal=*/false, /*variadic=*/false,
     /*inputs_converted_apart=*/true};
 
 // ---- softmax_cross_entropy_with_logits ------------------------------------------------------
