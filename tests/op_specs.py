@@ -793,6 +793,147 @@ def _sigmoid_ref(a):
     return 1.0 / (1.0 + np.exp(-a))
 
 
+# ---- losses -------------------------------------------------------------------------------------
+
+_LABEL_RNG = np.random.default_rng(1717)  # the sparse rows' labels, apart from _SHAPE_RNG's draws
+_SPARSE = "sparse_softmax_cross_entropy_with_logits"
+_DENSE = "softmax_cross_entropy_with_logits"
+_SIGMOID = "sigmoid_cross_entropy_with_logits"
+
+
+def _log_softmax64(a, axis=-1):
+    a = np.asarray(a, np.float64)
+    shifted = a - np.max(a, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _sparse_ref(logits, labels):
+    logs = _log_softmax64(logits)
+    picked = np.take_along_axis(logs, np.asarray(labels, np.int64)[..., None], axis=-1)[..., 0]
+    return (-picked).astype(np.asarray(logits).dtype)
+
+
+def _sparse_on_logits(logits, labels=np.zeros((), np.int64)):
+    """The sparse loss as a function of the logits (the labels are integers, never differentiated),
+    by TensorFlow's keywords."""
+    return tg.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+
+
+def _sparse_variant(id_, logits_shape, label_dtype=np.int64):
+    labels = np.asarray(_LABEL_RNG.integers(0, max(logits_shape[-1], 1), size=logits_shape[:-1]), label_dtype)
+    return Variant(id_, (logits_shape,), {"labels": labels}, spellings=("logits_only",))
+
+
+def _i64(a):
+    return tg.constant(np.asarray(a, np.int64))
+
+
+def _sparse_row():
+    fn = getattr(tg, _SPARSE)
+    labels = np.array([0, 3, 1])
+    return OpSpec(
+        name=_SPARSE, spellings={_SPARSE: fn, f"nn.{_SPARSE}": getattr(tg.nn, _SPARSE), "logits_only": _sparse_on_logits},
+        ref=_sparse_ref, arity=1, kind="loss", domain=(randn,),
+        variants=(_sparse_variant("classes5-labels_scalar", (5,)),
+                  _sparse_variant("4x6", (4, 6)), _sparse_variant("4x6-int32_labels", (4, 6), np.int32),
+                  _sparse_variant("2x3x4", (2, 3, 4)), _sparse_variant("37x67", (37, 67)),
+                  _sparse_variant("3x33-lane_tail", (3, 33)), _sparse_variant("5x1-one_class", (5, 1)),
+                  _sparse_variant("empty_batch", (0, 5))),
+        second_order={_SPARSE: lambda t: _sparse_on_logits(t * t, labels) * tg.reduce_sum(t, axis=1)},
+        fuzz_args=(("tensor", "labels"), ("tensor", "logits")),
+        bad_inputs=(
+            BadInput("label_too_big", lambda: fn(_i64([0, 1, 2, 7]), ones64((4, 5))), ValueError,
+                     ("label 7", "position 3", "[0, 5)")),
+            BadInput("label_negative", lambda: fn(_i64([[0, -1]]), ones64((1, 2, 3))), ValueError,
+                     ("label -1", "(0, 1)", "[0, 3)")),
+            BadInput("label_equal_to_class_count", lambda: fn(tg.constant(np.array([5], np.int32)), ones64((1, 5))),
+                     ValueError, ("label 5", "[0, 5)")),
+            BadInput("no_classes", lambda: fn(_i64([0]), ones64((1, 0))), ValueError, ("label 0", "[0, 0)")),
+            BadInput("labels_shape", lambda: fn(_i64([0, 1, 2]), ones64((4, 5))), ValueError, ((3,), (4, 5))),
+            BadInput("labels_same_rank_as_logits", lambda: fn(_i64([[0], [1]]), ones64((2, 5))), ValueError,
+                     ((2, 1), (2, 5))),
+            BadInput("int_logits", lambda: fn(_i64([0]), tg.constant(np.ones((1, 3), np.int32))), TypeError,
+                     ("logits", "int32")),
+            BadInput("float_labels", lambda: fn(tg.constant([0.0, 1.0]), ones64((2, 3))), TypeError,
+                     ("labels", "float32")),
+            BadInput("scalar_logits", lambda: fn(_i64(0), tg.constant(1.0)), ValueError, ("rank",)),
+            BadInput("empty_batch", lambda: fn(_i64(np.zeros(0)), ones64((0, 5))), None, shape=(0,)),
+            BadInput("numpy_int_labels_with_float32_logits", lambda: fn(np.array([2, 0]), m23()), None, shape=(2,)),
+        ) + non_numeric_rows(lambda bad: fn(bad, ones64((2, 3)))))
+
+
+def _dense_ref(labels, logits, axis=-1):
+    out = -np.sum(np.asarray(labels, np.float64) * _log_softmax64(logits, axis), axis=axis)
+    return out.astype(np.asarray(logits).dtype)
+
+
+def _distributions(rng, shape):
+    """Non-negative labels summing to 1 along the last axis (a probability per class)."""
+    p = rng.uniform(0.05, 1.0, size=shape)
+    return np.asarray(p / np.sum(p, axis=-1, keepdims=True) if len(shape) else p, dtype=np.float64)
+
+
+def _dense_row():
+    fn = getattr(tg, _DENSE)
+    shapes = [(5,), (4, 6), (2, 3, 4), (37, 67), (3, 33), (0, 5)]
+    return OpSpec(
+        name=_DENSE, spellings={_DENSE: fn, f"nn.{_DENSE}": getattr(tg.nn, _DENSE)},
+        ref=_dense_ref, arity=2, kind="loss", domain=(_distributions, randn),
+        variants=tuple(Variant(fmt(s), (s, s)) for s in shapes)
+        + (Variant("3x4-axis0", ((3, 4), (3, 4)), {"axis": 0}),
+           Variant("2x3x4-axis1", ((2, 3, 4), (2, 3, 4)), {"axis": 1}),
+           Variant("2x3x4-axis-3-positional", ((2, 3, 4), (2, 3, 4)), {"axis": -3}, positional=True),
+           Variant("unnormalised_labels", ((3, 5), (3, 5)), check={"dtypes": (F64,)})),
+        second_order={_DENSE: lambda t: fn(labels=tg.nn.softmax(t), logits=t * t)},
+        fuzz_args=(("tensor", "labels"), ("tensor", "logits"), ("axis", "axis")),
+        bad_inputs=(
+            BadInput("shape_mismatch", lambda: fn(ones64((2, 3)), ones64((2, 4))), ValueError, ((2, 3), (2, 4))),
+            BadInput("labels_broadcast", lambda: fn(ones64((3,)), ones64((2, 3))), ValueError, ((3,), (2, 3))),
+            BadInput("int_logits", lambda: fn(i3(), i3()), TypeError, ("logits", "int32")),
+            BadInput("dtype_mismatch", lambda: fn(ones64((2, 3)), m23()), TypeError, ("float64", "float32")),
+            BadInput("axis_out_of_range", lambda: fn(m23(), m23(), axis=2), ValueError, ((2, 3),)),
+            BadInput("scalar", lambda: fn(tg.constant(1.0), tg.constant(1.0)), ValueError, ("rank",)),
+            BadInput("empty_batch", lambda: fn(ones64((0, 3)), ones64((0, 3))), None, shape=(0,)),
+            BadInput("no_classes", lambda: fn(ones64((2, 0)), ones64((2, 0))), None, shape=(2,)),
+        ) + non_numeric_rows(lambda bad: fn(bad, ones64((2, 3)))))
+
+
+def _sigmoid_xent_ref(labels, logits):
+    x, z = np.asarray(logits, np.float64), np.asarray(labels, np.float64)
+    return (np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x)))).astype(np.asarray(logits).dtype)
+
+
+def _unit(rng, shape):
+    return np.asarray(rng.uniform(0.0, 1.0, size=shape), dtype=np.float64)
+
+
+def _sigmoid_xent_row():
+    fn = getattr(tg, _SIGMOID)
+    return OpSpec(
+        name=_SIGMOID, spellings={_SIGMOID: fn, f"nn.{_SIGMOID}": getattr(tg.nn, _SIGMOID)},
+        ref=_sigmoid_xent_ref, arity=2, kind="loss", domain=(_unit, randn),
+        variants=tuple(Variant(fmt(s), (s, s)) for s in UNARY_SHAPES + [(0, 3)]),
+        second_order={_SIGMOID: lambda t: fn(labels=tg.sigmoid(t), logits=t * t) * t},
+        fuzz_args=(("tensor", "labels"), ("tensor", "logits")),
+        bad_inputs=(
+            BadInput("shape_mismatch", lambda: fn(ones64((2, 3)), ones64((3, 2))), ValueError, ((2, 3), (3, 2))),
+            BadInput("no_broadcasting", lambda: fn(ones64((3,)), ones64((2, 3))), ValueError, ((3,), (2, 3))),
+            BadInput("int_logits", lambda: fn(i3(), i3()), TypeError, ("logits", "int32")),
+            BadInput("dtype_mismatch", lambda: fn(ones64((2, 3)), m23()), TypeError, ("float64", "float32")),
+        ) + non_numeric_rows(lambda bad: fn(bad, ones64((2, 3)))))
+
+
+def _l2_loss_row():
+    return OpSpec(
+        name="l2_loss", spellings={"l2_loss": tg.l2_loss, "nn.l2_loss": tg.nn.l2_loss},
+        ref=lambda a: np.asarray(np.sum(np.square(a, dtype=np.float64)) / 2, dtype=np.asarray(a).dtype),
+        arity=1, kind="loss", domain=(randn,),
+        variants=_UNARY_VARIANTS + (Variant("empty", ((0, 3),)), Variant("131072-chunks", ((2 ** 17 + 5,),))),
+        second_order={"l2_loss": lambda t: tg.l2_loss(t * t) * t},
+        fuzz_args=(("tensor", "t"),),
+        bad_inputs=(BadInput("ints", lambda: tg.l2_loss(i3()), TypeError, ("int32",)),
+                    BadInput("empty_is_zero", lambda: tg.l2_loss(ones64((0, 4))), None, shape=()))
+        + non_numeric_rows(lambda bad: tg.l2_loss(bad)))
 
 # ---------------------------------------------------------------------------------------------
 # where, concat, stack
@@ -926,6 +1067,10 @@ SPECS = (
         fuzz_args=(("tensor", None), ("number", "alpha"))),
     _softmax_row("softmax", log=False),
     _softmax_row("log_softmax", log=True),
+    _sparse_row(),
+    _dense_row(),
+    _sigmoid_xent_row(),
+    _l2_loss_row(),
     _broadcasting("maximum", np.maximum),
     _broadcasting("minimum", np.minimum),
     _broadcasting("squared_difference", lambda a, b: (a - b) ** 2),

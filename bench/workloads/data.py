@@ -64,6 +64,19 @@ def jacobian(width: int) -> Dict[str, np.ndarray]:
     }
 
 
+def sparse_xent(rows: int, classes: int) -> Dict[str, np.ndarray]:
+    """Logits (rows, classes) ~ N(0, 2²) and int64 labels uniform in [0, classes)."""
+    rng = _rng(6, rows, classes)
+    return {"logits": (2.0 * rng.standard_normal((rows, classes))).astype(F32),
+            "labels": rng.integers(0, classes, size=rows).astype(np.int64)}
+
+
+def xent_checksum(loss_sum: float, grad) -> float:
+    """Mean loss per row plus mean(|d sum(loss) / d logits|), in float64: both halves must agree."""
+    g = np.asarray(grad, dtype=np.float64)
+    return float(loss_sum) / g.shape[0] + float(np.mean(np.abs(g)))
+
+
 def gemm(m: int, k: int, n: int) -> Tuple[np.ndarray, np.ndarray]:
     """A (m, k) and B (k, n) ~ N(0, 1)."""
     rng = _rng(3, m, k, n)
@@ -100,6 +113,8 @@ def for_workload(w: Workload):
         return unary(*w.dims, w.op)
     if w.kind == "jacobian":
         return jacobian(*w.dims)
+    if w.kind == "sparse_xent":
+        return sparse_xent(*w.dims)
     raise ValueError(f"unknown workload kind {w.kind!r}")
 
 

@@ -125,4 +125,17 @@ def build(w: Workload, framework: str) -> Bench:
             jac = jax.jit(jac)
         return Bench("jac(x, d).block_until_ready()", {"jac": jac, "x": x, "d": d},
                      data.jacobian_checksum(jac(x, d)))
+    if w.kind == "sparse_xent":
+        d = data.sparse_xent(*w.dims)
+        logits, labels = jnp.asarray(d["logits"]), jnp.asarray(d["labels"])
+
+        def total_loss(x, z):
+            return -jnp.sum(jnp.take_along_axis(jax.nn.log_softmax(x), z[:, None], axis=1))
+
+        xent = jax.value_and_grad(total_loss)
+        if jit:
+            xent = jax.jit(xent)
+        loss_sum, grad = xent(logits, labels)
+        return Bench("jax.block_until_ready(xent(x, z))", {"xent": xent, "x": logits, "z": labels, "jax": jax},
+                     data.xent_checksum(float(loss_sum), grad))
     raise ValueError(f"jax: no builder for workload kind {w.kind!r}")

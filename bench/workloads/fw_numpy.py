@@ -92,4 +92,20 @@ def build(w: Workload, framework: str) -> Bench:
             return (d["w2"].T * (2 * h)) @ d["w1"].T
 
         return Bench("jacobian()", {"jacobian": jacobian}, data.jacobian_checksum(jacobian()))
+    if w.kind == "sparse_xent":
+        d = data.sparse_xent(*w.dims)
+        x, labels = d["logits"], d["labels"]
+        rows = np.arange(x.shape[0])
+
+        def xent():
+            peak = x.max(axis=1, keepdims=True)
+            e = np.exp(x - peak)
+            total = e.sum(axis=1, keepdims=True)
+            loss = np.log(total[:, 0]) + peak[:, 0] - x[rows, labels]
+            grad = np.divide(e, total, out=e)   # softmax, in place
+            grad[rows, labels] -= 1.0
+            return loss, grad
+
+        loss, grad = xent()
+        return Bench("xent()", {"xent": xent}, data.xent_checksum(float(loss.sum()), grad))
     raise ValueError(f"numpy: no builder for workload kind {w.kind!r}")

@@ -116,4 +116,17 @@ def build(w: Workload, framework: str) -> Bench:
 
         return Bench("jacobian()", {"jacobian": jacobian}, data.jacobian_checksum(jacobian()))
 
+    if w.kind == "sparse_xent":
+        d = data.sparse_xent(*w.dims)
+        logits, labels = tg.constant(d["logits"]), tg.constant(d["labels"])
+
+        def xent():
+            with tg.GradientTape() as tape:
+                tape.watch(logits)
+                loss = tg.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+            return loss, tape.gradient(loss, logits)
+
+        loss, grad = xent()
+        return Bench("xent()", {"xent": xent}, data.xent_checksum(float(tg.reduce_sum(loss)), grad))
+
     raise ValueError(f"tapegrad: no builder for workload kind {w.kind!r}")

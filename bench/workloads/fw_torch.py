@@ -97,4 +97,17 @@ def build(w: Workload, framework: str) -> Bench:
             return torch.autograd.functional.jacobian(net, d["x"], vectorize=True)
 
         return Bench("jacobian()", {"jacobian": jacobian}, data.jacobian_checksum(jacobian().numpy()))
+    if w.kind == "sparse_xent":
+        d = data.sparse_xent(*w.dims)
+        logits = torch.from_numpy(d["logits"]).requires_grad_()
+        labels = torch.from_numpy(d["labels"])
+
+        def xent():
+            loss = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+            (grad,) = torch.autograd.grad(loss.sum(), logits)
+            return loss, grad
+
+        loss, grad = xent()
+        return Bench("xent()", {"xent": xent},
+                     data.xent_checksum(float(loss.sum()), grad.numpy()))
     raise ValueError(f"torch: no builder for workload kind {w.kind!r}")

@@ -17,10 +17,12 @@ class Workload:
     kind: "tiny" (x + y on shape (1,)), "seed" (the notebook's training step on N examples),
     "deep" (two Dense layers, MSE, forward + backward + SGD), "gemm" (C = A @ B, float32),
     "square" (y = x * x elementwise, a new output), "reduce_mean" (mean of all of x),
-    "unary" (y = op(x) elementwise, float32, a new output: the vector math) or "jacobian" (the
-    jacobian of a two-layer network, square(x W1 + b1) W2 + b2, at one x).
+    "unary" (y = op(x) elementwise, float32, a new output: the vector math), "jacobian" (the
+    jacobian of a two-layer network, square(x W1 + b1) W2 + b2, at one x) or "sparse_xent"
+    (softmax cross-entropy of logits against integer labels, one loss per row, and the gradient
+    of their sum with respect to the logits).
     dims: (N,) for "seed", "square", "reduce_mean" and "unary"; (M, K, N) for "gemm" (A is MxK,
-    B is KxN); (width,) for "jacobian"; () otherwise.
+    B is KxN); (width,) for "jacobian"; (rows, classes) for "sparse_xent"; () otherwise.
     op: the function of a "unary" workload (exp, log, tanh), by its name in every framework.
     """
 
@@ -68,6 +70,8 @@ JACOBIAN_WIDTH = 256
 
 # The float32 vector-math functions timed alone (cpp/kernels/simd/vec_math.h).
 VECTOR_MATH_OPS = ("exp", "log", "tanh")
+# Logits of the sparse cross-entropy workload: a batch of 1024 rows over 1000 classes.
+XENT_DIMS = (1024, 1000)
 
 GEMM_SQUARE = (64, 128, 256, 512, 1024, 2048)
 # (M, K, N): a column times a scalar, a small MNIST-like classifier layer, the seed step's matmul
@@ -92,6 +96,7 @@ WORKLOADS: List[Workload] = [
     *[Workload(f"{op}_10m", "unary", f"{op}, 10⁷ floats", (MEMORY_N,), op=op) for op in VECTOR_MATH_OPS],
     Workload("jacobian_256", "jacobian", f"jacobian {JACOBIAN_WIDTH}→{JACOBIAN_WIDTH}→{JACOBIAN_WIDTH}",
              (JACOBIAN_WIDTH,)),
+    Workload("sparse_xent", "sparse_xent", "sparse softmax xent {}×{}, fwd+bwd".format(*XENT_DIMS), XENT_DIMS),
     *[_gemm(n, n, n) for n in GEMM_SQUARE],
     *[_gemm(*d) for d in GEMM_SKINNY],
 ]

@@ -62,6 +62,26 @@ std::string default_text(const AttrSpec& spec) {
   return "=" + std::string(py::repr(default_of(spec)));
 }
 
+// An argument of an op whose inputs are converted apart: integer data keeps an integer dtype
+// whatever its Python form (numpy arrays and scalars, ints, lists of ints), as class labels must;
+// anything else converts as usual (Python floats to float32).
+TensorPtr to_tensor_apart(py::handle h, const char* op, const char* arg) {
+  if (const TensorPtr* t = convert::exact_tensor(h)) return *t;
+  if (!convert::is_tensor(h) && !convert::is_variable(h) && !py::isinstance<py::array>(h)) {
+    py::object arr;
+    try {
+      arr = py::module_::import("numpy").attr("asarray")(h);
+    } catch (py::error_already_set&) {
+      arr = py::object();  // numpy cannot read it: the usual conversion names the problem
+    }
+    if (arr && py::isinstance<py::array>(arr)) {
+      const char kind = py::reinterpret_borrow<py::array>(arr).dtype().kind();
+      if (kind == 'i' || kind == 'u') return convert::to_tensor_keeping_integers(arr, op, arg);
+    }
+  }
+  return convert::to_tensor_keeping_integers(h, op, arg);
+}
+
 }  // namespace
 
 TensorPtr call(const OpDef& op, const py::handle* args) {
@@ -81,6 +101,8 @@ TensorPtr call(const OpDef& op, const py::handle* args) {
   if (op.variadic) {
     values = convert::to_tensor_list(args[0], op.name, op.inputs[0]);
     a.n_inputs = static_cast<int>(values.size());
+  } else if (op.inputs_converted_apart) {
+    for (int i = 0; i < n_in; ++i) in[i] = to_tensor_apart(args[i], op.name, op.inputs[i]);
   } else if (n_in == 1) {
     in[0] = t0 ? *t0 : convert::to_tensor(args[0], op.name, op.inputs[0], want);
   } else {

@@ -94,6 +94,10 @@ struct OpDef {
   // The op's one tensor argument is a sequence of tensors (concat, stack): the forward receives
   // `OpArguments::n_inputs` of them and the tape records each as an input.
   bool variadic = false;
+  // The bindings convert each tensor argument on its own, integer data (numpy arrays, ints and
+  // lists of ints) keeping an integer dtype (class labels beside float logits), instead of giving
+  // a weak argument the other's dtype.
+  bool inputs_converted_apart = false;
 
   // The number of tensor parameters (a variadic op's sequence counts as one).
   int arity() const {

@@ -11,7 +11,7 @@ const std::vector<const OpDef*>& registry() {
     for (const OpList* family : {&ops::kUnaryOps, &ops::kBinaryOps, &ops::kReductionOps,
                                  &ops::kMatmulOps, &ops::kShapeOps, &ops::kCompositeOps,
                                  &ops::kComparisonOps, &ops::kSoftmaxOps, &ops::kSelectionOps,
-                                 &ops::kJoinOps, &ops::kScanOps})
+                                 &ops::kJoinOps, &ops::kScanOps, &ops::kLossOps})
       v.insert(v.end(), family->ops, family->ops + family->size);
     return v;
   }();

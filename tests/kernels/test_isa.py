@@ -10,10 +10,11 @@ import pytest
 import tapegrad as tg
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The tests that exercise kernels: every op's forward and gradient checks, the GEMM paths and the
-# reductions (not the kernel thread tests: thread counts are not ISA-specific).
+# The tests that exercise kernels: every op's forward and gradient checks, the GEMM paths, the
+# reductions and the losses' fused gradients (not the kernel thread tests: thread counts are not
+# ISA-specific).
 OP_SUITE = [os.path.join(TESTS, "ops", "test_op_gradients.py"), os.path.join(TESTS, "kernels", "test_gemm.py"),
-            os.path.join(TESTS, "kernels", "test_reductions.py")]
+            os.path.join(TESTS, "kernels", "test_reductions.py"), os.path.join(TESTS, "ops", "test_losses.py")]
 
 
 @pytest.mark.parametrize("isa", ["scalar", "avx2", "avx512"])
