@@ -33,7 +33,8 @@
   X(Elu, EluF)                    \
   X(Erf, ErfF)                    \
   X(Gelu, GeluF)                  \
-  X(GeluTanh, GeluTanhF)
+  X(GeluTanh, GeluTanhF)            \
+  X(PowHalf, PowHalfF)
 
 #define TAPEGRAD_BINARY_KERNELS(X) \
   X(Add, AddF)                     \
@@ -135,6 +136,12 @@ struct GeluTanhF {
     const T inner = std::fma(T(0.044715), (x * x) * x, x);
     return (T(0.5) * x) * (T(1) + std::tanh(T(0.79788456080286535588) * inner));
   }
+};
+// x ** 0.5 with pow's values: the square root (correctly rounded), +0 for -0 and +inf for -inf
+// (where sqrt gives -0 and NaN). Adding +0 turns -0 into +0 and changes nothing else.
+template <typename T>
+struct PowHalfF {
+  static T f(T x) { return x == T(-HUGE_VAL) ? -x : std::sqrt(x) + T(0); }
 };
 // 1 where x > 0, else 0 (NaN included): the derivative of relu, never differentiated itself.
 template <typename T>

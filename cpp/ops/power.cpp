@@ -34,6 +34,7 @@ TensorPtr power_by_squaring(const TensorPtr& x, int n) {
   if (n == 0) return TensorImpl::full(x->dtype(), x->shape(), 1.0, name);
   const auto& k = kernels::active();
   const int64_t count = x->numel();
+  LongRunning unlocked(static_cast<double>(count) >= kLongRunningWork);
   TensorPtr result, p = x;
   visit_dtype(x->dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -72,6 +73,20 @@ TensorPtr power_by_squaring(const TensorPtr& x, int n) {
   return result;
 }
 
+// x ** 0.5 as a square root, one kernel pass (the C library's pow is a call per element).
+TensorPtr square_root(const TensorPtr& x) {
+  TensorPtr out = TensorImpl::empty(x->dtype(), x->shape(), "pow");
+  const auto& k = kernels::active();
+  LongRunning unlocked(static_cast<double>(x->numel()) >= kLongRunningWork);
+  visit_dtype(x->dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    parallel_ranges(x->numel(), [&](int64_t lo, int64_t hi) {
+      k.get<T>().unary(kernels::UnaryOp::PowHalf, x->data<T>() + lo, out->data<T>() + lo, hi - lo);
+    });
+  });
+  return out;
+}
+
 // TensorFlow's error for an integer base: a negative integer power has no integer value.
 void check_integer_exponents(const TensorPtr& y) {
   visit_any_dtype(y->dtype(), [&](auto zero) {
@@ -93,8 +108,10 @@ TensorPtr pow_apply(const OpDef& op, const TensorPtr& x, const TensorPtr& y) {
   if (is_integer(y->dtype())) check_integer_exponents(y);
   bool small = false;
   const int n = small_integer_exponent(y, &small);
-  if (!small) return binary_kernel(op, x, y);
-  return recorded(op, {&x, &y}, power_by_squaring(x, n));
+  if (small) return recorded(op, {&x, &y}, power_by_squaring(x, n));
+  if (y->rank() == 0 && is_floating(y->dtype()) && y->item() == 0.5)
+    return recorded(op, {&x, &y}, square_root(x));
+  return binary_kernel(op, x, y);
 }
 
 TensorPtr pow_forward(const OpDef& op, const TensorPtr* in, const OpArguments&) {
