@@ -212,6 +212,25 @@ py::capsule export_tensor(const TensorPtr& t, py::handle stream, py::handle max_
 
 py::tuple device() { return py::make_tuple(kDLCPU, 0); }
 
+namespace {
+
+std::string type_name(py::handle obj) { return py::str(py::type::of(obj).attr("__name__")); }
+
+// obj.__dlpack__ with max_version=(1, 0), or without it for producers that predate DLPack 1.0
+// (they refuse the argument with a TypeError).
+py::object call_producer(py::handle obj) {
+  try {
+    py::dict kwargs;
+    kwargs["max_version"] = py::make_tuple(kMajorVersion, kMinorVersion);
+    return obj.attr("__dlpack__")(**kwargs);
+  } catch (py::error_already_set& err) {
+    if (!err.matches(PyExc_TypeError)) throw;
+  }
+  return obj.attr("__dlpack__")();
+}
+
+}  // namespace
+
 TensorPtr import_tensor(py::handle obj) {
   py::object capsule;
   if (PyCapsule_CheckExact(obj.ptr())) {
@@ -219,21 +238,25 @@ TensorPtr import_tensor(py::handle obj) {
   } else {
     if (!py::hasattr(obj, "__dlpack__"))
       throw TypeError("from_dlpack: expected an object with __dlpack__ (a numpy array, torch or "
-                      "jax tensor, ...) or a DLPack capsule, got " +
-                      std::string(py::str(py::type::of(obj).attr("__name__"))));
-    if (py::hasattr(obj, "__dlpack_device__")) {
-      const py::object dev = obj.attr("__dlpack_device__")();
-      if (py::cast<long>(dev[py::int_(0)]) != kDLCPU)
-        throw ValueError("from_dlpack: only host (CPU) memory can be imported; the tensor is on "
-                         "DLPack device " + std::string(py::repr(dev)));
-    }
+                      "jax tensor, ...) or a DLPack capsule, got " + type_name(obj));
     try {
-      py::dict kwargs;
-      kwargs["max_version"] = py::make_tuple(kMajorVersion, kMinorVersion);
-      capsule = obj.attr("__dlpack__")(**kwargs);
+      if (py::hasattr(obj, "__dlpack_device__")) {
+        const py::tuple dev = py::cast<py::tuple>(obj.attr("__dlpack_device__")());
+        if (dev.size() != 2 || py::cast<long>(dev[0]) != kDLCPU)
+          throw ValueError("from_dlpack: only host (CPU) memory can be imported; the tensor is on "
+                           "DLPack device " + std::string(py::repr(dev)));
+      }
+      capsule = call_producer(obj);
     } catch (py::error_already_set& err) {
-      if (!err.matches(PyExc_TypeError)) throw;  // a producer of the unversioned protocol only
-      capsule = obj.attr("__dlpack__")();
+      // The producer's own refusal (an element type it cannot export, ...), named for this call.
+      if (!err.matches(PyExc_TypeError) && !err.matches(PyExc_ValueError) &&
+          !err.matches(PyExc_BufferError) && !err.matches(PyExc_RuntimeError))
+        throw;
+      throw TypeError("from_dlpack: " + type_name(obj) + " could not export a DLPack tensor (" +
+                      err.what() + ")");
+    } catch (py::cast_error&) {
+      throw TypeError("from_dlpack: " + type_name(obj) + ".__dlpack_device__ did not return a "
+                      "(device type, device id) tuple");
     }
   }
   PyObject* cap = capsule.ptr();

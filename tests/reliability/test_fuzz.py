@@ -373,8 +373,8 @@ for _spec in SPECS:
         # implements the operator (e.g. a list @ Tensor falls back to list's missing __matmul__).
         target(_name, _spec.name, "unsupported operand")(_operator_target(_fn, _spec.operator_operands, False))
         if _spec.reflected:
-            # str % x is string formatting: Python's own TypeError, before any reflected slot.
-            formatting = ("string formatting",) if _name == "op%" else ()
+            # str % x and bytes % x are formatting: Python's own TypeError, before any reflected slot.
+            formatting = ("string formatting", "bytes formatting") if _name == "op%" else ()
             target("r" + _name, _spec.name, "unsupported operand", *formatting)(
                 _operator_target(_fn, _spec.operator_operands, True))
 
@@ -399,6 +399,11 @@ def _rpow(data, guard):
 @target("constant")
 def _constant(data, guard):
     return tg.constant(_draw(data, anything, "value"), dtype=_draw(data, dtype_like, "dtype"))
+
+
+@target("from_dlpack")
+def _from_dlpack(data, guard):
+    return tg.from_dlpack(_draw(data, st.one_of(anything, numpy_arrays(), tensors), "x"))
 
 
 @target("zeros")
