@@ -4,6 +4,7 @@
 // is bound to its op by identity, never by position in a list.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/dtype.h"
@@ -24,6 +25,9 @@ struct OpAttrs {
   uint32_t axes_mask = 0;                 // reductions: bit d set when axis d is reduced
   int8_t perm[kMaxRank] = {};             // transpose
   bool approximate = false;               // gelu: the tanh form
+  // Integers too many for the fields above (slice specs, gather's axes), shared between the
+  // entries that read them; null for every other op.
+  std::shared_ptr<const std::vector<int64_t>> ints;
 };
 
 // The kinds of non-tensor Python arguments; each has one converter in the bindings.

@@ -66,6 +66,8 @@ extern const OpList kShapeOps;
 extern const OpList kCompositeOps;
 extern const OpList kComparisonOps;
 extern const OpList kSoftmaxOps;
+extern const OpList kIndexingOps;
+extern const OpList kLayoutOps;
 
 // Plans with adjacent dimensions merged wherever the strides allow (see plans.cpp).
 kernels::BinaryPlan binary_plan(const Shape& a, const Shape& b, const Shape& out);

@@ -20,6 +20,7 @@ from .gradients import (
 )
 from .clip_ops import clip_by_value
 from .creation import eye, fill, linspace, ones, ones_like, range, zeros, zeros_like
+from .indexing import gather, one_hot, pad, split, unstack
 from .layers import Dense
 from .reductions import reduce_logsumexp
 from .optimizers import GradientDescent
@@ -37,7 +38,7 @@ __all__ = [
     "GradientTape", "Dense", "GradientDescent",
     "float32", "float64", "int32", "int64", "bool", "config", "nn", "random",
     "clip_by_value", "reduce_logsumexp", "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "eye",
-    "linspace", "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
+    "linspace", "gather", "one_hot", "pad", "split", "unstack", "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
     "value_and_gradients_function",
     *_core.__all__,
 ]
