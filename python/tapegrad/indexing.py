@@ -275,6 +275,10 @@ def one_hot(indices: Any, depth: int, on_value: Any = None, off_value: Any = Non
     for name, value, default in (("off_value", off_value, 0), ("on_value", on_value, 1)):
         if value is None:
             value = default
+        given = _value_dtype(value)
+        if given != dt and (isinstance(value, (_Tensor, _Variable, np.ndarray, np.generic))
+                            or (given.kind == "f" and dt.kind != "f")):
+            raise TypeError(f"{op}: {name} {value!r} is not a {dt} value (the result's dtype)")
         try:
             v = _core.convert_to_tensor(value, dt)
         except (TypeError, ValueError, MemoryError) as e:
@@ -343,8 +347,8 @@ def split(value: Any, num_or_size_splits: Any, axis: Any = 0) -> List["_core.Ten
         raise ValueError(f"{op}: cannot split a scalar (shape ())")
     a = _axis(axis, t.ndim, op, shape)
     n = shape[a]
-    if isinstance(num_or_size_splits, (list, tuple, np.ndarray, _Tensor, _Variable)) and \
-            np.ndim(num_or_size_splits) != 0:
+    spec = num_or_size_splits
+    if isinstance(spec, (list, tuple)) or (isinstance(spec, (np.ndarray, _Tensor, _Variable)) and spec.ndim != 0):
         sizes = _int_list(num_or_size_splits, op, "num_or_size_splits")
         if not sizes:
             raise ValueError(f"{op}: num_or_size_splits must not be empty")
@@ -359,7 +363,8 @@ def split(value: Any, num_or_size_splits: Any, axis: Any = 0) -> List["_core.Ten
                              f"shape {shape}")
     else:
         count = _int(num_or_size_splits, op, "num_or_size_splits")
-        if count <= 0 or n % count:
+        # An empty axis splits into one empty piece: a count of pieces beyond the elements is refused.
+        if count <= 0 or n % count or count > max(n, 1):
             raise ValueError(f"{op}: cannot split axis {a} of size {n} (tensor of shape {shape}) into {count} "
                              "equal pieces")
         sizes = [n // count] * count
