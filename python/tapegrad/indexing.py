@@ -136,6 +136,15 @@ def _key_int(item: Any) -> Optional[int]:
         return None
 
 
+def _int_start(n: int, axis: int, shape: tuple) -> int:
+    """Where index ``n`` of ``axis`` starts; IndexError naming the axis outside [-size, size)."""
+    size = shape[axis]
+    if not -size <= n < size:
+        raise IndexError(f"{_GETITEM}: index {n} is out of range for axis {axis} of size {size} "
+                         f"(tensor of shape {shape}; expected {-size} <= index < {size})")
+    return n + size if n < 0 else n
+
+
 def getitem(x: Any, key: Any) -> "_core.Tensor":
     """``x[key]`` with numpy's basic indexing: ints (negative count from the end), slices with any
     step (negative too) and bounds (clipped as numpy clips them), ``...`` and ``None`` (a new axis
@@ -145,6 +154,11 @@ def getitem(x: Any, key: Any) -> "_core.Tensor":
     t = x.read_value() if isinstance(x, _Variable) else x
     shape = t.shape
     rank = len(shape)
+    if type(key) is int and rank:  # the common x[i]: one window, the other axes whole
+        windows = [_int_start(key, 0, shape), 1, 1]
+        for size in shape[1:]:
+            windows += (0, size, 1)
+        return _core._strided_slice(t, windows + list(shape[1:]))
     items = key if isinstance(key, tuple) else (key,)
     ints = [None] * len(items)
     used = 0
@@ -190,12 +204,7 @@ def getitem(x: Any, key: Any) -> "_core.Tensor":
             out.append(count)
             axis += 1
         else:
-            size = shape[axis]
-            n = ints[i]
-            if not -size <= n < size:
-                raise IndexError(f"{_GETITEM}: index {n} is out of range for axis {axis} of size {size} "
-                                 f"(tensor of shape {shape}; expected {-size} <= index < {size})")
-            windows += (n + size if n < 0 else n, 1, 1)
+            windows += (_int_start(ints[i], axis, shape), 1, 1)
             axis += 1
     while axis < rank:
         windows += (0, shape[axis], 1)
