@@ -200,7 +200,8 @@ def getitem(x: Any, key: Any) -> "_core.Tensor":
             except (TypeError, ValueError) as e:
                 raise type(e)(f"{_GETITEM}: bad slice {item!r} for axis {axis} of size {size}: {e}") from None
             count = len(range(start, stop, step))
-            windows += (start if count else 0, count, step)
+            # the step matters only between two elements (so it is then at most the size)
+            windows += (start if count else 0, count, step if count > 1 else 1)
             out.append(count)
             axis += 1
         else:
