@@ -337,3 +337,21 @@ def test_split_and_unstack_pieces_and_their_gradients():
                                   [[1, 0, 2, 2], [11, 10, 12, 12], [1, 0, 2, 2]])
     assert [p.numpy().tolist() for p in tg.split(tg.constant(np.zeros((0, 2))), 1)] == [[]]
     assert tg.unstack(tg.constant(np.zeros((0, 2)))) == []
+
+
+def test_hessians_through_slices_and_gathers():
+    """The jacobian of a gradient runs the gradient ops' own rules with a batch axis in front."""
+    a = np.array([1.0, -2.0, 3.0, 0.5, 2.0])
+    x = tg.constant(a)
+    idx = np.array([4, 0, 4])
+    with tg.GradientTape(persistent=True) as outer:
+        outer.watch(x)
+        with tg.GradientTape() as inner:
+            inner.watch(x)
+            y = tg.reduce_sum(x[::2] ** 3) + tg.reduce_sum(tg.gather(x, idx) ** 3)
+        g = inner.gradient(y, x)
+    hessian = outer.jacobian(g, x).numpy()
+    counts = np.zeros(5)
+    counts[::2] += 1
+    np.add.at(counts, idx, 1)
+    np.testing.assert_allclose(hessian, np.diag(6 * a * counts), rtol=1e-12)
