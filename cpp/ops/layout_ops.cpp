@@ -124,17 +124,17 @@ TensorPtr pad_forward(const OpDef& op, const TensorPtr* in, const OpArguments& a
 
 constexpr OpDef kExpandDims{
     "expand_dims", "A new axis of size 1 inserted at axis (-rank - 1 <= axis <= rank).",
-    {"input", nullptr}, {{"axis", AttrKind::Ints}}, Saves::Nothing, nullptr, expand_dims_forward, 0, true};
+    {"input", nullptr}, {{"axis", AttrKind::Ints}}, Saves::Nothing, nullptr, expand_dims_forward, 0};
 constexpr OpDef kSqueeze{
     "squeeze", "The axes of size 1 removed: all of them (axis=None) or those listed, which must have size 1.",
-    {"input", nullptr}, {{"axis", AttrKind::Axes}}, Saves::Nothing, nullptr, squeeze_forward, 0, true};
+    {"input", nullptr}, {{"axis", AttrKind::Axes}}, Saves::Nothing, nullptr, squeeze_forward, 0};
 constexpr OpDef kTile{
     "tile", "The tensor repeated multiples[d] times along each axis d (one entry per axis, each >= 0).",
-    {"input", nullptr}, {{"multiples", AttrKind::Ints}}, Saves::Nothing, nullptr, tile_forward, 0, true};
+    {"input", nullptr}, {{"multiples", AttrKind::Ints}}, Saves::Nothing, nullptr, tile_forward, 0};
 constexpr OpDef kPad{
     "pad", "The tensor inside a border of constant_values (paddings: before, after per axis, flattened).",
     {"tensor", nullptr}, {{"paddings", AttrKind::Ints}, {"constant_values", AttrKind::Number}},
-    Saves::Nothing, pad_rule, pad_forward, 0, true, true};
+    Saves::Nothing, pad_rule, pad_forward, 0, false, true};
 
 TensorPtr pad_forward(const OpDef& op, const TensorPtr* in, const OpArguments& args) {
   const TensorPtr& x = in[0];

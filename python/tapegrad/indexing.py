@@ -373,11 +373,13 @@ def split(value: Any, num_or_size_splits: Any, axis: Any = 0) -> List["_core.Ten
                              f"shape {shape}")
     else:
         count = _int(num_or_size_splits, op, "num_or_size_splits")
-        # An empty axis splits into one empty piece: a count of pieces beyond the elements is refused.
-        if count <= 0 or n % count or count > max(n, 1):
+        if count <= 0 or n % count:
             raise ValueError(f"{op}: cannot split axis {a} of size {n} (tensor of shape {shape}) into {count} "
                              "equal pieces")
-        sizes = [n // count] * count
+        try:  # an empty axis splits into any count of empty pieces
+            sizes = [n // count] * count
+        except (OverflowError, MemoryError):
+            raise MemoryError(f"{op}: {count} pieces of axis {a} (tensor of shape {shape}) are too many") from None
     pieces = []
     begin = 0
     for size in sizes:

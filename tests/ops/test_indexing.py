@@ -355,3 +355,10 @@ def test_hessians_through_slices_and_gathers():
     counts[::2] += 1
     np.add.at(counts, idx, 1)
     np.testing.assert_allclose(hessian, np.diag(6 * a * counts), rtol=1e-12)
+
+
+def test_split_of_an_empty_axis_gives_empty_pieces():
+    pieces = tg.split(tg.constant(np.zeros((0, 2))), 3)
+    assert [tuple(p.shape) for p in pieces] == [(0, 2)] * 3
+    with pytest.raises(MemoryError, match="split"):
+        tg.split(tg.constant(np.zeros((0, 2))), 2 ** 62)
