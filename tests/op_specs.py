@@ -57,6 +57,8 @@ class Variant:
     positional: pass ``attrs`` positionally (in order) to the tapegrad callable
     spellings:  the spellings (keys of ``OpSpec.spellings``) that run this variant; None: all
     check:      ``check_op`` settings for this variant on top of the row's ``check``
+    lead:       values passed before the tensors, to both callables (``where``'s condition)
+    pack:       the tapegrad callable takes the tensors as one list (``concat``, ``stack``)
     """
     id: str
     shapes: tuple
@@ -64,6 +66,8 @@ class Variant:
     positional: bool = False
     spellings: Optional[tuple] = None
     check: dict = field(default_factory=dict)
+    lead: tuple = ()
+    pack: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,14 +98,16 @@ class OpSpec:
                      are operator spellings (``a + b``)
     ref:             numpy reference taking (*arrays, **attrs)
     arity:           number of tensor inputs
-    kind:            "elementwise", "comparison", "logical", "reduction", "shape", "matmul" or "cast"
+    kind:            "elementwise", "comparison", "logical", "reduction", "shape", "matmul", "cast"
+                     or "selection" (where)
     domain:          per input, a draw (rng, shape) -> float64 array (denominators away from 0)
     variants:        gradient-check cases (``Variant``)
     check:           ``check_op`` settings for every variant
     second_order:    name -> f(t) on a (3, 4) input: Hessian-vector products through the op
     second_order_variants: variant ids on which binary ops check Hessian-vector products
     fuzz_args:       how the fuzzer draws the public function's arguments: (kind, keyword or None
-                     for positional) per argument; kinds: tensor, bool, axis, perm, shape, dtype, number
+                     for positional) per argument; kinds: tensor, tensors (a list), bool, axis, perm,
+                     shape, dtype, number
     reflected:       the fuzzer also calls each binary operator spelling reflected (other OP x)
     operator_operands: operands of the operator spellings: 2 (x OP other) or 1 (OP x)
     bad_inputs:      bad-input cases (``BadInput``)
@@ -138,10 +144,16 @@ class OpSpec:
 
 
 def call(fn, variant, tensors):
-    """Calls a tapegrad spelling with the variant's attributes."""
+    """Calls a tapegrad spelling with the variant's leading values and attributes."""
+    args = (*variant.lead, list(tensors)) if variant.pack else (*variant.lead, *tensors)
     if variant.positional:
-        return fn(*tensors, *variant.attrs.values())
-    return fn(*tensors, **variant.attrs)
+        return fn(*args, *variant.attrs.values())
+    return fn(*args, **variant.attrs)
+
+
+def reference(spec, variant, arrays):
+    """The numpy reference of a variant: leading values, then the arrays, then the attributes."""
+    return spec.ref(*variant.lead, *arrays, **variant.attrs)
 
 
 def variants_with_spellings(specs):
@@ -1047,6 +1059,104 @@ def _indexing_specs():
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# where, concat, stack
+# ---------------------------------------------------------------------------------------------
+
+def _mask(shape, seed):
+    return np.random.default_rng(seed).random(shape) < 0.5
+
+
+def _where_variants():
+    cases = [((3, 4), (3, 4), (3, 4)), ((3, 1), (4,), ()), ((4,), (3, 4), (3, 1)), ((), (2, 3), (2, 3)),
+             ((2, 1, 4), (3, 1), (2, 3, 4)), ((0, 3), (3,), (1, 3)), ((), (), ())]
+    return tuple(Variant(f"{fmt(c)}-{fmt(x)}-{fmt(y)}", (x, y), lead=(_mask(c, i),))
+                 for i, (c, x, y) in enumerate(cases))
+
+
+def _concat_variants():
+    out = []
+    for rank in (1, 2, 3):
+        base = _shape(rank)
+        for axis in range(-rank, rank):
+            sizes = (_d(1, 4), 0 if rank == 2 else _d(1, 4), _d(1, 4))
+            shapes = tuple(base[:axis % rank] + (n,) + base[axis % rank + 1:] for n in sizes)
+            out.append(Variant(f"axis{axis}-" + "+".join(fmt(s) for s in shapes), shapes, {"axis": axis}, pack=True))
+    out.append(Variant("one_value", ((2, 3),), {"axis": 1}, pack=True))
+    out.append(Variant("positional_axis", ((2, 3), (2, 2)), {"axis": 1}, pack=True, positional=True))
+    return tuple(out)
+
+
+def _stack_variants():
+    out = [Variant("scalars", ((), (), ()), pack=True), Variant("one_value", ((3,),), pack=True)]
+    for rank in (1, 2):
+        base = _shape(rank)
+        for axis in range(-rank - 1, rank + 1):
+            out.append(Variant(f"axis{axis}-{fmt(base)}x2", (base, base), {"axis": axis}, pack=True))
+    return tuple(out)
+
+
+def _where_bad_inputs():
+    yes = np.array([True, False])
+    return (
+        BadInput("shapes", lambda: tg.where(yes, x2(), tg.ones((4,))), ValueError, ((2,), (4,))),
+        BadInput("condition_shape", lambda: tg.where(np.ones(3, bool), x2(), x2()), ValueError, ((3,), (2,))),
+        BadInput("float_condition", lambda: tg.where(x2(), x2(), x2()), TypeError, ("bool", "float32")),
+        BadInput("dtypes", lambda: tg.where(yes, x2(), tg.ones((2,), tg.float64)), TypeError,
+                 ("float32", "float64")),
+        BadInput("none", lambda: tg.where(yes, None, x2()), TypeError, ("None",)),
+        BadInput("ints", lambda: tg.where(yes, tg.constant(np.arange(2)), 7), None, shape=(2,)),
+    )
+
+
+def _concat_bad_inputs():
+    f64 = tg.float64
+    return (
+        BadInput("shapes", lambda: tg.concat([m23(), tg.ones((3, 3))], 1), ValueError, ((3, 3), (2, 3))),
+        BadInput("ranks", lambda: tg.concat([m23(), tg.ones((2,))], 0), ValueError, ((2,), (2, 3))),
+        BadInput("axis", lambda: tg.concat([m23(), m23()], 2), ValueError, ("axis 2",)),
+        BadInput("scalars", lambda: tg.concat([tg.constant(1.0), tg.constant(2.0)], 0), ValueError, ("scalar",)),
+        BadInput("empty_list", lambda: tg.concat([], 0), ValueError, ("at least one",)),
+        BadInput("a_tensor", lambda: tg.concat(m23(), 0), TypeError, ("list",)),
+        BadInput("dtypes", lambda: tg.concat([m23(), tg.ones((2, 3), f64)], 0), TypeError, ("float32", "float64")),
+        BadInput("no_axis", lambda: tg.concat([m23()]), TypeError, ("axis",)),
+        BadInput("zero_size", lambda: tg.concat([tg.ones((0, 3)), tg.ones((0, 3))], 0), None, shape=(0, 3)),
+        BadInput("weak_values", lambda: tg.concat([[1, 2], x2()], 0), None, shape=(4,)),
+    )
+
+
+def _stack_bad_inputs():
+    return (
+        BadInput("shapes", lambda: tg.stack([m23(), tg.ones((3, 2))]), ValueError, ((3, 2), (2, 3))),
+        BadInput("axis", lambda: tg.stack([m23(), m23()], axis=3), ValueError, ("axis 3",)),
+        BadInput("axis_float", lambda: tg.stack([m23()], axis=1.0), TypeError, ("axis",)),
+        BadInput("dtypes", lambda: tg.stack([x2(), tg.ones((2,), tg.float64)]), TypeError, ("float32", "float64")),
+        BadInput("empty_list", lambda: tg.stack([]), ValueError, ("at least one",)),
+        BadInput("rank_8", lambda: tg.stack([tg.ones((1,) * 8)]), ValueError, ("rank",)),
+    )
+
+
+def _join_rows():
+    return (
+        OpSpec(
+            name="where", spellings={"where": tg.where}, ref=lambda c, a, b: np.where(c, a, b), arity=2,
+            kind="selection", domain=(randn, randn), variants=_where_variants(),
+            second_order={"where": lambda t: tg.where(t > 0.0, t * t * t, tg.sin(t))},
+            fuzz_args=(("tensor", None), ("tensor", None), ("tensor", None)), bad_inputs=_where_bad_inputs()),
+        OpSpec(
+            name="concat", spellings={"concat": tg.concat},
+            ref=lambda *arrays, axis: np.concatenate(arrays, axis), arity=2, kind="shape",
+            domain=(randn, randn, randn), variants=_concat_variants(),
+            second_order={"concat": lambda t: tg.concat([t * t, t], 0) * tg.concat([t, tg.sin(t)], 0)},
+            fuzz_args=(("tensors", None), ("axis", "axis")), bad_inputs=_concat_bad_inputs()),
+        OpSpec(
+            name="stack", spellings={"stack": tg.stack}, ref=lambda *arrays, axis=0: np.stack(arrays, axis),
+            arity=2, kind="shape", domain=(randn, randn, randn), variants=_stack_variants(),
+            second_order={"stack": lambda t: tg.reduce_sum(tg.stack([t * t, tg.sin(t)], axis=1), axis=1) * t},
+            fuzz_args=(("tensors", None), ("axis", "axis")), bad_inputs=_stack_bad_inputs()),
+    )
+
+
 SPECS = (
     _binary("add", np.add, ("op+", operator.add), (randn, randn), _ADD_EXTRA),
     _binary("subtract", np.subtract, ("op-", operator.sub), (randn, randn), _SUBTRACT_EXTRA),
@@ -1208,7 +1318,7 @@ SPECS = (
         second_order={"broadcast_to": lambda t: tg.broadcast_to(tg.reduce_sum(t * t, axis=0, keepdims=True),
                                                                 (2, 3, 4)) * t},
         fuzz_args=(("tensor", None), ("shape", None)), bad_inputs=_broadcast_to_bad_inputs()),
-) + _indexing_specs()
+) + _join_rows() + _indexing_specs()
 
 BY_NAME = {s.name: s for s in SPECS}
 BINARY_ELEMENTWISE = tuple(s for s in SPECS if s.kind == "elementwise" and s.arity == 2)

@@ -219,6 +219,27 @@ void to_tensor_pair(py::handle a, py::handle b, const char* op, TensorPtr* ta, T
   }
 }
 
+std::vector<TensorPtr> to_tensor_list(py::handle seq, const char* op, const char* arg) {
+  if (!PyList_Check(seq.ptr()) && !PyTuple_Check(seq.ptr()))
+    throw TypeError(where(op, arg) + " must be a list or tuple of tensors, got " + type_name(seq));
+  const py::sequence items = py::reinterpret_borrow<py::sequence>(seq);
+  const size_t n = items.size();
+  if (n == 0) throw ValueError(where(op, arg) + " must hold at least one tensor, got an empty " +
+                               type_name(seq));
+  std::vector<TensorPtr> out(n);
+  const DType* want = nullptr;
+  DType strong = DType::F32;
+  for (size_t i = 0; i < n; ++i) {
+    if (is_weak(items[i])) continue;
+    out[i] = to_tensor(items[i], op, arg);
+    if (!want) strong = out[i]->dtype(), want = &strong;
+  }
+  if (!want) want = &strong;
+  for (size_t i = 0; i < n; ++i)
+    if (!out[i]) out[i] = to_tensor(items[i], op, arg, want);
+  return out;
+}
+
 TensorPtr to_tensor_as(py::handle obj, DType dtype, const char* op, const char* arg,
                        bool convert_strong) {
   TensorPtr t = to_tensor(obj, op, arg, &dtype, convert_strong);

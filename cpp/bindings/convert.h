@@ -31,6 +31,9 @@ TensorPtr to_tensor(py::handle obj, const char* op, const char* arg, const DType
 TensorPtr to_tensor_keeping_integers(py::handle obj, const char* op, const char* arg);
 // Converts both operands of a binary op, giving weak operands the other one's dtype.
 void to_tensor_pair(py::handle a, py::handle b, const char* op, TensorPtr* ta, TensorPtr* tb);
+// The sequence argument of a variadic op (concat, stack): a list or tuple of at least one value;
+// weak values take the dtype of the first strong one (float32 when none is strong).
+std::vector<TensorPtr> to_tensor_list(py::handle seq, const char* op, const char* arg);
 // A value of `dtype`: weak values are converted to it; Tensors and Variables must already have it,
 // and so must floating numpy arrays unless `convert_strong` (an explicit conversion request).
 TensorPtr to_tensor_as(py::handle obj, DType dtype, const char* op, const char* arg,

@@ -75,14 +75,26 @@ TensorPtr call(const OpDef& op, const py::handle* args) {
     want = &a.dtype;
   }
   // A Tensor is taken as it is, as the conversions would take it, without their type checks.
-  TensorPtr in[2];
+  TensorPtr in[kMaxNamedInputs];
+  std::vector<TensorPtr> values;
   const TensorPtr* t0 = convert::exact_tensor(args[0]);
-  if (n_in == 2) {
-    const TensorPtr* t1 = t0 ? convert::exact_tensor(args[1]) : nullptr;
-    if (t1) in[0] = *t0, in[1] = *t1;
-    else convert::to_tensor_pair(args[0], args[1], op.name, &in[0], &in[1]);  // weak follow strong
-  } else {
+  if (op.variadic) {
+    values = convert::to_tensor_list(args[0], op.name, op.inputs[0]);
+    a.n_inputs = static_cast<int>(values.size());
+  } else if (n_in == 1) {
     in[0] = t0 ? *t0 : convert::to_tensor(args[0], op.name, op.inputs[0], want);
+  } else {
+    // The last two inputs are a pair whose weak values follow the other's dtype (x + 1); an
+    // input before them (where's condition) stands alone, and Python values there are bools.
+    const int first = n_in - 2;
+    if (first == 1) {
+      const DType boolean = DType::Bool;
+      in[0] = t0 ? *t0 : convert::to_tensor(args[0], op.name, op.inputs[0], &boolean);
+    }
+    const TensorPtr* ta = convert::exact_tensor(args[first]);
+    const TensorPtr* tb = ta ? convert::exact_tensor(args[first + 1]) : nullptr;
+    if (tb) in[first] = *ta, in[first + 1] = *tb;
+    else convert::to_tensor_pair(args[first], args[first + 1], op.name, &in[first], &in[first + 1]);
   }
   int flags = 0;
   for (int i = 0; i < n_attrs; ++i) {
@@ -114,7 +126,8 @@ TensorPtr call(const OpDef& op, const py::handle* args) {
       case AttrKind::OptionalNumber:
         a.number = number_from_py(h, op.name, spec.name);
         break;
-      case AttrKind::Axis: {
+      case AttrKind::Axis:
+      case AttrKind::RequiredAxis: {
         a.has_ints = true;
         if (h.is_none()) {  // TensorFlow reads None as axis 0
           a.ints = {0};
@@ -128,7 +141,7 @@ TensorPtr call(const OpDef& op, const py::handle* args) {
       }
     }
   }
-  return op.forward(op, in, a);
+  return op.forward(op, op.variadic ? values.data() : in, a);
 }
 
 const OpDef& op(const char* name) {
@@ -198,7 +211,7 @@ bool parse_call(const OpDef& op, PyObject* const* args, Py_ssize_t nargs, PyObje
 
 PyObject* op_function(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
   const OpDef& op = *static_cast<const OpDef*>(PyCapsule_GetPointer(self, nullptr));
-  py::handle params[4];
+  py::handle params[kMaxNamedInputs + 2];
   if (!parse_call(op, args, nargs, kwnames, params)) return nullptr;
   try {
     return py::cast(call(op, params)).release().ptr();
@@ -253,8 +266,8 @@ void define_op(py::module_& m, const OpDef* op, const std::string& attr) {
 void bind_all(py::module_& m) {
   py::list names;
   for (const OpDef* op : registry()) {
-    if (op->internal) {  // for tapegrad's own Python functions, never exported
-      define_op(m, op, std::string("_") + op->name);
+    if (op->internal) {  // never exported; tapegrad's own Python functions may call some
+      if (op->private_binding) define_op(m, op, std::string("_") + op->name);
       continue;
     }
     define_op(m, op, op->name);

@@ -196,27 +196,29 @@ TensorPtr one_hot_forward(const OpDef& op, const TensorPtr* in, const OpArgument
   return out;
 }
 
+// Every entry here is internal with a private binding: the flags after the kernel are
+// takes_integers, internal, variadic, private_binding.
 constexpr OpDef kStridedSlice{
     "strided_slice", "Windows (begin, count, step) of each axis, reshaped to the given shape.",
     {"x", nullptr}, {{"spec", AttrKind::Ints}}, Saves::Nothing, strided_slice_rule,
-    strided_slice_forward, 0, false, true};
+    strided_slice_forward, 0, false, true, false, true};
 constexpr OpDef kStridedSliceGrad{
     "strided_slice_grad", "Zeros of a shape with g written at windows (begin, count, step).",
     {"g", nullptr}, {{"spec", AttrKind::Ints}}, Saves::Nothing, strided_slice_grad_rule,
-    strided_slice_grad_forward, 0, false, true};
+    strided_slice_grad_forward, 0, false, true, false, true};
 constexpr OpDef kGather{
     "gather", "params' slices at indices along axis (attrs: axis, batch_dims).",
     {"params", "indices"}, {{"attrs", AttrKind::Ints}}, Saves::Inputs, gather_rule,
-    gather_forward, 0, false, true};
+    gather_forward, 0, false, true, false, true};
 constexpr OpDef kGatherGrad{
     "gather_grad", "Zeros of params' shape with g's rows added where gather took them.",
     {"g", "indices"}, {{"attrs", AttrKind::Ints}}, Saves::Inputs, gather_grad_rule,
-    gather_grad_forward, 0, false, true};
+    gather_grad_forward, 0, false, true, false, true};
 // Not recorded (null rule): no gradient flows through one_hot, as in TensorFlow.
 constexpr OpDef kOneHot{
     "one_hot", "on_value where indices equals the position along the new axis, else off_value.",
     {"indices", "values"}, {{"attrs", AttrKind::Ints}}, Saves::Nothing, nullptr, one_hot_forward,
-    0, false, true};
+    0, false, true, false, true};
 
 constexpr const OpDef* kList[] = {&kStridedSlice, &kStridedSliceGrad, &kGather, &kGatherGrad,
                                   &kOneHot};

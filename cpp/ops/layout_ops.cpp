@@ -131,10 +131,12 @@ constexpr OpDef kSqueeze{
 constexpr OpDef kTile{
     "tile", "The tensor repeated multiples[d] times along each axis d (one entry per axis, each >= 0).",
     {"input", nullptr}, {{"multiples", AttrKind::Ints}}, Saves::Nothing, nullptr, tile_forward, 0};
+// Internal with a private binding (the flags after the kernel: takes_integers, internal,
+// variadic, private_binding).
 constexpr OpDef kPad{
     "pad", "The tensor inside a border of constant_values (paddings: before, after per axis, flattened).",
     {"tensor", nullptr}, {{"paddings", AttrKind::Ints}, {"constant_values", AttrKind::Number}},
-    Saves::Nothing, pad_rule, pad_forward, 0, false, true};
+    Saves::Nothing, pad_rule, pad_forward, 0, false, true, false, true};
 
 TensorPtr pad_forward(const OpDef& op, const TensorPtr* in, const OpArguments& args) {
   const TensorPtr& x = in[0];

@@ -25,6 +25,7 @@ struct OpAttrs {
   uint32_t axes_mask = 0;                 // reductions: bit d set when axis d is reduced
   int8_t perm[kMaxRank] = {};             // transpose
   bool approximate = false;               // gelu: the tanh form
+  int64_t offset = 0;                     // concat_piece: where the piece starts on its axis
   // Integers too many for the fields above (slice specs, gather's axes), shared between the
   // entries that read them; null for every other op.
   std::shared_ptr<const std::vector<int64_t>> ints;
@@ -42,6 +43,7 @@ enum class AttrKind : uint8_t {
   Number,        // a Python int or float, required
   Axis,          // one axis (an int, negative allowed; None means 0), default `number_default`
   OptionalNumber,  // a Python int or float, default `number_default`
+  RequiredAxis,    // one axis, as Axis, but required
 };
 
 struct AttrSpec {
@@ -53,6 +55,7 @@ struct AttrSpec {
 // The attributes of one call, as the bindings (or C++ callers) parsed them. Each kind has its own
 // field; an op has at most one attribute of the Axes/Ints/OptionalInts/Shape family.
 struct OpArguments {
+  int n_inputs = 0;                // the number of tensors in a variadic op's sequence argument
   bool flags[2] = {false, false};  // Bool attributes, in the order they are declared
   bool has_ints = false;           // false: None was given for Axes or OptionalInts
   std::vector<int64_t> ints;
@@ -65,16 +68,19 @@ struct OpDef;
 // Computes the op on already converted inputs and records it on the active tapes.
 using ForwardFn = TensorPtr (*)(const OpDef& op, const TensorPtr* inputs, const OpArguments& args);
 
+// The most tensor arguments an op names; a variadic op takes one sequence of any length instead.
+constexpr int kMaxNamedInputs = 3;
+
 // Given the recorded entry and the gradient of the output, fills in the gradients of the inputs
-// whose `need` flag is set. Rules are written with the ops themselves, so a tape that records
+// whose `need` flag is set (both arrays have one element per recorded input). Rules are written with the ops themselves, so a tape that records
 // during backward sees them and higher-order gradients come for free.
-using BackwardRule = void (*)(const TapeEntry& e, const TensorPtr& g, const bool need[2],
-                              TensorPtr grads[2]);
+using BackwardRule = void (*)(const TapeEntry& e, const TensorPtr& g, const bool* need,
+                              TensorPtr* grads);
 
 struct OpDef {
   const char* name;       // the Python name, and the op named in error messages
   const char* doc;        // the Python docstring
-  const char* inputs[2];  // names of the tensor arguments; arity = how many are set
+  const char* inputs[kMaxNamedInputs];  // names of the tensor arguments; arity = how many are set
   AttrSpec attrs[2];      // the non-tensor arguments after them
   Saves saves;
   // null: the op is never recorded. Either it is composite (its gradient comes from the ops it
@@ -86,8 +92,19 @@ struct OpDef {
   bool takes_integers = false;
   // A helper of backward rules with no Python name (it is never bound).
   bool internal = false;
+  // The op's one tensor argument is a sequence of tensors (concat, stack): the forward receives
+  // `OpArguments::n_inputs` of them and the tape records each as an input.
+  bool variadic = false;
+  // An internal op that tapegrad's own Python functions call with normalised arguments: bound as
+  // tapegrad._core._<name>. Its forward checks every argument as a public op's does.
+  bool private_binding = false;
 
-  int arity() const { return inputs[1] ? 2 : 1; }
+  // The number of tensor parameters (a variadic op's sequence counts as one).
+  int arity() const {
+    int n = 0;
+    while (n < kMaxNamedInputs && inputs[n]) ++n;
+    return n;
+  }
   bool recorded() const { return backward != nullptr; }
 };
 

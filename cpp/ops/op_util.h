@@ -36,10 +36,16 @@ inline void check_dtype(const TensorPtr& x, Accepts accepts, const char* op) {
 // Records `out` on the active tapes (a no-op, one branch, when no tape is active; never for an
 // op without a rule, nor for an integer or bool result, which is never differentiated); what
 // the entry keeps for backward follows `op.saves`.
+inline const TensorPtr& recorded(const OpDef& op, const TensorPtr* inputs, int n,
+                                 const TensorPtr& out, const OpAttrs& attrs = OpAttrs{}) {
+  if (tape_stack::any_active() && op.recorded() && is_floating(out->dtype()))
+    tape_stack::record(op, inputs, n, out, attrs);
+  return out;
+}
 inline const TensorPtr& recorded(const OpDef& op, std::initializer_list<const TensorPtr*> inputs,
                                  const TensorPtr& out, const OpAttrs& attrs = OpAttrs{}) {
   if (tape_stack::any_active() && op.recorded() && is_floating(out->dtype())) {
-    TensorPtr in[2];
+    TensorPtr in[kMaxNamedInputs];
     int n = 0;
     for (const TensorPtr* p : inputs) in[n++] = *p;
     tape_stack::record(op, in, n, out, attrs);
@@ -68,6 +74,8 @@ extern const OpList kComparisonOps;
 extern const OpList kSoftmaxOps;
 extern const OpList kIndexingOps;
 extern const OpList kLayoutOps;
+extern const OpList kSelectionOps;
+extern const OpList kJoinOps;
 
 // Plans with adjacent dimensions merged wherever the strides allow (see plans.cpp).
 kernels::BinaryPlan binary_plan(const Shape& a, const Shape& b, const Shape& out);

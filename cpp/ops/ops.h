@@ -45,6 +45,13 @@ TensorPtr reshape(const TensorPtr& x, const std::vector<int64_t>& shape);
 TensorPtr transpose(const TensorPtr& x, const std::vector<int64_t>* perm);
 TensorPtr cast(const TensorPtr& x, DType dtype);
 TensorPtr broadcast_to(const TensorPtr& x, const Shape& shape);
+// x where cond holds, y elsewhere; the three broadcast. cond is bool.
+TensorPtr where(const TensorPtr& cond, const TensorPtr& x, const TensorPtr& y);
+// The n values joined along `axis` (normalised, in range).
+TensorPtr concat(const TensorPtr* values, int n, int axis);
+// x[..., begin:begin + size, ...] along `axis` (normalised, in range): one input's share of a
+// concatenation's gradient.
+TensorPtr concat_piece(const TensorPtr& x, int axis, int64_t begin, int64_t size);
 
 // Sums `g` over the axes that broadcasting added or stretched, giving `shape` (after g's leading
 // batch axes, see BatchedGradients). The one helper every broadcasting backward rule uses.

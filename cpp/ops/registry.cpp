@@ -10,8 +10,8 @@ const std::vector<const OpDef*>& registry() {
     std::vector<const OpDef*> v;
     for (const OpList* family : {&ops::kUnaryOps, &ops::kBinaryOps, &ops::kReductionOps,
                                  &ops::kMatmulOps, &ops::kShapeOps, &ops::kCompositeOps,
-                                 &ops::kComparisonOps, &ops::kSoftmaxOps,
-                                 &ops::kIndexingOps, &ops::kLayoutOps})
+                                 &ops::kComparisonOps, &ops::kSoftmaxOps, &ops::kSelectionOps,
+                                 &ops::kJoinOps, &ops::kIndexingOps, &ops::kLayoutOps})
       v.insert(v.end(), family->ops, family->ops + family->size);
     return v;
   }();

@@ -109,7 +109,10 @@ void Tape::on_variable_read(const VariablePtr& v) {
 
 void Tape::maybe_record(const OpDef& op, const TensorPtr* inputs, int n, const TensorPtr& out,
                         const OpAttrs& attrs) {
-  int32_t slots[2] = {-1, -1};
+  // Most ops have one or two inputs: their slots are looked up without allocating.
+  int32_t local_slots[kMaxNamedInputs];
+  std::vector<int32_t> spilled_slots(n > kMaxNamedInputs ? n : 0);
+  int32_t* slots = n > kMaxNamedInputs ? spilled_slots.data() : local_slots;
   bool any = false;
   for (int i = 0; i < n; ++i) {
     slots[i] = slot_of(*inputs[i]);
@@ -118,8 +121,12 @@ void Tape::maybe_record(const OpDef& op, const TensorPtr* inputs, int n, const T
   if (!any) return;
   TapeEntry& e = entries_.emplace_back();
   e.op = &op;
-  e.n_inputs = static_cast<uint8_t>(n);
+  e.n_inputs = n;
+  e.in_dtype.resize(n);
+  e.in_slot.resize(n);
+  e.in_shape.resize(n);
   const bool save_inputs = op.saves == Saves::Inputs || op.saves == Saves::InputsAndOutput;
+  if (save_inputs) e.saved.resize(n);
   for (int i = 0; i < n; ++i) {
     e.in_dtype[i] = inputs[i]->dtype();
     e.in_slot[i] = slots[i];
@@ -219,10 +226,14 @@ std::vector<TensorPtr> Tape::backward(const std::vector<TensorPtr>& targets,
     if (!self_records) recording_ = false;
 
     auto backward = [&](const TapeEntry& e, const TensorPtr& g) {
-      bool need[2] = {false, false};
+      bool local_need[kMaxNamedInputs];
+      std::unique_ptr<bool[]> spilled_need;
+      if (e.n_inputs > kMaxNamedInputs) spilled_need.reset(new bool[e.n_inputs]);
+      bool* need = spilled_need ? spilled_need.get() : local_need;
       for (int k = 0; k < e.n_inputs; ++k) need[k] = e.in_slot[k] >= 0 && needed[e.in_slot[k]];
-      TensorPtr in_grads[2];
-      e.op->backward(e, g, need, in_grads);
+      PerInput<TensorPtr> in_grads;
+      in_grads.resize(e.n_inputs);
+      e.op->backward(e, g, need, in_grads.data());
       for (int k = 0; k < e.n_inputs; ++k) {
         if (!need[k] || !in_grads[k]) continue;
         TensorPtr& acc = grads[e.in_slot[k]];

@@ -14,15 +14,36 @@ namespace tapegrad {
 class Variable;
 using VariablePtr = std::shared_ptr<Variable>;
 
+// Per-input values of a tape entry: up to kMaxNamedInputs in place, more (a variadic op's)
+// on the heap, contiguous either way. Rules index it as an array.
+template <typename T>
+class PerInput {
+ public:
+  void resize(int n) {
+    n_ = n;
+    if (n > kMaxNamedInputs) spill_.assign(static_cast<size_t>(n), T{});
+  }
+  int size() const { return n_; }
+  T* data() { return n_ > kMaxNamedInputs ? spill_.data() : local_; }
+  const T* data() const { return n_ > kMaxNamedInputs ? spill_.data() : local_; }
+  T& operator[](int i) { return data()[i]; }
+  const T& operator[](int i) const { return data()[i]; }
+
+ private:
+  int n_ = 0;
+  T local_[kMaxNamedInputs] = {};
+  std::vector<T> spill_;
+};
+
 struct TapeEntry {
   const OpDef* op;
-  uint8_t n_inputs;
-  DType in_dtype[2];
-  int32_t in_slot[2];  // -1 where the input is not on this tape
+  int n_inputs;
+  PerInput<DType> in_dtype;
+  PerInput<int32_t> in_slot;  // -1 where the input is not on this tape
   int32_t out_slot;
-  Shape in_shape[2];
-  TensorPtr saved[2];     // the inputs, kept only when the op's rule reads them
-  TensorPtr saved_output;  // the output, kept only when the op's rule reads it
+  PerInput<Shape> in_shape;
+  PerInput<TensorPtr> saved;  // the inputs, kept only when the op's rule reads them
+  TensorPtr saved_output;     // the output, kept only when the op's rule reads it
   OpAttrs attrs;
 };
 

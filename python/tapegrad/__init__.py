@@ -1,7 +1,7 @@
 """tapegrad: eager, tape-based reverse-mode autodiff with a C++ engine.
 
 The API follows TensorFlow's eager execution: tensors, Variables, a GradientTape, the four
-gradient wrappers, a Dense layer and a gradient-descent optimizer.
+gradient wrappers, layers and models, optimizers and mini-batches.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from . import _core
 # Tensor, Variable, constant, convert_to_tensor and every op of the engine's registry (add,
 # matmul, reduce_sum, ...): the names in _core.__all__.
 from ._core import *  # noqa: F401,F403
-from . import config, nn, random
+from . import activations, config, data, nn, random
 from .gradients import (
     gradients_function,
     implicit_gradients,
@@ -22,6 +22,7 @@ from .clip_ops import clip_by_value
 from .creation import eye, fill, linspace, ones, ones_like, range, zeros, zeros_like
 from .indexing import gather, one_hot, pad, split, unstack
 from .layers import Dense
+from .sequential import Sequential
 from .reductions import reduce_logsumexp
 from .optimizers import GradientDescent
 from .tape import GradientTape
@@ -35,10 +36,10 @@ bool = _np.dtype(_np.bool_)  # noqa: A001 - TensorFlow's name (tf.bool); the bui
 __version__ = "0.1.0"
 
 __all__ = [
-    "GradientTape", "Dense", "GradientDescent",
-    "float32", "float64", "int32", "int64", "bool", "config", "nn", "random",
+    "GradientTape", "Dense", "Sequential", "GradientDescent",
+    "float32", "float64", "int32", "int64", "bool", "activations", "config", "data", "nn", "random",
     "clip_by_value", "reduce_logsumexp", "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "eye",
-    "linspace", "gather", "one_hot", "pad", "split", "unstack", "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
-    "value_and_gradients_function",
+    "linspace", "gather", "one_hot", "pad", "split", "unstack", "implicit_gradients",
+    "implicit_value_and_gradients", "gradients_function", "value_and_gradients_function",
     *_core.__all__,
 ]

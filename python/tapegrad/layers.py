@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import activations as _activations
 from . import random as _random
 from ._core import Tensor, Variable, add, cast, convert_to_tensor, matmul
 
@@ -96,7 +97,8 @@ class Dense:
 
     Args:
         units: number of outputs (a positive int).
-        activation: any callable applied to the result, or ``None`` for identity.
+        activation: a name ("relu", "tanh", "sigmoid", "softmax", "softplus", "gelu", "elu",
+            "relu6", "linear"), any callable applied to the result, or ``None`` for identity.
         use_bias: whether to add a bias vector.
         kernel_initializer: "glorot_uniform" (default), "glorot_normal", "random_normal",
             "zeros", "ones", or a callable ``(shape, dtype) -> array``.
@@ -112,7 +114,7 @@ class Dense:
     def __init__(
         self,
         units: int,
-        activation: Optional[Callable[[Any], Any]] = None,
+        activation: Union[str, Callable[[Any], Any], None] = None,
         use_bias: bool = True,
         kernel_initializer: Initializer = "glorot_uniform",
         bias_initializer: Initializer = "zeros",
@@ -122,8 +124,7 @@ class Dense:
             raise TypeError(f"Dense: units must be a positive integer, got {type(units).__name__}")
         if units <= 0:
             raise ValueError(f"Dense: units must be a positive integer, got {units}")
-        if activation is not None and not callable(activation):
-            raise TypeError(f"Dense: activation must be a callable or None, got {type(activation).__name__}")
+        resolved = _activations.get(activation, "Dense")
         if not isinstance(use_bias, (bool, np.bool_)):
             raise TypeError(f"Dense: use_bias must be a bool, got {type(use_bias).__name__}")
         if name is None:
@@ -132,7 +133,8 @@ class Dense:
             raise TypeError(f"Dense: name must be a non-empty string or None, got {name!r}")
 
         self.units: int = int(units)
-        self.activation = activation
+        # None for the identity, so the call skips it.
+        self.activation = None if resolved is _activations.linear else resolved
         self.use_bias: bool = bool(use_bias)
         self.name: str = name
         self._kernel_init = _resolve_initializer("kernel_initializer", kernel_initializer)

@@ -59,7 +59,7 @@ def test_jacobian_matches_stacked_central_differences(spec, variant, rng):
         want = _numeric_jacobian(forward, arrays, k, eps)
         got = jacobians[k].numpy()
         assert got.shape == y.shape + a.shape
-        scale = max(1.0, float(np.abs(want).max(initial=0.0)))  # initial: empty results
+        scale = max(1.0, float(np.abs(want).max(initial=0.0)))
         np.testing.assert_allclose(got, want, rtol=rtol, atol=atol * scale, err_msg=f"input {k}")
 
 

@@ -331,6 +331,7 @@ def _draw(data, strategy, label):
 
 FUZZ_KINDS = {
     "tensor": tensor_like,
+    "tensors": st.one_of(st.lists(tensor_like, max_size=4), st.tuples(tensor_like, tensor_like), anything),
     "bool": bool_like,
     "axis": axis_like,
     "perm": st.one_of(st.none(), axis_like),

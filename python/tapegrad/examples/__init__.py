@@ -1,0 +1,1 @@
+"""Worked examples: ``digits`` trains a classifier on scikit-learn's handwritten digits."""
