@@ -878,6 +878,8 @@ def _tile_bad_inputs():
         BadInput("overflowing_multiples", lambda: t(m23(), [2 ** 62, 2 ** 62]), (ValueError, MemoryError)),
         BadInput("int_tensor_looks_bad", lambda: t(i3(), [2]), None, shape=(6,)),
         BadInput("zero_multiple_looks_bad", lambda: t(m23(), [0, 2]), None, shape=(0, 6)),
+        BadInput("empty_tensor_huge_multiple_looks_bad", lambda: t(tg.zeros((0,)), [2 ** 63 - 1]), None,
+                 shape=(0,)),
     ) + non_numeric_rows(lambda bad: t(bad, [1]))
 
 

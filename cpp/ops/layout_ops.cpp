@@ -82,6 +82,9 @@ TensorPtr tile_forward(const OpDef& op, const TensorPtr* in, const OpArguments& 
                        s.str() + " too large");
   }
   check_shape(out, dtype_size(x->dtype()), op.name);
+  // No elements in, so none out: a reshape, whatever the multiples (the steps below would form
+  // shapes such as [1, m, 0] with an absurd m).
+  if (x->numel() == 0) return reshape(x, dims_of(out));
   TensorPtr cur = x;
   Shape now = s;
   for (int d = 0; d < s.rank; ++d) {
