@@ -55,11 +55,4 @@ void copy_blocks(const void* src, void* dst, int64_t outer, int64_t block, int64
   for (int64_t o = 0; o < outer; ++o) std::memcpy(d + o * dst_pitch, s + o * block, block);
 }
 
-void gather_blocks(const void* src, void* dst, int64_t outer, int64_t block, int64_t src_pitch) {
-  if (block == 0) return;
-  const char* s = static_cast<const char*>(src);
-  char* d = static_cast<char*>(dst);
-  for (int64_t o = 0; o < outer; ++o) std::memcpy(d + o * block, s + o * src_pitch, block);
-}
-
 }  // namespace tapegrad::kernels

@@ -1,5 +1,5 @@
 // Data movement that ignores the element type: the three-way broadcasting select of `where`, and
-// the block copies that join tensors along an axis (concat) and take one piece back out.
+// the block copies that join tensors along an axis (concat).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -17,7 +17,5 @@ void select(size_t elem_size, const bool* cond, const void* x, const void* y, vo
 // Copies `outer` blocks of `block` bytes from src (block after block) into dst, whose blocks are
 // `dst_pitch` bytes apart: one input's share of a concatenation.
 void copy_blocks(const void* src, void* dst, int64_t outer, int64_t block, int64_t dst_pitch);
-// The reverse: `outer` blocks of `block` bytes, `src_pitch` bytes apart in src, packed into dst.
-void gather_blocks(const void* src, void* dst, int64_t outer, int64_t block, int64_t src_pitch);
 
 }  // namespace tapegrad::kernels

@@ -1,8 +1,8 @@
-// Joining tensors along an axis: concat and stack (variadic: one sequence of tensors), and the
-// internal concat_piece that cuts one input's share back out of concat's gradient.
+// Joining tensors along an axis: concat and stack (variadic: one sequence of tensors).
 #include <string>
 
 #include "kernels/select.h"
+#include "ops/indexing.h"
 #include "ops/ops.h"
 #include "ops/op_util.h"
 
@@ -70,55 +70,22 @@ int recorded_axis(const TapeEntry& e) {
   return axis;
 }
 
-// Each input's gradient is its own stretch of g along the axis.
+// Each input's gradient is its own stretch of g along the axis: a strided slice, whose gradient
+// writes it back into zeros, so every order of derivative is available.
 void concat_rule(const TapeEntry& e, const TensorPtr& g, const bool* need, TensorPtr* out) {
-  const int axis = recorded_axis(e);
-  int64_t begin = 0;
+  const int axis = recorded_axis(e) + gradient_batch_axes();
+  SliceAxes window;
+  window.rank = g->rank();
+  for (int d = 0; d < window.rank; ++d) {
+    window.begin[d] = 0;
+    window.count[d] = g->shape().dims[d];
+    window.step[d] = 1;
+  }
   for (int k = 0; k < e.n_inputs; ++k) {
-    const int64_t size = e.in_shape[k].dims[axis];
-    if (need[k]) out[k] = concat_piece(g, axis + gradient_batch_axes(), begin, size);
-    begin += size;
+    window.count[axis] = e.in_shape[k].dims[axis - gradient_batch_axes()];
+    if (need[k]) out[k] = strided_slice(g, window, window.counts());
+    window.begin[axis] += window.count[axis];
   }
-}
-
-TensorPtr concat_piece_forward(const OpDef& op, const TensorPtr* in, const OpArguments& args) {
-  const TensorPtr& x = in[0];
-  const int axis = static_cast<int>(args.ints[0]);
-  const int64_t begin = args.ints[1], size = args.ints[2];
-  Shape shape = x->shape();
-  shape.dims[axis] = size;
-  TensorPtr out = TensorImpl::empty(x->dtype(), shape, op.name);
-  if (out->numel() > 0) {
-    const int64_t elem = static_cast<int64_t>(dtype_size(x->dtype()));
-    int64_t outer = 1, inner = elem;
-    for (int d = 0; d < axis; ++d) outer *= shape.dims[d];
-    for (int d = axis + 1; d < shape.rank; ++d) inner *= shape.dims[d];
-    kernels::gather_blocks(static_cast<const char*>(x->raw()) + begin * inner, out->raw(), outer,
-                           size * inner, x->shape().dims[axis] * inner);
-  }
-  OpAttrs attrs;
-  attrs.axes_mask = 1u << axis;
-  attrs.offset = begin;
-  return recorded(op, {&x}, out, attrs);
-}
-
-// The piece's gradient is g between zeros that fill the rest of the axis: a concat.
-void concat_piece_rule(const TapeEntry& e, const TensorPtr& g, const bool* need, TensorPtr* out) {
-  if (!need[0]) return;
-  const int batch = gradient_batch_axes();
-  const int axis = recorded_axis(e);
-  const Shape& full = e.in_shape[0];
-  const int64_t size = g->shape().dims[axis + batch];
-  auto zeros = [&](int64_t length) {
-    Shape s = full;
-    s.dims[axis] = length;
-    Shape with_batch;
-    for (int64_t d : batched(g, s)) with_batch.push_back(d);
-    return TensorImpl::full(g->dtype(), with_batch, 0.0, "concat_piece");
-  };
-  const TensorPtr parts[3] = {zeros(e.attrs.offset), g,
-                              zeros(full.dims[axis] - e.attrs.offset - size)};
-  out[0] = concat(parts, 3, axis + batch);
 }
 
 // stack: each value gains a dimension of 1 at `axis`, then the values are concatenated there.
@@ -150,11 +117,7 @@ constexpr OpDef kConcat{"concat",
 constexpr OpDef kStack{"stack", "The values, all of one shape, joined along a new axis.",
                        {"values"}, {{"axis", AttrKind::Axis, 0}}, Saves::Nothing, nullptr,
                        stack_forward, 0, true, false, true};
-constexpr OpDef kConcatPiece{"concat_piece", "x[..., begin:begin + size, ...] along one axis.",
-                             {"x"}, {}, Saves::Nothing, concat_piece_rule, concat_piece_forward,
-                             0, true, true};
-
-constexpr const OpDef* kList[] = {&kConcat, &kStack, &kConcatPiece};
+constexpr const OpDef* kList[] = {&kConcat, &kStack};
 
 }  // namespace
 
@@ -166,12 +129,6 @@ TensorPtr concat(const TensorPtr* values, int n, int axis) {
   args.has_ints = true;
   args.ints = {axis};
   return concat_forward(kConcat, values, args);
-}
-
-TensorPtr concat_piece(const TensorPtr& x, int axis, int64_t begin, int64_t size) {
-  OpArguments args;
-  args.ints = {axis, begin, size};
-  return concat_piece_forward(kConcatPiece, &x, args);
 }
 
 }  // namespace tapegrad::ops

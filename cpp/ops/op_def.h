@@ -25,7 +25,6 @@ struct OpAttrs {
   uint32_t axes_mask = 0;                 // reductions: bit d set when axis d is reduced
   int8_t perm[kMaxRank] = {};             // transpose
   bool approximate = false;               // gelu: the tanh form
-  int64_t offset = 0;                     // concat_piece: where the piece starts on its axis
   bool exclusive = false, reverse = false;  // cumsum, cumprod
   // Integers too many for the fields above (slice specs, gather's axes), shared between the
   // entries that read them; null for every other op.

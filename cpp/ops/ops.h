@@ -61,9 +61,6 @@ TensorPtr broadcast_to(const TensorPtr& x, const Shape& shape);
 TensorPtr where(const TensorPtr& cond, const TensorPtr& x, const TensorPtr& y);
 // The n values joined along `axis` (normalised, in range).
 TensorPtr concat(const TensorPtr* values, int n, int axis);
-// x[..., begin:begin + size, ...] along `axis` (normalised, in range): one input's share of a
-// concatenation's gradient.
-TensorPtr concat_piece(const TensorPtr& x, int axis, int64_t begin, int64_t size);
 
 // Sums `g` over the axes that broadcasting added or stretched, giving `shape` (after g's leading
 // batch axes, see BatchedGradients). The one helper every broadcasting backward rule uses.
