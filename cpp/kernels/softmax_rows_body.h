@@ -1,0 +1,111 @@
+// The softmax row loops (softmax_rows.h), included once per instruction set by
+// softmax_rows_<isa>.cpp after it defines TG_ISA (the namespace of its copy) and includes its
+// vector type. Everything lives in that namespace or in anonymous namespaces, internal to the
+// unit, so no unit's copy of a function serves another (ODR).
+#ifndef TG_ISA
+#error "define TG_ISA, the namespace of this unit's loops, before including this"
+#endif
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/simd/vec_math.h"
+#include "kernels/simd/vec_scalar.h"
+#include "kernels/softmax_rows.h"
+
+namespace tapegrad::kernels::TG_ISA {
+namespace {
+
+constexpr int kLanes = kSoftmaxLanes;
+
+// The lanes combined pairwise, in a fixed tree.
+template <typename T>
+T tree_of(T (&acc)[kLanes]) {
+  for (int width = kLanes / 2; width >= 1; width /= 2)
+    for (int l = 0; l < width; ++l) acc[l] += acc[l + width];
+  return acc[0];
+}
+
+// A maximum is exact, so the order of the comparisons changes nothing but NaN lanes, which are
+// skipped unless x[0] is NaN (then every comparison fails and the peak stays NaN, so 0).
+template <class O>
+typename O::T peak(const typename O::T* x, int64_t n) {
+  using T = typename O::T;
+  using V = typename O::V;
+  V m = O::set1(x[0]);
+  int64_t j = 0;
+  for (; j + O::W <= n; j += O::W) {
+    const V v = O::load(x + j);
+    m = O::select(O::gt(v, m), v, m);
+  }
+  T lane[O::W];
+  O::store(lane, m);
+  T best = x[0];
+  for (int l = 0; l < O::W; ++l) best = lane[l] > best ? lane[l] : best;
+  for (; j < n; ++j) best = x[j] > best ? x[j] : best;
+  // + 0 turns -0 into +0: which zero a row of zeros keeps must not depend on the lane order.
+  return std::isfinite(best) ? best + T(0) : T(0);
+}
+
+template <class O>
+typename O::T shifted_exp_sum(const typename O::T* x, int64_t n, typename O::T shift,
+                              typename O::T* e) {
+  using T = typename O::T;
+  using V = typename O::V;
+  constexpr int kRegs = kLanes / O::W;
+  static_assert(kRegs * O::W == kLanes, "a vector's lanes divide the partial sums");
+  V acc[kRegs];
+  for (int k = 0; k < kRegs; ++k) acc[k] = O::set1(T(0));
+  const V s = O::set1(shift);
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (int k = 0; k < kRegs; ++k) {
+      const V v = vm::exp<O>(O::sub(O::load(x + j + k * O::W), s));
+      if (e) O::store(e + j + k * O::W, v);
+      acc[k] = O::add(acc[k], v);
+    }
+  }
+  T lane[kLanes];
+  for (int k = 0; k < kRegs; ++k) O::store(lane + k * O::W, acc[k]);
+  for (int l = 0; j < n; ++j, ++l) {
+    const T v = vm::exp<ScalarVec<T>>(x[j] - shift);
+    if (e) e[j] = v;
+    lane[l] += v;
+  }
+  return tree_of(lane);
+}
+
+template <typename T>
+void scale(T* __restrict p, int64_t n, T a) {
+  for (int64_t j = 0; j < n; ++j) p[j] = p[j] * a;
+}
+
+template <typename T>
+void scale_twice(T* __restrict p, int64_t n, T a, T b) {
+  for (int64_t j = 0; j < n; ++j) p[j] = (p[j] * a) * b;
+}
+
+template <typename T>
+void divide(T* __restrict p, int64_t n, T d) {
+  for (int64_t j = 0; j < n; ++j) p[j] = p[j] / d;
+}
+
+template <typename T>
+void shifted_minus(const T* x, T* y, int64_t n, T shift, T c) {
+  for (int64_t j = 0; j < n; ++j) y[j] = (x[j] - shift) - c;
+}
+
+template <template <class> class Vec, typename T>
+SoftmaxRowLoops<T> loops() {
+  return {&peak<Vec<T>>, &shifted_exp_sum<Vec<T>>, &scale<T>, &scale_twice<T>, &divide<T>,
+          &shifted_minus<T>};
+}
+
+}  // namespace
+
+template <template <class> class Vec>
+const SoftmaxRowTable& table() {
+  static const SoftmaxRowTable t = {loops<Vec, float>(), loops<Vec, double>()};
+  return t;
+}
+
+}  // namespace tapegrad::kernels::TG_ISA
