@@ -26,21 +26,30 @@ T tree_of(T (&acc)[kLanes]) {
 }
 
 // A maximum is exact, so the order of the comparisons changes nothing but NaN lanes, which are
-// skipped unless x[0] is NaN (then every comparison fails and the peak stays NaN, so 0).
+// skipped unless x[0] is NaN (then every comparison fails and the peak stays NaN, so 0). Four
+// running maxima keep the comparisons off one dependency chain.
 template <class O>
 typename O::T peak(const typename O::T* x, int64_t n) {
   using T = typename O::T;
   using V = typename O::V;
-  V m = O::set1(x[0]);
+  constexpr int kChains = 4;
+  V m[kChains];
+  for (int k = 0; k < kChains; ++k) m[k] = O::set1(x[0]);
   int64_t j = 0;
+  for (; j + kChains * O::W <= n; j += kChains * O::W) {
+    for (int k = 0; k < kChains; ++k) {
+      const V v = O::load(x + j + k * O::W);
+      m[k] = O::select(O::gt(v, m[k]), v, m[k]);
+    }
+  }
   for (; j + O::W <= n; j += O::W) {
     const V v = O::load(x + j);
-    m = O::select(O::gt(v, m), v, m);
+    m[0] = O::select(O::gt(v, m[0]), v, m[0]);
   }
-  T lane[O::W];
-  O::store(lane, m);
+  T lane[kChains * O::W];
+  for (int k = 0; k < kChains; ++k) O::store(lane + k * O::W, m[k]);
   T best = x[0];
-  for (int l = 0; l < O::W; ++l) best = lane[l] > best ? lane[l] : best;
+  for (int l = 0; l < kChains * O::W; ++l) best = lane[l] > best ? lane[l] : best;
   for (; j < n; ++j) best = x[j] > best ? x[j] : best;
   // + 0 turns -0 into +0: which zero a row of zeros keeps must not depend on the lane order.
   return std::isfinite(best) ? best + T(0) : T(0);
@@ -59,7 +68,8 @@ typename O::T shifted_exp_sum(const typename O::T* x, int64_t n, typename O::T s
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes) {
     for (int k = 0; k < kRegs; ++k) {
-      const V v = vm::exp<O>(O::sub(O::load(x + j + k * O::W), s));
+      const V a = O::sub(O::load(x + j + k * O::W), s);
+      const V v = vm::exp_normal_range<O>(a) ? vm::exp_normal<O>(a) : vm::exp<O>(a);
       if (e) O::store(e + j + k * O::W, v);
       acc[k] = O::add(acc[k], v);
     }
