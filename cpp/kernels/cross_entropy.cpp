@@ -232,11 +232,9 @@ void sigmoid_grad_typed(const T* s, const T* z, const T* x, const T* g, T* d_log
 
 template <typename T>
 void sigmoid_typed(const T* z, const T* x, T* out, int64_t n) {
+  const SoftmaxRowLoops<T>& row = softmax_rows<T>();
   parallel_ranges(n, [&](int64_t lo, int64_t hi) {
-    for (int64_t j = lo; j < hi; ++j) {
-      const T v = x[j];
-      out[j] = ((v > T(0) ? v : T(0)) - v * z[j]) + std::log1p(std::exp(-std::fabs(v)));
-    }
+    row.sigmoid_cross_entropy(z + lo, x + lo, out + lo, hi - lo);
   }, 16, kParallelElements);
 }
 

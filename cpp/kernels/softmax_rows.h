@@ -30,6 +30,9 @@ struct SoftmaxRowLoops {
   void (*divide)(T* p, int64_t n, T d);
   // y[j] = (x[j] - shift) - c (y may be x).
   void (*shifted_minus)(const T* x, T* y, int64_t n, T shift, T c);
+  // The elementwise sigmoid cross-entropy of logits x and labels z, which needs the same vector
+  // math: out[j] = (max(x[j], 0) - x[j] z[j]) + log1p(exp(-|x[j]|)).
+  void (*sigmoid_cross_entropy)(const T* z, const T* x, T* out, int64_t n);
 };
 
 struct SoftmaxRowTable {

@@ -104,10 +104,29 @@ void shifted_minus(const T* x, T* y, int64_t n, T shift, T c) {
   for (int64_t j = 0; j < n; ++j) y[j] = (x[j] - shift) - c;
 }
 
+template <class O>
+typename O::V sigmoid_cross_entropy_of(typename O::V z, typename O::V x) {
+  using T = typename O::T;
+  const typename O::V zero = O::set1(T(0));
+  const typename O::V relu = O::select(O::gt(x, zero), x, zero);
+  const typename O::V soft = vm::log1p<O>(vm::exp<O>(vm::neg<O>(vm::abs<O>(x))));
+  return O::add(O::sub(relu, O::mul(x, z)), soft);
+}
+
+template <class O>
+void sigmoid_cross_entropy(const typename O::T* z, const typename O::T* x, typename O::T* out,
+                           int64_t n) {
+  using S = ScalarVec<typename O::T>;
+  int64_t j = 0;
+  for (; j + O::W <= n; j += O::W)
+    O::store(out + j, sigmoid_cross_entropy_of<O>(O::load(z + j), O::load(x + j)));
+  for (; j < n; ++j) out[j] = sigmoid_cross_entropy_of<S>(z[j], x[j]);
+}
+
 template <template <class> class Vec, typename T>
 SoftmaxRowLoops<T> loops() {
   return {&peak<Vec<T>>, &shifted_exp_sum<Vec<T>>, &scale<T>, &scale_twice<T>, &divide<T>,
-          &shifted_minus<T>};
+          &shifted_minus<T>, &sigmoid_cross_entropy<Vec<T>>};
 }
 
 }  // namespace

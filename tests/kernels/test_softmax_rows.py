@@ -1,5 +1,5 @@
-"""The softmax row loops (kernels/softmax_rows.h) behind softmax, log_softmax and the softmax
-cross-entropies: the same bits on every instruction set and for any thread count, the bits of the
+"""The softmax row loops (kernels/softmax_rows.h) behind softmax, log_softmax, the softmax
+cross-entropies and the sigmoid cross-entropy: the same bits on every instruction set and for any thread count, the bits of the
 exp op for every exponential, float32 accuracy against float64."""
 
 import numpy as np
@@ -10,6 +10,7 @@ from tapegrad import _core
 
 SPARSE = tg.nn.sparse_softmax_cross_entropy_with_logits
 DENSE = tg.nn.softmax_cross_entropy_with_logits
+SIGMOID = tg.nn.sigmoid_cross_entropy_with_logits
 
 
 def _inputs(dtype):
@@ -36,8 +37,9 @@ def _everything(dtype):
         tape.watch(strided)
         outs = [tg.nn.softmax(logits), tg.nn.log_softmax(logits), tg.nn.softmax(strided, axis=1),
                 tg.nn.log_softmax(strided, axis=1), SPARSE(labels, logits), DENSE(probs, logits),
-                DENSE(probs, logits, axis=0)]
-    finite = [tg.nn.softmax(strided, axis=1), SPARSE(labels, logits), DENSE(probs, logits)]
+                DENSE(probs, logits, axis=0), SIGMOID(probs, logits)]
+    finite = [tg.nn.softmax(strided, axis=1), SPARSE(labels, logits), DENSE(probs, logits),
+              SIGMOID(probs, logits)]
     grads = [tape.gradient(o, [logits, probs, strided], unconnected_gradients="zero") for o in finite]
     return [o.numpy().tobytes() for o in outs] + [g.numpy().tobytes() for gs in grads for g in gs]
 
@@ -90,3 +92,14 @@ def test_float32_softmax_is_accurate(shape, axis):
     log_want = np.log(want)
     log_got = tg.nn.log_softmax(x, axis=axis).numpy().astype(np.float64)
     assert np.max(np.abs(log_got - log_want)) < 4e-6 * np.max(np.abs(log_want))
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 2e-6), (np.float64, 1e-14)])
+def test_sigmoid_cross_entropy_is_accurate(dtype, tol):
+    rng = np.random.default_rng(14)
+    x = np.concatenate([rng.standard_normal(1000) * 8, [0.0, -0.0, 30.0, -30.0, 1e-8, -1e-8]]).astype(dtype)
+    z = rng.random(x.size).astype(dtype)
+    x64, z64 = x.astype(np.float64), z.astype(np.float64)
+    want = np.maximum(x64, 0) - x64 * z64 + np.log1p(np.exp(-np.abs(x64)))
+    got = SIGMOID(labels=z, logits=x).numpy().astype(np.float64)
+    assert np.max(np.abs(got - want) / np.maximum(np.abs(want), 1.0)) < tol
