@@ -46,10 +46,12 @@ typename O::T peak(const typename O::T* x, int64_t n) {
     const V v = O::load(x + j);
     m[0] = O::select(O::gt(v, m[0]), v, m[0]);
   }
-  T lane[kChains * O::W];
-  for (int k = 0; k < kChains; ++k) O::store(lane + k * O::W, m[k]);
-  T best = x[0];
-  for (int l = 0; l < kChains * O::W; ++l) best = lane[l] > best ? lane[l] : best;
+  for (int k = 1; k < kChains; ++k) m[0] = O::select(O::gt(m[k], m[0]), m[k], m[0]);
+  T lane[O::W];
+  O::store(lane, m[0]);
+  for (int width = O::W / 2; width >= 1; width /= 2)
+    for (int l = 0; l < width; ++l) lane[l] = lane[l + width] > lane[l] ? lane[l + width] : lane[l];
+  T best = lane[0];
   for (; j < n; ++j) best = x[j] > best ? x[j] : best;
   // + 0 turns -0 into +0: which zero a row of zeros keeps must not depend on the lane order.
   return std::isfinite(best) ? best + T(0) : T(0);
