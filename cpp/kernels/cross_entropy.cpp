@@ -37,14 +37,12 @@ struct Lanes {
   explicit Lanes(T fill) {
     for (int k = 0; k < kRegs; ++k) r[k] = Reg{} + fill;
   }
-  // Adds (or, with kMax, takes the maximum of) the kLanes values at p, lane by lane.
-  template <bool kMax>
-  void fold(const T* p) {
+  // Adds the kLanes values at p, lane by lane.
+  void add(const T* p) {
     for (int k = 0; k < kRegs; ++k) {
       Reg v;
       std::memcpy(&v, p + k * kPerReg, sizeof(v));
-      if constexpr (kMax) r[k] = v > r[k] ? v : r[k];
-      else r[k] += v;
+      r[k] += v;
     }
   }
   void to_array(T (&out)[kLanes]) const { std::memcpy(out, r, sizeof(out)); }
@@ -70,7 +68,7 @@ template <typename T>
 T lane_sum(const T* v, int64_t n) {
   Lanes<T> lanes(T(0));
   int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) lanes.template fold<false>(v + j);
+  for (; j + kLanes <= n; j += kLanes) lanes.add(v + j);
   if (j == n) return tree_sum(lanes);
   T acc[kLanes];
   lanes.to_array(acc);
