@@ -935,6 +935,336 @@ def _l2_loss_row():
                     BadInput("empty_is_zero", lambda: tg.l2_loss(ones64((0, 4))), None, shape=()))
         + non_numeric_rows(lambda bad: tg.l2_loss(bad)))
 
+# =============================================================================================
+# Shapes and indexing: gather, one_hot, pad, tile, expand_dims, squeeze, split, unstack
+# (Tensor.__getitem__ has its own tests in tests/ops/test_indexing.py)
+# =============================================================================================
+
+def _gather_ref(a, indices, axis=None, batch_dims=0):
+    """numpy's take, batch by batch for batch_dims > 0 (tf.gather's meaning)."""
+    indices = np.asarray(indices)
+    axis = batch_dims if axis is None else axis  # TensorFlow's default, before either is normalised
+    batch_dims = batch_dims + indices.ndim if batch_dims < 0 else batch_dims
+    axis = axis + a.ndim if axis < 0 else axis
+    if batch_dims == 0:
+        return np.take(a, indices, axis=axis)
+    return np.stack([_gather_ref(a[i], indices[i], axis - 1, batch_dims - 1) for i in range(a.shape[0])])
+
+
+def _gather_cases():
+    r = np.random.default_rng(7)
+    return [
+        ("5x3-repeated", (5, 3), {"indices": np.array([0, 2, 2, 4, 2])}),
+        ("4x3-2d_indices", (4, 3), {"indices": np.array([[1, 0], [3, 3]])}),
+        ("2x5x3-axis1", (2, 5, 3), {"indices": np.array([4, 0, 4], np.int32), "axis": 1}),
+        ("2x5x3-axis-1", (2, 5, 3), {"indices": np.array([[2, 2], [0, 1]]), "axis": -1}),
+        ("6-scalar_index", (6,), {"indices": np.array(3)}),
+        ("4x3-empty_indices", (4, 3), {"indices": np.zeros((0,), np.int64)}),
+        ("3x4x2-batch1", (3, 4, 2), {"indices": np.array([[3, 3], [0, 1], [2, 0]]), "batch_dims": 1}),
+        ("2x3x4-batch1-axis2", (2, 3, 4), {"indices": np.array([[1, 1, 0, 3, 3], [2, 0, 0, 0, 1]]),
+                                           "axis": 2, "batch_dims": 1}),
+        ("2x3x4-batch-1", (2, 3, 4), {"indices": np.array([[0, 2], [1, 1]]), "batch_dims": -1}),
+        ("37x67-large", (37, 67), {"indices": r.integers(0, 37, size=50)}),
+    ]
+
+
+def _gather_bad_inputs():
+    g = tg.gather
+    return (
+        BadInput("index_past_end", lambda: g(m23(), [0, 2]), IndexError, ((2, 3), "2", "0 <= index < 2")),
+        BadInput("negative_index", lambda: g(m23(), [-1]), IndexError, ("-1",)),
+        BadInput("index_past_end_axis1", lambda: g(m23(), [[0], [3]], axis=1), IndexError, ("[1, 0]", "3")),
+        BadInput("huge_index", lambda: g(m23(), np.array([2 ** 40])), IndexError, (str(2 ** 40),)),
+        BadInput("index_into_empty_axis", lambda: g(tg.zeros((0, 3)), [0]), IndexError, ((0, 3),)),
+        BadInput("float_indices", lambda: g(m23(), [0.5]), TypeError, ("int32 or int64",)),
+        BadInput("float_tensor_indices", lambda: g(m23(), tg.constant([0.0])), TypeError, ("float32",)),
+        BadInput("bool_indices", lambda: g(m23(), np.array([True])), TypeError, ("bool",)),
+        BadInput("string_indices", lambda: g(m23(), "0"), TypeError, ("indices",)),
+        BadInput("axis_2", lambda: g(m23(), [0], axis=2), ValueError, ((2, 3),)),
+        BadInput("axis_-3", lambda: g(m23(), [0], axis=-3), ValueError, ((2, 3),)),
+        BadInput("axis_float", lambda: g(m23(), [0], axis=1.0), TypeError, ("axis",)),
+        BadInput("batch_dims_mismatch", lambda: g(m23(), np.zeros((3, 1), np.int64), batch_dims=1), ValueError,
+                 ((2, 3), (3, 1))),
+        BadInput("axis_below_batch_dims", lambda: g(m23(), np.zeros((2, 1), np.int64), axis=0, batch_dims=1),
+                 ValueError, ("batch_dims",)),
+        BadInput("batch_dims_above_rank", lambda: g(m23(), [0], batch_dims=2), ValueError, ("batch_dims",)),
+        BadInput("result_rank_above_limit", lambda: g(ones64((1,) * 8), np.zeros((1, 1), np.int64)), ValueError,
+                 ("rank",)),
+        BadInput("empty_list_looks_bad", lambda: g(m23(), []), None, shape=(0, 3)),
+        BadInput("uint8_indices_look_bad", lambda: g(m23(), np.array([1, 0], np.uint8)), None, shape=(2, 3)),
+        BadInput("int_params", lambda: g(i3(), [2, 0]), None, shape=(2,)),
+        BadInput("bool_params", lambda: g(i3(np.bool_), [2]), None, shape=(1,)),
+    ) + non_numeric_rows(lambda bad: g(bad, [0]))
+
+
+def _one_hot_ref(indices, depth, on_value=None, off_value=None, axis=None, dtype=None):
+    given = on_value if on_value is not None else off_value
+    if dtype is not None:
+        dt = np.dtype(dtype)
+    elif given is None:
+        dt = np.dtype(np.float32)
+    else:
+        dt = np.dtype(np.int32 if isinstance(given, int) else np.float32)
+    idx = np.asarray(indices)
+    hot = idx[..., None] == np.arange(depth)
+    hot = np.moveaxis(hot, -1, idx.ndim if axis in (None, -1) else axis)
+    on = 1 if on_value is None else on_value
+    off = 0 if off_value is None else off_value
+    return np.where(hot, on, off).astype(dt)
+
+
+_ONE_HOT_CASES = [
+    ("out_of_range_rows", {"indices": np.array([0, 2, 1, 5, -1]), "depth": 3}),
+    ("2d_axis0", {"indices": np.array([[0, 1, 3], [3, 2, 2]], np.int32), "depth": 4, "axis": 0}),
+    ("2d_axis1", {"indices": np.array([[0, 1, 3], [3, 2, 2]]), "depth": 4, "axis": 1}),
+    ("on_off_float64", {"indices": np.array([1, 0]), "depth": 2, "on_value": 5.0, "off_value": -1.5,
+                        "dtype": np.float64}),
+    ("int32_from_on_value", {"indices": np.array([2, 0]), "depth": 3, "on_value": 7}),
+    ("int64_dtype", {"indices": np.array([2, 0]), "depth": 3, "dtype": np.int64}),
+    ("bool_dtype", {"indices": np.array([2, 0]), "depth": 3, "dtype": np.bool_}),
+    ("scalar_index", {"indices": np.array(1), "depth": 3}),
+    ("empty_indices", {"indices": np.zeros((0, 2), np.int64), "depth": 3}),
+    ("depth_0", {"indices": np.array([0, 1]), "depth": 0}),
+]
+
+
+def _one_hot_bad_inputs():
+    f = tg.one_hot
+    return (
+        BadInput("float_indices", lambda: f([0.5, 1.0], 3), TypeError, ("int32 or int64",)),
+        BadInput("float_tensor_indices", lambda: f(x2(), 3), TypeError, ("float32",)),
+        BadInput("negative_depth", lambda: f([0], -1), ValueError, ("depth",)),
+        BadInput("depth_float", lambda: f([0], 2.5), TypeError, ("depth",)),
+        BadInput("axis_out_of_range", lambda: f([[0]], 2, axis=3), ValueError, ("axis",)),
+        BadInput("axis_-2", lambda: f([[0]], 2, axis=-2), ValueError, ("axis",)),
+        BadInput("float_on_value_int_dtype", lambda: f([0], 2, on_value=0.5, dtype=tg.int32), TypeError),
+        BadInput("on_value_not_scalar", lambda: f([0], 2, on_value=[1.0, 2.0]), ValueError, ("on_value",)),
+        BadInput("bad_dtype", lambda: f([0], 2, dtype="bogus"), TypeError),
+        BadInput("rank_above_limit", lambda: f(np.zeros((1,) * 8, np.int64), 2), ValueError, ("rank",)),
+        BadInput("huge_depth", lambda: f([0, 1], 2 ** 62), (ValueError, MemoryError)),
+    )
+
+
+def _pad_bad_inputs():
+    p = tg.pad
+    return (
+        BadInput("negative_padding", lambda: p(m23(), [[0, -1], [0, 0]]), ValueError, (">= 0",)),
+        BadInput("paddings_wrong_shape", lambda: p(m23(), [[1, 2]]), ValueError, ((2, 3), "[2, 2]")),
+        BadInput("paddings_3_columns", lambda: p(m23(), [[1, 2, 3], [0, 0, 0]]), ValueError, ("[2, 3]",)),
+        BadInput("paddings_float", lambda: p(m23(), [[0.5, 0], [0, 0]]), TypeError, ("integers",)),
+        BadInput("paddings_none", lambda: p(m23(), None), TypeError, ("paddings",)),
+        BadInput("mode_reflect", lambda: p(m23(), [[1, 1], [0, 0]], mode="REFLECT"), ValueError, ("REFLECT",)),
+        BadInput("mode_symmetric", lambda: p(m23(), [[1, 1], [0, 0]], "symmetric"), ValueError, ("symmetric",)),
+        BadInput("mode_unknown", lambda: p(m23(), [[1, 1], [0, 0]], "WRAP"), ValueError, ("WRAP",)),
+        BadInput("mode_not_string", lambda: p(m23(), [[1, 1], [0, 0]], 3), TypeError, ("mode",)),
+        BadInput("fractional_constant_for_ints", lambda: p(i3(), [[1, 1]], constant_values=2.5), ValueError,
+                 ("int32",)),
+        BadInput("constant_string", lambda: p(m23(), [[1, 1], [0, 0]], constant_values="a"), TypeError),
+        BadInput("constant_not_scalar", lambda: p(m23(), [[1, 1], [0, 0]], constant_values=np.ones(2)),
+                 ValueError, ("scalar",)),
+        BadInput("huge_padding", lambda: p(m23(), [[2 ** 62, 0], [0, 0]]), (ValueError, MemoryError)),
+        BadInput("padding_beyond_int64", lambda: p(m23(), [[2 ** 64, 0], [0, 0]]), (ValueError, TypeError)),
+        BadInput("int_tensor_looks_bad", lambda: p(i3(), [[1, 2]], constant_values=-4), None, shape=(6,)),
+        BadInput("bool_tensor_looks_bad", lambda: p(i3(np.bool_), [[0, 2]], constant_values=True), None,
+                 shape=(5,)),
+        BadInput("lowercase_mode_looks_bad", lambda: p(m23(), [[1, 0], [0, 0]], "constant"), None, shape=(3, 3)),
+    ) + non_numeric_rows(lambda bad: p(bad, [[0, 0]]))
+
+
+def _tile_bad_inputs():
+    t = tg.tile
+    return (
+        BadInput("multiples_too_short", lambda: t(m23(), [2]), ValueError, ((2, 3),)),
+        BadInput("multiples_too_long", lambda: t(m23(), [1, 1, 1]), ValueError, ((2, 3),)),
+        BadInput("negative_multiple", lambda: t(m23(), [1, -1]), ValueError, (">= 0",)),
+        BadInput("float_multiples", lambda: t(m23(), [1.5, 1]), TypeError, ("multiples",)),
+        BadInput("huge_multiples", lambda: t(m23(), [2 ** 40, 2 ** 40]), (ValueError, MemoryError)),
+        BadInput("overflowing_multiples", lambda: t(m23(), [2 ** 62, 2 ** 62]), (ValueError, MemoryError)),
+        BadInput("int_tensor_looks_bad", lambda: t(i3(), [2]), None, shape=(6,)),
+        BadInput("zero_multiple_looks_bad", lambda: t(m23(), [0, 2]), None, shape=(0, 6)),
+        BadInput("empty_tensor_huge_multiple_looks_bad", lambda: t(tg.zeros((0,)), [2 ** 63 - 1]), None,
+                 shape=(0,)),
+    ) + non_numeric_rows(lambda bad: t(bad, [1]))
+
+
+def _expand_dims_bad_inputs():
+    e = tg.expand_dims
+    return (
+        BadInput("axis_3", lambda: e(m23(), 3), ValueError, ((2, 3),)),
+        BadInput("axis_-4", lambda: e(m23(), -4), ValueError, ((2, 3),)),
+        BadInput("two_axes", lambda: e(m23(), [0, 1]), ValueError, ("axis",)),
+        BadInput("axis_string", lambda: e(m23(), "0"), TypeError, ("axis",)),
+        BadInput("rank_above_limit", lambda: e(ones64((1,) * 8), 0), ValueError, ("rank",)),
+        BadInput("bool_tensor_looks_bad", lambda: e(i3(np.bool_), 1), None, shape=(3, 1)),
+    ) + non_numeric_rows(lambda bad: e(bad, 0))
+
+
+def _squeeze_bad_inputs():
+    s = tg.squeeze
+    return (
+        BadInput("axis_not_size_1", lambda: s(m23(), 1), ValueError, ((2, 3), "size 3")),
+        BadInput("axis_out_of_range", lambda: s(ones64((1, 3)), 2), ValueError, ((1, 3),)),
+        BadInput("axis_repeated", lambda: s(ones64((1, 3)), [0, 0]), ValueError, ("repeated",)),
+        BadInput("axis_float", lambda: s(ones64((1, 3)), 0.0), TypeError, ("axis",)),
+        BadInput("nothing_to_squeeze_looks_bad", lambda: s(m23()), None, shape=(2, 3)),
+        BadInput("int_tensor_looks_bad", lambda: s(tg.reshape(i3(), (1, 3))), None, shape=(3,)),
+    ) + non_numeric_rows(lambda bad: s(bad))
+
+
+def _flat_concat(pieces):
+    """The pieces flattened and laid end to end (with pad and add: concat is not an op here)."""
+    flat = [tg.reshape(p if p.dtype != np.bool_ else tg.cast(p, tg.int32), (-1,)) for p in pieces]
+    total = sum(int(f.shape[0]) for f in flat)
+    out, offset = None, 0
+    for f in flat:
+        n = int(f.shape[0])
+        placed = tg.pad(f, [[offset, total - offset - n]])
+        out = placed if out is None else out + placed
+        offset += n
+    return out
+
+
+def _np_flat_concat(pieces):
+    return np.concatenate([p.reshape(-1) for p in pieces])
+
+
+def _np_split(a, num_or_size_splits, axis=0):
+    if isinstance(num_or_size_splits, int):
+        return np.split(a, num_or_size_splits, axis=axis)
+    sizes = list(num_or_size_splits)
+    if -1 in sizes:
+        sizes[sizes.index(-1)] = a.shape[axis] - (sum(sizes) + 1)
+    return np.split(a, np.cumsum(sizes)[:-1], axis=axis)
+
+
+_SPLIT_CASES = [
+    ("6x4-count3", (6, 4), {"num_or_size_splits": 3}),
+    ("3x8-count2-axis1", (3, 8), {"num_or_size_splits": 2, "axis": 1}),
+    ("3x8-sizes", (3, 8), {"num_or_size_splits": [1, 4, 3], "axis": -1}),
+    ("5x2-sizes_with_-1", (5, 2), {"num_or_size_splits": [2, -1]}),
+    ("5x2-zero_size_piece", (5, 2), {"num_or_size_splits": [0, 5, 0]}),
+    ("2x3x4-axis1-count1", (2, 3, 4), {"num_or_size_splits": 1, "axis": 1}),
+    ("7-count7", (7,), {"num_or_size_splits": 7}),
+]
+
+
+def _split_bad_inputs():
+    s = tg.split
+    return (
+        BadInput("count_does_not_divide", lambda: s(ones64((5, 2)), 2), ValueError, ((5, 2), "size 5")),
+        BadInput("count_zero", lambda: s(ones64((4, 2)), 0), ValueError, ("0",)),
+        BadInput("sizes_do_not_sum", lambda: s(ones64((5, 2)), [2, 2]), ValueError, ((5, 2), "[2, 2]")),
+        BadInput("sizes_exceed_with_-1", lambda: s(ones64((5, 2)), [4, 3, -1]), ValueError, ("sum to 5",)),
+        BadInput("two_-1", lambda: s(ones64((5, 2)), [-1, -1]), ValueError, ("-1",)),
+        BadInput("negative_size", lambda: s(ones64((5, 2)), [-2, 7]), ValueError, (">= 0",)),
+        BadInput("empty_sizes", lambda: s(ones64((5, 2)), []), ValueError, ("empty",)),
+        BadInput("axis_out_of_range", lambda: s(ones64((4, 2)), 2, axis=2), ValueError, ((4, 2),)),
+        BadInput("scalar", lambda: s(tg.constant(1.0), 1), ValueError, ("scalar",)),
+        BadInput("float_count", lambda: s(ones64((4, 2)), 2.0), TypeError, ("num_or_size_splits",)),
+        BadInput("float_sizes", lambda: s(ones64((4, 2)), [2.0, 2.0]), TypeError, ("num_or_size_splits",)),
+    ) + non_numeric_rows(lambda bad: s(bad, 1))
+
+
+def _unstack_bad_inputs():
+    u = tg.unstack
+    return (
+        BadInput("scalar", lambda: u(tg.constant(1.0)), ValueError, ("scalar",)),
+        BadInput("axis_out_of_range", lambda: u(m23(), axis=2), ValueError, ((2, 3),)),
+        BadInput("num_mismatch", lambda: u(m23(), num=3), ValueError, ((2, 3), "num=3")),
+        BadInput("axis_string", lambda: u(m23(), axis="1"), TypeError, ("axis",)),
+    ) + non_numeric_rows(lambda bad: u(bad))
+
+
+def _indexing_specs():
+    # (the fuzzer calls every extra spelling as a binary operator: positional arguments pass on)
+    flat_split = lambda t, *args, **kw: _flat_concat(tg.split(t, *args, **kw))  # noqa: E731
+    flat_unstack = lambda t, *args, **kw: _flat_concat(tg.unstack(t, *args, **kw))  # noqa: E731
+    return (
+        OpSpec(
+            name="gather", spellings={"gather": tg.gather}, ref=_gather_ref, arity=1, kind="shape",
+            domain=(randn,), variants=tuple(Variant(i, (s,), a) for i, s, a in _gather_cases()),
+            second_order={
+                "gather": lambda t: tg.gather(t * t, [2, 0, 2]) * t,
+                "gather_batch": lambda t: tg.gather(t * t, [[1, 1, 0, 3], [0, 0, 2, 2], [3, 2, 1, 0]],
+                                                    batch_dims=1) * t,
+            },
+            fuzz_args=(("tensor", None), ("tensor", None), ("axis", "axis")),
+            bad_inputs=_gather_bad_inputs()),
+        OpSpec(
+            name="one_hot", spellings={"one_hot": tg.one_hot}, ref=_one_hot_ref, arity=0, kind="shape",
+            domain=(), variants=tuple(Variant(i, (), a) for i, a in _ONE_HOT_CASES),
+            check={"check_grad": False, "dtypes": (F64,)},
+            fuzz_args=(("tensor", None), ("number", None), ("axis", "axis")),
+            bad_inputs=_one_hot_bad_inputs()),
+        OpSpec(
+            name="pad", spellings={"pad": tg.pad},
+            ref=lambda a, paddings, mode="CONSTANT", constant_values=0: a.copy() if a.ndim == 0 else np.pad(
+                a, np.asarray(paddings).reshape(a.ndim, 2), constant_values=constant_values),
+            arity=1, kind="shape", domain=(randn,),
+            variants=(
+                Variant("3x4", ((3, 4),), {"paddings": [[1, 2], [0, 3]]}),
+                Variant("3x4-constant", ((3, 4),), {"paddings": [[1, 0], [2, 2]], "constant_values": 1.5}),
+                Variant("3x4-positional", ((3, 4),), {"paddings": [[0, 1], [1, 0]], "mode": "CONSTANT",
+                                                      "constant_values": -2}, positional=True),
+                Variant("5-numpy_paddings", ((5,),), {"paddings": np.array([[3, 1]])}),
+                Variant("2x3x4", ((2, 3, 4),), {"paddings": [[1, 1], [0, 0], [2, 1]]}),
+                Variant("2x3-no_padding", ((2, 3),), {"paddings": [[0, 0], [0, 0]]}),
+                Variant("0x3", ((0, 3),), {"paddings": [[1, 1], [1, 0]]}),
+                Variant("scalar", ((),), {"paddings": np.zeros((0, 2), np.int64)}),
+                Variant("37x67-large", ((37, 67),), {"paddings": [[5, 3], [1, 17]]}),
+            ),
+            second_order={"pad": lambda t: tg.pad(t * t, [[1, 1], [0, 2]]) * tg.pad(t, [[1, 1], [0, 2]])},
+            fuzz_args=(("tensor", None), ("shape", None), ("number", "constant_values")),
+            bad_inputs=_pad_bad_inputs()),
+        OpSpec(
+            name="tile", spellings={"tile": tg.tile}, ref=lambda a, multiples: np.tile(a, multiples), arity=1,
+            kind="shape", domain=(randn,),
+            variants=tuple(Variant(f"{fmt(s)}-{m}", (s,), {"multiples": m}) for s, m in [
+                ((2, 3), [2, 1]), ((2, 3), [1, 3]), ((2, 3), [2, 2]), ((2, 1, 3), [2, 3, 2]), ((), []),
+                ((2, 3), [0, 2]), ((4,), [3]), ((2, 2, 1, 2), [1, 2, 3, 1])])
+            + (Variant("2x3-positional", ((2, 3),), {"multiples": (3, 1)}, positional=True),),
+            second_order={"tile": lambda t: tg.tile(t * t, [2, 1]) * tg.tile(t, [2, 1])},
+            fuzz_args=(("tensor", None), ("shape", None)), bad_inputs=_tile_bad_inputs()),
+        OpSpec(
+            name="expand_dims", spellings={"expand_dims": tg.expand_dims},
+            ref=lambda a, axis: np.expand_dims(a, axis), arity=1, kind="shape", domain=(randn,),
+            variants=tuple(Variant(f"{fmt(s)}-axis{a}", (s,), {"axis": a}) for s, a in [
+                ((2, 3), 0), ((2, 3), 1), ((2, 3), 2), ((2, 3), -1), ((2, 3), -3), ((), 0), ((4,), -1)])
+            + (Variant("2x3-positional", ((2, 3),), {"axis": 1}, positional=True),),
+            second_order={"expand_dims": lambda t: tg.expand_dims(t * t, 1) * tg.expand_dims(t, 1)},
+            fuzz_args=(("tensor", None), ("axis", None)), bad_inputs=_expand_dims_bad_inputs()),
+        OpSpec(
+            name="squeeze", spellings={"squeeze": tg.squeeze},
+            ref=lambda a, axis=None: np.squeeze(a, tuple(axis) if isinstance(axis, list) else axis), arity=1,
+            kind="shape", domain=(randn,),
+            variants=tuple(Variant(f"{fmt(s)}-axis{a}", (s,), {} if a is None else {"axis": a}) for s, a in [
+                ((1, 3, 1), None), ((1, 3, 1), 0), ((1, 3, 1), [0, 2]), ((1, 3, 1), -1), ((2, 3), None),
+                ((), None), ((1, 1), None), ((4, 1, 2), (1,))]),
+            second_order={"squeeze": lambda t: tg.squeeze(tg.reshape(t * t, (3, 1, 4))) * t},
+            fuzz_args=(("tensor", None), ("axis", "axis")), bad_inputs=_squeeze_bad_inputs()),
+        OpSpec(
+            # tg.split returns a list: the checks run the pieces laid end to end ("split(flat)").
+            name="split", spellings={"split": tg.split, "split(flat)": flat_split},
+            ref=lambda a, **kw: _np_flat_concat(_np_split(a, **kw)), arity=1, kind="shape", domain=(randn,),
+            variants=tuple(Variant(i, (s,), a, spellings=("split(flat)",), check={"check_grad": True})
+                           for i, s, a in _SPLIT_CASES),
+            check={"check_grad": False},
+            second_order={"split": lambda t: tg.split(t * t, [1, -1, 2], axis=1)[1] * tg.split(t, 2, axis=1)[0]},
+            fuzz_args=(("tensor", None), ("shape", None), ("axis", "axis")), bad_inputs=_split_bad_inputs()),
+        OpSpec(
+            name="unstack", spellings={"unstack": tg.unstack, "unstack(flat)": flat_unstack},
+            ref=lambda a, num=None, axis=0: _np_flat_concat(list(np.moveaxis(a, axis, 0))), arity=1,
+            kind="shape", domain=(randn,),
+            variants=tuple(Variant(f"{fmt(s)}-axis{a}", (s,), {"axis": a}, spellings=("unstack(flat)",),
+                                   check={"check_grad": True})
+                           for s, a in [((3, 4), 0), ((3, 4), 1), ((2, 3, 4), -1), ((5,), 0), ((2, 1, 3), 1)])
+            + (Variant("3x4-num", ((3, 4),), {"num": 3}, spellings=("unstack(flat)",), check={"check_grad": True}),),
+            check={"check_grad": False},
+            second_order={"unstack": lambda t: tg.unstack(t * t)[1] * tg.unstack(t, axis=0)[2]},
+            fuzz_args=(("tensor", None), ("number", "num"), ("axis", "axis")), bad_inputs=_unstack_bad_inputs()),
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # where, concat, stack
 # ---------------------------------------------------------------------------------------------
@@ -1220,7 +1550,7 @@ SPECS = (
         second_order={"broadcast_to": lambda t: tg.broadcast_to(tg.reduce_sum(t * t, axis=0, keepdims=True),
                                                                 (2, 3, 4)) * t},
         fuzz_args=(("tensor", None), ("shape", None)), bad_inputs=_broadcast_to_bad_inputs()),
-) + _join_rows()
+) + _join_rows() + _indexing_specs()
 
 BY_NAME = {s.name: s for s in SPECS}
 BINARY_ELEMENTWISE = tuple(s for s in SPECS if s.kind == "elementwise" and s.arity == 2)

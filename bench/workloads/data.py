@@ -71,6 +71,30 @@ def sparse_xent(rows: int, classes: int) -> Dict[str, np.ndarray]:
             "labels": rng.integers(0, classes, size=rows).astype(np.int64)}
 
 
+def mlp_digits(batch: int) -> Dict[str, object]:
+    """The digits example's training set and a fixed start: x (1437, 64) pixels / 16, int64
+    labels (sklearn's digits, stratified 80/20 split with random_state 0, as the example);
+    glorot-uniform kernels 64→128→128→10 and zero biases; one epoch's batches (row indices of a
+    fixed permutation, the last batch shorter)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    x, _, y, _ = train_test_split((digits.data / 16.0).astype(F32), digits.target.astype(np.int64),
+                                  test_size=0.2, stratify=digits.target, random_state=0)
+    rng = _rng(7, batch)
+    sizes = (64, 128, 128, 10)
+    kernels, biases = [], []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        kernels.append(rng.uniform(-limit, limit, (fan_in, fan_out)).astype(F32))
+        biases.append(np.zeros((fan_out,), F32))
+    order = rng.permutation(x.shape[0])
+    batches = [order[i:i + batch] for i in range(0, x.shape[0], batch)]
+    return {"x": np.ascontiguousarray(x), "y": y, "kernels": kernels, "biases": biases,
+            "batches": batches}
+
+
 def xent_checksum(loss_sum: float, grad) -> float:
     """Mean loss per row plus mean(|d sum(loss) / d logits|), in float64: both halves must agree."""
     g = np.asarray(grad, dtype=np.float64)
@@ -115,6 +139,8 @@ def for_workload(w: Workload):
         return jacobian(*w.dims)
     if w.kind == "sparse_xent":
         return sparse_xent(*w.dims)
+    if w.kind == "mlp_digits":
+        return mlp_digits(*w.dims)
     raise ValueError(f"unknown workload kind {w.kind!r}")
 
 

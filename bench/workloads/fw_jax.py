@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from . import data
-from .spec import Workload
+from .spec import ADAM, Workload
 from .timing import Bench, check_after_steps
 
 
@@ -76,6 +76,49 @@ def _train_step(loss_fn, params, x, y, lr: float, jit: bool):
         jax.block_until_ready(state["params"])
 
     return step, sync
+
+
+def _digits_loss(params, x, y):
+    h = x
+    for i in range(0, len(params), 2):
+        h = h @ params[i] + params[i + 1]
+        if i + 2 < len(params):
+            h = jax.nn.relu(h)
+    logp = jax.nn.log_softmax(h)
+    return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+
+def _digits_epoch(d, jit: bool):
+    """One epoch of the digits MLP; with jit the whole step (gradients and TF's Adam) is one
+    compiled function."""
+    lr, beta1, beta2, epsilon = ADAM
+    value_and_grad = jax.value_and_grad(_digits_loss)
+
+    def update(params, m, v, t, x, y):
+        loss, grads = value_and_grad(params, x, y)
+        t = t + 1
+        alpha = lr * jnp.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+        m = [mp + (g - mp) * (1 - beta1) for mp, g in zip(m, grads)]
+        v = [vp + (g * g - vp) * (1 - beta2) for vp, g in zip(v, grads)]
+        params = [p - mp * alpha / (jnp.sqrt(vp) + epsilon) for p, mp, vp in zip(params, m, v)]
+        return loss, params, m, v, t
+
+    if jit:
+        update = jax.jit(update, donate_argnums=(0, 1, 2))
+    params = [jnp.asarray(p) for pair in zip(d["kernels"], d["biases"]) for p in pair]
+    state = {"params": params, "m": [jnp.zeros_like(p) for p in params],
+             "v": [jnp.zeros_like(p) for p in params], "t": jnp.asarray(0.0, jnp.float32)}
+    batches = [(jnp.asarray(d["x"][i]), jnp.asarray(d["y"][i])) for i in d["batches"]]
+
+    def epoch():
+        losses = []
+        for x, y in batches:
+            loss, state["params"], state["m"], state["v"], state["t"] = update(
+                state["params"], state["m"], state["v"], state["t"], x, y)
+            losses.append(loss)
+        return float(sum(float(v) for v in losses)) / len(losses)
+
+    return epoch
 
 
 def build(w: Workload, framework: str) -> Bench:
@@ -138,4 +181,7 @@ def build(w: Workload, framework: str) -> Bench:
         loss_sum, grad = xent(logits, labels)
         return Bench("jax.block_until_ready(xent(x, z))", {"xent": xent, "x": logits, "z": labels, "jax": jax},
                      data.xent_checksum(float(loss_sum), grad))
+    if w.kind == "mlp_digits":
+        epoch = _digits_epoch(data.mlp_digits(*w.dims), jit)
+        return Bench("epoch()", {"epoch": epoch}, check_after_steps(epoch, float, steps=1))
     raise ValueError(f"jax: no builder for workload kind {w.kind!r}")

@@ -6,7 +6,7 @@ from typing import Any, Dict
 import numpy as np
 
 from . import data
-from .spec import Workload
+from .spec import ADAM, Workload
 from .timing import Bench, check_after_steps
 
 
@@ -60,6 +60,48 @@ def _deep_step(d: Dict[str, np.ndarray], lr: float):
     return step
 
 
+def _digits_epoch(d: Dict[str, Any]):
+    """One epoch of the digits MLP: forward, backward and TF's Adam written out, in place."""
+    x_all, y_all = d["x"], d["y"]
+    params = [p.copy() for pair in zip(d["kernels"], d["biases"]) for p in pair]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    lr, beta1, beta2, epsilon = ADAM
+    state = {"t": 0}
+
+    def step(x, y):
+        w1, b1, w2, b2, w3, b3 = params
+        h1 = np.maximum(x @ w1 + b1, 0)
+        h2 = np.maximum(h1 @ w2 + b2, 0)
+        z = h2 @ w3 + b3
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        total = e.sum(axis=1, keepdims=True)
+        rows = np.arange(x.shape[0])
+        loss = float(np.mean(np.log(total[:, 0]) - z[rows, y]))
+        dz = e / total
+        dz[rows, y] -= 1.0
+        dz /= np.float32(x.shape[0])
+        dh2 = (dz @ w3.T) * (h2 > 0)
+        dh1 = (dh2 @ w2.T) * (h1 > 0)
+        grads = [x.T @ dh1, dh1.sum(0), h1.T @ dh2, dh2.sum(0), h2.T @ dz, dz.sum(0)]
+        state["t"] += 1
+        t = state["t"]
+        alpha = np.float32(lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t))
+        for p, g, mp, vp in zip(params, grads, m, v):
+            mp += (g - mp) * np.float32(1 - beta1)
+            vp += (g * g - vp) * np.float32(1 - beta2)
+            p -= mp * alpha / (np.sqrt(vp) + np.float32(epsilon))
+        return loss
+
+    batches = [(x_all[i], y_all[i]) for i in d["batches"]]
+
+    def epoch():
+        return sum(step(x, y) for x, y in batches) / len(batches)
+
+    return epoch
+
+
 def build(w: Workload, framework: str) -> Bench:
     """The numpy version of workload ``w``."""
     if w.kind == "tiny":
@@ -108,4 +150,7 @@ def build(w: Workload, framework: str) -> Bench:
 
         loss, grad = xent()
         return Bench("xent()", {"xent": xent}, data.xent_checksum(float(loss.sum()), grad))
+    if w.kind == "mlp_digits":
+        epoch = _digits_epoch(data.mlp_digits(*w.dims))
+        return Bench("epoch()", {"epoch": epoch}, check_after_steps(epoch, float, steps=1))
     raise ValueError(f"numpy: no builder for workload kind {w.kind!r}")

@@ -8,7 +8,7 @@ import numpy as np
 import tapegrad as tg
 
 from . import data
-from .spec import Workload
+from .spec import ADAM, Workload
 from .timing import Bench, check_after_steps
 
 
@@ -128,5 +128,27 @@ def build(w: Workload, framework: str) -> Bench:
 
         loss, grad = xent()
         return Bench("xent()", {"xent": xent}, data.xent_checksum(float(tg.reduce_sum(loss)), grad))
+
+    if w.kind == "mlp_digits":
+        d = data.mlp_digits(*w.dims)
+        model = tg.Sequential([
+            tg.Dense(k.shape[1], activation=None if i == 2 else "relu",
+                     kernel_initializer=lambda shape, dtype, k=k: k)
+            for i, k in enumerate(d["kernels"])])
+        lr, beta1, beta2, epsilon = ADAM
+        optimizer = tg.Adam(learning_rate=lr, beta1=beta1, beta2=beta2, epsilon=epsilon)
+        batches = [(tg.constant(d["x"][i]), tg.constant(d["y"][i])) for i in d["batches"]]
+
+        def epoch():
+            total = 0.0
+            for x, y in batches:
+                with tg.GradientTape() as tape:
+                    loss = tg.reduce_mean(tg.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=model(x)))
+                variables = model.trainable_variables
+                optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+                total += float(loss)
+            return total / len(batches)
+
+        return Bench("epoch()", {"epoch": epoch}, check_after_steps(epoch, float, steps=1))
 
     raise ValueError(f"tapegrad: no builder for workload kind {w.kind!r}")

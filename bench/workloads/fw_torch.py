@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from . import data
-from .spec import Workload
+from .spec import ADAM, Workload
 from .timing import Bench, check_after_steps
 
 
@@ -110,4 +110,25 @@ def build(w: Workload, framework: str) -> Bench:
         loss, grad = xent()
         return Bench("xent()", {"xent": xent},
                      data.xent_checksum(float(loss.sum()), grad.numpy()))
+    if w.kind == "mlp_digits":
+        d = data.mlp_digits(*w.dims)
+        k, b = d["kernels"], d["biases"]
+        model = torch.nn.Sequential(_linear(k[0], b[0]), torch.nn.ReLU(), _linear(k[1], b[1]), torch.nn.ReLU(),
+                                    _linear(k[2], b[2]))
+        lr, beta1, beta2, epsilon = ADAM
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(beta1, beta2), eps=epsilon)
+        x_all, y_all = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
+        batches = [(x_all[i], y_all[i]) for i in d["batches"]]
+
+        def epoch():
+            total = 0.0
+            for x, y in batches:
+                optimizer.zero_grad()
+                loss = torch.nn.functional.cross_entropy(model(x), y)
+                loss.backward()
+                optimizer.step()
+                total += loss.item()
+            return total / len(batches)
+
+        return Bench("epoch()", {"epoch": epoch}, check_after_steps(epoch, float, steps=1))
     raise ValueError(f"torch: no builder for workload kind {w.kind!r}")

@@ -52,6 +52,8 @@ TARGETS: List[Target] = [
     Target("seed_1m", "jax_jit", 1.0, "memory-bound training step"),
     Target("deep", "jax_jit", 0.9, "GEMM-bound training step"),
     Target("jacobian_256", "torch", 1.0, "jacobian of a small network"),
+    Target("mlp_digits", "torch", 0.5, "training a small classifier"),
+    Target("mlp_digits", "jax_jit", 1.0, "training a small classifier"),
     Target("sparse_xent", "torch", 0.5, "fused softmax cross-entropy"),
     _throughput("square_10m", "numpy", 0.9, "memory bandwidth"),
     _throughput("reduce_mean_10m", "numpy", 0.9, "memory bandwidth"),

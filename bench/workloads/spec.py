@@ -20,9 +20,11 @@ class Workload:
     "unary" (y = op(x) elementwise, float32, a new output: the vector math), "jacobian" (the
     jacobian of a two-layer network, square(x W1 + b1) W2 + b2, at one x) or "sparse_xent"
     (softmax cross-entropy of logits against integer labels, one loss per row, and the gradient
-    of their sum with respect to the logits).
+    of their sum with respect to the logits) or "mlp_digits" (one epoch of the digits example:
+    a 64-128-128-10 ReLU network, sparse softmax cross-entropy, Adam, mini-batches).
     dims: (N,) for "seed", "square", "reduce_mean" and "unary"; (M, K, N) for "gemm" (A is MxK,
-    B is KxN); (width,) for "jacobian"; (rows, classes) for "sparse_xent"; () otherwise.
+    B is KxN); (width,) for "jacobian"; (rows, classes) for "sparse_xent"; (batch,) for
+    "mlp_digits"; () otherwise.
     op: the function of a "unary" workload (exp, log, tanh), by its name in every framework.
     """
 
@@ -72,6 +74,10 @@ JACOBIAN_WIDTH = 256
 VECTOR_MATH_OPS = ("exp", "log", "tanh")
 # Logits of the sparse cross-entropy workload: a batch of 1024 rows over 1000 classes.
 XENT_DIMS = (1024, 1000)
+# The digits example's batch size (python -m tapegrad digits): one epoch is 45 steps.
+DIGITS_BATCH = 32
+# Adam's settings in the digits workload: learning rate, beta1, beta2, epsilon (TF's defaults).
+ADAM = (0.001, 0.9, 0.999, 1e-8)
 
 GEMM_SQUARE = (64, 128, 256, 512, 1024, 2048)
 # (M, K, N): a column times a scalar, a small MNIST-like classifier layer, the seed step's matmul
@@ -97,6 +103,7 @@ WORKLOADS: List[Workload] = [
     Workload("jacobian_256", "jacobian", f"jacobian {JACOBIAN_WIDTH}→{JACOBIAN_WIDTH}→{JACOBIAN_WIDTH}",
              (JACOBIAN_WIDTH,)),
     Workload("sparse_xent", "sparse_xent", "sparse softmax xent {}×{}, fwd+bwd".format(*XENT_DIMS), XENT_DIMS),
+    Workload("mlp_digits", "mlp_digits", f"digits MLP epoch, Adam, batch {DIGITS_BATCH}", (DIGITS_BATCH,)),
     *[_gemm(n, n, n) for n in GEMM_SQUARE],
     *[_gemm(*d) for d in GEMM_SKINNY],
 ]

@@ -33,6 +33,8 @@ void register_errors() {
       PyErr_SetString(PyExc_RuntimeError, e.what());
     } catch (const MemoryError& e) {
       PyErr_SetString(PyExc_MemoryError, e.what());
+    } catch (const IndexError& e) {
+      PyErr_SetString(PyExc_IndexError, e.what());
     }
   });
 }

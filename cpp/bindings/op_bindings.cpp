@@ -258,8 +258,9 @@ std::string docstring(const OpDef& op) {
 }
 
 // Python's function objects: METH_FASTCALL entry points, the op's OpDef as their `self`. They
-// skip pybind11's overload dispatcher, which costs as much as a small op itself.
-void define_op(py::module_& m, const OpDef* op) {
+// skip pybind11's overload dispatcher, which costs as much as a small op itself. `attr` is the
+// module attribute that holds the function.
+void define_op(py::module_& m, const OpDef* op, const std::string& attr) {
   static std::deque<std::string> docs;
   static std::deque<PyMethodDef> defs;
   const int n = op->arity() + count_attrs(*op);
@@ -279,7 +280,7 @@ void define_op(py::module_& m, const OpDef* op) {
   py::object fn = py::reinterpret_steal<py::object>(
       PyCFunction_NewEx(&defs.back(), self.ptr(), m.attr("__name__").ptr()));
   if (!fn) throw py::error_already_set();
-  m.attr(op->name) = fn;
+  m.attr(attr.c_str()) = fn;
 }
 
 }  // namespace
@@ -287,8 +288,11 @@ void define_op(py::module_& m, const OpDef* op) {
 void bind_all(py::module_& m) {
   py::list names;
   for (const OpDef* op : registry()) {
-    if (op->internal) continue;
-    define_op(m, op);
+    if (op->internal) {  // never exported; tapegrad's own Python functions may call some
+      if (op->private_binding) define_op(m, op, std::string("_") + op->name);
+      continue;
+    }
+    define_op(m, op, op->name);
     names.append(op->name);
   }
   m.attr("_op_names") = py::tuple(names);

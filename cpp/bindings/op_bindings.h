@@ -21,8 +21,9 @@ PyObject* translate_current_exception();
 // The registered op `name`; aborts the import with a RuntimeError when there is none.
 const OpDef& op(const char* name);
 
-// Defines every registered op as a function of `m`; `m._op_names` lists them in order, and
-// `m.__all__` adds the value types and constructors that `import *` brings along.
+// Defines every registered op as a function of `m` (an internal one with a private binding as
+// `_<name>`); `m._op_names` lists the public ones in order, and `m.__all__` adds the value types
+// and constructors that `import *` brings along.
 void bind_all(py::module_& m);
 
 }  // namespace tapegrad::op_bindings

@@ -10,5 +10,6 @@ struct ValueError : std::runtime_error { using std::runtime_error::runtime_error
 struct TypeError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct RuntimeError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct MemoryError : std::runtime_error { using std::runtime_error::runtime_error; };
+struct IndexError : std::runtime_error { using std::runtime_error::runtime_error; };
 
 }  // namespace tapegrad

@@ -162,7 +162,7 @@ constexpr OpDef kSparse{
     "[0, classes); the gradient flows to the logits only.",
     {"labels", "logits"}, {}, Saves::Inputs, sparse_rule, sparse_forward, 0,
     /*takes_integers=*/false, /*internal=*/false, /*variadic=*/false,
-    /*inputs_converted_apart=*/true};
+    /*private_binding=*/false, /*inputs_converted_apart=*/true};
 
 // ---- softmax_cross_entropy_with_logits ------------------------------------------------------
 

@@ -4,6 +4,7 @@
 // is bound to its op by identity, never by position in a list.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/dtype.h"
@@ -26,6 +27,9 @@ struct OpAttrs {
   bool approximate = false;               // gelu: the tanh form
   int64_t offset = 0;                     // concat_piece: where the piece starts on its axis
   bool exclusive = false, reverse = false;  // cumsum, cumprod
+  // Integers too many for the fields above (slice specs, gather's axes), shared between the
+  // entries that read them; null for every other op.
+  std::shared_ptr<const std::vector<int64_t>> ints;
 };
 
 // The kinds of non-tensor Python arguments; each has one converter in the bindings.
@@ -94,6 +98,9 @@ struct OpDef {
   // The op's one tensor argument is a sequence of tensors (concat, stack): the forward receives
   // `OpArguments::n_inputs` of them and the tape records each as an input.
   bool variadic = false;
+  // An internal op that tapegrad's own Python functions call with normalised arguments: bound as
+  // tapegrad._core._<name>. Its forward checks every argument as a public op's does.
+  bool private_binding = false;
   // The bindings convert each tensor argument on its own, integer data (numpy arrays, ints and
   // lists of ints) keeping an integer dtype (class labels beside float logits), instead of giving
   // a weak argument the other's dtype.

@@ -77,6 +77,8 @@ extern const OpList kShapeOps;
 extern const OpList kCompositeOps;
 extern const OpList kComparisonOps;
 extern const OpList kSoftmaxOps;
+extern const OpList kIndexingOps;
+extern const OpList kLayoutOps;
 extern const OpList kSelectionOps;
 extern const OpList kJoinOps;
 extern const OpList kScanOps;

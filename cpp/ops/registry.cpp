@@ -11,7 +11,8 @@ const std::vector<const OpDef*>& registry() {
     for (const OpList* family : {&ops::kUnaryOps, &ops::kBinaryOps, &ops::kReductionOps,
                                  &ops::kMatmulOps, &ops::kShapeOps, &ops::kCompositeOps,
                                  &ops::kComparisonOps, &ops::kSoftmaxOps, &ops::kSelectionOps,
-                                 &ops::kJoinOps, &ops::kScanOps, &ops::kLossOps})
+                                 &ops::kJoinOps, &ops::kScanOps, &ops::kLossOps, &ops::kIndexingOps,
+                                 &ops::kLayoutOps})
       v.insert(v.end(), family->ops, family->ops + family->size);
     return v;
   }();

@@ -22,6 +22,7 @@ from .gradients import (
 )
 from .clip_ops import clip_by_value
 from .creation import eye, fill, linspace, ones, ones_like, range, zeros, zeros_like
+from .indexing import gather, one_hot, pad, split, unstack
 from .layers import Dense
 from .sequential import Sequential
 from .reductions import reduce_logsumexp
@@ -40,7 +41,7 @@ __all__ = [
     "GradientTape", "Dense", "Sequential", "Optimizer", "GradientDescent", "Momentum", "Adam", "RMSProp",
     "float32", "float64", "int32", "int64", "bool", "activations", "config", "data", "nn", "random",
     "clip_by_value", "reduce_logsumexp", "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "eye",
-    "linspace", "from_dlpack", "implicit_gradients", "implicit_value_and_gradients", "gradients_function",
-    "value_and_gradients_function",
+    "linspace", "from_dlpack", "gather", "one_hot", "pad", "split", "unstack", "implicit_gradients",
+    "implicit_value_and_gradients", "gradients_function", "value_and_gradients_function",
     *_core.__all__,
 ]

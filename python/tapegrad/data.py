@@ -50,10 +50,17 @@ def batches(*arrays: Any, batch_size: int, shuffle: bool = True, seed: Optional[
             raise TypeError(f"batches: {flag} must be a bool, got {type(value).__name__}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
         raise ValueError(f"batches: seed must be a non-negative int or None, got {seed!r}")
-    data = [_as_array(a, i) for i, a in enumerate(arrays)]
-    for i, a in enumerate(data):
+    data = []
+    for i, a in enumerate(arrays):
+        a = _as_array(a, i)
         if a.ndim == 0:
             raise ValueError(f"batches: arrays[{i}] is a scalar; expected at least one axis of rows")
+        # Converted once, up front: a dtype or value tapegrad cannot hold fails here, by name, and
+        # every batch is then a slice of data of a supported dtype.
+        try:
+            data.append(np.asarray(constant(a).numpy()))
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"batches: arrays[{i}] cannot be a tensor: {e}") from None
     n = data[0].shape[0]
     for i, a in enumerate(data[1:], start=1):
         if a.shape[0] != n:

@@ -36,9 +36,13 @@ class Sequential:
         self.name: str = name
         self._layers: List[Any] = []
         if layers is not None:
-            if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
-                raise TypeError(f"Sequential: layers must be a list of layers, got {type(layers).__name__}")
-            for layer in layers:
+            try:
+                if isinstance(layers, (str, bytes)):
+                    raise TypeError
+                items = list(layers)
+            except TypeError:
+                raise TypeError(f"Sequential: layers must be a list of layers, got {type(layers).__name__}") from None
+            for layer in items:
                 self.add(layer)
 
     def add(self, layer: Any) -> None:

@@ -488,6 +488,25 @@ def _tensor_methods(data, guard):
     return t.__array__(dtype, copy=_draw(data, bool_like, "copy"))
 
 
+index_items = st.one_of(st.integers(-5, 5), st.sampled_from(HUGE_INTS), st.none(), st.just(Ellipsis),
+                        st.builds(slice, st.one_of(st.none(), st.integers(-6, 6), st.sampled_from(HUGE_INTS)),
+                                  st.one_of(st.none(), st.integers(-6, 6)),
+                                  st.one_of(st.none(), st.integers(-3, 3), st.sampled_from(HUGE_INTS))))
+
+
+@target("getitem", "__getitem__", "iter")
+def _getitem(data, guard):
+    t = _draw(data, st.one_of(tensors, variables), "t")
+    key = _draw(data, st.one_of(index_items, st.lists(index_items, max_size=6).map(tuple), anything), "key")
+    if _draw(data, st.booleans(), "iterate"):
+        return [x.shape for x in t]
+    out = t[key]
+    want = np.asarray(t)[key] if not isinstance(key, (tg.Tensor, tg.Variable)) else None
+    if want is not None:
+        np.testing.assert_array_equal(out.numpy(), want)
+    return out
+
+
 @target("Variable")
 def _variable(data, guard):
     init = _as_user(_draw(data, st.one_of(anything, callables), "initial_value"))

@@ -238,10 +238,12 @@ def _write_plots(out_dir: str, history: Dict[str, Any], x_test: np.ndarray, y_te
     fig.savefig(paths[2], dpi=100)
 
     wrong = np.flatnonzero(predicted != y_test)[:24]
-    fig = Figure(figsize=(8.0, 4.4))
-    fig.suptitle(f"Misclassified test digits: {int(np.sum(predicted != y_test))} of {len(y_test)}")
+    rows = max(1, -(-len(wrong) // 8))
+    fig = Figure(figsize=(8.0, 0.8 + 1.3 * rows))
+    fig.suptitle(f"Misclassified test digits (true → predicted): {int(np.sum(predicted != y_test))} "
+                 f"of {len(y_test)}")
     for k, index in enumerate(wrong):
-        ax = fig.add_subplot(3, 8, k + 1)
+        ax = fig.add_subplot(rows, 8, k + 1)
         ax.imshow(x_test[index].reshape(8, 8), cmap="gray_r")
         ax.set_title(f"{y_test[index]} → {predicted[index]}", fontsize=8)
         ax.axis("off")
