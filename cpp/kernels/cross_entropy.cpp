@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "kernels/softmax_rows.h"
 
 namespace tapegrad::kernels {
 namespace {
@@ -36,14 +37,12 @@ struct Lanes {
   explicit Lanes(T fill) {
     for (int k = 0; k < kRegs; ++k) r[k] = Reg{} + fill;
   }
-  // Adds (or, with kMax, takes the maximum of) the kLanes values at p, lane by lane.
-  template <bool kMax>
-  void fold(const T* p) {
+  // Adds the kLanes values at p, lane by lane.
+  void add(const T* p) {
     for (int k = 0; k < kRegs; ++k) {
       Reg v;
       std::memcpy(&v, p + k * kPerReg, sizeof(v));
-      if constexpr (kMax) r[k] = v > r[k] ? v : r[k];
-      else r[k] += v;
+      r[k] += v;
     }
   }
   void to_array(T (&out)[kLanes]) const { std::memcpy(out, r, sizeof(out)); }
@@ -64,47 +63,17 @@ T tree_sum(const Lanes<T>& lanes) {
   return tree_of(acc);
 }
 
-// The row's maximum, or 0 when it is not finite (a row of -inf, or an inf: the sums decide). Kept
-// in lanes like the sums (a maximum is exact, so the lanes change no result, only the speed).
-template <typename T>
-T row_peak(const T* x, int64_t n) {
-  Lanes<T> lanes(x[0]);
-  int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) lanes.template fold<true>(x + j);
-  T lane[kLanes];
-  lanes.to_array(lane);
-  T peak = x[0];
-  for (int l = 0; l < kLanes; ++l) peak = lane[l] > peak ? lane[l] : peak;
-  for (; j < n; ++j) peak = x[j] > peak ? x[j] : peak;
-  return std::isfinite(peak) ? peak : T(0);
-}
-
 // sum_j v[j], element j added to lane j % kLanes, the lanes then combined by tree_sum.
 template <typename T>
 T lane_sum(const T* v, int64_t n) {
   Lanes<T> lanes(T(0));
   int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) lanes.template fold<false>(v + j);
+  for (; j + kLanes <= n; j += kLanes) lanes.add(v + j);
   if (j == n) return tree_sum(lanes);
   T acc[kLanes];
   lanes.to_array(acc);
   for (int l = 0; j < n; ++j, ++l) acc[l] += v[j];
   return tree_of(acc);
-}
-
-// e[j] = exp(e[j]) over a row: the row loops' one exponential, so that a vector exp over a row
-// (kernels::exp_rows, say) replaces this loop and nothing else.
-template <typename T>
-void exp_in_place(T* e, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) e[j] = std::exp(e[j]);
-}
-
-// e[j] = exp(x[j] - shift), and sum_j e[j] in lanes (element j in lane j % kLanes).
-template <typename T>
-T shifted_exp_sum(const T* x, int64_t n, T shift, T* e) {
-  for (int64_t j = 0; j < n; ++j) e[j] = x[j] - shift;
-  exp_in_place(e, n);
-  return lane_sum(e, n);
 }
 
 // sum_j labels[j] * (log_total - (x[j] - peak)), in lanes as above.
@@ -139,12 +108,12 @@ inline int64_t label_of(DType label_dtype, const void* labels, int64_t r) {
 template <typename T>
 void sparse_typed(const T* logits, DType label_dtype, const void* labels, T* loss, int64_t rows,
                   int64_t classes) {
+  const SoftmaxRowLoops<T>& row = softmax_rows<T>();
   over_rows(rows, classes, [&](int64_t lo, int64_t hi) {
-    std::vector<T> e(static_cast<size_t>(classes));  // the row's exponentials
     for (int64_t r = lo; r < hi; ++r) {
       const T* x = logits + r * classes;
-      const T peak = row_peak(x, classes);
-      const T total = shifted_exp_sum(x, classes, peak, e.data());
+      const T peak = row.peak(x, classes);
+      const T total = row.shifted_exp_sum(x, classes, peak, nullptr);
       // (peak - x[label]) first: its digits survive when the loss is small.
       loss[r] = (peak - x[label_of(label_dtype, labels, r)]) + std::log(total);
     }
@@ -154,11 +123,12 @@ void sparse_typed(const T* logits, DType label_dtype, const void* labels, T* los
 template <typename T>
 void sparse_grad_typed(const T* logits, DType label_dtype, const void* labels, const T* g, T* out,
                        int64_t rows, int64_t classes) {
+  const SoftmaxRowLoops<T>& row = softmax_rows<T>();
   over_rows(rows, classes, [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const T* x = logits + r * classes;
       T* p = out + r * classes;
-      const T total = shifted_exp_sum(x, classes, row_peak(x, classes), p);
+      const T total = row.shifted_exp_sum(x, classes, row.peak(x, classes), p);
       const T inverse = T(1) / total;
       const int64_t label = label_of(label_dtype, labels, r);
       // The label's element is (e * inverse - 1) [* g]; every other one e * inverse [* g]: each
@@ -166,10 +136,10 @@ void sparse_grad_typed(const T* logits, DType label_dtype, const void* labels, c
       const T at_label = p[label] * inverse - T(1);
       if (g) {
         const T scale = g[r];
-        for (int64_t j = 0; j < classes; ++j) p[j] = (p[j] * inverse) * scale;
+        row.scale_twice(p, classes, inverse, scale);
         p[label] = at_label * scale;
       } else {
-        for (int64_t j = 0; j < classes; ++j) p[j] *= inverse;
+        row.scale(p, classes, inverse);
         p[label] = at_label;
       }
     }
@@ -179,11 +149,11 @@ void sparse_grad_typed(const T* logits, DType label_dtype, const void* labels, c
 template <typename T>
 void dense_typed(const T* labels, const T* logits, T* loss, int64_t outer, int64_t n,
                  int64_t inner) {
+  const SoftmaxRowLoops<T>& row = softmax_rows<T>();
   over_rows(outer * inner, n, [&](int64_t lo, int64_t hi) {
     // Rows strided by `inner` are copied into contiguous scratch (x, then z), so every layout
-    // runs the same row code and gives the same bits; the row's exponentials follow them.
-    std::vector<T> scratch(static_cast<size_t>(3 * n));
-    T* e = scratch.data() + 2 * n;
+    // runs the same row code and gives the same bits.
+    std::vector<T> scratch(static_cast<size_t>(2 * n));
     for (int64_t r = lo; r < hi; ++r) {
       const int64_t o = r / inner, i = r % inner;
       const T* x = logits + o * n * inner + i;
@@ -200,8 +170,8 @@ void dense_typed(const T* labels, const T* logits, T* loss, int64_t outer, int64
         loss[r] = T(0);
         continue;
       }
-      const T peak = row_peak(x, n);
-      const T log_total = std::log(shifted_exp_sum(x, n, peak, e));
+      const T peak = row.peak(x, n);
+      const T log_total = std::log(row.shifted_exp_sum(x, n, peak, nullptr));
       loss[r] = weighted_neg_log_softmax_sum(z, x, n, peak, log_total);
     }
   });
@@ -210,6 +180,7 @@ void dense_typed(const T* labels, const T* logits, T* loss, int64_t outer, int64
 template <typename T>
 void dense_grad_typed(const T* labels, const T* logits, const T* g, T* d_logits, T* d_labels,
                       int64_t outer, int64_t n, int64_t inner) {
+  const SoftmaxRowLoops<T>& row = softmax_rows<T>();
   over_rows(outer * inner, n, [&](int64_t lo, int64_t hi) {
     // x and z copies for strided rows (as in the forward), and the row's exponentials.
     std::vector<T> scratch(static_cast<size_t>(3 * n));
@@ -227,8 +198,8 @@ void dense_grad_typed(const T* labels, const T* logits, const T* g, T* d_logits,
           z = scratch.data() + n;
         }
       }
-      const T peak = row_peak(x, n);
-      const T total = shifted_exp_sum(x, n, peak, e);
+      const T peak = row.peak(x, n);
+      const T total = row.shifted_exp_sum(x, n, peak, e);
       // Multiplying by 1 is exact: without g the values are those of the factor alone.
       const T scale = g ? g[r] : T(1);
       if (d_logits) {
@@ -259,11 +230,9 @@ void sigmoid_grad_typed(const T* s, const T* z, const T* x, const T* g, T* d_log
 
 template <typename T>
 void sigmoid_typed(const T* z, const T* x, T* out, int64_t n) {
+  const SoftmaxRowLoops<T>& row = softmax_rows<T>();
   parallel_ranges(n, [&](int64_t lo, int64_t hi) {
-    for (int64_t j = lo; j < hi; ++j) {
-      const T v = x[j];
-      out[j] = ((v > T(0) ? v : T(0)) - v * z[j]) + std::log1p(std::exp(-std::fabs(v)));
-    }
+    row.sigmoid_cross_entropy(z + lo, x + lo, out + lo, hi - lo);
   }, 16, kParallelElements);
 }
 

@@ -2,18 +2,20 @@
 // exponentiating, so logits of any finite size give finite losses and gradients. Each row is read
 // from memory once per call and then worked on in cache (maximum, sum of exponentials, result).
 //
-// One portable build serves every instruction set, so every ISA gives the same bits. Within a row
-// the sum of exponentials runs in kCrossEntropyLanes interleaved partial sums combined by a fixed
-// tree, the order a vector build would use; rows are independent, so splitting rows between
-// threads never changes a result.
+// The row loops (maximum, exponentials and their sum, scaling) are those of the active instruction
+// set's table (kernels/softmax_rows.h), which give the same bits on every ISA; the remaining steps
+// are portable code with no contraction into FMA. The label-weighted sums of the dense loss run in
+// kCrossEntropyLanes interleaved partial sums combined by a fixed tree, like the table's. Rows are
+// independent, so splitting rows between threads never changes a result.
 #pragma once
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "kernels/softmax_rows.h"
 
 namespace tapegrad::kernels {
 
-constexpr int kCrossEntropyLanes = 16;
+constexpr int kCrossEntropyLanes = kSoftmaxLanes;
 
 // loss[r] = log(sum_j exp(logits[r, j])) - logits[r, labels[r]] for logits [rows, classes].
 // labels are int32 or int64 (`label_dtype`) and already checked to lie in [0, classes).

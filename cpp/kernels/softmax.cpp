@@ -1,33 +1,48 @@
 #include "kernels/softmax.h"
 
 #include <cmath>
+#include <vector>
+
+#include "core/parallel.h"
+#include "kernels/softmax_rows.h"
 
 namespace tapegrad::kernels {
 namespace {
 
+// Rows run on several threads when the row loop does at least this many exponentials.
+constexpr int64_t kParallelElements = int64_t(1) << 15;
+
+// One row, contiguous: y = softmax(x) or log_softmax(x) (y may be x).
+template <typename T>
+void softmax_row(const SoftmaxRowLoops<T>& row, bool log, const T* x, T* y, int64_t n) {
+  const T peak = row.peak(x, n);
+  if (log) {
+    // (x - peak) - log(total): subtracting the peak first keeps the digits of small results.
+    const T log_total = std::log(row.shifted_exp_sum(x, n, peak, nullptr));
+    row.shifted_minus(x, y, n, peak, log_total);
+  } else {
+    row.divide(y, n, row.shifted_exp_sum(x, n, peak, y));
+  }
+}
+
 template <typename T>
 void softmax_typed(bool log, const T* x, T* out, int64_t outer, int64_t n, int64_t inner) {
-  for (int64_t o = 0; o < outer; ++o) {
-    for (int64_t i = 0; i < inner; ++i) {
-      const T* col = x + o * n * inner + i;
-      T* dst = out + o * n * inner + i;
-      T peak = col[0];
-      for (int64_t k = 1; k < n; ++k) peak = col[k * inner] > peak ? col[k * inner] : peak;
-      if (!std::isfinite(peak)) peak = T(0);  // all -inf (or an inf): the sums below decide
-      // Accumulated in double, in order: the same bits for any layout of the other axes.
-      double total = 0;
-      for (int64_t k = 0; k < n; ++k) total += std::exp(static_cast<double>(col[k * inner] - peak));
-      if (log) {
-        // (x - peak) - log(total): subtracting the peak first keeps the digits of small results.
-        const double log_total = std::log(total);
-        for (int64_t k = 0; k < n; ++k)
-          dst[k * inner] = static_cast<T>(static_cast<double>(col[k * inner] - peak) - log_total);
-      } else {
-        for (int64_t k = 0; k < n; ++k)
-          dst[k * inner] = static_cast<T>(std::exp(static_cast<double>(col[k * inner] - peak)) / total);
+  const SoftmaxRowLoops<T>& row = softmax_rows<T>();
+  parallel_ranges(outer * inner, [&](int64_t lo, int64_t hi) {
+    // A row strided by `inner` is gathered into contiguous scratch, worked on there and
+    // scattered back, so every layout runs the same row code and gives the same bits.
+    std::vector<T> scratch(inner != 1 ? static_cast<size_t>(n) : 0);
+    for (int64_t r = lo; r < hi; ++r) {
+      const int64_t base = (r / inner) * n * inner + r % inner;
+      if (inner == 1) {
+        softmax_row(row, log, x + base, out + base, n);
+        continue;
       }
+      for (int64_t k = 0; k < n; ++k) scratch[k] = x[base + k * inner];
+      softmax_row(row, log, scratch.data(), scratch.data(), n);
+      for (int64_t k = 0; k < n; ++k) out[base + k * inner] = scratch[k];
     }
-  }
+  }, 1, kParallelElements / n + 2);
 }
 
 }  // namespace

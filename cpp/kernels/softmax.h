@@ -1,6 +1,7 @@
 // Softmax and log-softmax along one axis, computed stably: the axis' maximum is subtracted before
-// exponentiating, so large logits give finite results. One portable build (the exponentials
-// call the C library), so every instruction set gives the same bits.
+// exponentiating, so large logits give finite results. Computed in the logits' dtype by the row
+// loops of kernels/softmax_rows.h (vector exponentials, the row's sum in fixed lanes), so every
+// instruction set and every thread count gives the same bits.
 #pragma once
 #include <cstdint>
 

@@ -39,6 +39,7 @@ struct Avx2Vec<float> {
   static M isnan(V a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
   static M mor(M a, M b) { return _mm256_or_ps(a, b); }
   static bool any(M m) { return _mm256_movemask_ps(m) != 0; }
+  static bool all(M m) { return _mm256_movemask_ps(m) == 0xff; }
   static V select(M m, V a, V b) { return _mm256_blendv_ps(b, a, m); }
   static I bits(V v) { return _mm256_castps_si256(v); }
   static V from_bits(I i) { return _mm256_castsi256_ps(i); }
@@ -119,6 +120,7 @@ struct Avx2Vec<double> {
   static M isnan(V a) { return _mm256_cmp_pd(a, a, _CMP_UNORD_Q); }
   static M mor(M a, M b) { return _mm256_or_pd(a, b); }
   static bool any(M m) { return _mm256_movemask_pd(m) != 0; }
+  static bool all(M m) { return _mm256_movemask_pd(m) == 0xf; }
   static V select(M m, V a, V b) { return _mm256_blendv_pd(b, a, m); }
   static I bits(V v) { return _mm256_castpd_si256(v); }
   static V from_bits(I i) { return _mm256_castsi256_pd(i); }

@@ -41,6 +41,7 @@ struct Avx512Vec<float> {
   static M isnan(V a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
   static M mor(M a, M b) { return static_cast<M>(a | b); }
   static bool any(M m) { return m != 0; }
+  static bool all(M m) { return m == static_cast<M>(~0u); }
   static V select(M m, V a, V b) { return _mm512_mask_blend_ps(m, b, a); }
   static I bits(V v) { return _mm512_castps_si512(v); }
   static V from_bits(I i) { return _mm512_castsi512_ps(i); }
@@ -91,6 +92,7 @@ struct Avx512Vec<double> {
   static M isnan(V a) { return _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q); }
   static M mor(M a, M b) { return static_cast<M>(a | b); }
   static bool any(M m) { return m != 0; }
+  static bool all(M m) { return m == static_cast<M>(~0u); }
   static V select(M m, V a, V b) { return _mm512_mask_blend_pd(m, b, a); }
   static I bits(V v) { return _mm512_castpd_si512(v); }
   static V from_bits(I i) { return _mm512_castsi512_pd(i); }

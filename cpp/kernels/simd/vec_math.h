@@ -47,6 +47,9 @@ struct Consts<float> {
   static constexpr float kExpHi = 89.0f;           // e^89 overflows: the clamp keeps 2^n finite-sized
   static constexpr float kExpLo = -104.0f;         // e^-104 rounds to 0
   static constexpr float kExpm1Big = 88.0f;        // above it expm1 takes exp's scaling (2^n may be 2^128)
+  // On [kExpNormalLo, kExpNormalHi] n lies in [-124, 127] and e^x is a normal number.
+  static constexpr float kExpNormalLo = -86.0f;
+  static constexpr float kExpNormalHi = 88.0f;
   // Q(r) = (e^r - 1 - r) / r^2 = sum r^j / (j + 2)!, lowest degree first.
   static constexpr float kExpQ[] = {1.0f / 2, 1.0f / 6, 1.0f / 24, 1.0f / 120, 1.0f / 720, 1.0f / 5040};
   static constexpr float kMinNormal = 0x1p-126f;
@@ -79,6 +82,8 @@ struct Consts<double> {
   static constexpr double kLn2Lo = 0x1.abc9e3b39803fp-56;
   static constexpr double kExpHi = 710.0;
   static constexpr double kExpLo = -746.0;
+  static constexpr double kExpNormalLo = -707.0;   // n in [-1020, 1023]
+  static constexpr double kExpNormalHi = 709.0;
   static constexpr double kExpQ[] = {1.0 / 2,        1.0 / 6,         1.0 / 24,         1.0 / 120,
                                      1.0 / 720,      1.0 / 5040,      1.0 / 40320,      1.0 / 362880,
                                      1.0 / 3628800,  1.0 / 39916800,  1.0 / 479001600,  1.0 / 6227020800};
@@ -137,20 +142,34 @@ struct ExpParts {
   typename O::V em1r, s1, s2;
 };
 
+// e^x = (1 + em1r) 2^n with em1r = e^r - 1, |r| <= ln2 / 2, for x in [kExpLo, kExpHi].
 template <class O>
-ExpParts<O> exp_parts(typename O::V x) {
+struct ExpReduced {
+  typename O::V em1r;
+  typename O::I n;
+};
+
+template <class O>
+ExpReduced<O> exp_reduce(typename O::V x) {
   using C = Consts<typename O::T>;
   using V = typename O::V;
-  using I = typename O::I;
-  x = O::select(O::gt(x, O::set1(C::kExpHi)), O::set1(C::kExpHi), x);
-  x = O::select(O::lt(x, O::set1(C::kExpLo)), O::set1(C::kExpLo), x);
   const V z = O::fma(x, O::set1(C::kLog2e), O::set1(C::kShifter));
   const V nf = O::sub(z, O::set1(C::kShifter));
   V r = O::fma(nf, O::set1(-C::kLn2Hi), x);
   r = O::fma(nf, O::set1(-C::kLn2Lo), r);
+  return {O::fma(O::mul(r, r), horner<O>(r, C::kExpQ), r), O::isub(O::bits(z), O::iset1(C::kShifterBits))};
+}
+
+template <class O>
+ExpParts<O> exp_parts(typename O::V x) {
+  using C = Consts<typename O::T>;
+  using I = typename O::I;
+  x = O::select(O::gt(x, O::set1(C::kExpHi)), O::set1(C::kExpHi), x);
+  x = O::select(O::lt(x, O::set1(C::kExpLo)), O::set1(C::kExpLo), x);
+  const ExpReduced<O> red = exp_reduce<O>(x);
   ExpParts<O> p;
-  p.em1r = O::fma(O::mul(r, r), horner<O>(r, C::kExpQ), r);
-  const I n = O::isub(O::bits(z), O::iset1(C::kShifterBits));
+  p.em1r = red.em1r;
+  const I n = red.n;
   const I n1 = O::isub(O::template shr<1>(O::iadd(n, O::iset1(2 * C::kHalfBias))), O::iset1(C::kHalfBias));
   p.s1 = pow2<O>(n1);
   p.s2 = pow2<O>(O::isub(n, n1));
@@ -166,6 +185,22 @@ typename O::V exp_finite(typename O::V x) {  // NaN in gives some NaN
 template <class O>
 typename O::V exp(typename O::V x) {
   return nan_through<O>(x, exp_finite<O>(x));
+}
+
+// True when every lane of x lies in [kExpNormalLo, kExpNormalHi] (so none is NaN).
+template <class O>
+bool exp_normal_range(typename O::V x) {
+  using C = Consts<typename O::T>;
+  return O::all(O::ge(x, O::set1(C::kExpNormalLo))) && O::all(O::lt(x, O::set1(C::kExpNormalHi)));
+}
+
+// exp(x) for x in [kExpNormalLo, kExpNormalHi], with exp's bits: there (1 + em1r) 2^n is normal,
+// so scaling by 2^n at once is exact, like exp's two exact scalings, and exp's clamps and NaN
+// test change nothing.
+template <class O>
+typename O::V exp_normal(typename O::V x) {
+  const ExpReduced<O> red = exp_reduce<O>(x);
+  return O::mul(O::add(O::set1(1), red.em1r), pow2<O>(red.n));
 }
 
 // expm1 for x <= kExpm1Big (NaN in gives some NaN).

@@ -34,6 +34,7 @@ struct ScalarVecBase {
   static M isnan(V a) { return a != a; }
   static M mor(M a, M b) { return a || b; }
   static bool any(M m) { return m; }
+  static bool all(M m) { return m; }
   static V select(M m, V a, V b) { return m ? a : b; }
 
   static I bits(V v) {
