@@ -106,16 +106,33 @@ inline int64_t label_of(DType label_dtype, const void* labels, int64_t r) {
 }
 
 template <typename T>
-void sparse_typed(const T* logits, DType label_dtype, const void* labels, T* loss, int64_t rows,
-                  int64_t classes) {
+void sparse_typed(const T* logits, DType label_dtype, const void* labels, T* loss, T* probs,
+                  int64_t rows, int64_t classes) {
   const SoftmaxRowLoops<T>& row = softmax_rows<T>();
   over_rows(rows, classes, [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const T* x = logits + r * classes;
+      T* p = probs ? probs + r * classes : nullptr;
       const T peak = row.peak(x, classes);
-      const T total = row.shifted_exp_sum(x, classes, peak, nullptr);
+      const T total = row.shifted_exp_sum(x, classes, peak, p);
       // (peak - x[label]) first: its digits survive when the loss is small.
       loss[r] = (peak - x[label_of(label_dtype, labels, r)]) + std::log(total);
+      if (p) row.scale(p, classes, T(1) / total);  // e * inverse, as sparse_grad_typed rounds it
+    }
+  });
+}
+
+template <typename T>
+void sparse_grad_from_probs_typed(const T* probs, DType label_dtype, const void* labels,
+                                  const T* g, T* out, int64_t rows, int64_t classes) {
+  over_rows(rows, classes, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      const T* p = probs + r * classes;
+      T* o = out + r * classes;
+      const T scale = g[r];
+      for (int64_t j = 0; j < classes; ++j) o[j] = p[j] * scale;
+      const int64_t label = label_of(label_dtype, labels, r);
+      o[label] = (p[label] - T(1)) * scale;
     }
   });
 }
@@ -239,12 +256,26 @@ void sigmoid_typed(const T* z, const T* x, T* out, int64_t n) {
 }  // namespace
 
 void sparse_softmax_cross_entropy(DType dtype, const void* logits, DType label_dtype,
-                                  const void* labels, void* loss, int64_t rows, int64_t classes) {
+                                  const void* labels, void* loss, void* probs, int64_t rows,
+                                  int64_t classes) {
   if (dtype == DType::F32)
     return sparse_typed(static_cast<const float*>(logits), label_dtype, labels,
-                        static_cast<float*>(loss), rows, classes);
+                        static_cast<float*>(loss), static_cast<float*>(probs), rows, classes);
   sparse_typed(static_cast<const double*>(logits), label_dtype, labels, static_cast<double*>(loss),
-               rows, classes);
+               static_cast<double*>(probs), rows, classes);
+}
+
+void sparse_softmax_cross_entropy_grad_from_probs(DType dtype, const void* probs,
+                                                  DType label_dtype, const void* labels,
+                                                  const void* g, void* out, int64_t rows,
+                                                  int64_t classes) {
+  if (dtype == DType::F32)
+    return sparse_grad_from_probs_typed(static_cast<const float*>(probs), label_dtype, labels,
+                                        static_cast<const float*>(g), static_cast<float*>(out),
+                                        rows, classes);
+  sparse_grad_from_probs_typed(static_cast<const double*>(probs), label_dtype, labels,
+                               static_cast<const double*>(g), static_cast<double*>(out), rows,
+                               classes);
 }
 
 void sparse_softmax_cross_entropy_grad(DType dtype, const void* logits, DType label_dtype,

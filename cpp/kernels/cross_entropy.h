@@ -19,8 +19,11 @@ constexpr int kCrossEntropyLanes = kSoftmaxLanes;
 
 // loss[r] = log(sum_j exp(logits[r, j])) - logits[r, labels[r]] for logits [rows, classes].
 // labels are int32 or int64 (`label_dtype`) and already checked to lie in [0, classes).
+// When `probs` is not null it receives softmax(logits) [rows, classes], with the bits the gradient
+// below computes it with.
 void sparse_softmax_cross_entropy(DType dtype, const void* logits, DType label_dtype,
-                                  const void* labels, void* loss, int64_t rows, int64_t classes);
+                                  const void* labels, void* loss, void* probs, int64_t rows,
+                                  int64_t classes);
 
 // out[r, j] = (softmax(logits[r])[j] - (j == labels[r])) * g[r], or without the factor when g is
 // null: the gradient of the loss above with respect to the logits. With g, each element is the
@@ -28,6 +31,11 @@ void sparse_softmax_cross_entropy(DType dtype, const void* logits, DType label_d
 void sparse_softmax_cross_entropy_grad(DType dtype, const void* logits, DType label_dtype,
                                        const void* labels, const void* g, void* out, int64_t rows,
                                        int64_t classes);
+// The same gradient times g from the forward's probabilities: one streaming pass, same bits.
+void sparse_softmax_cross_entropy_grad_from_probs(DType dtype, const void* probs,
+                                                  DType label_dtype, const void* labels,
+                                                  const void* g, void* out, int64_t rows,
+                                                  int64_t classes);
 
 // For labels and logits viewed as [outer, n, inner], along n:
 // loss[o, i] = -sum_k labels[o, k, i] * log_softmax(logits[o, :, i])[k].

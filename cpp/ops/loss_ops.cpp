@@ -99,11 +99,17 @@ TensorPtr sparse_forward(const OpDef& op, const TensorPtr* in, const OpArguments
   const TensorPtr& logits = in[1];
   const int64_t classes = check_sparse(labels, logits, op.name);
   TensorPtr loss = TensorImpl::empty(logits->dtype(), labels->shape(), op.name);
+  // While a tape records, the forward also keeps the probabilities, which its first derivative
+  // then reads in one pass instead of recomputing each row's maximum and exponentials.
+  TensorPtr probs;
+  if (tape_stack::any_recording() && logits->numel() > 0)
+    probs = TensorImpl::empty(logits->dtype(), logits->shape(), op.name);
   LongRunning unlocked(static_cast<double>(logits->numel()) >= kLongRunningWork);
   if (loss->numel() > 0)
     kernels::sparse_softmax_cross_entropy(logits->dtype(), logits->raw(), labels->dtype(),
-                                          labels->raw(), loss->raw(), loss->numel(), classes);
-  return recorded(op, {&labels, &logits}, loss);
+                                          labels->raw(), loss->raw(),
+                                          probs ? probs->raw() : nullptr, loss->numel(), classes);
+  return recorded(op, {&labels, &logits}, loss, OpAttrs{}, probs);
 }
 
 // softmax(logits) - one_hot(labels) along the last axis, times g per row when g is not null.
@@ -145,7 +151,16 @@ void sparse_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   const G& labels = e.saved[0];
   const G& logits = e.saved[1];
   if (fused_ok() && gradient_batch_axes() == 0) {
-    out[1] = sparse_grad(labels, logits, &g, "gradient");
+    if (e.saved_aux) {
+      out[1] = TensorImpl::empty(logits->dtype(), logits->shape(), "gradient");
+      const int64_t rows = labels->numel();
+      LongRunning unlocked(static_cast<double>(logits->numel()) >= kLongRunningWork);
+      kernels::sparse_softmax_cross_entropy_grad_from_probs(
+          logits->dtype(), e.saved_aux->raw(), labels->dtype(), labels->raw(), g->raw(),
+          out[1]->raw(), rows, logits->numel() / rows);
+    } else {
+      out[1] = sparse_grad(labels, logits, &g, "gradient");
+    }
     return;
   }
   Shape column = e.in_shape[0];

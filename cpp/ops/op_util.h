@@ -43,12 +43,13 @@ inline const TensorPtr& recorded(const OpDef& op, const TensorPtr* inputs, int n
   return out;
 }
 inline const TensorPtr& recorded(const OpDef& op, std::initializer_list<const TensorPtr*> inputs,
-                                 const TensorPtr& out, const OpAttrs& attrs = OpAttrs{}) {
+                                 const TensorPtr& out, const OpAttrs& attrs = OpAttrs{},
+                                 const TensorPtr& aux = TensorPtr()) {
   if (tape_stack::any_active() && op.recorded() && is_floating(out->dtype())) {
     TensorPtr in[kMaxNamedInputs];
     int n = 0;
     for (const TensorPtr* p : inputs) in[n++] = *p;
-    tape_stack::record(op, in, n, out, attrs);
+    tape_stack::record(op, in, n, out, attrs, aux);
   }
   return out;
 }

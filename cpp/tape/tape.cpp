@@ -108,7 +108,7 @@ void Tape::on_variable_read(const VariablePtr& v) {
 }
 
 void Tape::maybe_record(const OpDef& op, const TensorPtr* inputs, int n, const TensorPtr& out,
-                        const OpAttrs& attrs) {
+                        const OpAttrs& attrs, const TensorPtr& aux) {
   // Most ops have one or two inputs: their slots are looked up without allocating.
   int32_t local_slots[kMaxNamedInputs];
   std::vector<int32_t> spilled_slots(n > kMaxNamedInputs ? n : 0);
@@ -134,6 +134,7 @@ void Tape::maybe_record(const OpDef& op, const TensorPtr* inputs, int n, const T
     if (save_inputs) e.saved[i] = inputs[i];
   }
   if (op.saves == Saves::Output || op.saves == Saves::InputsAndOutput) e.saved_output = out;
+  e.saved_aux = aux;
   e.attrs = attrs;
   e.out_slot = ensure_slot(*out);
 }
@@ -295,9 +296,9 @@ bool any_recording() {
 }
 
 void record(const OpDef& op, const TensorPtr* inputs, int n, const TensorPtr& out,
-            const OpAttrs& attrs) {
+            const OpAttrs& attrs, const TensorPtr& aux) {
   for (const TapePtr& t : t_stack)
-    if (t->recording()) t->maybe_record(op, inputs, n, out, attrs);
+    if (t->recording()) t->maybe_record(op, inputs, n, out, attrs, aux);
 }
 
 void variable_read(const VariablePtr& v) {

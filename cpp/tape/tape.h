@@ -44,6 +44,7 @@ struct TapeEntry {
   PerInput<Shape> in_shape;
   PerInput<TensorPtr> saved;  // the inputs, kept only when the op's rule reads them
   TensorPtr saved_output;     // the output, kept only when the op's rule reads it
+  TensorPtr saved_aux;        // a tensor the forward made for the rule alone, or null
   OpAttrs attrs;
 };
 
@@ -99,7 +100,7 @@ class Tape {
 
   // Called by the op layer after computing an op.
   void maybe_record(const OpDef& op, const TensorPtr* inputs, int n, const TensorPtr& out,
-                    const OpAttrs& attrs);
+                    const OpAttrs& attrs, const TensorPtr& aux);
   void on_variable_read(const VariablePtr& v);
 
   static int64_t live_count();
@@ -140,8 +141,9 @@ bool any_active();
 // True when some tape on this thread records right now: backward rules may take fused,
 // non-recording fast paths only when this is false.
 bool any_recording();
+// `aux`: a tensor the forward computed for the rule (kept as TapeEntry::saved_aux), or null.
 void record(const OpDef& op, const TensorPtr* inputs, int n, const TensorPtr& out,
-            const OpAttrs& attrs);
+            const OpAttrs& attrs, const TensorPtr& aux = TensorPtr());
 void variable_read(const VariablePtr& v);
 }  // namespace tape_stack
 
