@@ -81,19 +81,10 @@ void unary(UnaryOp op, const T* x, T* out, int64_t n) {
   }
 }
 
-// Walks the contiguous input in order, adding each element into its output.
+// Walks the contiguous input in order, adding each element into its output (wrapping).
 template <typename T>
 void reduce_sum(const T* in, T* out, const ReducePlan& p) {
-  std::memset(out, 0, static_cast<size_t>(p.out_numel) * sizeof(T));
-  int64_t next = 0;
-  const int last = p.rank > 0 ? p.rank - 1 : 0;
-  const int64_t step = p.rank ? p.out_stride[last] : 0;
-  GatherPlan shape_only;
-  shape_only.rank = p.rank;
-  for (int d = 0; d < p.rank; ++d) shape_only.shape[d] = p.shape[d];
-  for_rows(shape_only, p.out_stride, nullptr, [&](int64_t off, int64_t, int64_t, int64_t n) {
-    for (int64_t i = 0; i < n; ++i, ++next) out[off + i * step] = wrap_add(out[off + i * step], in[next]);
-  });
+  fold_in_order(in, out, p, T(0), [](T acc, T x) { return wrap_add(acc, x); });
 }
 
 template <typename T>

@@ -49,17 +49,7 @@ void scan_typed(ScanOp op, bool exclusive, bool reverse, const T* x, T* out, int
 // Walks the contiguous input in order, multiplying each element into its output.
 template <typename T>
 void reduce_prod_typed(const T* in, T* out, const ReducePlan& p) {
-  for (int64_t j = 0; j < p.out_numel; ++j) out[j] = T(1);
-  int64_t next = 0;
-  const int last = p.rank > 0 ? p.rank - 1 : 0;
-  const int64_t step = p.rank ? p.out_stride[last] : 0;
-  GatherPlan shape_only;
-  shape_only.rank = p.rank;
-  for (int d = 0; d < p.rank; ++d) shape_only.shape[d] = p.shape[d];
-  for_rows(shape_only, p.out_stride, nullptr, [&](int64_t off, int64_t, int64_t, int64_t n) {
-    for (int64_t i = 0; i < n; ++i, ++next)
-      out[off + i * step] = combine(ScanOp::Prod, out[off + i * step], in[next]);
-  });
+  fold_in_order(in, out, p, T(1), [](T acc, T x) { return combine(ScanOp::Prod, acc, x); });
 }
 
 }  // namespace

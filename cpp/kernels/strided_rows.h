@@ -44,4 +44,23 @@ void binary_rows(const In* a, const In* b, Out* out, const Plan& p, F f) {
   });
 }
 
+// Folds a contiguous input into the outputs of a ReducePlan in input order: out[j] starts at
+// `init` and each element is combined into its output as f(out[j], x). Strictly sequential per
+// output, so the result is the same for any layout of the reduced axes.
+template <typename T, typename ReducePlanT, typename F>
+void fold_in_order(const T* in, T* out, const ReducePlanT& p, T init, F f) {
+  for (int64_t j = 0; j < p.out_numel; ++j) out[j] = init;
+  int64_t next = 0;
+  const int last = p.rank > 0 ? p.rank - 1 : 0;
+  const int64_t step = p.rank ? p.out_stride[last] : 0;
+  struct {
+    int rank;
+    int64_t shape[kMaxRank];
+  } shape_only{p.rank, {}};
+  for (int d = 0; d < p.rank; ++d) shape_only.shape[d] = p.shape[d];
+  for_rows(shape_only, p.out_stride, nullptr, [&](int64_t off, int64_t, int64_t, int64_t n) {
+    for (int64_t i = 0; i < n; ++i, ++next) out[off + i * step] = f(out[off + i * step], in[next]);
+  });
+}
+
 }  // namespace tapegrad::kernels
