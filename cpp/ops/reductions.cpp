@@ -42,7 +42,7 @@ Shape reduced_shape(const Shape& in, uint32_t mask, bool keepdims) {
 
 enum class Reduction : int { Sum, Mean };
 
-// Sum over the axes, then multiply by 1/count for a mean.
+// Sum over the axes, then divide by the count for a mean.
 TensorPtr reduce(const OpDef& op, const TensorPtr& x, const std::vector<int64_t>* axes,
                  bool keepdims) {
   const char* name = op.name;
@@ -73,10 +73,11 @@ TensorPtr reduce(const OpDef& op, const TensorPtr& x, const std::vector<int64_t>
       } else {
         k.get<T>().reduce_sum(x->data<T>(), out->data<T>(), plan);
       }
-      // A mean over nothing is 0 * inf = NaN, as numpy gives.
+      // sum / count, one rounding as numpy's mean; a mean over nothing is 0 / 0 = NaN.
       if (mean && count != 1) {
-        const T factor = count == 0 ? T(1) / T(0) : T(1) / static_cast<T>(count);
-        k.get<T>().scale(out->numel(), factor, out->data<T>(), out->data<T>());
+        const T n = static_cast<T>(count);
+        T* o = out->data<T>();
+        for (int64_t i = 0; i < out->numel(); ++i) o[i] = o[i] / n;
       }
     });
   }

@@ -23,13 +23,7 @@ def test_large_reduction_accuracy(dtype, rng):
     np.testing.assert_allclose(np.asarray(tg.reduce_sum(big, axis=0)), [big.astype(np.float64).sum()], rtol=rtol)
 
 
-# reduce_mean multiplies the float32 sum by the float32 reciprocal 1/n (cpp/ops/reductions.cpp), a
-# second rounding: on this test's positive values its mean is one ulp from numpy's (the sum itself
-# is correctly rounded). Strict: the mark fails the run once the mean is rounded once.
-MEAN_ONE_ULP_OFF = pytest.mark.xfail(strict=True, reason="float32 reduce_mean is sum * (1/n), rounded twice")
-
-
-@pytest.mark.parametrize("values", [pytest.param("positive", marks=MEAN_ONE_ULP_OFF), "mixed_sign"])
+@pytest.mark.parametrize("values", ["positive", "mixed_sign"])
 def test_float32_sum_of_ten_million_at_least_as_accurate_as_numpy(values, rng):
     """The accuracy bar: float32 sums over 10^7 elements at least as accurate as numpy's pairwise
     sum. Error against the float64 sum; half a float32 ulp of the result is the best any float32
@@ -45,16 +39,6 @@ def test_float32_sum_of_ten_million_at_least_as_accurate_as_numpy(values, rng):
     err_mean = abs(float(tg.reduce_mean(t)) - ref / n)
     np_err_mean = abs(float(np.mean(x)) - ref / n)
     assert err_mean <= max(np_err_mean, float(np.spacing(np.abs(np.float32(ref / n)))) / 2) * (1 + 1e-6)
-
-
-def test_float32_sum_of_ten_million_positive_values_at_least_as_accurate_as_numpy(rng):
-    """The reduce_sum half of the [positive] case above, which its xfail mark leaves unchecked."""
-    n = 10_000_000
-    x = rng.random(n, dtype=np.float32) + np.float32(0.1)
-    ref = np.sum(x.astype(np.float64))
-    floor = float(np.spacing(np.abs(np.float32(ref)))) / 2
-    err_sum = abs(float(tg.reduce_sum(tg.constant(x))) - ref)
-    assert err_sum <= max(abs(float(np.sum(x)) - ref), floor) * (1 + 1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
