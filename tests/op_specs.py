@@ -1290,6 +1290,8 @@ def _concat_variants():
             out.append(Variant(f"axis{axis}-" + "+".join(fmt(s) for s in shapes), shapes, {"axis": axis}, pack=True))
     out.append(Variant("one_value", ((2, 3),), {"axis": 1}, pack=True))
     out.append(Variant("positional_axis", ((2, 3), (2, 2)), {"axis": 1}, pack=True, positional=True))
+    # More values than an op names inputs: the tape keeps their records on the heap.
+    out.append(Variant("five_values", ((2, 1), (2, 3), (2, 0), (2, 2), (2, 1)), {"axis": 1}, pack=True))
     return tuple(out)
 
 
@@ -1299,6 +1301,7 @@ def _stack_variants():
         base = _shape(rank)
         for axis in range(-rank - 1, rank + 1):
             out.append(Variant(f"axis{axis}-{fmt(base)}x2", (base, base), {"axis": axis}, pack=True))
+    out.append(Variant("five_values", ((3,),) * 5, {"axis": 1}, pack=True))
     return tuple(out)
 
 
@@ -1352,12 +1355,12 @@ def _join_rows():
         OpSpec(
             name="concat", spellings={"concat": tg.concat},
             ref=lambda *arrays, axis: np.concatenate(arrays, axis), arity=2, kind="shape",
-            domain=(randn, randn, randn), variants=_concat_variants(),
+            domain=(randn,) * 5, variants=_concat_variants(),
             second_order={"concat": lambda t: tg.concat([t * t, t], 0) * tg.concat([t, tg.sin(t)], 0)},
             fuzz_args=(("tensors", None), ("axis", "axis")), bad_inputs=_concat_bad_inputs()),
         OpSpec(
             name="stack", spellings={"stack": tg.stack}, ref=lambda *arrays, axis=0: np.stack(arrays, axis),
-            arity=2, kind="shape", domain=(randn, randn, randn), variants=_stack_variants(),
+            arity=2, kind="shape", domain=(randn,) * 5, variants=_stack_variants(),
             second_order={"stack": lambda t: tg.reduce_sum(tg.stack([t * t, tg.sin(t)], axis=1), axis=1) * t},
             fuzz_args=(("tensors", None), ("axis", "axis")), bad_inputs=_stack_bad_inputs()),
     )
