@@ -345,17 +345,29 @@ def pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", constant_values: Any
         raise _named(op, e) from None
 
 
+def _cut_along(value: Any, axis: Any, op: str):
+    """(tensor, shape, normalised axis) of split's and unstack's argument; a scalar has no axis."""
+    t = _tensor(value, op)
+    if t.ndim == 0:
+        raise ValueError(f"{op}: cannot {op} a scalar (shape ())")
+    return t, t.shape, _axis(axis, t.ndim, op, t.shape)
+
+
+def _window(shape: tuple, a: int, begin: int, size: int) -> List[int]:
+    """(begin, count, step) per axis: [begin, begin + size) along axis a, everything elsewhere."""
+    windows: List[int] = []
+    for d, dim in enumerate(shape):
+        windows += (begin, size, 1) if d == a else (0, dim, 1)
+    return windows
+
+
 def split(value: Any, num_or_size_splits: Any, axis: Any = 0) -> List["_core.Tensor"]:
     """Pieces of ``value`` along ``axis``, as ``tf.split``: ``num_or_size_splits`` is a count of
     equal pieces (which must divide the axis) or a list of piece sizes summing to the axis's size,
     one of which may be -1 (the rest). Returns a list of tensors; each piece's gradient flows
     back to its part of ``value``."""
     op = "split"
-    t = _tensor(value, op)
-    shape = t.shape
-    if t.ndim == 0:
-        raise ValueError(f"{op}: cannot split a scalar (shape ())")
-    a = _axis(axis, t.ndim, op, shape)
+    t, shape, a = _cut_along(value, axis, op)
     n = shape[a]
     spec = num_or_size_splits
     if isinstance(spec, (list, tuple)) or (isinstance(spec, (np.ndarray, _Tensor, _Variable)) and spec.ndim != 0):
@@ -383,10 +395,7 @@ def split(value: Any, num_or_size_splits: Any, axis: Any = 0) -> List["_core.Ten
     pieces = []
     begin = 0
     for size in sizes:
-        windows: List[int] = []
-        for d, dim in enumerate(shape):
-            windows += (begin, size, 1) if d == a else (0, dim, 1)
-        pieces.append(_slice(t, windows, shape[:a] + (size,) + shape[a + 1:]))
+        pieces.append(_slice(t, _window(shape, a, begin, size), shape[:a] + (size,) + shape[a + 1:]))
         begin += size
     return pieces
 
@@ -395,19 +404,9 @@ def unstack(value: Any, num: Optional[int] = None, axis: Any = 0) -> List["_core
     """The slices of ``value`` along ``axis``, that axis removed, as ``tf.unstack``: a list of
     ``value.shape[axis]`` tensors (``num``, when given, must equal it)."""
     op = "unstack"
-    t = _tensor(value, op)
-    shape = t.shape
-    if t.ndim == 0:
-        raise ValueError(f"{op}: cannot unstack a scalar (shape ())")
-    a = _axis(axis, t.ndim, op, shape)
+    t, shape, a = _cut_along(value, axis, op)
     n = shape[a]
     if num is not None and _int(num, op, "num") != n:
         raise ValueError(f"{op}: num={num} but axis {a} of the tensor of shape {shape} has size {n}")
     out_shape = shape[:a] + shape[a + 1:]
-    pieces = []
-    for i in range(n):
-        windows: List[int] = []
-        for d, dim in enumerate(shape):
-            windows += (i, 1, 1) if d == a else (0, dim, 1)
-        pieces.append(_slice(t, windows, out_shape))
-    return pieces
+    return [_slice(t, _window(shape, a, i, 1), out_shape) for i in range(n)]
