@@ -8,6 +8,7 @@
 #include "bindings/op_bindings.h"
 #include "bindings/operator_slots.h"
 #include "bindings/optimizer_bindings.h"
+#include "bindings/function_bindings.h"
 #include "bindings/py_api.h"
 #include "core/allocator.h"
 #include "core/errors.h"
@@ -228,6 +229,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("convert_to_tensor", &py_api::convert_to_tensor, arg("value"), arg("dtype") = none,
         "Like constant, but Tensors and Variables of another dtype are an error.");
   optimizer_bindings::bind(m);
+  function_bindings::bind(m);
 
   m.def("_differentiate", &py_api::differentiate, arg("f"), arg("args"), arg("kwargs"), arg("watch"),
         "The primitive behind the gradient wrappers (see tapegrad.gradients).");
@@ -271,8 +273,11 @@ PYBIND11_MODULE(_core, m) {
     d["cached_blocks"] = s.cached_blocks;
     d["cached_bytes"] = s.cached_bytes;
     d["system_allocs"] = s.system_allocs;
+    d["peak_live_bytes"] = s.peak_live_bytes;
     return d;
   });
+  m.def("reset_peak_bytes", &allocator::reset_peak,
+        "Start a new peak_live_bytes measurement (allocator_stats) from the bytes live now.");
   m.def("empty_cache", &allocator::empty_cache, "Return cached tensor memory to the system.");
 
   // Large kernels release the GIL (see core/long_running.h).

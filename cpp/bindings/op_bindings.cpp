@@ -1,5 +1,7 @@
 #include "bindings/op_bindings.h"
 
+#include "ops/call_op.h"
+
 #include <deque>
 #include <unordered_map>
 #include <string>
@@ -163,7 +165,7 @@ TensorPtr call(const OpDef& op, const py::handle* args) {
       }
     }
   }
-  return op.forward(op, op.variadic ? values.data() : in, a);
+  return ops::call_op(op, op.variadic ? values.data() : in, a);
 }
 
 const OpDef& op(const char* name) {

@@ -269,16 +269,27 @@ constexpr const OpDef* kList[] = {&kReduceSum, &kReduceMean, &kReduceProd, &kRed
 
 const OpList kReductionOps = {kList, sizeof(kList) / sizeof(kList[0])};
 
+namespace {
+// The arguments of a reduction call: the bindings' form of (axes, keepdims).
+OpArguments reduction_arguments(const std::vector<int64_t>* axes, bool keepdims) {
+  OpArguments args;
+  args.has_ints = axes != nullptr;
+  if (axes) args.ints = *axes;
+  args.flags[0] = keepdims;
+  return args;
+}
+}  // namespace
+
 TensorPtr reduce_sum(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims) {
-  return reduce(kReduceSum, x, axes, keepdims);
+  return call_op(kReduceSum, &x, reduction_arguments(axes, keepdims));
 }
 
 TensorPtr reduce_mean(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims) {
-  return reduce(kReduceMean, x, axes, keepdims);
+  return call_op(kReduceMean, &x, reduction_arguments(axes, keepdims));
 }
 
 TensorPtr reduce_prod(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims) {
-  return prod_apply(kReduceProd, x, axes, keepdims);
+  return call_op(kReduceProd, &x, reduction_arguments(axes, keepdims));
 }
 
 }  // namespace tapegrad::ops
