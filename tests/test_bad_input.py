@@ -760,3 +760,22 @@ def test_absurd_random_shapes_name_the_op(call):
     with pytest.raises((ValueError, MemoryError)) as info:
         call()
     assert str(info.value).startswith(("random.", "Dense")), str(info.value)
+
+
+def test_traced_functions_name_what_is_wrong():
+    spec = tg.TensorSpec((None, 3), "float32", name="batch")
+    f = tg.function(lambda x: tg.reduce_sum(x), input_signature=[spec])
+    f(np.ones((2, 3), np.float32))
+    expect(ValueError, "tg.function", lambda: f(np.ones((2, 4), np.float32)), "argument 0", "batch", "(2, 4)")
+    expect(ValueError, "tg.function", lambda: f(np.ones((2, 3), np.int32)), "argument 0", "int32")
+    expect(ValueError, "tg.function", lambda: f("text"), "argument 0", "str")
+    expect(TypeError, "TensorSpec", lambda: tg.TensorSpec("ab"))
+    expect(TypeError, "tg.function", lambda: tg.function(f, input_signature=spec))
+    expect(TypeError, "tg.function", lambda: tg.function(3))
+    # A Variable created by a trace other than the first.
+    g = tg.function(lambda x: tg.Variable(x) + 0.0)
+    g(np.ones(2, np.float32))
+    expect(ValueError, "tg.function", lambda: g(np.ones(3, np.float32)), "first trace")
+    # A traced function returning something other than tensors.
+    expect(TypeError, "tg.function", lambda: tg.function(lambda: "done")(), "returned str")
+    expect(TypeError, "tg.function", lambda: tg.function(lambda x: [x, 1])(tg.ones(2)), "returned int", "output 1")

@@ -60,7 +60,16 @@ void Tracer::record(Node node, const TensorPtr* inputs, int n, const TensorPtr* 
 
 TensorPtr Tracer::run_op(const OpDef& op, const TensorPtr* inputs, int n, const OpArguments& args) {
   TensorPtr out;
-  {
+  if (!op.recorded()) {
+    // An op without a rule may be a composite whose inner ops a tape records, keeping their
+    // intermediates for its rules: those must be values of the graph too, so its inner ops record
+    // themselves. When its result is none of theirs, it computed with kernels of its own and is
+    // one node (its own recorded() call, made outside call_op's nesting, is not an escape).
+    const std::string escaped_before = escaped_;
+    out = op.forward(op, inputs, args);
+    if (ids_.count(out.get())) return out;
+    escaped_ = escaped_before;
+  } else {
     Nested inside(this);
     out = op.forward(op, inputs, args);
   }

@@ -106,8 +106,13 @@ Shape keepdims_shape(const E& e) {
 // Scaling g before broadcasting it gives the same bits (each element is one product g_i * factor)
 // and keeps the pass over the large gradient a single copy.
 G spread(const E& e, const G& g, double factor) {
-  if (fused_ok() && g->numel() == 1 && gradient_batch_axes() == 0)
-    return TensorImpl::full(g->dtype(), e.in_shape[0], g->item() * factor, "gradient");
+  if (fused_ok() && g->numel() == 1 && gradient_batch_axes() == 0) {
+    // g * factor rounded as the op path's multiply rounds it: in g's dtype, factor first.
+    const double value = g->dtype() == DType::F32
+                             ? static_cast<double>(static_cast<float>(g->item()) * static_cast<float>(factor))
+                             : g->item() * factor;
+    return TensorImpl::full(g->dtype(), e.in_shape[0], value, "gradient");
+  }
   const G scaled = factor == 1.0 ? g : multiply(g, scalar(e.in_dtype[0], factor));
   const std::vector<int64_t> full = batched(g, e.in_shape[0]);
   Shape full_shape;

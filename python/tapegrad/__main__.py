@@ -1,6 +1,6 @@
-"""Command line: ``python -m tapegrad demo [--steps N] [--out DIR] [--seed S]`` (the notebook)
-and ``python -m tapegrad digits [--epochs N] [--batch-size B] [--optimizer NAME] [--out DIR]
-[--seed S]`` (a classifier on handwritten digits).
+"""Command line: ``python -m tapegrad demo [--steps N] [--out DIR] [--seed S] [--function]`` (the
+notebook) and ``python -m tapegrad digits [--epochs N] [--batch-size B] [--optimizer NAME]
+[--out DIR] [--seed S] [--function]`` (a classifier on handwritten digits).
 
 Exit status: 0 on success, 2 for a usage error (no or unknown command, bad option),
 1 if the demo itself fails (for example the output directory cannot be written).
@@ -63,6 +63,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--seed", type=_non_negative_int, default=demo.DEFAULT_SEED, metavar="S",
         help=f"random seed for the data and the initial weights (default {demo.DEFAULT_SEED})",
     )
+    p.add_argument("--function", action="store_true",
+                   help="run the training step under tg.function (traced once, replayed in C++)")
     p = commands.add_parser(
         "digits",
         help="train a 64-128-128-10 ReLU classifier on scikit-learn's handwritten digits",
@@ -83,6 +85,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    help=f"directory for the PNG plots (default ./{digits.DEFAULT_OUT_DIR})")
     p.add_argument("--seed", type=_non_negative_int, default=digits.DEFAULT_SEED, metavar="S",
                    help=f"seed of the initial weights and batch order (default {digits.DEFAULT_SEED})")
+    p.add_argument("--function", action="store_true",
+                   help="run each training step under tg.function (traced once, replayed in C++)")
     return parser
 
 
@@ -98,7 +102,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         from . import demo
 
         try:
-            demo.run(steps=args.steps, out_dir=args.out, seed=args.seed)
+            demo.run(steps=args.steps, out_dir=args.out, seed=args.seed, function=args.function)
         except OSError as e:
             print(f"{parser.prog} demo: error: {e}", file=sys.stderr)
             return 1
@@ -108,7 +112,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         try:
             digits.run(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
-                       out_dir=args.out, seed=args.seed)
+                       out_dir=args.out, seed=args.seed, function=args.function)
         except ImportError as e:
             print(f"{parser.prog} digits: error: {e}", file=sys.stderr)
             return 1

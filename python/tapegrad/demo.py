@@ -40,6 +40,7 @@ def run(
     quiet: bool = False,
     learning_rate: float = LEARNING_RATE,
     num_examples: int = NUM_EXAMPLES,
+    function: bool = False,
 ) -> Dict[str, Any]:
     """Run the notebook: synthesize data, inspect the loss and gradients, train, plot.
 
@@ -51,6 +52,8 @@ def run(
         quiet: print nothing.
         learning_rate: gradient descent step size.
         num_examples: number of synthesized (input, label) pairs.
+        function: run the training loop's step under ``tg.function`` (traced once, replayed in
+            C++); the results are bitwise those of the eager loop.
 
     Returns:
         a dict with "loss", "w", "b" (one float per training step: the loss before the
@@ -123,9 +126,17 @@ def run(
     b_at_step: List[float] = []
     say(f"\nStep 6: training for {steps} steps (true w = {TRUE_W:g}, true b = {TRUE_B:g})")
     width = len(str(steps))
-    for step in range(steps):
+
+    def train_step(inputs, labels):
         loss, grads_and_vars = value_and_gradients_fn(inputs, labels, wb)
         optimizer.apply_gradients(grads_and_vars)
+        return loss
+
+    if function:
+        train_step = tg.function(train_step)
+        say("  (each step runs under tg.function: traced once, then replayed in C++)")
+    for step in range(steps):
+        loss = train_step(inputs, labels)
         loss_at_step.append(float(loss))
         w_at_step.append(_scalar(w))
         b_at_step.append(_scalar(b))

@@ -92,7 +92,7 @@ def _describe(value: Any) -> str:
 class _Leaf:
     """How one leaf of the arguments enters the signature and the call."""
 
-    TENSOR, ARRAY, VARIABLE, PYTHON, OBJECT = range(5)
+    TENSOR, VARIABLE, PYTHON, OBJECT = range(4)
 
 
 def _frozen(spec: Any) -> Any:
@@ -108,8 +108,8 @@ def _frozen(spec: Any) -> Any:
 def _leaf_key(leaf: Any) -> Tuple[Any, ...]:
     if isinstance(leaf, _Tensor):
         return (_Leaf.TENSOR, leaf.dtype, tuple(leaf.shape))
-    if isinstance(leaf, np.ndarray):
-        return (_Leaf.ARRAY, leaf.dtype.str, leaf.shape)
+    if isinstance(leaf, np.ndarray):  # converted to a tensor: the same signature as one
+        return (_Leaf.TENSOR, leaf.dtype, leaf.shape)
     if isinstance(leaf, _Variable):
         # The graph reads this very Variable: another one traces again.
         return (_Leaf.VARIABLE, id(leaf), leaf)
@@ -155,6 +155,10 @@ class Function:
         except (TypeError, ValueError):
             self._param_names = []
         self._traces: Dict[Any, _Trace] = {}
+        # Calls with simple positional arguments, by their engine-made signature: (the compiled
+        # function, the output structure code, the arguments of the tracing call, kept so no
+        # object in the key is freed and its address reused).
+        self._fast: Dict[bytes, Tuple[Any, int, Tuple[Any, ...]]] = {}
         self._lock = threading.RLock()
         self._tracing_count = 0
         functools.update_wrapper(self, python_function)
@@ -175,6 +179,10 @@ class Function:
         return self._tracing_count
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs:
+            fast = self._fast.get(_core._positional_signature(args) or b"")
+            if fast is not None:
+                return fast[0].call_positional(args, fast[1])
         if self._signature is not None:
             self._check_call(args, kwargs)
         leaves: List[Any] = []
@@ -248,6 +256,7 @@ class Function:
         concrete = tracer.finish(outputs)
         trace = _Trace(concrete, output_spec, output_none)
         self._traces[key] = trace
+        self._remember_fast_path(trace, spec, leaves, output_spec)
         return self._rebuild(trace, outputs)
 
     def _traced_outputs(self, out_leaves: List[Any]) -> Tuple[List[Any], List[bool]]:
@@ -267,6 +276,25 @@ class Function:
             none.append(False)
             outputs.append(leaf)
         return outputs, none
+
+    def _remember_fast_path(self, trace: _Trace, spec: Any, leaves: List[Any], output_spec: Any) -> None:
+        """Registers the call for the engine-side signature when its arguments are simple
+        positional values and its output is one Tensor, None, or a flat tuple of Tensors."""
+        args_spec, kwargs_spec = spec[1]
+        if kwargs_spec[1] or any(s is not None for s in args_spec[1]):
+            return  # keyword or nested arguments: the general path only
+        args = tuple(leaves)
+        signature = _core._positional_signature(args)
+        if signature is None or any(isinstance(a, np.ndarray) for a in args):
+            return
+        if output_spec is None:
+            structure = 0
+        elif (output_spec[0] is tuple and all(s is None for s in output_spec[1])
+              and not any(trace.output_none)):
+            structure = 1
+        else:
+            return
+        self._fast[signature] = (trace.concrete, structure, args)
 
     @staticmethod
     def _rebuild(trace: _Trace, tensors: List[Any]) -> Any:

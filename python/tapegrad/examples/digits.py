@@ -79,7 +79,7 @@ def _split(x, y, train_test_split):
 def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
         optimizer: str = DEFAULT_OPTIMIZER, out_dir: Optional[str] = DEFAULT_OUT_DIR,
         seed: Optional[int] = DEFAULT_SEED, quiet: bool = False,
-        subset: Optional[int] = None) -> Dict[str, Any]:
+        subset: Optional[int] = None, function: bool = False) -> Dict[str, Any]:
     """Train the classifier and write the plots.
 
     Args:
@@ -91,6 +91,8 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
         seed: seeds ``tapegrad.random`` (initial weights and batch order); ``None``: fresh entropy.
         quiet: print nothing and show no progress bars.
         subset: train and test on this many digits only (for quick runs).
+        function: run each training step under ``tg.function`` (traced once per batch shape,
+            replayed in C++); the results are bitwise those of the eager loop.
 
     Returns:
         a dict with per-epoch lists "train_loss", "test_loss", "train_accuracy",
@@ -130,14 +132,21 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
         f"{HIDDEN_UNITS[0]} → {HIDDEN_UNITS[1]} → 10 ReLU network, {optimizer}, batch {batch_size}")
     history: Dict[str, Any] = {"train_loss": [], "test_loss": [], "train_accuracy": [], "test_accuracy": []}
     steps_per_epoch = -(-len(x_train) // batch_size)
+
+    def train_step(x, y):
+        with tg.GradientTape() as tape:
+            loss = mean_loss(model(x), y)
+        variables = model.trainable_variables
+        opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    if function:
+        train_step = tg.function(train_step)
     for epoch in range(1, epochs + 1):
         bar = _Progress(steps_per_epoch, f"epoch {epoch}/{epochs}", quiet)
         running = 0.0
         for step, (x, y) in enumerate(tg.data.batches(x_train, y_train, batch_size=batch_size), start=1):
-            with tg.GradientTape() as tape:
-                loss = mean_loss(model(x), y)
-            variables = model.trainable_variables
-            opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            loss = train_step(x, y)
             running += (float(loss) - running) / step
             bar.update(running)
         bar.close()
