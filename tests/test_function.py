@@ -381,3 +381,35 @@ def test_a_deep_step_replays_bit_for_bit_on_every_isa_and_thread_count(isa, thre
                           env=env, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert proc.stdout.split() == ["ok", isa]
+
+
+# -- fusion ----------------------------------------------------------------------------------------
+
+def _chain(x, y, k):
+    """Elementwise chains with one-element operands, uniform constants and reductions at the end."""
+    c = tg.constant(np.full(tuple(x.shape), 0.75, np.dtype(x.dtype)))  # uniform: fused as one value
+    a = tg.tanh(x * 1.5 + y) - c
+    b = tg.exp(-tg.square(a)) / (1.0 + tg.sigmoid(y))
+    mean = tg.reduce_mean(tg.square(b - x))
+    total = tg.reduce_sum(b * k, keepdims=True)
+    return a, mean, total, b * b
+
+
+@pytest.mark.parametrize("n", [1, 7, 2048, 5000, 70000, 200003])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fused_chains_and_their_sums_give_the_eager_bits(n, dtype, threads, rng):
+    before = tg.config.num_threads()
+    tg.config.set_num_threads(threads)
+    try:
+        f = tg.function(_chain)
+        x = tg.constant(rng.standard_normal(n).astype(dtype))
+        y = tg.constant(rng.standard_normal(n).astype(dtype))
+        k = tg.constant(np.asarray(rng.standard_normal(), dtype))
+        f(x, y, k)
+        if n > 1:
+            assert f.get_concrete_function(x, y, k).pass_counts["fused"] >= 8
+        x2 = tg.constant(rng.standard_normal(n).astype(dtype))
+        same_bits(f(x2, y, k), _chain(x2, y, k))
+    finally:
+        tg.config.set_num_threads(before)

@@ -52,6 +52,7 @@ struct Node {
   std::vector<int32_t> inputs;
   int32_t output = -1;
   int32_t fused = -1;
+  std::vector<int32_t> fused_outputs;  // Fused: the values it writes (output stays -1)
 };
 
 struct Graph {

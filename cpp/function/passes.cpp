@@ -130,6 +130,8 @@ std::string describe(const Graph& g) {
   for (const Node& n : g.nodes) {
     std::string line;
     if (n.output >= 0) line += name(n.output) + " " + g.values[n.output].shape.str() + " = ";
+    for (size_t i = 0; i < n.fused_outputs.size(); ++i)
+      line += name(n.fused_outputs[i]) + (i + 1 < n.fused_outputs.size() ? ", " : " = ");
     switch (n.kind) {
       case NodeKind::Op: line += n.op->name; break;
       case NodeKind::Closure: line += n.op->name; break;

@@ -229,4 +229,6 @@ TensorPtr divide_no_nan(const TensorPtr& a, const TensorPtr& b) {
   return binary_apply(kDivideNoNan, a, b);
 }
 
+bool is_binary_kernel_op(const OpDef& op) { return op.forward == binary_forward; }
+
 }  // namespace tapegrad::ops

@@ -80,6 +80,15 @@ inline const OpArguments& no_arguments() {
 // their own checks first (pow).
 TensorPtr binary_kernel(const OpDef& op, const TensorPtr& a, const TensorPtr& b);
 
+// The op families tg.function fuses: float elementwise ops computed by one kernel of the
+// tables (op.kernel names it), and the sum and mean reductions.
+bool is_unary_kernel_op(const OpDef& op);
+bool is_binary_kernel_op(const OpDef& op);
+bool is_sum_or_mean(const OpDef& op, bool* mean);
+
+// The chunk of a full sum over many elements: the summation order is fixed per chunk.
+constexpr int64_t kSumChunkElements = int64_t(1) << 16;
+
 // Each family file lists its entries in one of these (registry.cpp joins them).
 extern const OpList kUnaryOps;
 extern const OpList kBinaryOps;

@@ -17,7 +17,7 @@ namespace {
 // result is bitwise identical for any thread count), summed in parallel, combined in order.
 template <typename T>
 double chunked_sum(double (*sum)(const T*, int64_t), const T* x, int64_t n) {
-  constexpr int64_t kChunk = int64_t(1) << 16;
+  constexpr int64_t kChunk = kSumChunkElements;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   std::vector<double> partial(static_cast<size_t>(chunks));
   parallel_ranges(chunks, [&](int64_t lo, int64_t hi) {
@@ -284,6 +284,11 @@ OpArguments reduction_arguments(const std::vector<int64_t>* axes, bool keepdims)
   return args;
 }
 }  // namespace
+
+bool is_sum_or_mean(const OpDef& op, bool* mean) {
+  *mean = &op == &kReduceMean;
+  return &op == &kReduceSum || &op == &kReduceMean;
+}
 
 TensorPtr reduce_sum(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims) {
   return call_op(kReduceSum, &x, reduction_arguments(axes, keepdims));

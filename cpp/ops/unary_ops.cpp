@@ -296,4 +296,6 @@ TensorPtr square_grad(const TensorPtr& x, const TensorPtr& g) {
   return out;
 }
 
+bool is_unary_kernel_op(const OpDef& op) { return op.forward == unary_forward; }
+
 }  // namespace tapegrad::ops
