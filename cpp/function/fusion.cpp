@@ -11,6 +11,16 @@
 namespace tapegrad::function {
 namespace {
 
+// A thread's scratch of at least n elements of T, reused across calls (never zeroed: every
+// element read is written first).
+template <typename T>
+T* scratch(int which, int64_t n) {
+  thread_local std::vector<T> buffers[2];
+  std::vector<T>& b = buffers[which];
+  if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
+  return b.data();
+}
+
 // Elements per tile: 8 KiB (float32) per step, so the tiles a step reads and writes stay in L1.
 constexpr int64_t kTileElements = 2048;
 
@@ -83,7 +93,7 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
       continue;
     }
     size_t end = i;
-    while (end < count && joins(g, g.nodes[end], group)) ++end;
+    while (end < count && end - i < FusedProgram::kMaxSteps && joins(g, g.nodes[end], group)) ++end;
     bool mean = false;
     const bool reduction = end < count && ends(g, g.nodes[end], g.nodes[end - 1].output, &mean);
     // The reduction may also read any member: it only needs the value to be a step's.
@@ -184,10 +194,8 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
   // Computes elements [lo, hi); the reduced step's values go to sink[0 .. hi - lo) unless the
   // step is materialised (then its output holds them).
   auto compute = [&](int64_t lo, int64_t hi, T* sink) {
-    thread_local std::vector<T> tiles;
-    if (tiles.size() < static_cast<size_t>(n_steps * kTileElements))
-      tiles.resize(static_cast<size_t>(n_steps * kTileElements));
-    std::vector<const T*> result(static_cast<size_t>(n_steps));
+    T* tiles = scratch<T>(0, n_steps * kTileElements);
+    const T* result[kMaxSteps];
     for (int64_t t0 = lo; t0 < hi; t0 += kTileElements) {
       const int64_t m = std::min(kTileElements, hi - t0);
       auto at = [&](const Operand& op, int64_t* stride) -> const T* {
@@ -203,7 +211,7 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
         const Step& st = steps[s];
         T* dst = st.output >= 0 ? out_data[st.output] + t0
                  : s == reduced ? sink + (t0 - lo)
-                                : tiles.data() + s * kTileElements;
+                                : tiles + s * kTileElements;
         int64_t sa, sb;
         const T* a = at(st.a, &sa);
         if (!st.binary) {
@@ -241,11 +249,11 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
       const int64_t chunks = (n + chunk - 1) / chunk;
       std::vector<double> partial(static_cast<size_t>(chunks));
       parallel_ranges(chunks, [&](int64_t c_lo, int64_t c_hi) {
-        std::vector<T> sink(reduced_output >= 0 ? 0 : static_cast<size_t>(chunk));
+        T* sink = scratch<T>(1, chunk);
         for (int64_t c = c_lo; c < c_hi; ++c) {
           const int64_t lo = c * chunk, hi = std::min(n, lo + chunk);
-          compute(lo, hi, sink.data());
-          const T* src = reduced_output >= 0 ? out_data[reduced_output] + lo : sink.data();
+          compute(lo, hi, sink);
+          const T* src = reduced_output >= 0 ? out_data[reduced_output] + lo : sink;
           partial[c] = k.sum(src, hi - lo);
         }
       }, 1, 2);
@@ -253,9 +261,9 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
       for (double x : partial) total += x;
       *total_out = static_cast<T>(total);
     } else {
-      std::vector<T> sink(reduced_output >= 0 ? 0 : static_cast<size_t>(n));
-      compute(0, n, sink.data());
-      const T* src = reduced_output >= 0 ? out_data[reduced_output] : sink.data();
+      T* sink = scratch<T>(1, n);
+      compute(0, n, sink);
+      const T* src = reduced_output >= 0 ? out_data[reduced_output] : sink;
       k.reduce_sum(src, total_out, ops::reduce_plan(shape, axes_mask));
     }
     if (mean && n != 1) *total_out = *total_out / static_cast<T>(n);

@@ -17,6 +17,8 @@ namespace tapegrad::function {
 
 class FusedProgram {
  public:
+  // The most ops one program runs (a longer run is split into several programs).
+  static constexpr int kMaxSteps = 32;
   struct Operand {
     enum Kind : uint8_t { Step, External, Scalar } kind;
     int index;  // Step: an earlier step; External, Scalar: an external input
