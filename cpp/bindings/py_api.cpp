@@ -94,9 +94,13 @@ py::str tensor_str(const TensorPtr& t, H owner) {
 py::str tensor_format(const TensorPtr& t, H owner, H spec) {
   if (!PyUnicode_Check(spec.ptr()))
     throw TypeError("format: the format spec must be a str, got " + std::string(py::repr(spec)));
+  // An empty spec gives str(t), as for Python's own values (numpy's float32 scalar would give
+  // the float64 digits instead).
+  if (PyUnicode_GetLength(spec.ptr()) == 0) return tensor_str(t, owner);
   py::array arr = convert::numpy_view(t, owner);
+  py::object values = t->rank() == 0 ? arr[py::tuple()] : py::object(arr);
   try {
-    return py::str(arr.attr("__format__")(spec));
+    return py::str(values.attr("__format__")(spec));
   } catch (py::error_already_set& e) {
     if (!e.matches(PyExc_TypeError) && !e.matches(PyExc_ValueError)) throw;
     const std::string message = "format: cannot format a tensor of dtype " +

@@ -29,9 +29,9 @@ py::object tensor_index(const TensorPtr& t);
 std::string tensor_repr(const TensorPtr& t, H owner);
 // str(t): the values as numpy prints them (summarised beyond numpy's threshold, as repr is).
 py::str tensor_str(const TensorPtr& t, H owner);
-// format(t, spec): numpy's formatting of the values, so a spec such as ".4f" formats a rank-0
-// tensor's value and an empty spec gives str(t) for any shape; a spec numpy refuses for the shape
-// is an error that starts with "format".
+// format(t, spec): an empty spec gives str(t) for any shape; another spec formats the numpy scalar
+// of a rank-0 tensor as numpy does (".4f", "5d", ...); a spec numpy refuses for the shape is an
+// error that starts with "format".
 py::str tensor_format(const TensorPtr& t, H owner, H spec);
 py::object tensor_array(const TensorPtr& t, H owner, H dtype, H copy);
 py::ssize_t tensor_len(const TensorPtr& t);
