@@ -281,6 +281,18 @@ def test_pickle_protocol_5_passes_the_values_out_of_band(shape, dtype, rng):
     assert bits(u.numpy()) == bits(a)
 
 
+@pytest.mark.parametrize("cls", ["Tensor", "Variable"])
+def test_an_unpickled_value_does_not_share_an_out_of_band_buffer(cls):
+    # tensors are immutable: writing the caller's buffer afterwards changes nothing
+    x = tg.constant([1.0, 2.0]) if cls == "Tensor" else tg.Variable([1.0, 2.0])
+    buffers = []
+    data = pickle.dumps(x, protocol=5, buffer_callback=buffers.append)
+    writable = bytearray(buffers[0].raw())
+    y = pickle.loads(data, buffers=[writable])
+    writable[:4] = np.float32(99.0).tobytes()
+    np.testing.assert_array_equal(y.numpy(), [1.0, 2.0])
+
+
 def test_pickle_protocol_5_leaves_a_large_tensor_out_of_the_stream():
     t = tg.constant(np.arange(10 ** 5, dtype=np.float64), tg.float64)
     buffers = []
@@ -427,6 +439,10 @@ def test_round_trip_through_a_multiprocessing_pool(method):
     if method not in multiprocessing.get_all_start_methods():
         pytest.skip(f"no {method} start method on this platform")
     items = [tg.constant(np.arange(6, dtype=d).reshape(2, 3), d) for d in NUMERIC]
+    # large enough that the worker's multiply runs on the thread pool (reset in a forked child)
+    n = 2 * tg._core._parallel_thresholds()["elementwise"]
+    items.append(tg.constant(np.linspace(-1.0, 1.0, n), tg.float64))
+    items[-1] * 2  # the parent's pool threads are running when the worker forks
     items.append(tg.Variable([1.5, -2.0], name="sent", trainable=False))
     with multiprocessing.get_context(method).Pool(1) as pool:
         results = pool.map(_worker_double, items)

@@ -43,7 +43,8 @@ def _checked_array(value: Any, op: str) -> np.ndarray:
 
 
 def _rebuild_tensor(value: Any) -> "_core.Tensor":
-    """The Tensor a pickle holds: ``value`` is the array of its values."""
+    """The Tensor a pickle holds: ``value`` is the array of its values (copied, so a buffer the
+    caller passed out of band may change afterwards)."""
     array = _checked_array(value, "_rebuild_tensor")
     return _core.constant(array, array.dtype)
 
@@ -72,7 +73,8 @@ def _same(self: Any, memo: Any = None) -> Any:
 
 
 def _variable_deepcopy(self: "_core.Variable", memo: Dict[int, Any]) -> "_core.Variable":
-    return _core.Variable(self.numpy().copy(), trainable=self.trainable, name=self.name[:-len(_NAME_SUFFIX)],
+    # Variable() copies the array into storage of its own
+    return _core.Variable(self.numpy(), trainable=self.trainable, name=self.name[:-len(_NAME_SUFFIX)],
                           dtype=self.dtype)
 
 
