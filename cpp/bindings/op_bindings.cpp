@@ -13,8 +13,10 @@ namespace tapegrad::op_bindings {
 namespace {
 
 double number_from_py(py::handle h, const char* op, const char* what) {
+  // numpy integers pass by __index__; Tensors have one too but are not numbers here.
   if (PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr()) ||
-      (PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr()))) {
+      (PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr()) && !convert::is_tensor(h) &&
+       !convert::is_variable(h))) {
     const double v = PyFloat_AsDouble(h.ptr());
     if (v == -1.0 && PyErr_Occurred()) {
       PyErr_Clear();

@@ -24,6 +24,7 @@ from .clip_ops import clip_by_value
 from .creation import eye, fill, linspace, ones, ones_like, range, zeros, zeros_like
 from .indexing import gather, one_hot, pad, split, unstack
 from .function_trace import TensorSpec, function
+from . import pickling as _pickling  # noqa: F401 - installs pickling and copying of Tensor, Variable
 from .layers import Dense
 from .sequential import Sequential
 from .reductions import reduce_logsumexp
