@@ -413,3 +413,13 @@ def test_fused_chains_and_their_sums_give_the_eager_bits(n, dtype, threads, rng)
         same_bits(f(x2, y, k), _chain(x2, y, k))
     finally:
         tg.config.set_num_threads(before)
+
+
+def test_a_function_called_while_another_traces_is_inlined():
+    inner = tg.function(lambda x: tg.exp(x) * 2.0)
+    outer = tg.function(lambda x: inner(x) + inner(x * 3.0))
+    x = tg.constant(np.linspace(-1, 1, 5).astype(np.float32))
+    for _ in range(2):
+        same_bits(outer(x), tg.exp(x) * 2.0 + tg.exp(x * 3.0) * 2.0)
+    assert outer.experimental_get_tracing_count() == 1
+    same_bits(inner(x), tg.exp(x) * 2.0)  # on its own it traces as usual

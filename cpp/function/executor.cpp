@@ -1,5 +1,8 @@
 #include "function/executor.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #include "core/errors.h"
 #include "function/fusion.h"
 #include "function/tracer.h"
@@ -40,14 +43,30 @@ std::vector<TensorPtr> outputs_of(const Graph& g, const std::vector<TensorPtr>& 
   return out;
 }
 
+// Whether the pass `name` runs: all of them unless TAPEGRAD_FUNCTION_PASSES lists the ones to run
+// (comma-separated: fold, cse, dce, fuse; empty runs none), for measuring what each one gains.
+bool pass_enabled(const char* name) {
+  const char* list = std::getenv("TAPEGRAD_FUNCTION_PASSES");
+  if (!list) return true;
+  const size_t n = std::strlen(name);
+  for (const char* p = list; *p;) {
+    const char* end = std::strchr(p, ',');
+    const size_t len = end ? static_cast<size_t>(end - p) : std::strlen(p);
+    if (len == n && std::strncmp(p, name, n) == 0) return true;
+    if (!end) break;
+    p = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 ConcreteFunction::ConcreteFunction(Graph traced) : traced_(std::move(traced)) {
   plan_ = traced_;
-  counts_.folded = fold_constants(plan_);
-  counts_.common = eliminate_common_subexpressions(plan_);
-  counts_.dead = eliminate_dead_code(plan_);
-  counts_.fused = fuse_elementwise(plan_, fused_);
+  if (pass_enabled("fold")) counts_.folded = fold_constants(plan_);
+  if (pass_enabled("cse")) counts_.common = eliminate_common_subexpressions(plan_);
+  if (pass_enabled("dce")) counts_.dead = eliminate_dead_code(plan_);
+  if (pass_enabled("fuse")) counts_.fused = fuse_elementwise(plan_, fused_);
 
   std::vector<int32_t> last_use(plan_.values.size(), -1);
   for (size_t i = 0; i < plan_.nodes.size(); ++i)

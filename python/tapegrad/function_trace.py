@@ -179,6 +179,9 @@ class Function:
         return self._tracing_count
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _core._tracing():
+            # Called while another function traces: its ops become part of that trace.
+            return self._fn(*args, **kwargs)
         if not kwargs:
             fast = self._fast.get(_core._positional_signature(args) or b"")
             if fast is not None:
