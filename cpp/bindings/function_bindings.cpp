@@ -5,7 +5,12 @@
 
 #include <pybind11/stl.h>
 
+#include <new>
+#include <string>
+#include <unordered_map>
+
 #include "bindings/convert.h"
+#include "bindings/op_bindings.h"
 #include "core/errors.h"
 #include "function/executor.h"
 #include "function/tracer.h"
@@ -35,14 +40,14 @@ py::list tensors_to_py(const std::vector<TensorPtr>& ts) {
 }
 
 // The signature of a call whose positional arguments are all Tensors, Variables, None, bools,
-// ints, floats or objects compared by identity (the default __hash__ and __eq__), as bytes:
-// dtype and shape per tensor, the address of every other object, the value of every scalar.
-// None for any other call, which takes the general path in Python.
-py::object positional_signature(py::tuple args) {
-  std::string key;
-  auto put = [&key](const void* p, size_t n) { key.append(static_cast<const char*>(p), n); };
-  for (py::handle a : args) {
-    PyObject* o = a.ptr();
+// ints, floats or objects compared by identity (the default __hash__ and __eq__): dtype and shape
+// per tensor, the address of every other object, the value of every scalar. False for any other
+// call, which takes the general path in Python.
+bool signature_of(PyObject* const* args, Py_ssize_t n, std::string* key) {
+  auto put = [key](const void* p, size_t len) { key->append(static_cast<const char*>(p), len); };
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* o = args[i];
+    const py::handle a(o);
     if (convert::is_tensor(a)) {
       const TensorImpl& t = py::cast<const TensorImpl&>(a);
       const char tag = 'T';
@@ -58,7 +63,7 @@ py::object positional_signature(py::tuple args) {
     } else if (PyLong_CheckExact(o)) {
       int overflow = 0;
       const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-      if (overflow) return py::none();
+      if (overflow) return false;
       const char tag = 'I';
       put(&tag, 1);
       put(&v, sizeof v);
@@ -73,23 +78,129 @@ py::object positional_signature(py::tuple args) {
       put(&tag, 1);
       put(&o, sizeof o);
     } else {
-      return py::none();
+      return false;
     }
   }
+  return true;
+}
+
+py::object positional_signature(py::tuple args) {
+  std::string key;
+  if (!signature_of(&PyTuple_GET_ITEM(args.ptr(), 0), PyTuple_GET_SIZE(args.ptr()), &key))
+    return py::none();
   return py::bytes(key);
 }
 
-// The Tensors among `args`, in order: the inputs of a call that positional_signature accepted.
-std::vector<TensorPtr> positional_tensors(py::tuple args) {
+// The Tensors among a call's arguments, in order: the inputs of a call signature_of accepted.
+std::vector<TensorPtr> positional_tensors(PyObject* const* args, Py_ssize_t n) {
   std::vector<TensorPtr> out;
-  for (py::handle a : args)
-    if (convert::is_tensor(a)) out.push_back(py::cast<TensorPtr>(a));
+  for (Py_ssize_t i = 0; i < n; ++i)
+    if (convert::is_tensor(py::handle(args[i]))) out.push_back(py::cast<TensorPtr>(py::handle(args[i])));
   return out;
 }
+
+// The call's result: the one output (None when there is none) or a tuple of them.
+PyObject* result_to_py(const std::vector<TensorPtr>& out, int structure) {
+  if (structure == 0) return out.empty() ? py::none().release().ptr() : py::cast(out[0]).release().ptr();
+  py::tuple t(out.size());
+  for (size_t i = 0; i < out.size(); ++i) t[i] = py::cast(out[i]);
+  return t.release().ptr();
+}
+
+// _FunctionBase: the base of tapegrad.function's Function. Its call looks the arguments'
+// signature up among the compiled calls registered with _register_fast and runs one without
+// entering Python; any other call goes to the instance's _call_general(*args, **kwargs).
+struct FastCall {
+  std::shared_ptr<ConcreteFunction> function;
+  int structure;
+};
+struct FunctionBase {
+  PyObject_HEAD
+  std::unordered_map<std::string, FastCall>* calls;
+};
+
+PyObject* function_base_new(PyTypeObject* type, PyObject*, PyObject*) {
+  auto* self = reinterpret_cast<FunctionBase*>(type->tp_alloc(type, 0));
+  if (!self) return nullptr;
+  self->calls = new (std::nothrow) std::unordered_map<std::string, FastCall>();
+  if (!self->calls) {
+    Py_DECREF(self);
+    return PyErr_NoMemory();
+  }
+  return reinterpret_cast<PyObject*>(self);
+}
+
+void function_base_dealloc(PyObject* o) {
+  auto* self = reinterpret_cast<FunctionBase*>(o);
+  delete self->calls;
+  self->calls = nullptr;
+  PyTypeObject* type = Py_TYPE(o);
+  type->tp_free(o);
+  Py_DECREF(type);  // instances of heap types own a reference to their type
+}
+
+PyObject* function_base_call(PyObject* o, PyObject* args, PyObject* kwargs) {
+  auto* self = reinterpret_cast<FunctionBase*>(o);
+  if ((!kwargs || PyDict_GET_SIZE(kwargs) == 0) && self->calls && !self->calls->empty() &&
+      !function::t_tracer) {
+    try {
+      PyObject* const* items = &PyTuple_GET_ITEM(args, 0);
+      const Py_ssize_t n = PyTuple_GET_SIZE(args);
+      std::string key;
+      if (signature_of(items, n, &key)) {
+        const auto it = self->calls->find(key);
+        if (it != self->calls->end()) {
+          const FastCall call = it->second;  // a copy: the map may change while this call runs
+          return result_to_py(call.function->call(positional_tensors(items, n)), call.structure);
+        }
+      }
+    } catch (...) {
+      return op_bindings::translate_current_exception();
+    }
+  }
+  PyObject* general = PyObject_GetAttrString(o, "_call_general");
+  if (!general) return nullptr;
+  PyObject* result = PyObject_Call(general, args, kwargs);
+  Py_DECREF(general);
+  return result;
+}
+
+PyObject* function_base_register(PyObject* o, PyObject* args) {
+  auto* self = reinterpret_cast<FunctionBase*>(o);
+  try {
+    const py::tuple a = py::reinterpret_borrow<py::tuple>(args);
+    if (a.size() != 3) throw TypeError("_register_fast(signature, concrete, structure)");
+    (*self->calls)[py::cast<std::string>(a[0])] =
+        FastCall{py::cast<std::shared_ptr<ConcreteFunction>>(a[1]), py::cast<int>(a[2])};
+  } catch (...) {
+    return op_bindings::translate_current_exception();
+  }
+  Py_RETURN_NONE;
+}
+
+PyMethodDef function_base_methods[] = {
+    {"_register_fast", function_base_register, METH_VARARGS,
+     "Registers a compiled call for a signature made by _positional_signature (structure 0: one "
+     "output, 1: a tuple of outputs)."},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyType_Slot function_base_slots[] = {
+    {Py_tp_new, reinterpret_cast<void*>(function_base_new)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(function_base_dealloc)},
+    {Py_tp_call, reinterpret_cast<void*>(function_base_call)},
+    {Py_tp_methods, function_base_methods},
+    {Py_tp_doc, const_cast<char*>("The engine side of tapegrad.function.Function: the call fast path.")},
+    {0, nullptr}};
+
+PyType_Spec function_base_spec = {"tapegrad._core._FunctionBase", sizeof(FunctionBase), 0,
+                                  Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, function_base_slots};
 
 }  // namespace
 
 void bind(py::module_& m) {
+  PyObject* base = PyType_FromSpec(&function_base_spec);
+  if (!base) throw py::error_already_set();
+  m.add_object("_FunctionBase", py::reinterpret_steal<py::object>(base));
   m.def("_positional_signature", &positional_signature, py::arg("args"),
         "tg.function's signature of a call with simple positional arguments, or None.");
   m.def("_tracing", [] { return function::t_tracer != nullptr; },
@@ -111,15 +222,6 @@ void bind(py::module_& m) {
       .def("__call__", [](const ConcreteFunction& f, py::handle inputs) {
         return tensors_to_py(f.call(tensors_from_py(inputs, "arguments")));
       }, py::arg("inputs"))
-      .def("call_positional", [](const ConcreteFunction& f, py::tuple args, int structure) -> py::object {
-        const std::vector<TensorPtr> out = f.call(positional_tensors(args));
-        if (structure == 0) return out.empty() ? py::none() : py::cast(out[0]);
-        py::tuple t(out.size());
-        for (size_t i = 0; i < out.size(); ++i) t[i] = py::cast(out[i]);
-        return std::move(t);
-      }, py::arg("args"), py::arg("structure"),
-      "Runs on the Tensors among args (a call _positional_signature accepted); returns the one "
-      "output (structure 0: a Tensor, or None when there is none) or a tuple of them (1).")
       .def("graph", [](const ConcreteFunction& f, bool optimized) {
         return function::describe(optimized ? f.plan() : f.traced_graph());
       }, py::arg("optimized") = true, "A listing of the graph, one node per line.")

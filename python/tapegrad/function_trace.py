@@ -131,7 +131,7 @@ class _Trace:
         self.concrete, self.output_spec, self.output_none = concrete, output_spec, output_none
 
 
-class Function:
+class Function(_core._FunctionBase):
     """A Python function that traces once per signature and replays in C++ (see the module doc).
 
     Args:
@@ -155,10 +155,11 @@ class Function:
         except (TypeError, ValueError):
             self._param_names = []
         self._traces: Dict[Any, _Trace] = {}
-        # Calls with simple positional arguments, by their engine-made signature: (the compiled
-        # function, the output structure code, the arguments of the tracing call, kept so no
-        # object in the key is freed and its address reused).
-        self._fast: Dict[bytes, Tuple[Any, int, Tuple[Any, ...]]] = {}
+        # Calls with simple positional arguments find their compiled graph in the engine
+        # (_FunctionBase's call) by a signature that holds the addresses of the objects among them:
+        # the arguments of each registered tracing call are kept here so none is freed and its
+        # address reused.
+        self._fast_args: Dict[bytes, Tuple[Any, ...]] = {}
         self._lock = threading.RLock()
         self._tracing_count = 0
         functools.update_wrapper(self, python_function)
@@ -178,14 +179,12 @@ class Function:
         """How many times the Python function has been traced."""
         return self._tracing_count
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    # __call__ is _FunctionBase's: a registered signature runs in the engine, any other call
+    # comes here.
+    def _call_general(self, *args: Any, **kwargs: Any) -> Any:
         if _core._tracing():
             # Called while another function traces: its ops become part of that trace.
             return self._fn(*args, **kwargs)
-        if not kwargs:
-            fast = self._fast.get(_core._positional_signature(args) or b"")
-            if fast is not None:
-                return fast[0].call_positional(args, fast[1])
         if self._signature is not None:
             self._check_call(args, kwargs)
         leaves: List[Any] = []
@@ -297,7 +296,8 @@ class Function:
             structure = 1
         else:
             return
-        self._fast[signature] = (trace.concrete, structure, args)
+        self._fast_args[signature] = args
+        self._register_fast(signature, trace.concrete, structure)
 
     @staticmethod
     def _rebuild(trace: _Trace, tensors: List[Any]) -> Any:
