@@ -423,3 +423,17 @@ def test_a_function_called_while_another_traces_is_inlined():
         same_bits(outer(x), tg.exp(x) * 2.0 + tg.exp(x * 3.0) * 2.0)
     assert outer.experimental_get_tracing_count() == 1
     same_bits(inner(x), tg.exp(x) * 2.0)  # on its own it traces as usual
+
+
+def test_random_draws_inside_a_trace_are_refused_unless_they_only_initialise_variables():
+    f = tg.function(lambda x: x + tg.random.normal(tuple(x.shape)))
+    with pytest.raises(ValueError, match="tg.random.normal drew values"):
+        f(tg.zeros((3,)))
+    with pytest.raises(ValueError, match="tg.random.normal"):
+        f(tg.zeros((3,)))  # still refused: a failed trace is not cached
+
+    layer = tg.Dense(2)  # glorot_uniform draws its kernel on the first (traced) call
+    g = tg.function(lambda x: layer(x))
+    x = tg.constant(np.ones((1, 3), np.float32))
+    same_bits(g(x), g(x))
+    same_bits(g(x), layer(x))

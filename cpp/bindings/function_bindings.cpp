@@ -205,6 +205,10 @@ void bind(py::module_& m) {
         "tg.function's signature of a call with simple positional arguments, or None.");
   m.def("_tracing", [] { return function::t_tracer != nullptr; },
         "True while a tg.function trace records on this thread.");
+  m.def("_trace_mark_drawn", [](const TensorPtr& t, const std::string& source) {
+    if (function::t_tracer) function::t_tracer->mark_drawn(t, source.c_str());
+  }, py::arg("tensor"), py::arg("source"),
+  "Marks a tensor of random draws made during a trace: ops must not read it (see tg.random).");
   py::class_<Tracer, std::shared_ptr<Tracer>>(m, "_Tracer",
                                               "Records the ops, variable reads and updates of one "
                                               "run of a Python function (tapegrad.function).")

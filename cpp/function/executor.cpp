@@ -62,6 +62,22 @@ bool pass_enabled(const char* name) {
 }  // namespace
 
 ConcreteFunction::ConcreteFunction(Graph traced) : traced_(std::move(traced)) {
+  if (!traced_.drawn.empty()) {
+    // Random draws may initialise Variables during a trace, but nothing a call returns or
+    // updates may depend on them.
+    Graph live = traced_;
+    eliminate_dead_code(live);
+    std::vector<char> read(live.values.size(), 0);
+    for (const Node& n : live.nodes)
+      for (int32_t v : n.inputs) read[v] = 1;
+    for (int32_t v : live.outputs) read[v] = 1;
+    for (const auto& [value, source] : traced_.drawn)
+      if (read[value])
+        throw ValueError("tg.function: " + source + " drew values inside the traced function "
+                         "and the result depends on them; every replay would reuse the values "
+                         "drawn while tracing. Draw outside the function and pass the tensor as "
+                         "an argument");
+  }
   plan_ = traced_;
   if (pass_enabled("fold")) counts_.folded = fold_constants(plan_);
   if (pass_enabled("cse")) counts_.common = eliminate_common_subexpressions(plan_);

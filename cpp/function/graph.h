@@ -60,6 +60,9 @@ struct Graph {
   std::vector<Node> nodes;
   std::vector<int32_t> inputs;   // value ids of the tensor arguments, in call order
   std::vector<int32_t> outputs;  // value ids the call returns, in order (repeats allowed)
+  // Constants the trace drew at random (tg.random), with the function that drew them: no live
+  // node may read them, since a replay cannot draw again.
+  std::vector<std::pair<int32_t, std::string>> drawn;
 };
 
 // A readable listing of the graph, one node per line (tests and debugging).

@@ -121,6 +121,8 @@ void Tracer::variable_read(const VariablePtr& v, const TensorPtr& value) {
 
 void Tracer::variable_created(const std::string& name) { created_.push_back(name); }
 
+void Tracer::mark_drawn(const TensorPtr& t, const char* source) { drawn_.emplace_back(t, source); }
+
 void Tracer::untraced_op(const OpDef& op) {
   if (escaped_.empty()) escaped_ = op.name;
 }
@@ -131,6 +133,12 @@ Graph Tracer::finish(const std::vector<TensorPtr>& outputs) {
                        "' ran outside the tracer's view, so it cannot be replayed (an engine bug: "
                        "please report it)");
   for (const TensorPtr& t : outputs) graph_.outputs.push_back(value_of(t));
+  for (const auto& [t, source] : drawn_) {
+    const auto it = ids_.find(t.get());
+    if (it != ids_.end() && graph_.values[it->second].source == ValueSource::Constant)
+      graph_.drawn.emplace_back(it->second, source);
+  }
+  drawn_.clear();
   end();
   Graph g = std::move(graph_);
   graph_ = Graph{};

@@ -40,6 +40,9 @@ class Tracer {
   void run_effect(const char* name, const TensorPtr* inputs, int n, const EffectClosure& effect);
   void variable_read(const VariablePtr& v, const TensorPtr& value);
   void variable_created(const std::string& name);
+  // `t` holds values drawn at random by `source` (tg.random): a replay would reuse them, so
+  // finish() fails if a recorded node reads them.
+  void mark_drawn(const TensorPtr& t, const char* source);
   // An op that ran outside call_op while recording: the graph would miss it, so finish() fails.
   void untraced_op(const OpDef& op);
 
@@ -66,6 +69,7 @@ class Tracer {
   std::vector<TensorPtr> seen_;
   std::unordered_map<const TensorImpl*, int32_t> ids_;
   std::vector<std::string> created_;
+  std::vector<std::pair<TensorPtr, std::string>> drawn_;
   std::string escaped_;
   int depth_ = 0;
   bool tracing_ = false;
