@@ -437,3 +437,23 @@ def test_random_draws_inside_a_trace_are_refused_unless_they_only_initialise_var
     x = tg.constant(np.ones((1, 3), np.float32))
     same_bits(g(x), g(x))
     same_bits(g(x), layer(x))
+
+
+def test_jacobians_and_second_derivatives_replay_bit_for_bit():
+    w = tg.Variable(np.array([[0.5, -1.0, 2.0]], np.float32))
+
+    def step(x):
+        with tg.GradientTape(persistent=True) as outer:
+            outer.watch(x)
+            with tg.GradientTape() as inner:
+                inner.watch(x)
+                y = tg.tanh(tg.matmul(x, w)) * x[:, :1]
+            dy = inner.gradient(y, x)
+            z = tg.reduce_sum(tg.square(dy))
+        return outer.jacobian(y, x), outer.gradient(z, x), outer.batch_jacobian(y, x)
+
+    f = tg.function(step)
+    rng = np.random.default_rng(4)
+    f(tg.constant(rng.standard_normal((4, 1)).astype(np.float32)))
+    x = tg.constant(rng.standard_normal((4, 1)).astype(np.float32))
+    same_bits(f(x), step(x))
