@@ -48,8 +48,9 @@ bool signature_of(PyObject* const* args, Py_ssize_t n, std::string* key) {
   for (Py_ssize_t i = 0; i < n; ++i) {
     PyObject* o = args[i];
     const py::handle a(o);
-    if (convert::is_tensor(a)) {
-      const TensorImpl& t = py::cast<const TensorImpl&>(a);
+    const TensorPtr* exact = convert::exact_tensor(a);
+    if (exact || convert::is_tensor(a)) {
+      const TensorImpl& t = exact ? **exact : py::cast<const TensorImpl&>(a);
       const char tag = 'T';
       const auto dtype = static_cast<uint8_t>(t.dtype());
       const auto rank = static_cast<uint8_t>(t.shape().rank);
@@ -94,8 +95,11 @@ py::object positional_signature(py::tuple args) {
 // The Tensors among a call's arguments, in order: the inputs of a call signature_of accepted.
 std::vector<TensorPtr> positional_tensors(PyObject* const* args, Py_ssize_t n) {
   std::vector<TensorPtr> out;
-  for (Py_ssize_t i = 0; i < n; ++i)
-    if (convert::is_tensor(py::handle(args[i]))) out.push_back(py::cast<TensorPtr>(py::handle(args[i])));
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    const py::handle a(args[i]);
+    if (const TensorPtr* exact = convert::exact_tensor(a)) out.push_back(*exact);
+    else if (convert::is_tensor(a)) out.push_back(py::cast<TensorPtr>(a));
+  }
   return out;
 }
 

@@ -110,7 +110,7 @@ void check_counter(const VariablePtr& iterations) {
 }
 
 void count_step(const VariablePtr& iterations) {
-  if (iterations) iterations->assign_add(TensorImpl::full(DType::I64, Shape{}, 1.0, kOp), kOp);
+  if (iterations) ++*iterations->value_for_update(kOp)->data<int64_t>();  // copy-on-write
 }
 
 // The learning rate an update traced with `fixed` uses when it runs again.
