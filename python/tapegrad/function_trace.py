@@ -138,7 +138,8 @@ class Function(_core._FunctionBase):
         python_function: the function to trace.
         input_signature: optional sequence of :class:`TensorSpec`, one per positional argument;
             every call must then pass tensors or arrays that match (``ValueError`` naming the
-            argument otherwise), and no keyword arguments.
+            argument otherwise), and no keyword arguments. Graphs are specialised to concrete
+            shapes, so a spec with ``None`` dimensions still traces once per shape it meets.
         name: a name for errors (defaults to the function's ``__name__``).
     """
 
