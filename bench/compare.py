@@ -1,5 +1,10 @@
 """Run tapegrad side by side with numpy, PyTorch, JAX (eager and jit) and TensorFlow.
 
+tapegrad runs eagerly ("tapegrad") and, for the training steps, under tg.function
+("tapegrad_function", checked bit for bit against eager: the run fails if they differ); PyTorch
+eagerly and, for the training steps, under torch.compile ("torch_compile", "n/a" where it cannot
+compile here).
+
 Every framework runs in its own worker process (bench/workloads/worker.py); the workers are
 started once and then asked, in interleaved rounds, to time each workload, so slow drifts of a
 shared machine spread over all frameworks instead of landing on one. Peers that are not
@@ -8,7 +13,8 @@ installed are skipped with a note; numpy is always there.
   python bench/compare.py --quick                  # the short run (a few minutes on 2 cores)
   python bench/compare.py                          # more rounds and samples
   python bench/compare.py --only seed_1k,tiny_add --frameworks tapegrad,numpy,jax_jit
-  python bench/compare.py --quick --only memory    # square and reduce_mean over 10^7 floats
+  python bench/compare.py --quick --only memory    # square, reduce_mean, reduce_sum over 10^7 floats
+  python bench/compare.py --quick --only seed,deep,mlp_digits   # the tg.function section's steps
   python bench/compare.py --list                   # workload and framework names
 
 Writes compare.json, compare.md and compare.png into --out (default bench/results/) and prints
@@ -215,8 +221,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                 k = (r + i) % max(1, len(alive))
                 shown = []
                 for fw in alive[k:] + alive[:k]:
+                    if not spec.runs(fw, w):
+                        continue
                     cell = samples[w.name].setdefault(fw, {"us": []})
-                    if cell.get("error"):
+                    if cell.get("error") or cell.get("na"):
                         continue  # a workload that failed once is not retried
                     req = {"workload": w.name, "samples": args.samples, "number": cell.get("number", 0),
                            "min_sample_ms": args.min_sample_ms, "warmup_ms": args.warmup_ms}
@@ -226,9 +234,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                         res = {"ok": False, "error": str(e)}
                         skipped[fw] = f"worker died during {w.name}: {e}"
                         workers.pop(fw).close(kill=True)
+                    if res.get("na"):
+                        cell["na"] = res["na"]
+                        shown.append(f"{fw} n/a")
+                        continue
                     if not res.get("ok"):
                         cell["error"] = res.get("error", "unknown error")
                         shown.append(f"{fw} ERROR")
+                        progress(t0, f"{fw} {w.name}: {cell['error']}")
                         continue
                     cell["us"] += res["us"]
                     cell.setdefault("cpu_per_wall", []).append(res.get("cpu_per_wall"))
@@ -237,6 +250,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         cell[key] = cell.get(key, 0) + count
                     if "build_s" in res:
                         cell["build_s"] = res["build_s"]
+                    if "info" in res:
+                        cell["info"] = res["info"]
                     shown.append(f"{fw} {report.fmt_time(statistics.median(res['us']))}")
                 order = {fw: j for j, fw in enumerate(frameworks)}
                 shown.sort(key=lambda s: order.get(s.split()[0], 0))
@@ -285,6 +300,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     print()
     print(md)
     progress(t0, "wrote " + ", ".join(paths.values()))
+    differ = report.function_bit_failures(run)
+    if differ:
+        for line in differ:
+            print(f"FAILED: {line}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -4,7 +4,7 @@ Two frameworks share this module: "jax" runs it op by op (eager dispatch) and "j
 the whole step with ``jax.jit`` (params donated, as a training loop would). JAX dispatches
 asynchronously, so the time must include the work and not only its enqueueing:
 
-- single ops (tiny, SGEMM, square, reduce_mean): ``block_until_ready`` on every result, since successive results do
+- single ops (tiny, SGEMM, square, reduce_mean, reduce_sum): ``block_until_ready`` on every result, since successive results do
   not depend on each other and could otherwise overlap;
 - training steps: no wait inside the loop (each step needs the previous step's params, so the
   steps cannot overlap), one ``block_until_ready`` on the params after the last step of a sample.
@@ -150,9 +150,9 @@ def build(w: Workload, framework: str) -> Bench:
         if jit:
             fn = jax.jit(fn)
         return Bench("fn(x).block_until_ready()", {"fn": fn, "x": x}, data.mean64(fn(x)))
-    if w.kind in ("square", "reduce_mean"):
+    if w.kind in ("square", "reduce_mean", "reduce_sum"):
         x = jnp.asarray(data.memory(*w.dims))
-        fn = jnp.square if w.kind == "square" else jnp.mean
+        fn = {"square": jnp.square, "reduce_mean": jnp.mean, "reduce_sum": jnp.sum}[w.kind]
         if jit:
             fn = jax.jit(fn)
         return Bench("fn(x).block_until_ready()", {"fn": fn, "x": x}, data.mean64(fn(x)))

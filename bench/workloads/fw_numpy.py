@@ -125,6 +125,9 @@ def build(w: Workload, framework: str) -> Bench:
     if w.kind == "reduce_mean":
         x = data.memory(*w.dims)
         return Bench("x.mean()", {"x": x}, float(x.mean()))
+    if w.kind == "reduce_sum":
+        x = data.memory(*w.dims)
+        return Bench("x.sum()", {"x": x}, float(x.sum()))
     if w.kind == "jacobian":
         d = data.jacobian(*w.dims)
 

@@ -76,6 +76,10 @@ def build(w: Workload, framework: str) -> Bench:
         x = tf.constant(data.memory(*w.dims))
         return Bench("reduce_mean(x)", {"reduce_mean": tf.reduce_mean, "x": x},
                      float(tf.reduce_mean(x).numpy()))
+    if w.kind == "reduce_sum":
+        x = tf.constant(data.memory(*w.dims))
+        return Bench("reduce_sum(x)", {"reduce_sum": tf.reduce_sum, "x": x},
+                     float(tf.reduce_sum(x).numpy()))
     if w.kind == "jacobian":
         d = {k: tf.constant(v) for k, v in data.jacobian(*w.dims).items()}
 

@@ -1,15 +1,22 @@
 """PyTorch in its own idiom: ``nn.Linear`` modules, autograd (``loss.backward()``) and
-``torch.optim.SGD``. CPU only; runs synchronously, so no explicit synchronisation is needed."""
+``torch.optim.SGD``. CPU only; runs synchronously, so no explicit synchronisation is needed.
+
+Two frameworks share this module: "torch" runs eagerly and "torch_compile" wraps the same
+training step in ``torch.compile`` (default backend, inductor, which builds C++ kernels with the
+machine's compiler). Compilation happens in the build's warm-up calls, outside the timing; if it
+fails (no compiler, an inductor error), the cell is "n/a" with the reason.
+"""
 from __future__ import annotations
 
-from typing import Any, Dict, Sequence
+import contextlib
+from typing import Any, Callable, Dict, Iterator, Sequence
 
 import numpy as np
 import torch
 
 from . import data
 from .spec import ADAM, Workload
-from .timing import Bench, check_after_steps
+from .timing import Bench, NotAvailable, check_after_steps
 
 
 def init(threads: int) -> Dict[str, Any]:
@@ -57,22 +64,35 @@ def _tensors(arrays: Sequence[np.ndarray]):
     return [torch.from_numpy(a) for a in arrays]
 
 
+def _maybe_compiled(step: Callable[..., Any], framework: str) -> Callable[..., Any]:
+    """The step itself for "torch", ``torch.compile(step)`` for "torch_compile" (it compiles on
+    its first call, which the check value's steps make before any timing)."""
+    return torch.compile(step) if framework == "torch_compile" else step
+
+
+@contextlib.contextmanager
+def _compile_failures_not_available(framework: str) -> Iterator[None]:
+    """Around the first calls of a compiled step: a failure there (no C++ compiler, an inductor
+    error) makes the cell n/a with the reason, instead of an error."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001 - any inductor / compiler failure means "not here"
+        if framework != "torch_compile":
+            raise
+        first_line = (str(e).strip().splitlines() or [""])[0][:300]
+        raise NotAvailable(f"torch.compile failed: {type(e).__name__}: {first_line}") from e
+
+
 def build(w: Workload, framework: str) -> Bench:
     """The PyTorch version of workload ``w``."""
     if w.kind == "tiny":
         x, y = _tensors(data.tiny())
         return Bench("x + y", {"x": x, "y": y}, float((x + y)[0]))
-    if w.kind == "seed":
-        d = data.seed(*w.dims)
-        x, y = _tensors([d["x"], d["y"]])
-        step = _train_step(_linear(d["w"], d["b"]), x, y, w.learning_rate)
-        return Bench("step()", {"step": step}, check_after_steps(step, lambda t: t.item()))
-    if w.kind == "deep":
-        d = data.deep(*w.dims)
-        x, y = _tensors([d["x"], d["y"]])
-        model = torch.nn.Sequential(_linear(d["w1"], d["b1"]), _linear(d["w2"], d["b2"]))
-        step = _train_step(model, x, y, w.learning_rate)
-        return Bench("step()", {"step": step}, check_after_steps(step, lambda t: t.item()))
+    if w.kind in ("seed", "deep"):
+        step = _maybe_compiled((_seed_step if w.kind == "seed" else _deep_step)(w), framework)
+        with _compile_failures_not_available(framework):
+            check = check_after_steps(step, lambda t: t.item())
+        return Bench("step()", {"step": step}, check)
     if w.kind == "gemm":
         a, b = _tensors(data.gemm(*w.dims))
         return Bench("a @ b", {"a": a, "b": b}, data.gemm_checksum((a @ b).numpy()))
@@ -87,6 +107,9 @@ def build(w: Workload, framework: str) -> Bench:
     if w.kind == "reduce_mean":
         (x,) = _tensors([data.memory(*w.dims)])
         return Bench("x.mean()", {"x": x}, x.mean().item())
+    if w.kind == "reduce_sum":
+        (x,) = _tensors([data.memory(*w.dims)])
+        return Bench("x.sum()", {"x": x}, x.sum().item())
     if w.kind == "jacobian":
         d = {k: torch.from_numpy(v) for k, v in data.jacobian(*w.dims).items()}
 
@@ -120,15 +143,35 @@ def build(w: Workload, framework: str) -> Bench:
         x_all, y_all = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
         batches = [(x_all[i], y_all[i]) for i in d["batches"]]
 
+        def batch_step(x, y):
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        batch_step = _maybe_compiled(batch_step, framework)
+
         def epoch():
             total = 0.0
             for x, y in batches:
-                optimizer.zero_grad()
-                loss = torch.nn.functional.cross_entropy(model(x), y)
-                loss.backward()
-                optimizer.step()
-                total += loss.item()
+                total += batch_step(x, y).item()
             return total / len(batches)
 
-        return Bench("epoch()", {"epoch": epoch}, check_after_steps(epoch, float, steps=1))
+        with _compile_failures_not_available(framework):
+            check = check_after_steps(epoch, float, steps=1)
+        return Bench("epoch()", {"epoch": epoch}, check)
     raise ValueError(f"torch: no builder for workload kind {w.kind!r}")
+
+
+def _seed_step(w: Workload) -> Callable[[], Any]:
+    d = data.seed(*w.dims)
+    x, y = _tensors([d["x"], d["y"]])
+    return _train_step(_linear(d["w"], d["b"]), x, y, w.learning_rate)
+
+
+def _deep_step(w: Workload) -> Callable[[], Any]:
+    d = data.deep(*w.dims)
+    x, y = _tensors([d["x"], d["y"]])
+    model = torch.nn.Sequential(_linear(d["w1"], d["b1"]), _linear(d["w2"], d["b2"]))
+    return _train_step(model, x, y, w.learning_rate)

@@ -11,7 +11,19 @@ import os
 import statistics
 from typing import Any, Dict, List, NamedTuple, Optional
 
-from .spec import BY_NAME, FRAMEWORKS, GROUPS, REFERENCE, VECTOR_MATH_OPS
+from .spec import (BY_NAME, FLOOR_BYTES, FLOOR_READ_WORKLOAD, FLOOR_WORKLOAD, FRAMEWORKS, GROUPS,
+                   REFERENCE, VECTOR_MATH_OPS)
+
+# The two tapegrad columns: the eager one is "tapegrad" in the ratio and target tables; the
+# function column has a section of its own.
+EAGER, FUNCTION = "tapegrad", "tapegrad_function"
+# A target's peer that is not a framework: the seed step's memory floor (spec.FLOOR_BYTES read
+# once at the bandwidth of tapegrad's reduce_sum in the same run).
+MEMORY_FLOOR = "memory_floor"
+# Peers the function column is compared with in its section, in this order.
+FUNCTION_PEERS = ("tapegrad", "jax_jit", "torch_compile", "torch", "jax")
+# The error message prefix of a bit check that failed (fw_tapegrad.FunctionBitsDiffer).
+BITS_DIFFER = "FunctionBitsDiffer"
 
 # Relative difference from numpy's check value above which a result is flagged: float32 sums in
 # another order stay far below it; a wrong gradient moves the 3-step loss by ~0.5% or more.
@@ -19,11 +31,12 @@ CHECK_RTOL = 1e-3
 
 
 class Target(NamedTuple):
-    """tapegrad's time / the peer's time must be at most ``max_ratio``.
+    """The subject's time / the peer's time must be at most ``max_ratio``.
 
     goal: what the target is for, named in the report (e.g. "per-op call overhead").
     throughput: when the target is stated as throughput (GFLOP/s, GB/s), tapegrad's throughput
     must be at least this multiple of the peer's; then max_ratio = 1 / throughput.
+    subject: the tapegrad column judged: "tapegrad" (eager) or "tapegrad_function".
     """
 
     workload: str
@@ -31,6 +44,7 @@ class Target(NamedTuple):
     max_ratio: float
     goal: str
     throughput: Optional[float] = None
+    subject: str = EAGER
 
     def text(self) -> str:
         if self.throughput is None:
@@ -63,11 +77,43 @@ TARGETS: List[Target] = [
     *[_throughput(name, "numpy", 1.0, "large SGEMM") for name in GROUPS["sgemm_square"]
       if BY_NAME[name].dims[0] >= 256],
     *[_throughput(name, "numpy", 1.5, "skinny SGEMM") for name in GROUPS["sgemm_skinny"]],
+    # tg.function (issue 19): the compiled step against the peers' compiled steps.
+    Target("seed_1k", "jax_jit", 0.1, "small step, compiled", subject=FUNCTION),
+    Target("seed_1k", "tapegrad", 0.5, "small step, compiled vs eager", subject=FUNCTION),
+    Target("seed_1m", MEMORY_FLOOR, 1.5, "one pass over x and y", subject=FUNCTION),
+    Target("mlp_digits", "jax_jit", 0.5, "small classifier, compiled", subject=FUNCTION),
+    Target("deep", "jax_jit", 0.8, "GEMM-bound step, compiled", subject=FUNCTION),
 ]
 
 
 def label(fw: str) -> str:
+    if fw == MEMORY_FLOOR:
+        return "memory floor"
     return FRAMEWORKS[fw][2]
+
+
+def memory_floor(stats: Dict[str, Dict[str, Any]]) -> Optional[Dict[str, float]]:
+    """The seed step's memory floor: FLOOR_BYTES at the read bandwidth of tapegrad's reduce_sum
+    over 10^7 floats in this run (from its median and from its best sample); None if not timed."""
+    s = stats.get(FLOOR_READ_WORKLOAD, {}).get(EAGER, {})
+    if not s.get("gbs_median"):
+        return None
+    return {"bytes": FLOOR_BYTES, "read_gbs_median": s["gbs_median"], "read_gbs_best": s["gbs_best"],
+            "median_us": FLOOR_BYTES / (s["gbs_median"] * 1e3),
+            "min_us": FLOOR_BYTES / (s["gbs_best"] * 1e3)}
+
+
+def _peer_time(stats: Dict[str, Any], floor: Optional[Dict[str, float]], workload: str, peer: str,
+               key: str) -> Optional[float]:
+    if peer == MEMORY_FLOOR:
+        return floor.get(key) if floor and workload == FLOOR_WORKLOAD else None
+    return stats.get(workload, {}).get(peer, {}).get(key)
+
+
+def function_bit_failures(run: Dict[str, Any]) -> List[str]:
+    """The workloads whose tg.function step did not give eager's bits (the run must fail)."""
+    return [f"{w}: {cell['error']}" for w, row in run["samples"].items()
+            for fw, cell in row.items() if fw == FUNCTION and BITS_DIFFER in str(cell.get("error", ""))]
 
 
 def summarize(run: Dict[str, Any]) -> Dict[str, Any]:
@@ -84,6 +130,10 @@ def summarize(run: Dict[str, Any]) -> Dict[str, Any]:
             s: Dict[str, Any] = {"n_samples": len(us), "number": r.get("number")}
             if r.get("error"):
                 s["error"] = r["error"]
+            if r.get("na"):
+                s["na"] = r["na"]
+            if r.get("info"):
+                s["info"] = r["info"]
             if us:
                 s["median_us"] = statistics.median(us)
                 s["min_us"] = min(us)
@@ -106,28 +156,39 @@ def summarize(run: Dict[str, Any]) -> Dict[str, Any]:
                 s["check_ok"] = bool(rel <= CHECK_RTOL)
             row[fw] = s
         stats[wname] = row
-        tg = row.get("tapegrad", {}).get("median_us")
+        tg = row.get(EAGER, {}).get("median_us")
         if tg:
             ratios[wname] = {fw: tg / s["median_us"] for fw, s in row.items()
-                             if fw != "tapegrad" and s.get("median_us")}
-    run["stats"], run["ratios"] = stats, ratios
+                             if fw not in (EAGER, FUNCTION) and s.get("median_us")}
+    floor = memory_floor(stats)
+    function_ratios: Dict[str, Dict[str, float]] = {}
+    for wname, row in stats.items():
+        fn = row.get(FUNCTION, {}).get("median_us")
+        if fn:
+            peers = {fw: fn / row[fw]["median_us"] for fw in FUNCTION_PEERS if row.get(fw, {}).get("median_us")}
+            floor_us = _peer_time(stats, floor, wname, MEMORY_FLOOR, "median_us")
+            if floor_us:
+                peers[MEMORY_FLOOR] = fn / floor_us
+            function_ratios[wname] = peers
+    run["stats"], run["ratios"], run["function_ratios"], run["memory_floor"] = stats, ratios, function_ratios, floor
     shares = [s["cpu_per_wall"] for row in stats.values() for s in row.values() if "cpu_per_wall" in s]
     run["cpu_share_median"] = statistics.median(shares) if shares else None
-    def min_ratio(wl: str, peer: str) -> Optional[float]:
-        a = stats.get(wl, {}).get("tapegrad", {}).get("min_us")
-        b = stats.get(wl, {}).get(peer, {}).get("min_us")
+
+    def ratio(t: Target, key: str) -> Optional[float]:
+        a = stats.get(t.workload, {}).get(t.subject, {}).get(key)
+        b = _peer_time(stats, floor, t.workload, t.peer, key)
         return a / b if a and b else None
 
-    run["targets"] = [
-        {"workload": t.workload, "peer": t.peer, "max_ratio": t.max_ratio, "goal": t.goal,
-         "min_throughput_ratio": t.throughput, "text": t.text(),
-         "ratio": ratios.get(t.workload, {}).get(t.peer),
-         "ratio_of_minima": min_ratio(t.workload, t.peer),
-         "met": None if ratios.get(t.workload, {}).get(t.peer) is None
-         else ratios[t.workload][t.peer] <= t.max_ratio}
-        for t in TARGETS
-        if t.workload in stats
-    ]
+    run["targets"] = []
+    for t in TARGETS:
+        if t.workload not in stats:
+            continue
+        measured = ratio(t, "median_us")
+        run["targets"].append(
+            {"workload": t.workload, "subject": t.subject, "peer": t.peer, "max_ratio": t.max_ratio,
+             "goal": t.goal, "min_throughput_ratio": t.throughput, "text": t.text(),
+             "ratio": measured, "ratio_of_minima": ratio(t, "min_us"),
+             "met": None if measured is None else measured <= t.max_ratio})
     return run
 
 
@@ -184,7 +245,7 @@ def markdown(run: Dict[str, Any]) -> str:
     notes."""
     meta, stats, ratios = run["meta"], run["stats"], run["ratios"]
     fws = _frameworks(run)
-    peers = [fw for fw in fws if fw != "tapegrad"]
+    peers = [fw for fw in fws if fw not in (EAGER, FUNCTION)]
     m = meta["machine"]
     lines = [
         f"### tapegrad vs peers ({meta['date']}{', quick run' if meta.get('quick') else ''})",
@@ -210,7 +271,7 @@ def markdown(run: Dict[str, Any]) -> str:
         for fw in fws:
             s = stats.get(w["name"], {}).get(fw, {})
             if s.get("median_us") is None:
-                cells.append("error" if s.get("error") else "–")
+                cells.append("error" if s.get("error") else "n/a" if s.get("na") else "–")
                 continue
             flag = " ⚠" if s.get("check_ok") is False else ""
             cells.append(f"{fmt_time(s['median_us'])} ({fmt_time(s['min_us'])}){flag}")
@@ -223,6 +284,7 @@ def markdown(run: Dict[str, Any]) -> str:
             r = ratios.get(w["name"], {})
             lines.append(f"| {w['title']} | " + " | ".join(
                 f"{r[fw]:.2f}×" if fw in r else "–" for fw in peers) + " |")
+    lines += function_section(run)
     mems = [w for w in run["workloads"] if BY_NAME[w["name"]].bytes]
     if mems:
         lines += ["", "**Memory-bound ops, GB/s** (bytes read + written by the op / time, from the "
@@ -248,20 +310,83 @@ def markdown(run: Dict[str, Any]) -> str:
                 cells.append(f"{s['gflops_median']:.3g} ({s['gflops_best']:.3g})"
                              if s.get("gflops_median") else "–")
             lines.append(f"| {w['title']} | " + " | ".join(cells) + " |")
-    if run.get("targets"):
+    eager_targets = [t for t in run.get("targets", []) if t.get("subject", EAGER) == EAGER]
+    if eager_targets:
         lines += ["", "**Targets** (tapegrad / peer time; benchmark figures, not tests; met is judged "
-                      "on the medians, the ratio of the minima shows how much the machine's noise moved it).", "",
-                  "| workload | peer | target | medians | minima | met |", "|---|---|---:|---:|---:|:---:|"]
-        for t in run["targets"]:
-            measured = "–" if t["ratio"] is None else f"{t['ratio']:.2f}×"
-            minima = "–" if t.get("ratio_of_minima") is None else f"{t['ratio_of_minima']:.2f}×"
-            met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
-            lines.append(f"| {BY_NAME[t['workload']].title} | {label(t['peer'])} | "
-                         f"{t['text']} | {measured} | {minima} | {met} |")
+                      "on the medians, the ratio of the minima shows how much the machine's noise moved it).", ""]
+        lines += _targets_table(eager_targets)
     notes = notes_for(run)
     if notes:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
+
+
+def _targets_table(targets: List[Dict[str, Any]]) -> List[str]:
+    lines = ["| workload | peer | target | medians | minima | met |", "|---|---|---:|---:|---:|:---:|"]
+    for t in targets:
+        peer = "tapegrad (eager)" if t.get("subject") == FUNCTION and t["peer"] == EAGER else label(t["peer"])
+        measured = "–" if t["ratio"] is None else f"{t['ratio']:.2f}×"
+        minima = "–" if t.get("ratio_of_minima") is None else f"{t['ratio_of_minima']:.2f}×"
+        met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        lines.append(f"| {BY_NAME[t['workload']].title} | {peer} | "
+                     f"{t['text']} | {measured} | {minima} | {met} |")
+    return lines
+
+
+def _bytes(n: Optional[int]) -> str:
+    """Bytes in KiB below 1 MiB, else MiB, 3 significant digits."""
+    if n is None:
+        return "–"
+    if n < 2**20:
+        return f"{_sig(n / 2**10)} KiB"
+    return f"{_sig(n / 2**20)} MiB"
+
+
+def function_section(run: Dict[str, Any]) -> List[str]:
+    """tg.function against tapegrad eager and the peers' compiled modes: times, ratios, the
+    seed step's memory floor, one step's peak bytes in both modes, the bit check, the goals."""
+    stats, fratios = run["stats"], run.get("function_ratios", {})
+    rows = [w for w in run["workloads"] if FUNCTION in stats.get(w["name"], {})]
+    if not rows:
+        return []
+    peers = [fw for fw in FUNCTION_PEERS if any(fw in fratios.get(w["name"], {}) for w in rows)]
+    heads = ["tapegrad (eager)" if fw == EAGER else label(fw) for fw in peers]
+    lines = ["", "**tg.function** (the same training step under `tg.function`, traced by a first call "
+                 "outside the timing; function time / other time, ratio of medians; below 1 means "
+                 "the function is faster).", "",
+             "| workload | tapegrad (function) | " + " | ".join(f"/ {h}" for h in heads)
+             + " | peak bytes of one step, eager → function | bits = eager |",
+             "|---|---:|" + "---:|" * len(peers) + "---:|:---:|"]
+    for w in rows:
+        s = stats[w["name"]][FUNCTION]
+        r = fratios.get(w["name"], {})
+        info = s.get("info", {})
+        eager_peak, fn_peak = info.get("peak_step_bytes_eager"), info.get("peak_step_bytes_function")
+        peak = "–" if eager_peak is None else f"{_bytes(eager_peak)} → {_bytes(fn_peak)}"
+        if info.get("peak_step_note"):
+            peak += f" ({info['peak_step_note']})"
+        bits = "yes" if info.get("bits_equal_eager") else ("**NO**" if BITS_DIFFER in str(s.get("error", "")) else "–")
+        time = (f"{fmt_time(s['median_us'])} ({fmt_time(s['min_us'])})" if s.get("median_us")
+                else "error" if s.get("error") else "–")
+        lines.append(f"| {w['title']} | {time} | " + " | ".join(
+            f"{r[fw]:.2f}×" if fw in r else "–" for fw in peers) + f" | {peak} | {bits} |")
+    floor = run.get("memory_floor")
+    if floor:
+        fn = stats.get(FLOOR_WORKLOAD, {}).get(FUNCTION, {})
+        line = (f"Memory floor of the {BY_NAME[FLOOR_WORKLOAD].title}: its x and y "
+                f"({floor['bytes'] / 1e6:g} MB) read once at the {floor['read_gbs_median']:.3g} GB/s that "
+                f"tapegrad's {BY_NAME[FLOOR_READ_WORKLOAD].title} reaches in this run (median; best "
+                f"sample {floor['read_gbs_best']:.3g} GB/s): {fmt_time(floor['median_us'])} "
+                f"({fmt_time(floor['min_us'])} at the best bandwidth)")
+        if fn.get("median_us"):
+            line += (f"; the function step takes {fn['median_us'] / floor['median_us']:.2f}× the floor "
+                     f"(ratio of the minima {fn['min_us'] / floor['min_us']:.2f}×)")
+        lines += ["", line + "."]
+    targets = [t for t in run.get("targets", []) if t.get("subject") == FUNCTION]
+    if targets:
+        lines += ["", "**tg.function goals** (issue 19; tapegrad (function) time / peer time).", ""]
+        lines += _targets_table(targets)
+    return lines
 
 
 def notes_for(run: Dict[str, Any]) -> List[str]:
@@ -278,6 +403,8 @@ def notes_for(run: Dict[str, Any]) -> List[str]:
                              f"numpy's by {s['check_rel_diff']:.2%} (not the same math?)")
             if s.get("error"):
                 notes.append(f"{label(fw)} {wname}: {s['error']}")
+            if s.get("na"):
+                notes.append(f"{label(fw)} {wname}: n/a, {s['na']}")
             if s.get("thread_stalls"):
                 notes.append(f"{label(fw)} {wname}: {s['thread_stalls']} thread-pool stall(s) while "
                              f"sampling (a job waited for a thread the OS had not scheduled: the "

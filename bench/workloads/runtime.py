@@ -34,6 +34,10 @@ def worker_env(framework: str, threads: int, base: Optional[Dict[str, str]] = No
             # XLA's CPU backend otherwise runs Eigen on every core.
             flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
             env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " " + flags).strip()
+    if framework == "torch_compile":
+        # Inductor compiles its C++ in this process instead of a pool of compile workers, which
+        # the affinity mask would squeeze onto the same CPUs.
+        env["TORCHINDUCTOR_COMPILE_THREADS"] = "1"
     if framework == "tensorflow":
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no start-up banner in the log
     return env

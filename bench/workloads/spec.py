@@ -17,12 +17,13 @@ class Workload:
     kind: "tiny" (x + y on shape (1,)), "seed" (the notebook's training step on N examples),
     "deep" (two Dense layers, MSE, forward + backward + SGD), "gemm" (C = A @ B, float32),
     "square" (y = x * x elementwise, a new output), "reduce_mean" (mean of all of x),
+    "reduce_sum" (sum of all of x: the read bandwidth the memory floor of the seed step uses),
     "unary" (y = op(x) elementwise, float32, a new output: the vector math), "jacobian" (the
     jacobian of a two-layer network, square(x W1 + b1) W2 + b2, at one x) or "sparse_xent"
     (softmax cross-entropy of logits against integer labels, one loss per row, and the gradient
     of their sum with respect to the logits) or "mlp_digits" (one epoch of the digits example:
     a 64-128-128-10 ReLU network, sparse softmax cross-entropy, Adam, mini-batches).
-    dims: (N,) for "seed", "square", "reduce_mean" and "unary"; (M, K, N) for "gemm" (A is MxK,
+    dims: (N,) for "seed", "square", "reduce_mean", "reduce_sum" and "unary"; (M, K, N) for "gemm" (A is MxK,
     B is KxN); (width,) for "jacobian"; (rows, classes) for "sparse_xent"; (batch,) for
     "mlp_digits"; () otherwise.
     op: the function of a "unary" workload (exp, log, tanh), by its name in every framework.
@@ -46,11 +47,11 @@ class Workload:
     @property
     def bytes(self) -> Optional[float]:
         """Bytes one iteration must read and write at least, for GB/s (only the single elementwise
-        ops report it): square and unary read x and write y, reduce_mean reads x (and writes one
-        float)."""
+        ops report it): square and unary read x and write y, reduce_mean and reduce_sum read x (and
+        write one float)."""
         if self.kind in ("square", "unary"):
             return 2.0 * 4 * self.dims[0]
-        if self.kind == "reduce_mean":
+        if self.kind in ("reduce_mean", "reduce_sum"):
             return 4.0 * self.dims[0] + 4
         return None
 
@@ -99,6 +100,7 @@ WORKLOADS: List[Workload] = [
              (DEEP_BATCH, DEEP_WIDTH), LEARNING_RATE),
     Workload("square_10m", "square", "square, 10⁷ floats", (MEMORY_N,)),
     Workload("reduce_mean_10m", "reduce_mean", "reduce_mean, 10⁷ floats", (MEMORY_N,)),
+    Workload("reduce_sum_10m", "reduce_sum", "reduce_sum, 10⁷ floats", (MEMORY_N,)),
     *[Workload(f"{op}_10m", "unary", f"{op}, 10⁷ floats", (MEMORY_N,), op=op) for op in VECTOR_MATH_OPS],
     Workload("jacobian_256", "jacobian", f"jacobian {JACOBIAN_WIDTH}→{JACOBIAN_WIDTH}→{JACOBIAN_WIDTH}",
              (JACOBIAN_WIDTH,)),
@@ -112,27 +114,48 @@ BY_NAME: Dict[str, Workload] = {w.name: w for w in WORKLOADS}
 # Names accepted by --only besides the workload names themselves.
 GROUPS: Dict[str, List[str]] = {
     "seed": ["seed_1k", "seed_1m"],
-    "memory": [w.name for w in WORKLOADS if w.kind in ("square", "reduce_mean")],
+    "memory": [w.name for w in WORKLOADS if w.kind in ("square", "reduce_mean", "reduce_sum")],
     "vector_math": [w.name for w in WORKLOADS if w.kind == "unary"],
     "sgemm": [w.name for w in WORKLOADS if w.kind == "gemm"],
     "sgemm_square": [f"sgemm_{n}" for n in GEMM_SQUARE],
     "sgemm_skinny": [w.name for w in WORKLOADS if w.kind == "gemm" and len(set(w.dims)) > 1],
 }
 
+# The seed step at N = 10^6 must read its x and y (8 MB of float32) at least once: its memory
+# floor is that many bytes at the read bandwidth tapegrad's reduce_sum over 10^7 floats reaches in
+# the same run (FLOOR_READ_WORKLOAD is added to any run that times FLOOR_WORKLOAD).
+FLOOR_WORKLOAD = "seed_1m"
+FLOOR_READ_WORKLOAD = "reduce_sum_10m"
+FLOOR_BYTES = 2 * 4 * 1_000_000
+
 # Framework name -> (module in this package, the import that must succeed, label in tables).
 FRAMEWORKS: Dict[str, Tuple[str, str, str]] = {
     "tapegrad": ("fw_tapegrad", "tapegrad", "tapegrad"),
+    "tapegrad_function": ("fw_tapegrad", "tapegrad", "tapegrad (function)"),
     "numpy": ("fw_numpy", "numpy", "numpy"),
     "torch": ("fw_torch", "torch", "PyTorch"),
+    "torch_compile": ("fw_torch", "torch", "torch.compile"),
     "jax": ("fw_jax", "jax", "JAX eager"),
     "jax_jit": ("fw_jax", "jax", "JAX jit"),
     "tensorflow": ("fw_tensorflow", "tensorflow", "TF eager"),
 }
 REFERENCE = "numpy"  # the peer every check value is compared with (always installed)
 
+# The compiled modes that wrap a whole training step (tg.function, torch.compile) run only the
+# workloads that are training steps; their other cells stay empty.
+COMPILED_STEP_FRAMEWORKS = ("tapegrad_function", "torch_compile")
+TRAINING_STEP_KINDS = ("seed", "deep", "mlp_digits")
+
+
+def runs(framework: str, workload: Workload) -> bool:
+    """Whether ``framework`` has a version of ``workload``."""
+    return framework not in COMPILED_STEP_FRAMEWORKS or workload.kind in TRAINING_STEP_KINDS
+
 
 def resolve_workloads(only: Optional[Sequence[str]]) -> List[Workload]:
-    """Workloads named by --only (names or group names), in the canonical order; all if None."""
+    """Workloads named by --only (names or group names), in the canonical order; all if None.
+
+    A selection with FLOOR_WORKLOAD also gets FLOOR_READ_WORKLOAD, which its memory floor needs."""
     if not only:
         return list(WORKLOADS)
     wanted = set()
@@ -144,4 +167,6 @@ def resolve_workloads(only: Optional[Sequence[str]]) -> List[Workload]:
         else:
             known = ", ".join([w.name for w in WORKLOADS] + sorted(GROUPS))
             raise ValueError(f"unknown workload {name!r}; known: {known}")
+    if FLOOR_WORKLOAD in wanted:
+        wanted.add(FLOOR_READ_WORKLOAD)
     return [w for w in WORKLOADS if w.name in wanted]

@@ -32,12 +32,20 @@ class Bench:
     depend on each other (so the work of every step is counted, not only its dispatch).
     check: a number computed by the same math before timing (e.g. the loss after three steps),
     compared across frameworks to catch a framework that computes something else.
+    info: facts measured while building, reported beside the timings (JSON-serialisable), e.g.
+    the peak bytes of one step.
     """
 
     stmt: str
     ns: Dict[str, Any] = field(default_factory=dict)
     check: float = float("nan")
     finish: str = "pass"
+    info: Dict[str, Any] = field(default_factory=dict)
+
+
+class NotAvailable(Exception):
+    """A framework mode that cannot run on this machine (e.g. torch.compile without a working
+    compiler): the cell shows "n/a" and the report gives the reason, the run goes on."""
 
 
 def compile_loop(stmt: str, ns: Dict[str, Any], finish: str = "pass") -> Callable[[int], int]:

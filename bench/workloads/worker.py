@@ -65,6 +65,8 @@ class Worker:
             loop = timing.compile_loop(bench.stmt, bench.ns, bench.finish)
             self.built[name] = (bench, loop)
             out["build_s"] = round(time.perf_counter() - t0, 3)
+            if bench.info:
+                out["info"] = bench.info
         bench, loop = self.built[name]
         counters = getattr(self.module, "counters", None)  # optional: event counts per request
         before = counters() if counters else {}
@@ -111,6 +113,8 @@ def serve(framework: str, threads: int) -> int:
             break
         try:
             _send(proto, worker.run(req))
+        except timing.NotAvailable as e:
+            _send(proto, {"workload": req.get("workload"), "ok": False, "na": str(e)})
         except Exception as e:  # noqa: BLE001 - one failing workload must not end the run
             _send(proto, {"workload": req.get("workload"), **_error(e)})
     return 0
