@@ -12,7 +12,7 @@ import statistics
 from typing import Any, Dict, List, NamedTuple, Optional
 
 from .spec import (BY_NAME, FLOOR_BYTES, FLOOR_READ_WORKLOAD, FLOOR_WORKLOAD, FRAMEWORKS, GROUPS,
-                   REFERENCE, VECTOR_MATH_OPS)
+                   REFERENCE, VECTOR_MATH_OPS, runs)
 
 # The two tapegrad columns: the eager one is "tapegrad" in the ratio and target tables; the
 # function column has a section of its own.
@@ -287,25 +287,27 @@ def markdown(run: Dict[str, Any]) -> str:
     lines += function_section(run)
     mems = [w for w in run["workloads"] if BY_NAME[w["name"]].bytes]
     if mems:
+        mem_fws = [fw for fw in fws if any(runs(fw, BY_NAME[w["name"]]) for w in mems)]
         lines += ["", "**Memory-bound ops, GB/s** (bytes read + written by the op / time, from the "
                       "median; best sample in parentheses).", "",
-                  "| op | " + " | ".join(label(fw) for fw in fws) + " |",
-                  "|---|" + "---:|" * len(fws)]
+                  "| op | " + " | ".join(label(fw) for fw in mem_fws) + " |",
+                  "|---|" + "---:|" * len(mem_fws)]
         for w in mems:
             cells = []
-            for fw in fws:
+            for fw in mem_fws:
                 s = stats.get(w["name"], {}).get(fw, {})
                 cells.append(f"{s['gbs_median']:.3g} ({s['gbs_best']:.3g})"
                              if s.get("gbs_median") else "–")
             lines.append(f"| {w['title']} | " + " | ".join(cells) + " |")
     gemms = [w for w in run["workloads"] if w["kind"] == "gemm"]
     if gemms:
+        gemm_fws = [fw for fw in fws if any(runs(fw, BY_NAME[w["name"]]) for w in gemms)]
         lines += ["", "**SGEMM GFLOP/s** (from the median; best sample in parentheses).", "",
-                  "| shape (M×K·K×N) | " + " | ".join(label(fw) for fw in fws) + " |",
-                  "|---|" + "---:|" * len(fws)]
+                  "| shape (M×K·K×N) | " + " | ".join(label(fw) for fw in gemm_fws) + " |",
+                  "|---|" + "---:|" * len(gemm_fws)]
         for w in gemms:
             cells = []
-            for fw in fws:
+            for fw in gemm_fws:
                 s = stats.get(w["name"], {}).get(fw, {})
                 cells.append(f"{s['gflops_median']:.3g} ({s['gflops_best']:.3g})"
                              if s.get("gflops_median") else "–")
