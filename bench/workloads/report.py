@@ -357,8 +357,8 @@ def function_section(run: Dict[str, Any]) -> List[str]:
                  "outside the timing; function time / other time, ratio of medians; below 1 means "
                  "the function is faster).", "",
              "| workload | tapegrad (function) | " + " | ".join(f"/ {h}" for h in heads)
-             + " | peak bytes of one step, eager → function | bits = eager |",
-             "|---|---:|" + "---:|" * len(peers) + "---:|:---:|"]
+             + " | peak bytes of one step, eager → function | bits = eager | nodes removed: folded, common, dead, fused |",
+             "|---|---:|" + "---:|" * len(peers) + "---:|:---:|---:|"]
     for w in rows:
         s = stats[w["name"]][FUNCTION]
         r = fratios.get(w["name"], {})
@@ -370,8 +370,10 @@ def function_section(run: Dict[str, Any]) -> List[str]:
         bits = "yes" if info.get("bits_equal_eager") else ("**NO**" if BITS_DIFFER in str(s.get("error", "")) else "–")
         time = (f"{fmt_time(s['median_us'])} ({fmt_time(s['min_us'])})" if s.get("median_us")
                 else "error" if s.get("error") else "–")
+        counts = info.get("pass_counts") or {}
+        passes = ", ".join(str(counts.get(k, "?")) for k in ("folded", "common", "dead", "fused")) if counts else "–"
         lines.append(f"| {w['title']} | {time} | " + " | ".join(
-            f"{r[fw]:.2f}×" if fw in r else "–" for fw in peers) + f" | {peak} | {bits} |")
+            f"{r[fw]:.2f}×" if fw in r else "–" for fw in peers) + f" | {peak} | {bits} | {passes} |")
     floor = run.get("memory_floor")
     if floor:
         fn = stats.get(FLOOR_WORKLOAD, {}).get(FUNCTION, {})
