@@ -386,6 +386,9 @@ def function_section(run: Dict[str, Any]) -> List[str]:
             line += (f"; the function step takes {fn['median_us'] / floor['median_us']:.2f}× the floor "
                      f"(ratio of the minima {fn['min_us'] / floor['min_us']:.2f}×)")
         lines += ["", line + "."]
+    elif stats.get(FLOOR_WORKLOAD, {}).get(FUNCTION, {}).get("median_us"):
+        lines += ["", f"Memory floor of the {BY_NAME[FLOOR_WORKLOAD].title}: not measured (it needs "
+                      f"tapegrad's {FLOOR_READ_WORKLOAD} in the same run: keep the tapegrad framework)."]
     targets = [t for t in run.get("targets", []) if t.get("subject") == FUNCTION]
     if targets:
         lines += ["", "**tg.function goals** (issue 19; tapegrad (function) time / peer time).", ""]
