@@ -4,8 +4,8 @@ Two frameworks share this module: "jax" runs it op by op (eager dispatch) and "j
 the whole step with ``jax.jit`` (params donated, as a training loop would). JAX dispatches
 asynchronously, so the time must include the work and not only its enqueueing:
 
-- single ops (tiny, SGEMM, square, reduce_mean, reduce_sum): ``block_until_ready`` on every result, since successive results do
-  not depend on each other and could otherwise overlap;
+- single ops (tiny, SGEMM, square, reduce_mean, reduce_sum): ``block_until_ready`` on every
+  result, since successive results do not depend on each other and could otherwise overlap;
 - training steps: no wait inside the loop (each step needs the previous step's params, so the
   steps cannot overlap), one ``block_until_ready`` on the params after the last step of a sample.
   That is how a JAX training loop runs; blocking on every step would add the thread hand-off of

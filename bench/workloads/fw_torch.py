@@ -3,8 +3,8 @@
 
 Two frameworks share this module: "torch" runs eagerly and "torch_compile" wraps the same
 training step in ``torch.compile`` (default backend, inductor, which builds C++ kernels with the
-machine's compiler). Compilation happens in the build's warm-up calls, outside the timing; if it
-fails (no compiler, an inductor error), the cell is "n/a" with the reason.
+machine's compiler). It compiles in the calls that compute the check value, before any timing;
+if that fails (no compiler, an inductor error), the cell is "n/a" with the reason.
 """
 from __future__ import annotations
 

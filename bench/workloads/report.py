@@ -357,7 +357,8 @@ def function_section(run: Dict[str, Any]) -> List[str]:
                  "outside the timing; function time / other time, ratio of medians; below 1 means "
                  "the function is faster).", "",
              "| workload | tapegrad (function) | " + " | ".join(f"/ {h}" for h in heads)
-             + " | peak bytes of one step, eager → function | bits = eager | nodes removed: folded, common, dead, fused |",
+             + " | peak bytes of one step, eager → function | bits = eager"
+             + " | nodes removed: folded, common, dead, fused |",
              "|---|---:|" + "---:|" * len(peers) + "---:|:---:|---:|"]
     for w in rows:
         s = stats[w["name"]][FUNCTION]
