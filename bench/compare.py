@@ -15,6 +15,7 @@ installed are skipped with a note; numpy is always there.
   python bench/compare.py --only seed_1k,tiny_add --frameworks tapegrad,numpy,jax_jit
   python bench/compare.py --quick --only memory    # square, reduce_mean, reduce_sum over 10^7 floats
   python bench/compare.py --quick --only seed,deep,mlp_digits   # the tg.function section's steps
+  python bench/compare.py --quick --only seed --function-passes fold,cse,dce   # without fusion
   python bench/compare.py --list                   # workload and framework names
 
 Writes compare.json, compare.md and compare.png into --out (default bench/results/) and prints
@@ -52,14 +53,15 @@ FULL = (5, 4, 25.0, 60.0)
 class WorkerProcess:
     """One framework's worker: a subprocess speaking JSON lines over its stdin/stdout."""
 
-    def __init__(self, framework: str, threads: int, log_path: str) -> None:
+    def __init__(self, framework: str, threads: int, log_path: str,
+                 function_passes: Optional[str] = None) -> None:
         self.framework = framework
         self.log_path = log_path
         self._log = open(log_path, "w", encoding="utf-8")
         self.proc = subprocess.Popen(
             [sys.executable, WORKER, "--framework", framework, "--threads", str(threads), "--serve"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1,
-            env=runtime.worker_env(framework, threads),
+            env=runtime.worker_env(framework, threads, function_passes=function_passes),
         )
         # A reader thread turns the blocking pipe into a queue, so every wait can time out.
         self._lines: "queue.Queue[Optional[str]]" = queue.Queue()
@@ -132,6 +134,10 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, help="interleaved rounds (overrides --quick's)")
     p.add_argument("--samples", type=int, help="samples per round per cell (overrides --quick's)")
     p.add_argument("--min-sample-ms", type=float, help="shortest sample, in ms")
+    p.add_argument("--function-passes", metavar="LIST",
+                   help="the passes tg.function runs in the tapegrad_function column, comma-separated "
+                        f"from {', '.join(runtime.FUNCTION_PASSES)}, or 'none' (default: all); one run per "
+                        "set shows what each pass gains")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="output directory")
     p.add_argument("--no-chart", action="store_true", help="skip the PNG")
     p.add_argument("--list", action="store_true", help="list workloads and frameworks, then exit")
@@ -143,6 +149,11 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     args.warmup_ms = warm_ms
     if args.rounds < 1 or args.samples < 1 or args.threads < 1:
         p.error("--rounds, --samples and --threads must be >= 1")
+    if args.function_passes is not None and args.function_passes != "none":
+        unknown = [x for x in args.function_passes.split(",") if x not in runtime.FUNCTION_PASSES]
+        if unknown:
+            p.error(f"--function-passes: unknown pass(es) {', '.join(unknown)}; known: "
+                    f"{', '.join(runtime.FUNCTION_PASSES)}, or 'none'")
     return args
 
 
@@ -196,7 +207,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         progress(t0, f"skipping {fw}: {why}")
     workers: Dict[str, WorkerProcess] = {}
     for fw in frameworks:  # start all at once: imports overlap
-        workers[fw] = WorkerProcess(fw, args.threads, os.path.join(args.out, "logs", f"{fw}.log"))
+        workers[fw] = WorkerProcess(fw, args.threads, os.path.join(args.out, "logs", f"{fw}.log"),
+                                    function_passes=args.function_passes)
     infos: Dict[str, Any] = {}
     for fw in list(workers):
         try:

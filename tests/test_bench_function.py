@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
-from workloads import fw_tapegrad, report, spec  # noqa: E402
+from workloads import fw_tapegrad, report, runtime, spec  # noqa: E402
 
 
 def test_function_step_has_eager_bits_and_reports_peak_bytes():
@@ -97,3 +97,13 @@ def test_report_floor_ratios_na_and_bit_failures():
     assert "3 MiB → 512 KiB" in md
     assert "**NO**" in md
     assert report.function_bit_failures(run) == ["deep: FunctionBitsDiffer: deep: differs"]
+
+
+def test_function_passes_reach_only_the_function_worker():
+    base = {"PATH": "/bin"}
+    env = runtime.worker_env("tapegrad_function", 1, base, function_passes="none")
+    assert env["TAPEGRAD_FUNCTION_PASSES"] == ""
+    env = runtime.worker_env("tapegrad_function", 1, base, function_passes="fold,fuse")
+    assert env["TAPEGRAD_FUNCTION_PASSES"] == "fold,fuse"
+    assert "TAPEGRAD_FUNCTION_PASSES" not in runtime.worker_env("tapegrad", 1, base, function_passes="none")
+    assert "TAPEGRAD_FUNCTION_PASSES" not in runtime.worker_env("tapegrad_function", 1, base)

@@ -10,6 +10,7 @@ measures the peak bytes one step allocates in each mode.
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
@@ -26,11 +27,14 @@ def init(threads: int) -> Dict[str, Any]:
     stay on the calling thread. The worker's
     environment also sets TAPEGRAD_NUM_THREADS (runtime.py); this call makes it explicit."""
     tg.config.set_num_threads(threads)
+    passes = os.environ.get("TAPEGRAD_FUNCTION_PASSES")
     return {
         "version": tg.__version__,
         "isa": tg.config.isa(),
         "threads": tg.config.num_threads(),
         "threads_note": "pool for large kernels",
+        # tg.function's passes: all unless the variable lists them (compare.py --function-passes).
+        "function_passes": "all" if passes is None else (passes or "none"),
     }
 
 

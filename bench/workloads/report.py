@@ -353,9 +353,10 @@ def function_section(run: Dict[str, Any]) -> List[str]:
         return []
     peers = [fw for fw in FUNCTION_PEERS if any(fw in fratios.get(w["name"], {}) for w in rows)]
     heads = ["tapegrad (eager)" if fw == EAGER else label(fw) for fw in peers]
+    passes = run["meta"]["frameworks"].get(FUNCTION, {}).get("function_passes", "all")
     lines = ["", "**tg.function** (the same training step under `tg.function`, traced by a first call "
                  "outside the timing; function time / other time, ratio of medians; below 1 means "
-                 "the function is faster).", "",
+                 f"the function is faster). Passes run: {passes}.", "",
              "| workload | tapegrad (function) | " + " | ".join(f"/ {h}" for h in heads)
              + " | peak bytes of one step, eager → function | bits = eager"
              + " | nodes removed: folded, common, dead, fused |",

@@ -21,9 +21,20 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "TAPEGRAD_NUM_THREADS")
 
 
-def worker_env(framework: str, threads: int, base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """The environment for one framework's worker process, with ``threads`` threads."""
+# The passes tg.function may run (TAPEGRAD_FUNCTION_PASSES, read by cpp/function/executor.cpp);
+# "none" runs none of them.
+FUNCTION_PASSES = ("fold", "cse", "dce", "fuse")
+
+
+def worker_env(framework: str, threads: int, base: Optional[Dict[str, str]] = None,
+               function_passes: Optional[str] = None) -> Dict[str, str]:
+    """The environment for one framework's worker process, with ``threads`` threads.
+
+    function_passes: for "tapegrad_function", the comma-separated passes tg.function runs
+    ("none" for none); None leaves TAPEGRAD_FUNCTION_PASSES as it is (unset: all passes)."""
     env = dict(os.environ if base is None else base)
+    if framework == "tapegrad_function" and function_passes is not None:
+        env["TAPEGRAD_FUNCTION_PASSES"] = "" if function_passes == "none" else function_passes
     for name in OPENBLAS_OVERRIDES:
         env.pop(name, None)
     for name in THREAD_VARS:
