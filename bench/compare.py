@@ -16,6 +16,7 @@ installed are skipped with a note; numpy is always there.
   python bench/compare.py --quick --only memory    # square, reduce_mean, reduce_sum over 10^7 floats
   python bench/compare.py --quick --only seed,deep,mlp_digits   # the tg.function section's steps
   python bench/compare.py --quick --only seed --function-passes fold,cse,dce   # without fusion
+  python bench/compare.py --quick --only seed,deep,mlp_digits --function-pass-sets "none;fold;fold,cse,dce"
   python bench/compare.py --list                   # workload and framework names
 
 Writes compare.json, compare.md and compare.png into --out (default bench/results/) and prints
@@ -138,6 +139,10 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                    help="the passes tg.function runs in the tapegrad_function column, comma-separated "
                         f"from {', '.join(runtime.FUNCTION_PASSES)}, or 'none' (default: all); one run per "
                         "set shows what each pass gains")
+    p.add_argument("--function-pass-sets", metavar="SETS",
+                   help="extra tg.function columns, each running only some passes, in the same rounds: "
+                        "pass sets separated by ';', e.g. 'none;fold;fold,cse,dce' (the report's "
+                        "'what each pass gains' table)")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="output directory")
     p.add_argument("--no-chart", action="store_true", help="skip the PNG")
     p.add_argument("--list", action="store_true", help="list workloads and frameworks, then exit")
@@ -149,10 +154,12 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     args.warmup_ms = warm_ms
     if args.rounds < 1 or args.samples < 1 or args.threads < 1:
         p.error("--rounds, --samples and --threads must be >= 1")
-    if args.function_passes is not None and args.function_passes != "none":
-        unknown = [x for x in args.function_passes.split(",") if x not in runtime.FUNCTION_PASSES]
+    pass_sets = [args.function_passes] if args.function_passes is not None else []
+    args.pass_sets = [s.strip() for s in (args.function_pass_sets or "").split(";") if s.strip()]
+    for passes in pass_sets + args.pass_sets:
+        unknown = [x for x in passes.split(",") if x not in runtime.FUNCTION_PASSES] if passes != "none" else []
         if unknown:
-            p.error(f"--function-passes: unknown pass(es) {', '.join(unknown)}; known: "
+            p.error(f"unknown tg.function pass(es) {', '.join(unknown)} in {passes!r}; known: "
                     f"{', '.join(runtime.FUNCTION_PASSES)}, or 'none'")
     return args
 
@@ -193,6 +200,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ValueError as e:
         raise SystemExit(str(e))
     frameworks, skipped = choose_frameworks(args.frameworks)
+    if "tapegrad_function" in frameworks:
+        frameworks += [spec.pass_set_column(passes) for passes in args.pass_sets]
     os.makedirs(os.path.join(args.out, "logs"), exist_ok=True)
 
     t0 = time.perf_counter()

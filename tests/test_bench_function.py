@@ -107,3 +107,21 @@ def test_function_passes_reach_only_the_function_worker():
     assert env["TAPEGRAD_FUNCTION_PASSES"] == "fold,fuse"
     assert "TAPEGRAD_FUNCTION_PASSES" not in runtime.worker_env("tapegrad", 1, base, function_passes="none")
     assert "TAPEGRAD_FUNCTION_PASSES" not in runtime.worker_env("tapegrad_function", 1, base)
+
+
+def test_pass_set_columns():
+    assert spec.framework_spec("tapegrad_function@fold,cse") == ("fw_tapegrad", "tapegrad", "tg.function (fold,cse)")
+    with pytest.raises(KeyError):
+        spec.framework_spec("torch@fold")
+    assert spec.runs("tapegrad_function@none", spec.BY_NAME["seed_1k"])
+    assert not spec.runs("tapegrad_function@none", spec.BY_NAME["reduce_sum_10m"])
+    env = runtime.worker_env("tapegrad_function@fold,cse", 1, {}, function_passes="fuse")
+    assert env["TAPEGRAD_FUNCTION_PASSES"] == "fold,cse"  # the column's own set wins
+    run = _run({"seed_1k": {"tapegrad": {"us": [8.0]}, "tapegrad_function": {"us": [2.0]},
+                            "tapegrad_function@none": {"us": [4.0]},
+                            "tapegrad_function@fold": {"us": [], "error": "FunctionBitsDiffer: seed_1k: x"}}})
+    report.summarize(run)
+    assert "tapegrad_function@none" not in run["ratios"]["seed_1k"]
+    md = report.markdown(run)
+    assert "| seed step N=1000 | 8 µs | 2 µs (2 µs, 0.25×) | 4 µs (4 µs, 0.50×) | error |" in md
+    assert report.function_bit_failures(run) == ["seed_1k: FunctionBitsDiffer: seed_1k: x"]

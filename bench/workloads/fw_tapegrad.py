@@ -17,7 +17,7 @@ import numpy as np
 import tapegrad as tg
 
 from . import data
-from .spec import ADAM, Workload
+from .spec import ADAM, Workload, base_framework
 from .timing import Bench, check_after_steps
 
 
@@ -81,7 +81,7 @@ def build(w: Workload, framework: str) -> Bench:
         return Bench("x + y", {"x": x, "y": y}, float(np.asarray(x + y)[0]))
 
     if w.kind in ("seed", "deep"):
-        if framework == "tapegrad_function":
+        if base_framework(framework) == "tapegrad_function":
             return _function_step_bench(w)
         step, _ = _STEP_MODELS[w.kind](w)
         return Bench("step()", {"step": step}, check_after_steps(step, _to_float))
@@ -133,7 +133,7 @@ def build(w: Workload, framework: str) -> Bench:
         return Bench("xent()", {"xent": xent}, data.xent_checksum(float(tg.reduce_sum(loss)), grad))
 
     if w.kind == "mlp_digits":
-        if framework == "tapegrad_function":
+        if base_framework(framework) == "tapegrad_function":
             return _function_digits_bench(w)
         batch_step, batches, _ = _digits_model(w)
         epoch = _epoch(batch_step, batches)

@@ -12,7 +12,7 @@ import statistics
 from typing import Any, Dict, List, NamedTuple, Optional
 
 from .spec import (BY_NAME, FLOOR_BYTES, FLOOR_READ_WORKLOAD, FLOOR_WORKLOAD, FRAMEWORKS, GROUPS,
-                   REFERENCE, VECTOR_MATH_OPS, runs)
+                   REFERENCE, VECTOR_MATH_OPS, base_framework, column_passes, framework_spec, runs)
 
 # The two tapegrad columns: the eager one is "tapegrad" in the ratio and target tables; the
 # function column has a section of its own.
@@ -89,7 +89,7 @@ TARGETS: List[Target] = [
 def label(fw: str) -> str:
     if fw == MEMORY_FLOOR:
         return "memory floor"
-    return FRAMEWORKS[fw][2]
+    return framework_spec(fw)[2]
 
 
 def memory_floor(stats: Dict[str, Dict[str, Any]]) -> Optional[Dict[str, float]]:
@@ -111,9 +111,10 @@ def _peer_time(stats: Dict[str, Any], floor: Optional[Dict[str, float]], workloa
 
 
 def function_bit_failures(run: Dict[str, Any]) -> List[str]:
-    """The workloads whose tg.function step did not give eager's bits (the run must fail)."""
+    """The workloads whose tg.function step (any pass set) did not give eager's bits (the run must
+    fail)."""
     return [f"{w}: {cell['error']}" for w, row in run["samples"].items()
-            for fw, cell in row.items() if fw == FUNCTION and BITS_DIFFER in str(cell.get("error", ""))]
+            for fw, cell in row.items() if base_framework(fw) == FUNCTION and BITS_DIFFER in str(cell.get("error", ""))]
 
 
 def summarize(run: Dict[str, Any]) -> Dict[str, Any]:
@@ -159,7 +160,7 @@ def summarize(run: Dict[str, Any]) -> Dict[str, Any]:
         tg = row.get(EAGER, {}).get("median_us")
         if tg:
             ratios[wname] = {fw: tg / s["median_us"] for fw, s in row.items()
-                             if fw not in (EAGER, FUNCTION) and s.get("median_us")}
+                             if fw not in (EAGER, FUNCTION) and column_passes(fw) is None and s.get("median_us")}
     floor = memory_floor(stats)
     function_ratios: Dict[str, Dict[str, float]] = {}
     for wname, row in stats.items():
@@ -344,6 +345,33 @@ def _bytes(n: Optional[int]) -> str:
     return f"{_sig(n / 2**20)} MiB"
 
 
+def _pass_sets_table(run: Dict[str, Any], rows: List[Dict[str, Any]]) -> List[str]:
+    """The function column beside its pass-set columns (compare.py --function-pass-sets)."""
+    sets = [fw for fw in run["meta"]["frameworks"] if column_passes(fw) is not None]
+    if not sets:
+        return []
+    stats = run["stats"]
+    passes = run["meta"]["frameworks"].get(FUNCTION, {}).get("function_passes", "all")
+    cols = [FUNCTION] + sets
+    heads = [f"passes: {passes}"] + [f"passes: {column_passes(fw)}" for fw in sets]
+    lines = ["", "**What each pass gains**: the function step running only the listed passes, in the "
+                 "same rounds (median, min in parentheses, and / tapegrad eager's median).", "",
+             "| workload | tapegrad eager | " + " | ".join(heads) + " |", "|---|---:|" + "---:|" * len(cols)]
+    for w in rows:
+        row = stats[w["name"]]
+        eager = row.get(EAGER, {}).get("median_us")
+        cells = [f"{fmt_time(eager)}" if eager else "–"]
+        for fw in cols:
+            s = row.get(fw, {})
+            if not s.get("median_us"):
+                cells.append("error" if s.get("error") else "–")
+                continue
+            ratio = f", {s['median_us'] / eager:.2f}×" if eager else ""
+            cells.append(f"{fmt_time(s['median_us'])} ({fmt_time(s['min_us'])}{ratio})")
+        lines.append(f"| {w['title']} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def function_section(run: Dict[str, Any]) -> List[str]:
     """tg.function against tapegrad eager and the peers' compiled modes: times, ratios, the
     seed step's memory floor, one step's peak bytes in both modes, the bit check, the goals."""
@@ -391,6 +419,7 @@ def function_section(run: Dict[str, Any]) -> List[str]:
     elif stats.get(FLOOR_WORKLOAD, {}).get(FUNCTION, {}).get("median_us"):
         lines += ["", f"Memory floor of the {BY_NAME[FLOOR_WORKLOAD].title}: not measured (it needs "
                       f"tapegrad's {FLOOR_READ_WORKLOAD} in the same run: keep the tapegrad framework)."]
+    lines += _pass_sets_table(run, rows)
     targets = [t for t in run.get("targets", []) if t.get("subject") == FUNCTION]
     if targets:
         lines += ["", "**tg.function goals** (issue 19; tapegrad (function) time / peer time).", ""]

@@ -14,6 +14,8 @@ import platform
 import sys
 from typing import Any, Dict, List, Optional
 
+from .spec import base_framework, column_passes
+
 # Variables that only mis-tune OpenBLAS; removed for every worker (they would only slow numpy,
 # the one peer that uses OpenBLAS, and keeping them for the others would change nothing).
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -33,8 +35,10 @@ def worker_env(framework: str, threads: int, base: Optional[Dict[str, str]] = No
     function_passes: for "tapegrad_function", the comma-separated passes tg.function runs
     ("none" for none); None leaves TAPEGRAD_FUNCTION_PASSES as it is (unset: all passes)."""
     env = dict(os.environ if base is None else base)
-    if framework == "tapegrad_function" and function_passes is not None:
-        env["TAPEGRAD_FUNCTION_PASSES"] = "" if function_passes == "none" else function_passes
+    if base_framework(framework) == "tapegrad_function":
+        passes = column_passes(framework) or function_passes  # a pass-set column's own set first
+        if passes is not None:
+            env["TAPEGRAD_FUNCTION_PASSES"] = "" if passes == "none" else passes
     for name in OPENBLAS_OVERRIDES:
         env.pop(name, None)
     for name in THREAD_VARS:

@@ -147,9 +147,40 @@ COMPILED_STEP_FRAMEWORKS = ("tapegrad_function", "torch_compile")
 TRAINING_STEP_KINDS = ("seed", "deep", "mlp_digits")
 
 
+# A tg.function column that runs only some of the passes, in the same rounds as the others
+# (compare.py --function-pass-sets): "tapegrad_function@fold,cse" ("@none": no pass).
+PASSES_MARK = "@"
+
+
+def base_framework(framework: str) -> str:
+    """The framework a column runs: itself, or "tapegrad_function" for a pass-set column."""
+    return framework.split(PASSES_MARK, 1)[0]
+
+
+def column_passes(framework: str) -> Optional[str]:
+    """The pass set of a pass-set column ("none" or a comma-separated list); None otherwise."""
+    return framework.split(PASSES_MARK, 1)[1] if PASSES_MARK in framework else None
+
+
+def pass_set_column(passes: str) -> str:
+    return f"tapegrad_function{PASSES_MARK}{passes}"
+
+
+def framework_spec(framework: str) -> Tuple[str, str, str]:
+    """FRAMEWORKS' entry of a column (KeyError if unknown); a pass-set column is labelled with
+    its passes."""
+    module, imported, label = FRAMEWORKS[base_framework(framework)]
+    passes = column_passes(framework)
+    if passes is None:
+        return module, imported, label
+    if base_framework(framework) != "tapegrad_function":
+        raise KeyError(framework)
+    return module, imported, f"tg.function ({passes})"
+
+
 def runs(framework: str, workload: Workload) -> bool:
     """Whether ``framework`` has a version of ``workload``."""
-    return framework not in COMPILED_STEP_FRAMEWORKS or workload.kind in TRAINING_STEP_KINDS
+    return base_framework(framework) not in COMPILED_STEP_FRAMEWORKS or workload.kind in TRAINING_STEP_KINDS
 
 
 def resolve_workloads(only: Optional[Sequence[str]]) -> List[Workload]:

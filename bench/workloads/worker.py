@@ -39,7 +39,7 @@ class Worker:
     """Holds one framework's module and the workloads built with it."""
 
     def __init__(self, framework: str, threads: int) -> None:
-        module_name, _, _ = spec.FRAMEWORKS[framework]
+        module_name, _, _ = spec.framework_spec(framework)
         pinned = runtime.pin_to_cpus(threads)  # before the import: pools size themselves there
         t0 = time.perf_counter()
         self.framework = framework
@@ -122,7 +122,8 @@ def serve(framework: str, threads: int) -> int:
 
 def main(argv: Optional[list] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--framework", required=True, choices=sorted(spec.FRAMEWORKS))
+    p.add_argument("--framework", required=True,
+                   help=f"one of {', '.join(spec.FRAMEWORKS)}, or tapegrad_function@PASSES")
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--serve", action="store_true", help="JSON-lines request loop on stdin")
     p.add_argument("--workload", choices=sorted(spec.BY_NAME), help="one-shot: time this workload")
