@@ -198,7 +198,7 @@ def fmt_time(us: Optional[float]) -> str:
     if us is None or not math.isfinite(us):
         return "–"
     for unit, scale in (("s", 1e6), ("ms", 1e3)):
-        if us >= scale:
+        if us >= scale * 0.9995:  # 999.6 µs shows as 1 ms, not "1e+03 µs"
             return f"{_sig(us / scale)} {unit}"
     return f"{_sig(us)} µs"
 
