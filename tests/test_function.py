@@ -457,3 +457,14 @@ def test_jacobians_and_second_derivatives_replay_bit_for_bit():
     f(tg.constant(rng.standard_normal((4, 1)).astype(np.float32)))
     x = tg.constant(rng.standard_normal((4, 1)).astype(np.float32))
     same_bits(f(x), step(x))
+
+
+def test_unhashable_python_arguments_are_keyed_by_identity():
+    f = tg.function(lambda x, s: x[s])
+    x = tg.constant(np.arange(6, dtype=np.float32))
+    s = slice(1, 4)
+    np.testing.assert_array_equal(f(x, s).numpy(), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(f(x, s).numpy(), [1.0, 2.0, 3.0])
+    assert f.experimental_get_tracing_count() == 1
+    np.testing.assert_array_equal(f(x, slice(0, 2)).numpy(), [0.0, 1.0])  # another object: traced
+    assert f.experimental_get_tracing_count() == 2

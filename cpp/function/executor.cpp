@@ -83,6 +83,13 @@ ConcreteFunction::ConcreteFunction(Graph traced) : traced_(std::move(traced)) {
   if (pass_enabled("cse")) counts_.common = eliminate_common_subexpressions(plan_);
   if (pass_enabled("dce")) counts_.dead = eliminate_dead_code(plan_);
   if (pass_enabled("fuse")) counts_.fused = fuse_elementwise(plan_, fused_);
+  // Constants no node reads any more (a uniform one a fused loop reads as one value) are dropped.
+  std::vector<char> read(plan_.values.size(), 0);
+  for (const Node& n : plan_.nodes)
+    for (int32_t v : n.inputs) read[v] = 1;
+  for (int32_t v : plan_.outputs) read[v] = 1;
+  for (size_t v = 0; v < plan_.values.size(); ++v)
+    if (plan_.values[v].source == ValueSource::Constant && !read[v]) plan_.values[v].constant.reset();
 
   std::vector<int32_t> last_use(plan_.values.size(), -1);
   for (size_t i = 0; i < plan_.nodes.size(); ++i)

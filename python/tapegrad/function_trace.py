@@ -118,7 +118,8 @@ def _leaf_key(leaf: Any) -> Tuple[Any, ...]:
     try:
         hash(leaf)
     except TypeError:
-        return (_Leaf.OBJECT, id(leaf), leaf)
+        # Unhashable: by identity (the Function keeps the object alive, so the id stays its own).
+        return (_Leaf.OBJECT, id(leaf))
     return (_Leaf.OBJECT, type(leaf), leaf)
 
 
@@ -156,6 +157,8 @@ class Function(_core._FunctionBase):
         except (TypeError, ValueError):
             self._param_names = []
         self._traces: Dict[Any, _Trace] = {}
+        # The arguments of every trace: a signature may name an object by its id alone.
+        self._keep_alive: List[List[Any]] = []
         # Calls with simple positional arguments find their compiled graph in the engine
         # (_FunctionBase's call) by a signature that holds the addresses of the objects among them:
         # the arguments of each registered tracing call are kept here so none is freed and its
@@ -259,6 +262,7 @@ class Function(_core._FunctionBase):
         concrete = tracer.finish(outputs)
         trace = _Trace(concrete, output_spec, output_none)
         self._traces[key] = trace
+        self._keep_alive.append(leaves)
         self._remember_fast_path(trace, spec, leaves, output_spec)
         return self._rebuild(trace, outputs)
 
