@@ -100,10 +100,37 @@ def buckets(out):
     loss_fn = lambda: tg.reduce_sum(model(x) ** 2)  # noqa: E731
     loss_fn()
     variables = model.trainable_variables
+    from tapegrad.distributed import _buckets
+
+    events = []
+    original_put, original_reduction = _buckets.GradientReducer.put, _buckets.Reduction
+
+    def logged_put(self, i, grad):
+        events.append(("put", i))
+        original_put(self, i, grad)
+
+    class LoggedReduction(original_reduction):
+        def __init__(self, *args):
+            events.append(("start", None))
+            super().__init__(*args)
+
     for bucket_bytes in (64, 1 << 22):
         with tg.GradientTape() as tape:
             loss = loss_fn()
-        streamed = D.DistributedGradientTape(tape, bucket_bytes=bucket_bytes).gradient(loss, variables)
+        events.clear()
+        _buckets.GradientReducer.put, _buckets.Reduction = logged_put, LoggedReduction
+        try:
+            streamed = D.DistributedGradientTape(tape, bucket_bytes=bucket_bytes).gradient(loss, variables)
+        finally:
+            _buckets.GradientReducer.put, _buckets.Reduction = original_put, original_reduction
+        kinds = [kind for kind, _ in events]
+        # Gradients arrive last layer first; with small buckets the first collective starts
+        # while backward still has gradients to hand in; one big bucket starts after the last.
+        assert [i for kind, i in events if kind == "put"] == [5, 4, 3, 2, 1, 0], events
+        if bucket_bytes == 64:
+            assert kinds.index("start") < len(kinds) - 1 - kinds[::-1].index("put"), kinds
+        else:
+            assert kinds == ["put"] * 6 + ["start"], kinds
         with tg.GradientTape() as tape:
             loss = loss_fn()
         plain = D.allreduce_gradients(zip(tape.gradient(loss, variables), variables), bucket_bytes=bucket_bytes)
@@ -183,6 +210,10 @@ def optimizers(out):
                 results[f"{name}_{how}_{k}"] = np.asarray(v)
                 results[f"{name}_{how}_{k}_one_process"] = np.asarray(w)
     return results
+
+
+def collectives_and_optimizers(out):
+    return {**collectives(out), **optimizers(out)}
 
 
 def digits(out):
