@@ -103,26 +103,25 @@ def buckets(out):
     from tapegrad.distributed import _buckets
 
     events = []
-    original_put, original_reduction = _buckets.GradientReducer.put, _buckets.Reduction
+    original_put, original_start = _buckets.GradientReducer.put, _buckets.Reduction.start
 
     def logged_put(self, i, grad):
         events.append(("put", i))
         original_put(self, i, grad)
 
-    class LoggedReduction(original_reduction):
-        def __init__(self, *args):
-            events.append(("start", None))
-            super().__init__(*args)
+    def logged_start(self):
+        events.append(("start", None))
+        original_start(self)
 
     for bucket_bytes in (64, 1 << 22):
         with tg.GradientTape() as tape:
             loss = loss_fn()
         events.clear()
-        _buckets.GradientReducer.put, _buckets.Reduction = logged_put, LoggedReduction
+        _buckets.GradientReducer.put, _buckets.Reduction.start = logged_put, logged_start
         try:
             streamed = D.DistributedGradientTape(tape, bucket_bytes=bucket_bytes).gradient(loss, variables)
         finally:
-            _buckets.GradientReducer.put, _buckets.Reduction = original_put, original_reduction
+            _buckets.GradientReducer.put, _buckets.Reduction.start = original_put, original_start
         kinds = [kind for kind, _ in events]
         # Gradients arrive last layer first; with small buckets the first collective starts
         # while backward still has gradients to hand in; one big bucket starts after the last.

@@ -25,7 +25,7 @@ DEFAULT_BUCKET_BYTES = 2 << 20
 
 
 class Bucket:
-    __slots__ = ("dtype", "members", "offsets", "size", "buffer", "pending", "reduction", "result")
+    __slots__ = ("dtype", "members", "offsets", "size", "buffer", "pending", "reduction")
 
     def __init__(self, dtype: np.dtype) -> None:
         self.dtype = dtype
@@ -33,14 +33,21 @@ class Bucket:
         self.offsets: List[int] = []
         self.size = 0  # elements of gradients (the flags follow)
 
-    def allocate(self) -> None:
-        self.buffer = np.zeros(self.size + len(self.members), dtype=self.dtype)
+    def allocate(self, comm: Any, average: bool) -> None:
+        """The buffer (gradients, then flags) and, with several ranks, its reduction's workspace."""
+        n = self.size + len(self.members)
+        if comm.Get_size() > 1:
+            self.reduction = Reduction(comm, n, self.dtype, average)
+            self.buffer = self.reduction.buffer
+        else:
+            self.reduction = None
+            self.buffer = np.zeros(n, dtype=self.dtype)
 
 
 class Layout:
     """Buckets for one list of variables, and where each variable's gradient goes."""
 
-    def __init__(self, variables: Sequence[Any], bucket_bytes: int) -> None:
+    def __init__(self, variables: Sequence[Any], bucket_bytes: int, comm: Any, average: bool) -> None:
         self.shapes = [tuple(v.shape) for v in variables]
         self.dtypes = [np.dtype(v.dtype) for v in variables]
         self.buckets: List[Bucket] = []
@@ -59,7 +66,7 @@ class Layout:
             b.offsets.append(b.size)
             b.size += n
         for b in self.buckets:
-            b.allocate()
+            b.allocate(comm, average)
 
     def signature(self, variables: Sequence[Any]) -> list:
         return [(getattr(v, "name", ""), shape, str(dtype))
@@ -87,14 +94,12 @@ class GradientReducer:
     def begin(self, variables: Sequence[Any]) -> None:
         key = tuple((id(v), tuple(v.shape), str(v.dtype)) for v in variables)
         if key != self._key:
-            layout = Layout(variables, self._bucket_bytes)
+            layout = Layout(variables, self._bucket_bytes, self._comm, self._average)
             # The first collective of a new layout checks that every rank has the same one.
             check_same_everywhere(self._comm, self._what, layout.signature(variables))
             self._layout, self._key = layout, key
         for b in self._layout.buckets:
             b.pending = len(b.members)
-            b.reduction = None
-            b.result = None
         self._next_to_start = 0
 
     def put(self, i: int, grad: Any) -> None:
@@ -127,10 +132,8 @@ class GradientReducer:
         buckets = self._layout.buckets
         while self._next_to_start < len(buckets) and buckets[self._next_to_start].pending == 0:
             b = buckets[self._next_to_start]
-            if self._comm.Get_size() > 1:
-                b.reduction = Reduction(self._comm, b.buffer, self._average)
-            else:
-                b.result = b.buffer
+            if b.reduction is not None:
+                b.reduction.start()
             self._next_to_start += 1
 
     def finish(self) -> List[Optional[Any]]:
@@ -142,7 +145,7 @@ class GradientReducer:
         out: List[Optional[Any]] = [None] * len(layout.shapes)
         start = time.perf_counter()
         for b in layout.buckets:
-            summed = b.result if b.reduction is None else b.reduction.wait()
+            summed = b.buffer if b.reduction is None else b.reduction.wait()
             values = summed[: b.size]
             for position, i in enumerate(b.members):
                 if summed[b.size + position] == 0:

@@ -17,27 +17,36 @@ import numpy as np
 
 
 class Reduction:
-    """One buffer's reduction in flight: an all-to-all, the rank-ordered sum, an all-gather.
-
-    ``progress()`` moves it on without blocking (call it often: MPI progresses inside MPI calls);
-    ``wait()`` finishes it and returns the reduced buffer (a new array of the input's length).
+    """The reduction of one buffer of ``n`` elements, with its workspace kept from call to call
+    (a bucket reduces a buffer of the same size at every step; fresh pages cost more than the
+    sum). Write the values into ``buffer``, ``start()``, then ``progress()`` without blocking
+    (MPI progresses inside MPI calls, so call it often) and ``wait()`` for the result: a view of
+    ``n`` elements, valid until the next ``start()``. Every array MPI reads or writes is held by
+    this object until the operation completes.
     """
 
-    __slots__ = ("_comm", "_n", "_average", "_dtype", "_received", "_gathered", "_request", "_phase")
+    __slots__ = ("_comm", "_n", "_average", "_send", "_received", "_sum", "_mine", "_gathered",
+                 "_request", "_phase", "buffer")
 
-    def __init__(self, comm: Any, buffer: np.ndarray, average: bool) -> None:
+    def __init__(self, comm: Any, n: int, dtype: Any, average: bool) -> None:
         p = comm.Get_size()
-        n = buffer.size
         chunk = -(-n // p) if n else 0
-        send = np.zeros(p * chunk, dtype=buffer.dtype)
-        send[:n] = buffer
         self._comm = comm
         self._n = n
         self._average = average
-        self._dtype = buffer.dtype
-        self._received = np.empty((p, chunk), dtype=buffer.dtype)
-        self._gathered = np.empty(p * chunk, dtype=buffer.dtype)
-        self._request = comm.Ialltoall(send, self._received)
+        self._send = np.zeros(p * chunk, dtype=dtype)  # the tail past n stays zero
+        self._received = np.empty((p, chunk), dtype=dtype)
+        self._sum = np.empty(chunk, dtype=np.float64)
+        self._mine = np.empty(chunk, dtype=dtype)
+        self._gathered = np.empty(p * chunk, dtype=dtype)
+        self._request = None
+        self._phase = 0
+        self.buffer = self._send[:n]
+
+    def start(self) -> None:
+        if self._phase in (1, 2):
+            raise RuntimeError("Reduction.start: the previous reduction of this buffer is still running")
+        self._request = self._comm.Ialltoall(self._send, self._received)
         self._phase = 1
 
     def progress(self) -> None:
@@ -50,22 +59,25 @@ class Reduction:
             self._start_gather()
         if self._phase == 2:
             self._request.Wait()
+            self._request = None
             self._phase = 3
         return self._gathered[: self._n]
 
     def _start_gather(self) -> None:
-        mine = rank_ordered_sum(self._received, self._average).astype(self._dtype, copy=False)
-        self._request = self._comm.Iallgather(mine, self._gathered)
+        rank_ordered_sum(self._received, self._average, out=self._sum)
+        np.copyto(self._mine, self._sum, casting="same_kind")
+        self._request = self._comm.Iallgather(self._mine, self._gathered)
         self._phase = 2
 
 
-def rank_ordered_sum(rows: np.ndarray, average: bool) -> np.ndarray:
+def rank_ordered_sum(rows: np.ndarray, average: bool, out: Optional[np.ndarray] = None) -> np.ndarray:
     """Row 0 + row 1 + ... in that order, in float64, divided once by the row count if ``average``."""
-    acc = rows[0].astype(np.float64)
+    acc = out if out is not None else np.empty(rows.shape[1:], np.float64)
+    np.copyto(acc, rows[0])
     for r in range(1, rows.shape[0]):
-        acc += rows[r]
+        np.add(acc, rows[r], out=acc)
     if average:
-        acc /= rows.shape[0]
+        np.divide(acc, rows.shape[0], out=acc)
     return acc
 
 
@@ -73,10 +85,13 @@ def allreduce_buffer(comm: Any, buffer: np.ndarray, average: bool) -> np.ndarray
     """The blocking form: the reduced buffer (a copy; a single rank gets its own values back)."""
     if comm.Get_size() == 1:
         return rank_ordered_sum(buffer[None], average).astype(buffer.dtype)
-    return Reduction(comm, buffer, average).wait().copy()
+    reduction = Reduction(comm, buffer.size, buffer.dtype, average)
+    reduction.buffer[...] = buffer
+    reduction.start()
+    return reduction.wait().copy()
 
 
-def check_same_everywhere(comm: Any, what: str, signature: list, names: Optional[list] = None) -> None:
+def check_same_everywhere(comm: Any, what: str, signature: list) -> None:
     """Raises ``ValueError`` on every rank when ranks passed different ``signature`` lists (one
     entry per tensor: name, shape, dtype), naming the first rank and entry that differ."""
     if comm.Get_size() == 1:
