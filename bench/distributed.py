@@ -123,12 +123,17 @@ def worker_step(args) -> Dict[str, Any]:
         exposed.append(dtape.communication_seconds - before)
         opt.apply_gradients(zip(grads, variables))
 
-    variants = {"compute": compute_only, "no_overlap": no_overlap, "overlap": overlap}
+    def forward_only():
+        with tg.GradientTape():
+            loss_fn()
+
+    variants = {"forward": forward_only, "compute": compute_only, "no_overlap": no_overlap,
+                "overlap": overlap}
     samples: Dict[str, List[float]] = {k: [] for k in variants}
     steps = args.steps if steps_per_epoch is None else steps_per_epoch
     for rnd in range(args.rounds):
         for name, fn in variants.items():
-            if ranks == 1 and name != "compute":
+            if ranks == 1 and name not in ("compute", "forward"):
                 continue
             fn()  # warm-up (and the layout check on the first call)
             comm.Barrier()
@@ -139,8 +144,13 @@ def worker_step(args) -> Dict[str, Any]:
             # The slowest rank sets the pace.
             samples[name].append(comm.allreduce(elapsed, op=D._runtime.mpi().MAX))
     per_step = {k: statistics.median(v) for k, v in samples.items() if v}
+    from tapegrad.distributed._buckets import Layout
+
+    layout = Layout(variables, D.DEFAULT_BUCKET_BYTES, comm, True)
     result = {"workload": args.workload, "ranks": ranks, "threads": tg.config.num_threads(),
-              "grad_bytes": grad_bytes, "step_seconds": per_step}
+              "grad_bytes": grad_bytes, "step_seconds": per_step,
+              # in the order they are reduced (the order backward finishes them)
+              "bucket_bytes": [b.size * b.dtype.itemsize for b in layout.buckets]}
     if steps_per_epoch is not None:
         result["steps_per_epoch"] = steps_per_epoch
         result["epoch_seconds"] = {k: v * steps_per_epoch for k, v in per_step.items()}

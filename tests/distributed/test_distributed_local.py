@@ -135,3 +135,17 @@ def test_one_process_job():
         print("ok")
     """, env={"TAPEGRAD_NUM_THREADS": "3"})
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr
+
+
+def test_one_rank_keeps_the_thread_count():
+    # Only a job of several ranks drops to one kernel thread per rank.
+    pytest.importorskip("mpi4py")
+    done = run_python("""
+        import os
+        os.environ.pop("TAPEGRAD_NUM_THREADS", None)
+        import tapegrad as tg
+        tg.config.set_num_threads(2)
+        tg.distributed.init()
+        print(tg.config.num_threads())
+    """)
+    assert done.returncode == 0 and done.stdout.strip() == "2", done.stdout + done.stderr

@@ -31,8 +31,9 @@ def mpi() -> Any:
 def init(num_threads: Optional[int] = None) -> None:
     """Starts MPI (once; later calls only change the threads when asked).
 
-    With MPI each rank is meant to have its own core, so each rank's kernels use one thread
-    unless ``num_threads`` is given or ``TAPEGRAD_NUM_THREADS`` is set. An uncaught exception on
+    With several ranks, each is meant to have its own core, so each rank's kernels use one
+    thread unless ``num_threads`` is given or ``TAPEGRAD_NUM_THREADS`` is set; a job of one rank
+    keeps the usual thread count. An uncaught exception on
     any rank prints the rank and the error and aborts every rank (MPI_Abort), so a failure on one
     rank never leaves the others waiting in a collective.
     """
@@ -46,9 +47,9 @@ def init(num_threads: Optional[int] = None) -> None:
     comm = MPI.COMM_WORLD
     _state["local_rank"] = comm.Split_type(MPI.COMM_TYPE_SHARED).Get_rank()
     _state["comm"] = comm
-    if num_threads is None and not os.environ.get("TAPEGRAD_NUM_THREADS"):
-        config.set_num_threads(1)
     if comm.Get_size() > 1:
+        if num_threads is None and not os.environ.get("TAPEGRAD_NUM_THREADS"):
+            config.set_num_threads(1)
         _state["previous_excepthook"] = sys.excepthook
         sys.excepthook = _abort_on_uncaught
 
