@@ -146,7 +146,7 @@ def worker_step(args) -> Dict[str, Any]:
     per_step = {k: statistics.median(v) for k, v in samples.items() if v}
     from tapegrad.distributed._buckets import Layout
 
-    layout = Layout(variables, D.DEFAULT_BUCKET_BYTES, comm, True)
+    layout = Layout(variables, D.DEFAULT_BUCKET_BYTES, D._runtime.reduction_comms(), True)
     result = {"workload": args.workload, "ranks": ranks, "threads": tg.config.num_threads(),
               "grad_bytes": grad_bytes, "step_seconds": per_step,
               # in the order they are reduced (the order backward finishes them)
@@ -172,14 +172,14 @@ def worker_allreduce(args) -> Dict[str, Any]:
     out = {}
     for nbytes in (4, 64 << 10, 1 << 20, 8 << 20):
         buffer = np.ones(max(1, nbytes // 4), np.float32)
-        allreduce_buffer(comm, buffer, True)
+        allreduce_buffer(D._runtime.reduction_comms(), buffer, True)
         times = []
         for _ in range(args.rounds):
             comm.Barrier()
             t0 = time.perf_counter()
             reps = 20 if nbytes <= (1 << 20) else 5
             for _ in range(reps):
-                allreduce_buffer(comm, buffer, True)
+                allreduce_buffer(D._runtime.reduction_comms(), buffer, True)
             times.append(comm.allreduce((time.perf_counter() - t0) / reps, op=D._runtime.mpi().MAX))
         out[str(nbytes)] = statistics.median(times)
     return {"ranks": D.size(), "allreduce_seconds": out}

@@ -118,6 +118,8 @@ def test_one_process_job():
         raises(lambda: D.allreduce_gradients([(None, v)], op="mean"), ValueError, "allreduce_gradients: op")
         raises(lambda: D.allreduce_gradients([(tg.ones((2,)), v)]), ValueError,
                "allreduce_gradients: the gradient of variable 0 has shape (2,)")
+        raises(lambda: D.allreduce_gradients([(tg.constant([1.0], dtype=tg.float64), v)]), TypeError,
+               "allreduce_gradients: the gradient of variable 0 is float64 but the variable is float32")
         raises(lambda: D.allreduce_gradients([(None, v)], bucket_bytes=0), ValueError,
                "allreduce_gradients: bucket_bytes must be a positive int")
         raises(lambda: D.broadcast_variables([v], root=1), ValueError, "broadcast_variables: root must be")

@@ -22,7 +22,9 @@ NOT_OPS = {"Tensor", "Variable", "GradientTape", "Dense", "Sequential", "Optimiz
            # creation functions take no tensor: tests/test_creation.py
            "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "eye", "linspace",
            # interop: tests/test_dlpack.py
-           "from_dlpack"}
+           "from_dlpack",
+           # data-parallel training, a module: tests/distributed
+           "distributed"}
 
 
 def test_every_public_op_has_a_spec_row():

@@ -24,7 +24,7 @@ import numpy as np
 from .. import _core
 from ._buckets import DEFAULT_BUCKET_BYTES
 from ._reduce import allreduce_buffer, check_same_everywhere
-from ._runtime import MISSING_HINT, abort, comm as _comm, init, local_rank
+from ._runtime import MISSING_HINT, abort, comm as _comm, init, local_rank, reduction_comms as _reduction_comms
 from .optimizer import DistributedGradientTape, DistributedOptimizer, shared_reducer
 
 __all__ = ["init", "rank", "size", "local_rank", "broadcast_variables", "allreduce",
@@ -63,7 +63,7 @@ def allreduce(tensor: Any, op: str = "average", name: Optional[str] = None) -> A
     array = _float_array(tensor, "allreduce")
     c = _comm()
     check_same_everywhere(c, "allreduce", [(name or "", array.shape, str(array.dtype))])
-    out = allreduce_buffer(c, np.ascontiguousarray(array).reshape(-1), op == "average")
+    out = allreduce_buffer(_reduction_comms(), np.ascontiguousarray(array).reshape(-1), op == "average")
     return _core.constant(out.reshape(array.shape))
 
 

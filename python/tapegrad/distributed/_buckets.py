@@ -12,9 +12,8 @@ stays ``None``.
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
-
 import time
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
 
@@ -33,11 +32,11 @@ class Bucket:
         self.offsets: List[int] = []
         self.size = 0  # elements of gradients (the flags follow)
 
-    def allocate(self, comm: Any, average: bool) -> None:
+    def allocate(self, comms: tuple, average: bool) -> None:
         """The buffer (gradients, then flags) and, with several ranks, its reduction's workspace."""
         n = self.size + len(self.members)
-        if comm.Get_size() > 1:
-            self.reduction = Reduction(comm, n, self.dtype, average)
+        if comms[0].Get_size() > 1:
+            self.reduction = Reduction(comms, n, self.dtype, average)
             self.buffer = self.reduction.buffer
         else:
             self.reduction = None
@@ -47,7 +46,7 @@ class Bucket:
 class Layout:
     """Buckets for one list of variables, and where each variable's gradient goes."""
 
-    def __init__(self, variables: Sequence[Any], bucket_bytes: int, comm: Any, average: bool) -> None:
+    def __init__(self, variables: Sequence[Any], bucket_bytes: int, comms: tuple, average: bool) -> None:
         self.shapes = [tuple(v.shape) for v in variables]
         self.dtypes = [np.dtype(v.dtype) for v in variables]
         self.buckets: List[Bucket] = []
@@ -66,7 +65,7 @@ class Layout:
             b.offsets.append(b.size)
             b.size += n
         for b in self.buckets:
-            b.allocate(comm, average)
+            b.allocate(comms, average)
 
     def signature(self, variables: Sequence[Any]) -> list:
         return [(getattr(v, "name", ""), shape, str(dtype))
@@ -79,11 +78,12 @@ class GradientReducer:
     bucket's collective once the bucket is full and every earlier bucket has started), then
     ``finish()`` for the reduced gradients."""
 
-    def __init__(self, comm: Any, bucket_bytes: int = DEFAULT_BUCKET_BYTES, average: bool = True,
-                 what: str = "allreduce_gradients") -> None:
+    def __init__(self, comm: Any, reduction_comms: tuple, bucket_bytes: int = DEFAULT_BUCKET_BYTES,
+                 average: bool = True, what: str = "allreduce_gradients") -> None:
         if isinstance(bucket_bytes, bool) or not isinstance(bucket_bytes, int) or bucket_bytes < 1:
             raise ValueError(f"{what}: bucket_bytes must be a positive int, got {bucket_bytes!r}")
         self._comm = comm
+        self._reduction_comms = reduction_comms
         self._bucket_bytes = bucket_bytes
         self._average = average
         self._what = what
@@ -94,7 +94,7 @@ class GradientReducer:
     def begin(self, variables: Sequence[Any]) -> None:
         key = tuple((id(v), tuple(v.shape), str(v.dtype)) for v in variables)
         if key != self._key:
-            layout = Layout(variables, self._bucket_bytes, self._comm, self._average)
+            layout = Layout(variables, self._bucket_bytes, self._reduction_comms, self._average)
             # The first collective of a new layout checks that every rank has the same one.
             check_same_everywhere(self._comm, self._what, layout.signature(variables))
             self._layout, self._key = layout, key
@@ -113,6 +113,9 @@ class GradientReducer:
             b.buffer[start:n] = 0
             b.buffer[flag] = 0
         else:
+            if isinstance(grad, (_core.Tensor, _core.Variable)) and np.dtype(grad.dtype) != b.dtype:
+                raise TypeError(f"{self._what}: the gradient of variable {i} is {np.dtype(grad.dtype)} "
+                                f"but the variable is {b.dtype}")
             values = np.asarray(grad)
             if values.shape != layout.shapes[i]:
                 raise ValueError(f"{self._what}: the gradient of variable {i} has shape {values.shape} "
@@ -124,9 +127,11 @@ class GradientReducer:
         self.progress()
 
     def progress(self) -> None:
+        # In bucket order, stopping at the first all-to-all still running: the all-gathers then
+        # start in bucket order on every rank.
         for b in self._layout.buckets[: self._next_to_start]:
-            if b.reduction is not None:
-                b.reduction.progress()
+            if b.reduction is not None and not b.reduction.progress():
+                break
 
     def _start_ready(self) -> None:
         buckets = self._layout.buckets

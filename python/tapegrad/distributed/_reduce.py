@@ -23,15 +23,19 @@ class Reduction:
     (MPI progresses inside MPI calls, so call it often) and ``wait()`` for the result: a view of
     ``n`` elements, valid until the next ``start()``. Every array MPI reads or writes is held by
     this object until the operation completes.
+
+    ``comms`` is (all-to-all communicator, all-gather communicator): each kind of collective is
+    issued in the same order on every rank as long as the callers start reductions, and call
+    ``progress`` on them, in the same order.
     """
 
-    __slots__ = ("_comm", "_n", "_average", "_send", "_received", "_sum", "_mine", "_gathered",
+    __slots__ = ("_comms", "_n", "_average", "_send", "_received", "_sum", "_mine", "_gathered",
                  "_request", "_phase", "buffer")
 
-    def __init__(self, comm: Any, n: int, dtype: Any, average: bool) -> None:
-        p = comm.Get_size()
+    def __init__(self, comms: tuple, n: int, dtype: Any, average: bool) -> None:
+        p = comms[0].Get_size()
         chunk = -(-n // p) if n else 0
-        self._comm = comm
+        self._comms = comms
         self._n = n
         self._average = average
         self._send = np.zeros(p * chunk, dtype=dtype)  # the tail past n stays zero
@@ -46,12 +50,14 @@ class Reduction:
     def start(self) -> None:
         if self._phase in (1, 2):
             raise RuntimeError("Reduction.start: the previous reduction of this buffer is still running")
-        self._request = self._comm.Ialltoall(self._send, self._received)
+        self._request = self._comms[0].Ialltoall(self._send, self._received)
         self._phase = 1
 
-    def progress(self) -> None:
+    def progress(self) -> bool:
+        """Moves on without blocking; True once the all-to-all is done (the all-gather started)."""
         if self._phase == 1 and self._request.Test():
             self._start_gather()
+        return self._phase != 1
 
     def wait(self) -> np.ndarray:
         if self._phase == 1:
@@ -66,7 +72,7 @@ class Reduction:
     def _start_gather(self) -> None:
         rank_ordered_sum(self._received, self._average, out=self._sum)
         np.copyto(self._mine, self._sum, casting="same_kind")
-        self._request = self._comm.Iallgather(self._mine, self._gathered)
+        self._request = self._comms[1].Iallgather(self._mine, self._gathered)
         self._phase = 2
 
 
@@ -81,11 +87,11 @@ def rank_ordered_sum(rows: np.ndarray, average: bool, out: Optional[np.ndarray] 
     return acc
 
 
-def allreduce_buffer(comm: Any, buffer: np.ndarray, average: bool) -> np.ndarray:
+def allreduce_buffer(comms: tuple, buffer: np.ndarray, average: bool) -> np.ndarray:
     """The blocking form: the reduced buffer (a copy; a single rank gets its own values back)."""
-    if comm.Get_size() == 1:
+    if comms[0].Get_size() == 1:
         return rank_ordered_sum(buffer[None], average).astype(buffer.dtype)
-    reduction = Reduction(comm, buffer.size, buffer.dtype, average)
+    reduction = Reduction(comms, buffer.size, buffer.dtype, average)
     reduction.buffer[...] = buffer
     reduction.start()
     return reduction.wait().copy()

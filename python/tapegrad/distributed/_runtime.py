@@ -16,7 +16,7 @@ MISSING_HINT = (
     '    pip install "tapegrad[mpi]"      (mpi4py + mpich, which brings mpiexec)'
 )
 
-_state: dict = {"comm": None, "local_rank": 0, "previous_excepthook": None}
+_state: dict = {"comm": None, "reduction_comms": None, "local_rank": 0, "previous_excepthook": None}
 
 
 def mpi() -> Any:
@@ -46,6 +46,11 @@ def init(num_threads: Optional[int] = None) -> None:
     MPI = mpi()
     comm = MPI.COMM_WORLD
     _state["local_rank"] = comm.Split_type(MPI.COMM_TYPE_SHARED).Get_rank()
+    # MPI matches collectives on a communicator by the order they are issued. A reduction's
+    # all-to-all and all-gather each get their own communicator: buckets start their all-to-alls
+    # in bucket order, and their all-gathers in bucket order, but when a bucket's all-gather
+    # starts relative to the next bucket's all-to-all depends on timing.
+    _state["reduction_comms"] = (comm.Dup(), comm.Dup())
     _state["comm"] = comm
     if comm.Get_size() > 1:
         if num_threads is None and not os.environ.get("TAPEGRAD_NUM_THREADS"):
@@ -59,6 +64,12 @@ def comm() -> Any:
     if _state["comm"] is None:
         init()
     return _state["comm"]
+
+
+def reduction_comms() -> tuple:
+    """(the communicator of the reductions' all-to-alls, that of their all-gathers)."""
+    comm()
+    return _state["reduction_comms"]
 
 
 def local_rank() -> int:

@@ -12,7 +12,7 @@ from typing import Any, Callable, List, Optional, Sequence
 
 from .. import _core
 from ._buckets import DEFAULT_BUCKET_BYTES, GradientReducer
-from ._runtime import comm as _comm
+from ._runtime import comm as _comm, reduction_comms as _reduction_comms
 
 __all__ = ["DistributedGradientTape", "DistributedOptimizer"]
 
@@ -26,7 +26,7 @@ def shared_reducer(op: str, bucket_bytes: int, what: str) -> GradientReducer:
     key = (op, bucket_bytes, what)
     r = _reducers.get(key)
     if r is None:
-        r = _reducers[key] = GradientReducer(_comm(), bucket_bytes, op == "average", what)
+        r = _reducers[key] = GradientReducer(_comm(), _reduction_comms(), bucket_bytes, op == "average", what)
     return r
 
 
@@ -130,8 +130,9 @@ def DistributedOptimizer(optimizer: Any, op: str = "average",
     """``optimizer`` (any ``tg.Optimizer``) made data-parallel, as Horovod's DistributedOptimizer:
     ``apply_gradients`` averages (``op="sum"``: sums) the gradients over all ranks in buckets
     before the update, and ``minimize`` computes them with the all-reduce overlapped with
-    backward. The result is an instance of a subclass of the optimizer's class that shares its
-    state (learning rate, slots, iterations), so it prints, checkpoints and updates the same way.
+    backward. The result is an instance of a subclass of the optimizer's class that starts from
+    its state (learning rate, iterations, and the same slot Variables), so it prints and updates
+    the same way; train through the result, not the original.
     """
     from ..optimizers import Optimizer
 
@@ -142,5 +143,6 @@ def DistributedOptimizer(optimizer: Any, op: str = "average",
     cls = type(f"Distributed{base.__name__}", (_Distributed, base), {"__module__": base.__module__})
     wrapped = cls.__new__(cls)
     wrapped.__dict__.update(optimizer.__dict__)
-    wrapped._reducer = GradientReducer(_comm(), bucket_bytes, op == "average", cls.__name__)
+    wrapped._reducer = GradientReducer(_comm(), _reduction_comms(), bucket_bytes, op == "average",
+                                       cls.__name__)
     return wrapped
