@@ -12,6 +12,7 @@ stays ``None``.
 """
 from __future__ import annotations
 
+import operator
 import time
 from typing import Any, List, Optional, Sequence
 
@@ -88,16 +89,18 @@ class GradientReducer:
         self._average = average
         self._what = what
         self._layout: Optional[Layout] = None
-        self._key: Optional[tuple] = None
+        self._variables: List[Any] = []  # those of the layout, held so they stay the same objects
         self.communication_seconds = 0.0  # time spent in finish() waiting for collectives
 
     def begin(self, variables: Sequence[Any]) -> None:
-        key = tuple((id(v), tuple(v.shape), str(v.dtype)) for v in variables)
-        if key != self._key:
+        # A training loop passes the same Variables at every step (a Variable keeps its shape and
+        # dtype): the layout is rebuilt, and checked across ranks, only when they change.
+        last = self._variables
+        if len(last) != len(variables) or not all(map(operator.is_, last, variables)):
             layout = Layout(variables, self._bucket_bytes, self._reduction_comms, self._average)
             # The first collective of a new layout checks that every rank has the same one.
             check_same_everywhere(self._comm, self._what, layout.signature(variables))
-            self._layout, self._key = layout, key
+            self._layout, self._variables = layout, list(variables)
         for b in self._layout.buckets:
             b.pending = len(b.members)
         self._next_to_start = 0
