@@ -64,7 +64,6 @@ def collectives(out):
 
 def buckets(out):
     r, p = D.rank(), D.size()
-    rng = np.random.default_rng(100 + r)
     shapes = [(300, 7), (), (1,), *[(3,)] * 40, (2, 2), (5,)]
     variables = [tg.Variable(np.zeros(s, np.float32 if k % 3 else np.float64), name=f"v{k}")
                  for k, s in enumerate(shapes)]

@@ -17,7 +17,7 @@ without it raises ``ImportError`` saying ``pip install "tapegrad[mpi]"``.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Optional, Tuple
 
 import numpy as np
 
