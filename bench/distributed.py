@@ -246,8 +246,8 @@ def main(argv=None) -> int:
     steps = ["--steps", "4" if args.quick else "10"]
     results: Dict[str, Any] = {"machine": platform.processor() or platform.machine(), "step": [], "allreduce": []}
     # On a shared machine other jobs slow some runs down; each configuration runs --repeat times
-    # and keeps its least disturbed job whole (the fastest compute, or fastest all-reduce sweep),
-    # so the figures of one row always come from one job.
+    # and keeps its least disturbed job whole (the fastest compute), so the figures of one step
+    # row always come from one job.
     for workload in ("deep", "digits"):
         for ranks, threads in ((1, 2), (2, 1)):
             jobs = [_launch(ranks, ["--worker", "step", "--workload", workload, "--threads", str(threads),
@@ -257,7 +257,9 @@ def main(argv=None) -> int:
             print(json.dumps(r), flush=True)
     for ranks in [int(p) for p in args.ranks.split(",")]:
         jobs = [_launch(ranks, ["--worker", "allreduce", *rounds]) for _ in range(args.repeat)]
-        r = min(jobs, key=lambda j: sum(j["allreduce_seconds"].values()))
+        # Each size is a measurement of its own: the fastest of the jobs, size by size.
+        r = {"ranks": ranks, "allreduce_seconds": {
+            size: min(j["allreduce_seconds"][size] for j in jobs) for size in jobs[0]["allreduce_seconds"]}}
         results["allreduce"].append(r)
         print(json.dumps(r), flush=True)
 
