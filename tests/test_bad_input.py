@@ -10,6 +10,8 @@ rest of the public API has its cases here.
 
 import array
 import math
+import operator
+import pickle
 import re
 
 import numpy as np
@@ -17,6 +19,17 @@ import pytest
 
 import tapegrad as tg
 from op_specs import ALLOWED, BAD_DTYPES, NON_NUMERIC, RAGGED, SPECS, x2
+from tapegrad.pickling import _rebuild_tensor, _rebuild_variable
+
+
+class _Payload:
+    """Pickles as ``fn(*args)``: a hand-made pickle payload for the reconstruction functions."""
+
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return self.fn, self.args
 
 
 def mentions_shape(msg, shape):
@@ -116,6 +129,36 @@ CASES = [
     ("float_of_many", lambda: float(x2()), TypeError, "float", (2,)),
     ("len_of_rank0", lambda: len(tg.constant(1.0)), TypeError, "len", "rank-0"),
     ("bool_of_many", lambda: bool(x2()), ValueError, "bool", "2 elements"),
+    ("int_of_many", lambda: int(x2()), TypeError, "int", (2,)),
+    ("int_of_many_variable", lambda: int(tg.Variable(np.zeros((2, 3)))), TypeError, "int", (2, 3)),
+    ("int_of_empty", lambda: int(tg.constant(np.zeros((0,), np.int32))), TypeError, "int", (0,)),
+    ("complex_of_many", lambda: complex(x2()), TypeError, "complex", (2,)),
+    ("index_of_float", lambda: operator.index(tg.constant(1.0)), TypeError, "index", "float32"),
+    ("index_of_one_element_vector", lambda: operator.index(tg.constant(np.array([1], np.int64))), TypeError,
+     "index", "int64", (1,)),
+    ("format_spec_of_vector", lambda: format(x2(), ".2f"), TypeError, "format", (2,), "'.2f'"),
+    ("format_spec_unknown", lambda: format(tg.constant(1.0), "q"), ValueError, "format", "'q'"),
+    ("iter_of_rank0", lambda: iter(tg.constant(1.0)), TypeError, "iter", "Cannot iterate over a scalar tensor."),
+    ("iter_of_rank0_variable", lambda: iter(tg.Variable(1.0)), TypeError, "iter", "scalar tensor"),
+    ("reversed_of_rank0", lambda: reversed(tg.constant(1.0)), TypeError, "reversed", "scalar tensor"),
+    # -- unpickling: only a plain array of a tapegrad dtype, a name and a bool are accepted
+    ("unpickle_payload_str", lambda: pickle.loads(pickle.dumps(_Payload(_rebuild_tensor, ("rm -rf",)))),
+     TypeError, "_rebuild_tensor", "str"),
+    ("unpickle_payload_object_array",
+     lambda: pickle.loads(pickle.dumps(_Payload(_rebuild_tensor, (np.array([None]),)))), TypeError,
+     "_rebuild_tensor", "object"),
+    ("unpickle_payload_complex", lambda: _rebuild_tensor(np.ones(2, np.complex64)), TypeError, "_rebuild_tensor",
+     "complex64"),
+    ("unpickle_payload_array_subclass", lambda: _rebuild_tensor(np.ma.masked_array([1.0])), TypeError,
+     "_rebuild_tensor", "MaskedArray"),
+    ("unpickle_payload_rank9", lambda: _rebuild_tensor(np.zeros((1,) * 9, np.float32)), ValueError,
+     "_rebuild_tensor", "rank 9"),
+    ("unpickle_variable_name_int", lambda: _rebuild_variable(np.zeros(2, np.float32), 3, True), ValueError,
+     "_rebuild_variable", "name"),
+    ("unpickle_variable_name_without_suffix", lambda: _rebuild_variable(np.zeros(2, np.float32), "w", True),
+     ValueError, "_rebuild_variable", "':0'"),
+    ("unpickle_variable_trainable_int", lambda: _rebuild_variable(np.zeros(2, np.float32), "w:0", 1), TypeError,
+     "_rebuild_variable", "trainable"),
     # -- Variable construction
     ("variable_trainable_not_bool", lambda: tg.Variable(1.0, trainable="y"), TypeError, "Variable", "trainable"),
     ("variable_trainable_int", lambda: tg.Variable(1.0, trainable=1), TypeError, "Variable", "trainable"),
@@ -760,3 +803,22 @@ def test_absurd_random_shapes_name_the_op(call):
     with pytest.raises((ValueError, MemoryError)) as info:
         call()
     assert str(info.value).startswith(("random.", "Dense")), str(info.value)
+
+
+def test_traced_functions_name_what_is_wrong():
+    spec = tg.TensorSpec((None, 3), "float32", name="batch")
+    f = tg.function(lambda x: tg.reduce_sum(x), input_signature=[spec])
+    f(np.ones((2, 3), np.float32))
+    expect(ValueError, "tg.function", lambda: f(np.ones((2, 4), np.float32)), "argument 0", "batch", "(2, 4)")
+    expect(ValueError, "tg.function", lambda: f(np.ones((2, 3), np.int32)), "argument 0", "int32")
+    expect(ValueError, "tg.function", lambda: f("text"), "argument 0", "str")
+    expect(TypeError, "TensorSpec", lambda: tg.TensorSpec("ab"))
+    expect(TypeError, "tg.function", lambda: tg.function(f, input_signature=spec))
+    expect(TypeError, "tg.function", lambda: tg.function(3))
+    # A Variable created by a trace other than the first.
+    g = tg.function(lambda x: tg.Variable(x) + 0.0)
+    g(np.ones(2, np.float32))
+    expect(ValueError, "tg.function", lambda: g(np.ones(3, np.float32)), "first trace")
+    # A traced function returning something other than tensors.
+    expect(TypeError, "tg.function", lambda: tg.function(lambda: "done")(), "returned str")
+    expect(TypeError, "tg.function", lambda: tg.function(lambda x: [x, 1])(tg.ones(2)), "returned int", "output 1")

@@ -328,10 +328,12 @@ std::vector<int64_t> ints_from_py(py::handle obj, const char* op, const char* wh
 
 namespace {
 
-// numpy scalars (numpy.bool_, numpy.int64, ...) but not arrays, and not their classes: on the
-// class numpy.int64, `ndim` is a descriptor, not an int.
+// numpy scalars (numpy.bool_, numpy.int64, ...) but not arrays, not rank-0 Tensors or Variables
+// (they have a dtype and ndim too), and not their classes: on the class numpy.int64, `ndim` is a
+// descriptor, not an int.
 bool is_numpy_scalar(py::handle h) {
-  if (PyType_Check(h.ptr()) || py::isinstance<py::array>(h) || !py::hasattr(h, "dtype"))
+  if (PyType_Check(h.ptr()) || py::isinstance<py::array>(h) || is_tensor(h) || is_variable(h) ||
+      !py::hasattr(h, "dtype"))
     return false;
   const py::object ndim = py::getattr(h, "ndim", py::none());
   return PyLong_Check(ndim.ptr()) && PyLong_AsLong(ndim.ptr()) == 0;

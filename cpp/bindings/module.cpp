@@ -8,6 +8,7 @@
 #include "bindings/op_bindings.h"
 #include "bindings/operator_slots.h"
 #include "bindings/optimizer_bindings.h"
+#include "bindings/function_bindings.h"
 #include "bindings/py_api.h"
 #include "core/allocator.h"
 #include "core/errors.h"
@@ -98,10 +99,28 @@ void def_operators(Cls& c) {
       .def("__rpow__", [=](H s, H b, H m) {
              if (!m.is_none()) throw TypeError("pow: the modulo argument is not supported");
              return binary(pow, b, s);
-           }, py::arg("base"), py::arg("modulo") = py::none())
-      // numpy defers to our reflected operators instead of converting us to an array.
-      .attr("__array_ufunc__") = py::none();
+           }, py::arg("base"), py::arg("modulo") = py::none());
+  // With no __array_ufunc__ on the class, an ndarray's operators return NotImplemented to any
+  // operand of higher __array_priority__, so `array + tensor` reaches our reflected operator (a
+  // Tensor a tape records), while numpy functions (np.exp, np.sum) convert us by __array__.
   c.attr("__array_priority__") = 1000;
+}
+
+// The Python scalar protocols of Tensor and Variable; `value` gives the tensor to convert.
+template <typename Cls, typename Value>
+void def_scalar_protocols(Cls& c, Value value) {
+  c.def("__float__", [=](py::handle s) { return py_api::tensor_float(value(s)); },
+        "float(x) of a one-element tensor.")
+      .def("__int__", [=](py::handle s) { return py_api::tensor_int(value(s)); },
+           "int(x) of a one-element tensor, truncated toward zero.")
+      .def("__complex__", [=](py::handle s) { return py_api::tensor_complex(value(s)); },
+           "complex(x) of a one-element tensor.")
+      .def("__index__", [=](py::handle s) { return py_api::tensor_index(value(s)); },
+           "operator.index(x) of a rank-0 int32 or int64 tensor (so it can index a list).")
+      .def("__bool__", [=](py::handle s) { return py_api::tensor_bool(value(s)); },
+           "The truth value of a one-element tensor.")
+      .def("__len__", [=](py::handle s) { return py_api::tensor_len(value(s)); },
+           "The size of the first axis.");
 }
 
 }  // namespace
@@ -142,15 +161,12 @@ PYBIND11_MODULE(_core, m) {
       .def("__dlpack_device__", [](const TensorImpl&) { return dlpack::device(); },
            "(1, 0): host memory, as DLPack names it.")
       .def("__repr__", [](py::handle self) { return py_api::tensor_repr(py::cast<TensorPtr>(self), self); })
-      .def("__float__", [](const TensorPtr& t) { return py_api::tensor_float(t); })
-      .def("__int__", [](const TensorPtr& t) { return py_api::tensor_int(t); })
-      .def("__len__", [](const TensorPtr& t) { return py_api::tensor_len(t); })
-      .def("__bool__", [](const TensorPtr& t) {
-        if (t->numel() != 1)
-          throw ValueError("bool: the truth value of a tensor with " + std::to_string(t->numel()) +
-                           " elements is ambiguous");
-        return t->item() != 0.0;
-      });
+      .def("__str__", [](py::handle self) { return py_api::tensor_str(py::cast<TensorPtr>(self), self); },
+           "The values as numpy prints them.")
+      .def("__format__", [](py::handle self, py::handle spec) {
+             return py_api::tensor_format(py::cast<TensorPtr>(self), self, spec);
+           }, arg("format_spec"), "numpy's formatting of the values (a spec for a rank-0 tensor).");
+  def_scalar_protocols(tensor, [](py::handle s) { return py::cast<TensorPtr>(s); });
   def_operators(tensor);
 
   auto variable = py::class_<Variable, VariablePtr>(m, "Variable",
@@ -191,9 +207,13 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("ndim", [](const Variable& v) { return v.shape().rank; })
       .def_property_readonly("_unique_id", &Variable::unique_id)
       .def("__repr__", &py_api::variable_repr)
-      .def("__float__", [](const VariablePtr& v) { return py_api::tensor_float(v->peek()); })
-      .def("__int__", [](const VariablePtr& v) { return py_api::tensor_int(v->peek()); })
-      .def("__len__", [](const VariablePtr& v) { return py_api::tensor_len(v->peek()); });
+      .def("__str__", [](const VariablePtr& v) {
+             return py_api::tensor_str(v->peek(), py::cast(v->peek()));
+           }, "The current values as numpy prints them.")
+      .def("__format__", [](const VariablePtr& v, py::handle spec) {
+             return py_api::tensor_format(v->peek(), py::cast(v->peek()), spec);
+           }, arg("format_spec"), "numpy's formatting of the current values (a spec for rank 0).");
+  def_scalar_protocols(variable, [](py::handle s) { return py::cast<Variable&>(s).peek(); });
   def_operators(variable);
 
   py::class_<Tape, TapePtr>(m, "_Tape", "Engine side of GradientTape (see tapegrad.GradientTape).")
@@ -230,6 +250,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("convert_to_tensor", &py_api::convert_to_tensor, arg("value"), arg("dtype") = none,
         "Like constant, but Tensors and Variables of another dtype are an error.");
   optimizer_bindings::bind(m);
+  function_bindings::bind(m);
 
   m.def("_differentiate", &py_api::differentiate, arg("f"), arg("args"), arg("kwargs"), arg("watch"),
         "The primitive behind the gradient wrappers (see tapegrad.gradients).");
@@ -273,8 +294,11 @@ PYBIND11_MODULE(_core, m) {
     d["cached_blocks"] = s.cached_blocks;
     d["cached_bytes"] = s.cached_bytes;
     d["system_allocs"] = s.system_allocs;
+    d["peak_live_bytes"] = s.peak_live_bytes;
     return d;
   });
+  m.def("reset_peak_bytes", &allocator::reset_peak,
+        "Start a new peak_live_bytes measurement (allocator_stats) from the bytes live now.");
   m.def("empty_cache", &allocator::empty_cache, "Return cached tensor memory to the system.");
 
   // Large kernels release the GIL (see core/long_running.h).

@@ -1,5 +1,7 @@
 #include "bindings/op_bindings.h"
 
+#include "ops/call_op.h"
+
 #include <deque>
 #include <unordered_map>
 #include <string>
@@ -11,8 +13,10 @@ namespace tapegrad::op_bindings {
 namespace {
 
 double number_from_py(py::handle h, const char* op, const char* what) {
+  // numpy integers pass by __index__; Tensors have one too but are not numbers here.
   if (PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr()) ||
-      (PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr()))) {
+      (PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr()) && !convert::is_tensor(h) &&
+       !convert::is_variable(h))) {
     const double v = PyFloat_AsDouble(h.ptr());
     if (v == -1.0 && PyErr_Occurred()) {
       PyErr_Clear();
@@ -163,7 +167,7 @@ TensorPtr call(const OpDef& op, const py::handle* args) {
       }
     }
   }
-  return op.forward(op, op.variadic ? values.data() : in, a);
+  return ops::call_op(op, op.variadic ? values.data() : in, a);
 }
 
 const OpDef& op(const char* name) {

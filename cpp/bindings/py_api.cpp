@@ -23,17 +23,24 @@ TensorPtr convert_to_tensor(H value, H dtype) {
   return convert::to_tensor_as(value, d, "convert_to_tensor", "value", /*convert_strong=*/true);
 }
 
-py::object tensor_float(const TensorPtr& t) {
+namespace {
+
+// `protocol` of a tensor that must hold exactly one element.
+void require_one_element(const TensorPtr& t, const char* protocol, const char* target) {
   if (t->numel() != 1)
-    throw TypeError("float: only one-element tensors can be converted to a Python scalar, got "
-                    "shape " + t->shape().str());
+    throw TypeError(std::string(protocol) + ": only one-element tensors can be converted to " +
+                    target + ", got shape " + t->shape().str());
+}
+
+}  // namespace
+
+py::object tensor_float(const TensorPtr& t) {
+  require_one_element(t, "float", "a Python scalar");
   return py::float_(t->item());
 }
 
 py::object tensor_int(const TensorPtr& t) {
-  if (t->numel() != 1)
-    throw TypeError("int: only one-element tensors can be converted to a Python int, got shape " +
-                    t->shape().str());
+  require_one_element(t, "int", "a Python int");
   return visit_any_dtype(t->dtype(), [&](auto zero) -> py::object {
     using T = decltype(zero);
     const T v = *t->data<T>();
@@ -47,8 +54,30 @@ py::object tensor_int(const TensorPtr& t) {
   });
 }
 
+py::object tensor_complex(const TensorPtr& t) {
+  require_one_element(t, "complex", "a Python complex");
+  PyObject* c = PyComplex_FromDoubles(t->item(), 0.0);
+  if (!c) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(c);
+}
+
+bool tensor_bool(const TensorPtr& t) {
+  if (t->numel() != 1)
+    throw ValueError("bool: the truth value of a tensor with " + std::to_string(t->numel()) +
+                     " elements is ambiguous; use tapegrad.reduce_any or tapegrad.reduce_all");
+  return t->item() != 0.0;
+}
+
+py::object tensor_index(const TensorPtr& t) {
+  if (t->rank() != 0 || (t->dtype() != DType::I32 && t->dtype() != DType::I64))
+    throw TypeError("index: only integer scalar tensors (int32 or int64, shape ()) can be used as "
+                    "an index, got a tensor of dtype " + std::string(dtype_name(t->dtype())) +
+                    " and shape " + t->shape().str());
+  return tensor_int(t);
+}
+
 py::ssize_t tensor_len(const TensorPtr& t) {
-  if (t->rank() == 0) throw TypeError("len() of a rank-0 tensor");
+  if (t->rank() == 0) throw TypeError("len: a rank-0 (scalar) tensor has no len()");
   return static_cast<py::ssize_t>(t->shape().dims[0]);
 }
 
@@ -56,6 +85,32 @@ std::string tensor_repr(const TensorPtr& t, H owner) {
   py::array arr = convert::numpy_view(t, owner);
   return "<tapegrad.Tensor shape=" + std::string(py::str(convert::shape_tuple(t->shape()))) +
          " dtype=" + dtype_name(t->dtype()) + " numpy=" + std::string(py::str(arr)) + ">";
+}
+
+py::str tensor_str(const TensorPtr& t, H owner) {
+  return py::str(convert::numpy_view(t, owner));
+}
+
+py::str tensor_format(const TensorPtr& t, H owner, H spec) {
+  if (!PyUnicode_Check(spec.ptr()))
+    throw TypeError("format: the format spec must be a str, got " + std::string(py::repr(spec)));
+  // An empty spec gives str(t), as for Python's own values (numpy's float32 scalar would give
+  // the float64 digits instead).
+  if (PyUnicode_GetLength(spec.ptr()) == 0) return tensor_str(t, owner);
+  py::array arr = convert::numpy_view(t, owner);
+  py::object values = t->rank() == 0 ? arr[py::tuple()] : py::object(arr);
+  try {
+    return py::str(values.attr("__format__")(spec));
+  } catch (py::error_already_set& e) {
+    if (!e.matches(PyExc_TypeError) && !e.matches(PyExc_ValueError)) throw;
+    const std::string message = "format: cannot format a tensor of dtype " +
+        std::string(dtype_name(t->dtype())) + " and shape " + t->shape().str() + " with the spec " +
+        std::string(py::repr(spec)) +
+        " (" + std::string(py::str(e.value())) +
+        "); a spec formats one value (shape ()), an empty spec any shape";
+    if (e.matches(PyExc_TypeError)) throw TypeError(message);
+    throw ValueError(message);
+  }
 }
 
 py::object tensor_array(const TensorPtr& t, H owner, H dtype, H copy) {

@@ -15,12 +15,24 @@ using H = py::handle;
 TensorPtr constant(H value, H dtype);
 TensorPtr convert_to_tensor(H value, H dtype);
 
+// The Python scalar protocols of a one-element tensor (of any rank, as numpy's and TensorFlow's
+// tensors convert); a tensor of any other size is a TypeError (ValueError for bool, as numpy's
+// truth value) whose message starts with the protocol's name.
 py::object tensor_float(const TensorPtr& t);
-// int(t): a one-element tensor's value, truncated toward zero for floats (NaN and infinities
-// raise as Python's int() does). Tensors define no __index__: the argument converters read
-// anything with one as an integer.
+// int(t): truncated toward zero for floats (NaN and infinities raise as Python's int() does).
 py::object tensor_int(const TensorPtr& t);
+py::object tensor_complex(const TensorPtr& t);
+bool tensor_bool(const TensorPtr& t);
+// operator.index(t): only a rank-0 int32 or int64 tensor is an index (numpy's ndarray.__index__
+// rule), so a one-element 1-D tensor used as a numpy index keeps its axis, as an array's would.
+py::object tensor_index(const TensorPtr& t);
 std::string tensor_repr(const TensorPtr& t, H owner);
+// str(t): the values as numpy prints them (summarised beyond numpy's threshold, as repr is).
+py::str tensor_str(const TensorPtr& t, H owner);
+// format(t, spec): an empty spec gives str(t) for any shape; another spec formats the numpy scalar
+// of a rank-0 tensor as numpy does (".4f", "5d", ...); a spec numpy refuses for the shape is an
+// error that starts with "format".
+py::str tensor_format(const TensorPtr& t, H owner, H spec);
 py::object tensor_array(const TensorPtr& t, H owner, H dtype, H copy);
 py::ssize_t tensor_len(const TensorPtr& t);
 

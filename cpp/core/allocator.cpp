@@ -83,6 +83,7 @@ void* allocate(size_t nbytes, size_t* capacity) {
       c.st.cached_bytes -= rounded;
       c.st.live_blocks++;
       c.st.live_bytes += rounded;
+      if (c.st.live_bytes > c.st.peak_live_bytes) c.st.peak_live_bytes = c.st.live_bytes;
       return p;
     }
   }
@@ -96,6 +97,7 @@ void* allocate(size_t nbytes, size_t* capacity) {
   c.st.system_allocs++;
   c.st.live_blocks++;
   c.st.live_bytes += rounded;
+  if (c.st.live_bytes > c.st.peak_live_bytes) c.st.peak_live_bytes = c.st.live_bytes;
   return p;
 }
 
@@ -122,6 +124,12 @@ Stats stats() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   return c.st;
+}
+
+void reset_peak() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.st.peak_live_bytes = c.st.live_bytes;
 }
 
 void empty_cache() {

@@ -20,8 +20,11 @@ struct Stats {
   int64_t cached_blocks;   // on free lists
   int64_t cached_bytes;
   int64_t system_allocs;   // calls that reached the system allocator
+  int64_t peak_live_bytes; // the most live_bytes reached since the last reset_peak()
 };
 Stats stats();
+// Starts a new peak_live_bytes measurement from the bytes live now.
+void reset_peak();
 // Gives every cached block back to the system.
 void empty_cache();
 

@@ -68,7 +68,8 @@ TensorPtr binary_kernel(const OpDef& op, const TensorPtr& a, const TensorPtr& b)
 namespace {
 
 TensorPtr binary_apply(const OpDef& op, const TensorPtr& a, const TensorPtr& b) {
-  return binary_kernel(op, a, b);
+  const TensorPtr in[2] = {a, b};
+  return call_op(op, in, no_arguments());
 }
 
 TensorPtr binary_forward(const OpDef& op, const TensorPtr* in, const OpArguments&) {
@@ -215,11 +216,11 @@ TensorPtr maximum(const TensorPtr& a, const TensorPtr& b) { return binary_apply(
 TensorPtr minimum(const TensorPtr& a, const TensorPtr& b) { return binary_apply(kMinimum, a, b); }
 TensorPtr floordiv(const TensorPtr& a, const TensorPtr& b) {
   const TensorPtr in[2] = {a, b};
-  return integer_division_forward(kFloorDiv, in, no_arguments());
+  return call_op(kFloorDiv, in, no_arguments());
 }
 TensorPtr mod(const TensorPtr& a, const TensorPtr& b) {
   const TensorPtr in[2] = {a, b};
-  return integer_division_forward(kMod, in, no_arguments());
+  return call_op(kMod, in, no_arguments());
 }
 TensorPtr multiply_no_nan(const TensorPtr& a, const TensorPtr& b) {
   return binary_apply(kMultiplyNoNan, a, b);
@@ -227,5 +228,7 @@ TensorPtr multiply_no_nan(const TensorPtr& a, const TensorPtr& b) {
 TensorPtr divide_no_nan(const TensorPtr& a, const TensorPtr& b) {
   return binary_apply(kDivideNoNan, a, b);
 }
+
+bool is_binary_kernel_op(const OpDef& op) { return op.forward == binary_forward; }
 
 }  // namespace tapegrad::ops

@@ -90,15 +90,15 @@ const OpList kComparisonOps = {kList, sizeof(kList) / sizeof(kList[0])};
 
 TensorPtr greater_equal(const TensorPtr& a, const TensorPtr& b) {
   const TensorPtr in[2] = {a, b};
-  return compare_forward(kGreaterEqual, in, no_arguments());
+  return call_op(kGreaterEqual, in, no_arguments());
 }
 TensorPtr equal(const TensorPtr& a, const TensorPtr& b) {
   const TensorPtr in[2] = {a, b};
-  return compare_forward(kEqual, in, no_arguments());
+  return call_op(kEqual, in, no_arguments());
 }
 TensorPtr less_equal(const TensorPtr& a, const TensorPtr& b) {
   const TensorPtr in[2] = {a, b};
-  return compare_forward(kLessEqual, in, no_arguments());
+  return call_op(kLessEqual, in, no_arguments());
 }
 
 }  // namespace tapegrad::ops

@@ -297,7 +297,7 @@ Shape batched_shape(const TensorPtr& g, const Shape& shape) {
   return shape_from(dims.data(), dims.size(), "gradient", "a batched shape");
 }
 
-TensorPtr strided_slice(const TensorPtr& x, const SliceAxes& s, const Shape& out) {
+TensorPtr strided_slice_impl(const TensorPtr& x, const SliceAxes& s, const Shape& out) {
   const char* name = kStridedSlice.name;
   const Shape counts = s.counts();
   if (s.rank != x->rank() || counts.numel() != out.numel())
@@ -316,7 +316,7 @@ TensorPtr strided_slice(const TensorPtr& x, const SliceAxes& s, const Shape& out
   return recorded(kStridedSlice, {&x}, y, attrs);
 }
 
-TensorPtr strided_slice_grad(const TensorPtr& g, const Shape& in_shape, const SliceAxes& s) {
+TensorPtr strided_slice_grad_impl(const TensorPtr& g, const Shape& in_shape, const SliceAxes& s) {
   const char* name = kStridedSliceGrad.name;
   const Shape counts = s.counts();
   if (s.rank != in_shape.rank || counts.numel() != g->numel())
@@ -400,7 +400,7 @@ void check_indices(const TensorPtr& indices, int64_t n, const Shape& params, int
 
 }  // namespace
 
-TensorPtr gather(const TensorPtr& params, const TensorPtr& indices, int axis, int batch_dims, int lead) {
+TensorPtr gather_impl(const TensorPtr& params, const TensorPtr& indices, int axis, int batch_dims, int lead) {
   const char* name = kGather.name;
   check_index_dtype(indices, name);
   const kernels::RowGather rg = row_gather(params->shape(), indices->shape(), axis, batch_dims, lead, name);
@@ -422,8 +422,8 @@ TensorPtr gather(const TensorPtr& params, const TensorPtr& indices, int axis, in
   return recorded(kGather, {&params, &indices}, out, attrs);
 }
 
-TensorPtr gather_grad(const TensorPtr& g, const TensorPtr& indices, const Shape& params_shape, int axis,
-                      int batch_dims, int lead) {
+TensorPtr gather_grad_impl(const TensorPtr& g, const TensorPtr& indices, const Shape& params_shape,
+                           int axis, int batch_dims, int lead) {
   const char* name = kGatherGrad.name;
   check_index_dtype(indices, name);
   if (!is_floating(g->dtype()))
@@ -448,6 +448,33 @@ TensorPtr gather_grad(const TensorPtr& g, const TensorPtr& indices, const Shape&
   if (tape_stack::any_active())
     attrs.ints = std::make_shared<const std::vector<int64_t>>(std::vector<int64_t>{axis, batch_dims, lead});
   return recorded(kGatherGrad, {&g, &indices}, out, attrs);
+}
+
+// The C++ API: each runs through call_closure, so a trace replays it with the same arguments.
+TensorPtr strided_slice(const TensorPtr& x, const SliceAxes& s, const Shape& out) {
+  return call_closure(kStridedSlice, {x}, [s, out](const TensorPtr* in) {
+    return strided_slice_impl(in[0], s, out);
+  });
+}
+
+TensorPtr strided_slice_grad(const TensorPtr& g, const Shape& in_shape, const SliceAxes& s) {
+  return call_closure(kStridedSliceGrad, {g}, [in_shape, s](const TensorPtr* in) {
+    return strided_slice_grad_impl(in[0], in_shape, s);
+  });
+}
+
+TensorPtr gather(const TensorPtr& params, const TensorPtr& indices, int axis, int batch_dims, int lead) {
+  return call_closure(kGather, {params, indices}, [axis, batch_dims, lead](const TensorPtr* in) {
+    return gather_impl(in[0], in[1], axis, batch_dims, lead);
+  });
+}
+
+TensorPtr gather_grad(const TensorPtr& g, const TensorPtr& indices, const Shape& params_shape, int axis,
+                      int batch_dims, int lead) {
+  return call_closure(kGatherGrad, {g, indices},
+                      [params_shape, axis, batch_dims, lead](const TensorPtr* in) {
+                        return gather_grad_impl(in[0], in[1], params_shape, axis, batch_dims, lead);
+                      });
 }
 
 }  // namespace tapegrad::ops

@@ -128,7 +128,7 @@ TensorPtr concat(const TensorPtr* values, int n, int axis) {
   args.n_inputs = n;
   args.has_ints = true;
   args.ints = {axis};
-  return concat_forward(kConcat, values, args);
+  return call_op(kConcat, values, args);
 }
 
 }  // namespace tapegrad::ops

@@ -41,7 +41,7 @@ OpArguments axis_argument(int axis) {
 // A softmax op along `axis` of x (the registry's softmax or log_softmax), recorded as usual.
 TensorPtr softmax_op(const char* name, const TensorPtr& x, int64_t axis) {
   const OpDef* op = find_op(name);
-  return op->forward(*op, &x, axis_argument(static_cast<int>(axis)));
+  return call_op(*op, &x, axis_argument(static_cast<int>(axis)));
 }
 
 // ---- sparse_softmax_cross_entropy_with_logits ------------------------------------------------
@@ -166,7 +166,7 @@ void sparse_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   Shape column = e.in_shape[0];
   column.push_back(1);
   const TensorPtr in[2] = {labels, logits};
-  const G p = kSparseGrad.forward(kSparseGrad, in, no_arguments());
+  const G p = call_op(kSparseGrad, in, no_arguments());
   out[1] = multiply(p, reshape(g, batched(g, column)));
 }
 
@@ -283,8 +283,8 @@ void dense_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   column.dims[axis] = 1;
   const G gc = reshape(g, batched(g, column));
   const OpArguments args = axis_argument(axis);
-  if (need[1]) out[1] = multiply(kDenseGrad.forward(kDenseGrad, in, args), gc);
-  if (need[0]) out[0] = multiply(kDenseLabelsGrad.forward(kDenseLabelsGrad, &in[1], args), gc);
+  if (need[1]) out[1] = multiply(call_op(kDenseGrad, in, args), gc);
+  if (need[0]) out[0] = multiply(call_op(kDenseLabelsGrad, &in[1], args), gc);
 }
 
 constexpr OpDef kDense{

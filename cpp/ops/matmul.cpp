@@ -42,8 +42,10 @@ void matmul_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   }
 }
 
+TensorPtr matmul_impl(const TensorPtr& a, const TensorPtr& b, bool ta, bool tb);
+
 TensorPtr matmul_forward(const OpDef&, const TensorPtr* in, const OpArguments& args) {
-  return matmul(in[0], in[1], args.flags[0], args.flags[1]);
+  return matmul_impl(in[0], in[1], args.flags[0], args.flags[1]);
 }
 
 constexpr OpDef kMatmul{
@@ -63,6 +65,16 @@ constexpr const OpDef* kList[] = {&kMatmul};
 const OpList kMatmulOps = {kList, sizeof(kList) / sizeof(kList[0])};
 
 TensorPtr matmul(const TensorPtr& a, const TensorPtr& b, bool ta, bool tb) {
+  OpArguments args;
+  args.flags[0] = ta;
+  args.flags[1] = tb;
+  const TensorPtr in[2] = {a, b};
+  return call_op(kMatmul, in, args);
+}
+
+namespace {
+
+TensorPtr matmul_impl(const TensorPtr& a, const TensorPtr& b, bool ta, bool tb) {
   const char* name = "matmul";
   check_same_dtype(a, b, name);
   check_dtype(a, Accepts::Floats, name);
@@ -137,5 +149,7 @@ TensorPtr matmul(const TensorPtr& a, const TensorPtr& b, bool ta, bool tb) {
   attrs.trans_b = tb;
   return recorded(kMatmul, {&a, &b}, out, attrs);
 }
+
+}  // namespace
 
 }  // namespace tapegrad::ops

@@ -6,6 +6,8 @@
 #include "core/errors.h"
 #include "core/long_running.h"
 #include "kernels/kernels.h"
+#include "function/tracer.h"
+#include "ops/call_op.h"
 #include "ops/op_def.h"
 #include "tape/tape.h"
 
@@ -33,11 +35,18 @@ inline void check_dtype(const TensorPtr& x, Accepts accepts, const char* op) {
                   "); convert with tapegrad.cast");
 }
 
+// Every op's forward runs inside call_op while a trace records; one that runs outside it would be
+// missing from the graph, which the trace reports instead of replaying wrongly.
+inline void escaped_trace_check(const OpDef& op) {
+  if (function::recorder()) function::t_tracer->untraced_op(op);
+}
+
 // Records `out` on the active tapes (a no-op, one branch, when no tape is active; never for an
 // op without a rule, nor for an integer or bool result, which is never differentiated); what
 // the entry keeps for backward follows `op.saves`.
 inline const TensorPtr& recorded(const OpDef& op, const TensorPtr* inputs, int n,
                                  const TensorPtr& out, const OpAttrs& attrs = OpAttrs{}) {
+  escaped_trace_check(op);
   if (tape_stack::any_active() && op.recorded() && is_floating(out->dtype()))
     tape_stack::record(op, inputs, n, out, attrs);
   return out;
@@ -45,6 +54,7 @@ inline const TensorPtr& recorded(const OpDef& op, const TensorPtr* inputs, int n
 inline const TensorPtr& recorded(const OpDef& op, std::initializer_list<const TensorPtr*> inputs,
                                  const TensorPtr& out, const OpAttrs& attrs = OpAttrs{},
                                  const TensorPtr& aux = TensorPtr()) {
+  escaped_trace_check(op);
   if (tape_stack::any_active() && op.recorded() && is_floating(out->dtype())) {
     TensorPtr in[kMaxNamedInputs];
     int n = 0;
@@ -56,7 +66,8 @@ inline const TensorPtr& recorded(const OpDef& op, std::initializer_list<const Te
 
 // Backward rules may take fused, non-recording shortcuts only when no tape records the backward
 // pass; otherwise higher-order gradients would miss those steps.
-inline bool fused_ok() { return !tape_stack::any_recording(); }
+// A trace records ops, not shortcuts: while one runs, rules take the op path.
+inline bool fused_ok() { return !tape_stack::any_recording() && !function::t_tracer; }
 
 // The arguments of a call that has no attributes.
 inline const OpArguments& no_arguments() {
@@ -68,6 +79,15 @@ inline const OpArguments& no_arguments() {
 // op.takes_integers), checked and recorded: the shared forward of binary_ops.cpp, for ops with
 // their own checks first (pow).
 TensorPtr binary_kernel(const OpDef& op, const TensorPtr& a, const TensorPtr& b);
+
+// The op families tg.function fuses: float elementwise ops computed by one kernel of the
+// tables (op.kernel names it), and the sum and mean reductions.
+bool is_unary_kernel_op(const OpDef& op);
+bool is_binary_kernel_op(const OpDef& op);
+bool is_sum_or_mean(const OpDef& op, bool* mean);
+
+// The chunk of a full sum over many elements: the summation order is fixed per chunk.
+constexpr int64_t kSumChunkElements = int64_t(1) << 16;
 
 // Each family file lists its entries in one of these (registry.cpp joins them).
 extern const OpList kUnaryOps;

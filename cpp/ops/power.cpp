@@ -161,7 +161,10 @@ constexpr const OpDef* kList[] = {&kPow, &kSquaredDifference};
 
 const OpList kCompositeOps = {kList, sizeof(kList) / sizeof(kList[0])};
 
-TensorPtr pow(const TensorPtr& x, const TensorPtr& y) { return pow_apply(kPow, x, y); }
+TensorPtr pow(const TensorPtr& x, const TensorPtr& y) {
+  const TensorPtr in[2] = {x, y};
+  return call_op(kPow, in, no_arguments());
+}
 
 TensorPtr scalar(DType dtype, double value) {
   return TensorImpl::full(dtype, Shape{}, value, "scalar");

@@ -17,7 +17,7 @@ namespace {
 // result is bitwise identical for any thread count), summed in parallel, combined in order.
 template <typename T>
 double chunked_sum(double (*sum)(const T*, int64_t), const T* x, int64_t n) {
-  constexpr int64_t kChunk = int64_t(1) << 16;
+  constexpr int64_t kChunk = kSumChunkElements;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   std::vector<double> partial(static_cast<size_t>(chunks));
   parallel_ranges(chunks, [&](int64_t lo, int64_t hi) {
@@ -106,8 +106,13 @@ Shape keepdims_shape(const E& e) {
 // Scaling g before broadcasting it gives the same bits (each element is one product g_i * factor)
 // and keeps the pass over the large gradient a single copy.
 G spread(const E& e, const G& g, double factor) {
-  if (fused_ok() && g->numel() == 1 && gradient_batch_axes() == 0)
-    return TensorImpl::full(g->dtype(), e.in_shape[0], g->item() * factor, "gradient");
+  if (fused_ok() && g->numel() == 1 && gradient_batch_axes() == 0) {
+    // g * factor rounded as the op path's multiply rounds it: in g's dtype, factor first.
+    const double value = g->dtype() == DType::F32
+                             ? static_cast<double>(static_cast<float>(g->item()) * static_cast<float>(factor))
+                             : g->item() * factor;
+    return TensorImpl::full(g->dtype(), e.in_shape[0], value, "gradient");
+  }
   const G scaled = factor == 1.0 ? g : multiply(g, scalar(e.in_dtype[0], factor));
   const std::vector<int64_t> full = batched(g, e.in_shape[0]);
   Shape full_shape;
@@ -269,16 +274,32 @@ constexpr const OpDef* kList[] = {&kReduceSum, &kReduceMean, &kReduceProd, &kRed
 
 const OpList kReductionOps = {kList, sizeof(kList) / sizeof(kList[0])};
 
+namespace {
+// The arguments of a reduction call: the bindings' form of (axes, keepdims).
+OpArguments reduction_arguments(const std::vector<int64_t>* axes, bool keepdims) {
+  OpArguments args;
+  args.has_ints = axes != nullptr;
+  if (axes) args.ints = *axes;
+  args.flags[0] = keepdims;
+  return args;
+}
+}  // namespace
+
+bool is_sum_or_mean(const OpDef& op, bool* mean) {
+  *mean = &op == &kReduceMean;
+  return &op == &kReduceSum || &op == &kReduceMean;
+}
+
 TensorPtr reduce_sum(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims) {
-  return reduce(kReduceSum, x, axes, keepdims);
+  return call_op(kReduceSum, &x, reduction_arguments(axes, keepdims));
 }
 
 TensorPtr reduce_mean(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims) {
-  return reduce(kReduceMean, x, axes, keepdims);
+  return call_op(kReduceMean, &x, reduction_arguments(axes, keepdims));
 }
 
 TensorPtr reduce_prod(const TensorPtr& x, const std::vector<int64_t>* axes, bool keepdims) {
-  return prod_apply(kReduceProd, x, axes, keepdims);
+  return call_op(kReduceProd, &x, reduction_arguments(axes, keepdims));
 }
 
 }  // namespace tapegrad::ops

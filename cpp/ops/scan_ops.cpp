@@ -87,12 +87,23 @@ constexpr const OpDef* kList[] = {&kCumsum, &kCumprod};
 
 const OpList kScanOps = {kList, sizeof(kList) / sizeof(kList[0])};
 
+namespace {
+OpArguments scan_arguments(int64_t axis, bool exclusive, bool reverse) {
+  OpArguments args;
+  args.has_ints = true;
+  args.ints = {axis};
+  args.flags[0] = exclusive;
+  args.flags[1] = reverse;
+  return args;
+}
+}  // namespace
+
 TensorPtr cumsum(const TensorPtr& x, int64_t axis, bool exclusive, bool reverse) {
-  return scan_apply(kCumsum, x, axis, exclusive, reverse);
+  return call_op(kCumsum, &x, scan_arguments(axis, exclusive, reverse));
 }
 
 TensorPtr cumprod(const TensorPtr& x, int64_t axis, bool exclusive, bool reverse) {
-  return scan_apply(kCumprod, x, axis, exclusive, reverse);
+  return call_op(kCumprod, &x, scan_arguments(axis, exclusive, reverse));
 }
 
 }  // namespace tapegrad::ops

@@ -50,7 +50,7 @@ const OpList kSelectionOps = {kList, sizeof(kList) / sizeof(kList[0])};
 
 TensorPtr where(const TensorPtr& cond, const TensorPtr& x, const TensorPtr& y) {
   const TensorPtr in[3] = {cond, x, y};
-  return where_forward(kWhere, in, no_arguments());
+  return call_op(kWhere, in, no_arguments());
 }
 
 }  // namespace tapegrad::ops

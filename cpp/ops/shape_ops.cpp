@@ -64,22 +64,27 @@ TensorPtr identity_forward(const OpDef& op, const TensorPtr* in, const OpArgumen
   return recorded(op, {&x}, out);
 }
 
+TensorPtr reshape_impl(const TensorPtr& x, const std::vector<int64_t>& target);
+TensorPtr transpose_impl(const TensorPtr& x, const std::vector<int64_t>* perm_in);
+TensorPtr broadcast_to_impl(const TensorPtr& x, const Shape& shape);
+TensorPtr cast_impl(const TensorPtr& x, DType dtype);
+
 TensorPtr reshape_forward(const OpDef&, const TensorPtr* in, const OpArguments& args) {
-  return reshape(in[0], args.ints);
+  return reshape_impl(in[0], args.ints);
 }
 
 TensorPtr transpose_forward(const OpDef&, const TensorPtr* in, const OpArguments& args) {
-  return transpose(in[0], args.has_ints ? &args.ints : nullptr);
+  return transpose_impl(in[0], args.has_ints ? &args.ints : nullptr);
 }
 
 TensorPtr broadcast_to_forward(const OpDef&, const TensorPtr* in, const OpArguments& args) {
   Shape shape;
   for (int64_t d : args.ints) shape.push_back(d);  // the bindings checked the rank
-  return broadcast_to(in[0], shape);
+  return broadcast_to_impl(in[0], shape);
 }
 
 TensorPtr cast_forward(const OpDef&, const TensorPtr* in, const OpArguments& args) {
-  return cast(in[0], args.dtype);
+  return cast_impl(in[0], args.dtype);
 }
 
 constexpr OpDef kReshape{"reshape", "Same elements, new shape (one -1 allowed).",
@@ -110,6 +115,35 @@ constexpr const OpDef* kList[] = {&kReshape, &kTranspose, &kCast, &kBroadcastTo,
 const OpList kShapeOps = {kList, sizeof(kList) / sizeof(kList[0])};
 
 TensorPtr reshape(const TensorPtr& x, const std::vector<int64_t>& target) {
+  OpArguments args;
+  args.has_ints = true;
+  args.ints = target;
+  return call_op(kReshape, &x, args);
+}
+
+TensorPtr transpose(const TensorPtr& x, const std::vector<int64_t>* perm) {
+  OpArguments args;
+  args.has_ints = perm != nullptr;
+  if (perm) args.ints = *perm;
+  return call_op(kTranspose, &x, args);
+}
+
+TensorPtr broadcast_to(const TensorPtr& x, const Shape& shape) {
+  OpArguments args;
+  args.has_ints = true;
+  args.ints.assign(shape.dims, shape.dims + shape.rank);
+  return call_op(kBroadcastTo, &x, args);
+}
+
+TensorPtr cast(const TensorPtr& x, DType dtype) {
+  OpArguments args;
+  args.dtype = dtype;
+  return call_op(kCast, &x, args);
+}
+
+namespace {
+
+TensorPtr reshape_impl(const TensorPtr& x, const std::vector<int64_t>& target) {
   const char* name = "reshape";
   if (target.size() > static_cast<size_t>(kMaxRank))
     throw ValueError(std::string(name) + ": cannot reshape shape " + x->shape().str() + " to " + vec_str(target) + ", rank " +
@@ -148,7 +182,7 @@ TensorPtr reshape(const TensorPtr& x, const std::vector<int64_t>& target) {
   return recorded(kReshape, {&x}, y);
 }
 
-TensorPtr transpose(const TensorPtr& x, const std::vector<int64_t>* perm_in) {
+TensorPtr transpose_impl(const TensorPtr& x, const std::vector<int64_t>* perm_in) {
   const char* name = "transpose";
   const int r = x->rank();
   OpAttrs attrs;
@@ -183,7 +217,7 @@ TensorPtr transpose(const TensorPtr& x, const std::vector<int64_t>* perm_in) {
   return recorded(kTranspose, {&x}, out, attrs);
 }
 
-TensorPtr broadcast_to(const TensorPtr& x, const Shape& shape) {
+TensorPtr broadcast_to_impl(const TensorPtr& x, const Shape& shape) {
   const char* name = "broadcast_to";
   const Shape& in = x->shape();
   bool ok = shape.rank >= in.rank;
@@ -206,7 +240,7 @@ TensorPtr broadcast_to(const TensorPtr& x, const Shape& shape) {
   return recorded(kBroadcastTo, {&x}, out);
 }
 
-TensorPtr cast(const TensorPtr& x, DType dtype) {
+TensorPtr cast_impl(const TensorPtr& x, DType dtype) {
   if (x->dtype() == dtype) return x;
   TensorPtr out = TensorImpl::empty(dtype, x->shape(), "cast");
   const auto& k = kernels::active();
@@ -218,6 +252,8 @@ TensorPtr cast(const TensorPtr& x, DType dtype) {
     kernels::convert(x->dtype(), x->raw(), dtype, out->raw(), x->numel());
   return recorded(kCast, {&x}, out);
 }
+
+}  // namespace
 
 namespace {
 thread_local int t_batch_axes = 0;

@@ -268,17 +268,17 @@ constexpr const OpDef* kList[] = {&kNegative, &kSquare, &kExp,  &kExpm1,   &kLog
 
 const OpList kUnaryOps = {kList, sizeof(kList) / sizeof(kList[0])};
 
-TensorPtr negative(const TensorPtr& x) { return unary_forward(kNegative, &x, no_arguments()); }
-TensorPtr square(const TensorPtr& x) { return unary_forward(kSquare, &x, no_arguments()); }
-TensorPtr sign(const TensorPtr& x) { return unary_forward(kSign, &x, no_arguments()); }
-TensorPtr sin(const TensorPtr& x) { return unary_forward(kSin, &x, no_arguments()); }
-TensorPtr cos(const TensorPtr& x) { return unary_forward(kCos, &x, no_arguments()); }
-TensorPtr sigmoid(const TensorPtr& x) { return unary_forward(kSigmoid, &x, no_arguments()); }
-TensorPtr exp(const TensorPtr& x) { return unary_forward(kExp, &x, no_arguments()); }
-TensorPtr tanh(const TensorPtr& x) { return unary_forward(kTanh, &x, no_arguments()); }
-TensorPtr erf(const TensorPtr& x) { return unary_forward(kErf, &x, no_arguments()); }
-TensorPtr log(const TensorPtr& x) { return unary_forward(kLog, &x, no_arguments()); }
-TensorPtr step(const TensorPtr& x) { return unary_forward(kStep, &x, no_arguments()); }
+TensorPtr negative(const TensorPtr& x) { return call_op(kNegative, &x, no_arguments()); }
+TensorPtr square(const TensorPtr& x) { return call_op(kSquare, &x, no_arguments()); }
+TensorPtr sign(const TensorPtr& x) { return call_op(kSign, &x, no_arguments()); }
+TensorPtr sin(const TensorPtr& x) { return call_op(kSin, &x, no_arguments()); }
+TensorPtr cos(const TensorPtr& x) { return call_op(kCos, &x, no_arguments()); }
+TensorPtr sigmoid(const TensorPtr& x) { return call_op(kSigmoid, &x, no_arguments()); }
+TensorPtr exp(const TensorPtr& x) { return call_op(kExp, &x, no_arguments()); }
+TensorPtr tanh(const TensorPtr& x) { return call_op(kTanh, &x, no_arguments()); }
+TensorPtr erf(const TensorPtr& x) { return call_op(kErf, &x, no_arguments()); }
+TensorPtr log(const TensorPtr& x) { return call_op(kLog, &x, no_arguments()); }
+TensorPtr step(const TensorPtr& x) { return call_op(kStep, &x, no_arguments()); }
 
 TensorPtr square_grad(const TensorPtr& x, const TensorPtr& g) {
   TensorPtr out = TensorImpl::empty(x->dtype(), x->shape(), "square gradient");
@@ -295,5 +295,7 @@ TensorPtr square_grad(const TensorPtr& x, const TensorPtr& g) {
   });
   return out;
 }
+
+bool is_unary_kernel_op(const OpDef& op) { return op.forward == unary_forward; }
 
 }  // namespace tapegrad::ops

@@ -8,6 +8,7 @@
 
 #include "core/errors.h"
 #include "core/parallel.h"
+#include "function/tracer.h"
 #include "kernels/optimizer_updates.h"
 
 namespace tapegrad {
@@ -101,6 +102,39 @@ T* data_for_update(const VariablePtr& v) {
   return v->value_for_update(kOp)->template data<T>();
 }
 
+void check_counter(const VariablePtr& iterations) {
+  if (iterations && (iterations->dtype() != DType::I64 || iterations->shape().rank != 0))
+    throw TypeError(std::string(kOp) + ": the step counter '" + iterations->name() +
+                    "' must be an int64 scalar Variable, got " + dtype_name(iterations->dtype()) +
+                    " of shape " + iterations->shape().str());
+}
+
+void count_step(const VariablePtr& iterations) {
+  if (iterations) ++*iterations->value_for_update(kOp)->data<int64_t>();  // copy-on-write
+}
+
+// The learning rate an update traced with `fixed` uses when it runs again.
+double learning_rate_now(double fixed, const VariablePtr& source) {
+  if (!source) return fixed;
+  if (source->dtype() != DType::F64 || source->shape().rank != 0)
+    throw TypeError(std::string(kOp) + ": the learning rate Variable '" + source->name() +
+                    "' must be a float64 scalar");
+  return *source->peek()->data<double>();
+}
+
+// While a trace records, an update runs as one effect of the graph (`update` redoes it on each
+// replay, counter included); true when it did so.
+template <typename Update>
+bool traced_update(const std::vector<TensorPtr>& grads, Update&& update) {
+  function::Tracer* t = function::recorder();
+  if (!t) return false;
+  t->run_effect(kOp, grads.data(), static_cast<int>(grads.size()),
+                [update, n = grads.size()](const TensorPtr* in) {
+                  update(std::vector<TensorPtr>(in, in + n));
+                });
+  return true;
+}
+
 template <typename T>
 struct AdamStep {
   T alpha, beta1, beta2, epsilon;
@@ -123,17 +157,34 @@ AdamStep<T> adam_step(const AdamHyperparameters& h) {
 }  // namespace
 
 void sgd_update(const std::vector<VariablePtr>& vars, const std::vector<TensorPtr>& grads,
-                double learning_rate) {
+                double learning_rate, const VariablePtr& iterations,
+                const VariablePtr& learning_rate_source) {
   check_positive(learning_rate, "learning_rate");
   check_groups(vars, grads, {});
+  check_counter(iterations);
+  if (traced_update(grads, [=](const std::vector<TensorPtr>& g) {
+        sgd_update(vars, g, learning_rate_now(learning_rate, learning_rate_source), iterations,
+                   learning_rate_source);
+      }))
+    return;
   for (size_t i = 0; i < vars.size(); ++i) vars[i]->axpy(-learning_rate, grads[i], kOp);
+  count_step(iterations);
 }
 
 void momentum_update(const std::vector<VariablePtr>& vars, const std::vector<TensorPtr>& grads,
-                     const std::vector<VariablePtr>& accumulators, const MomentumHyperparameters& h) {
+                     const std::vector<VariablePtr>& accumulators, const MomentumHyperparameters& h,
+                     const VariablePtr& iterations,
+                const VariablePtr& learning_rate_source) {
   check_positive(h.learning_rate, "learning_rate");
   check_fraction(h.momentum, "momentum");
   check_groups(vars, grads, {&accumulators});
+  check_counter(iterations);
+  if (traced_update(grads, [=](const std::vector<TensorPtr>& g) {
+        MomentumHyperparameters now = h;
+        now.learning_rate = learning_rate_now(h.learning_rate, learning_rate_source);
+        momentum_update(vars, g, accumulators, now, iterations, learning_rate_source);
+      }))
+    return;
   for_each_dtype(vars, [&](auto zero) {
     in_dtype<decltype(zero)>(h.learning_rate, "learning_rate", false);
   });
@@ -150,11 +201,21 @@ void momentum_update(const std::vector<VariablePtr>& vars, const std::vector<Ten
       });
     });
   }
+  count_step(iterations);
 }
 
 void adam_update(const std::vector<VariablePtr>& vars, const std::vector<TensorPtr>& grads,
                  const std::vector<VariablePtr>& m, const std::vector<VariablePtr>& v,
-                 const AdamHyperparameters& h) {
+                 const AdamHyperparameters& given, const VariablePtr& iterations,
+                const VariablePtr& learning_rate_source) {
+  check_counter(iterations);
+  AdamHyperparameters h = given;
+  if (iterations) {
+    // t = iterations + 1; beta^t as Python's float power computes it (libm's pow).
+    const double t = static_cast<double>(*iterations->peek()->data<int64_t>()) + 1.0;
+    h.beta1_power = std::pow(h.beta1, t);
+    h.beta2_power = std::pow(h.beta2, t);
+  }
   check_positive(h.learning_rate, "learning_rate");
   check_fraction(h.beta1, "beta1");
   check_fraction(h.beta2, "beta2");
@@ -163,6 +224,12 @@ void adam_update(const std::vector<VariablePtr>& vars, const std::vector<TensorP
   check_fraction(h.beta2_power, "beta2^t");
   check_groups(vars, grads, {&m, &v});
   for_each_dtype(vars, [&](auto zero) { adam_step<decltype(zero)>(h); });
+  if (traced_update(grads, [=](const std::vector<TensorPtr>& g) {
+        AdamHyperparameters now = given;
+        now.learning_rate = learning_rate_now(given.learning_rate, learning_rate_source);
+        adam_update(vars, g, m, v, now, iterations, learning_rate_source);
+      }))
+    return;
   for (size_t i = 0; i < vars.size(); ++i) {
     visit_dtype(vars[i]->dtype(), [&](auto zero) {
       using T = decltype(zero);
@@ -177,11 +244,15 @@ void adam_update(const std::vector<VariablePtr>& vars, const std::vector<TensorP
       });
     });
   }
+  count_step(iterations);
 }
 
 void rmsprop_update(const std::vector<VariablePtr>& vars, const std::vector<TensorPtr>& grads,
                     const std::vector<VariablePtr>& rms, const std::vector<VariablePtr>& momentum,
-                    const std::vector<VariablePtr>& mean_grads, const RMSPropHyperparameters& h) {
+                    const std::vector<VariablePtr>& mean_grads, const RMSPropHyperparameters& h,
+                    const VariablePtr& iterations,
+                const VariablePtr& learning_rate_source) {
+  check_counter(iterations);
   check_positive(h.learning_rate, "learning_rate");
   check_fraction(h.decay, "decay");
   check_fraction(h.momentum, "momentum");
@@ -194,6 +265,12 @@ void rmsprop_update(const std::vector<VariablePtr>& vars, const std::vector<Tens
     in_dtype<T>(h.learning_rate, "learning_rate", false);
     in_dtype<T>(h.epsilon, "epsilon", true);
   });
+  if (traced_update(grads, [=](const std::vector<TensorPtr>& g) {
+        RMSPropHyperparameters now = h;
+        now.learning_rate = learning_rate_now(h.learning_rate, learning_rate_source);
+        rmsprop_update(vars, g, rms, momentum, mean_grads, now, iterations, learning_rate_source);
+      }))
+    return;
   for (size_t i = 0; i < vars.size(); ++i) {
     visit_dtype(vars[i]->dtype(), [&](auto zero) {
       using T = decltype(zero);
@@ -214,6 +291,7 @@ void rmsprop_update(const std::vector<VariablePtr>& vars, const std::vector<Tens
       });
     });
   }
+  count_step(iterations);
 }
 
 }  // namespace tapegrad

@@ -5,6 +5,7 @@
 
 #include "core/errors.h"
 #include "core/parallel.h"
+#include "function/tracer.h"
 #include "kernels/integer.h"
 #include "kernels/kernels.h"
 #include "tape/tape.h"
@@ -22,10 +23,18 @@ TensorPtr copy_of(const TensorPtr& t, const char* op) {
 
 Variable::Variable(TensorPtr initial, std::string name, bool trainable)
     : value_(std::move(initial)), name_(std::move(name)), trainable_(trainable),
-      id_(g_next_id.fetch_add(1)) {}
+      id_(g_next_id.fetch_add(1)) {
+  if (function::Tracer* t = function::t_tracer) {
+    // A variable made during a trace starts from its own copy: the tensor that initialised it
+    // stays a value of the trace, and the variable's reads are values of their own.
+    value_ = copy_of(value_, "Variable");
+    t->variable_created(name_);
+  }
+}
 
 TensorPtr Variable::read() {
   if (tape_stack::any_active()) tape_stack::variable_read(shared_from_this());
+  if (function::Tracer* t = function::recorder()) t->variable_read(shared_from_this(), value_);
   return value_;
 }
 
@@ -48,6 +57,12 @@ void Variable::check_compatible(const TensorPtr& v, const char* op) const {
 
 void Variable::assign(const TensorPtr& v, const char* op) {
   check_compatible(v, op);
+  if (function::Tracer* t = function::recorder()) {
+    t->run_effect(op, &v, 1, [self = shared_from_this(), op](const TensorPtr* in) {
+      self->assign(in[0], op);
+    });
+    return;
+  }
   if (v.get() == value_.get()) return;
   if (exclusive()) {
     std::memcpy(value_->raw(), v->raw(), v->nbytes());
@@ -63,6 +78,12 @@ const TensorPtr& Variable::value_for_update(const char* op) {
 
 void Variable::axpy(double alpha, const TensorPtr& v, const char* op) {
   check_compatible(v, op);
+  if (function::Tracer* t = function::recorder()) {
+    t->run_effect(op, &v, 1, [self = shared_from_this(), alpha, op](const TensorPtr* in) {
+      self->axpy(alpha, in[0], op);
+    });
+    return;
+  }
   const DType dt = value_->dtype();
   if (dt == DType::Bool || (is_integer(dt) && alpha != 1.0 && alpha != -1.0))
     throw TypeError(std::string(op) + ": variable '" + name_ + "' has dtype " + dtype_name(dt) +

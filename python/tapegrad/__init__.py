@@ -23,6 +23,8 @@ from .gradients import (
 from .clip_ops import clip_by_value
 from .creation import eye, fill, linspace, ones, ones_like, range, zeros, zeros_like
 from .indexing import gather, one_hot, pad, split, unstack
+from .function_trace import TensorSpec, function
+from . import pickling as _pickling  # noqa: F401 - installs pickling and copying of Tensor, Variable
 from .layers import Dense
 from .sequential import Sequential
 from .reductions import reduce_logsumexp
@@ -38,7 +40,7 @@ bool = _np.dtype(_np.bool_)  # noqa: A001 - TensorFlow's name (tf.bool); the bui
 __version__ = "0.1.0"
 
 __all__ = [
-    "GradientTape", "Dense", "Sequential", "Optimizer", "GradientDescent", "Momentum", "Adam", "RMSProp",
+    "GradientTape", "function", "TensorSpec", "Dense", "Sequential", "Optimizer", "GradientDescent", "Momentum", "Adam", "RMSProp",
     "float32", "float64", "int32", "int64", "bool", "activations", "config", "data", "distributed", "nn", "random",
     "clip_by_value", "reduce_logsumexp", "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "eye",
     "linspace", "from_dlpack", "gather", "one_hot", "pad", "split", "unstack", "implicit_gradients",

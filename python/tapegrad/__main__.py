@@ -1,7 +1,8 @@
-"""Command line: ``python -m tapegrad demo [--steps N] [--out DIR] [--seed S] [--distributed]``
-(the notebook) and ``python -m tapegrad digits [--epochs N] [--batch-size B] [--optimizer NAME]
-[--out DIR] [--seed S] [--distributed]`` (a classifier on handwritten digits). With
-``--distributed``, run under ``mpiexec -n P``: each global batch is split across the P ranks.
+"""Command line: ``python -m tapegrad demo [--steps N] [--out DIR] [--seed S] [--function |
+--distributed]`` (the notebook) and ``python -m tapegrad digits [--epochs N] [--batch-size B]
+[--optimizer NAME] [--out DIR] [--seed S] [--function | --distributed]`` (a classifier on
+handwritten digits). With ``--distributed``, run under ``mpiexec -n P``: each global batch is
+split across the P ranks.
 
 Exit status: 0 on success, 2 for a usage error (no or unknown command, bad option),
 1 if the demo itself fails (for example the output directory cannot be written). Under
@@ -65,7 +66,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "--seed", type=_non_negative_int, default=demo.DEFAULT_SEED, metavar="S",
         help=f"random seed for the data and the initial weights (default {demo.DEFAULT_SEED})",
     )
-    _add_distributed(p)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--function", action="store_true",
+                      help="run the training step under tg.function (traced once, replayed in C++)")
+    _add_distributed(mode)
     p = commands.add_parser(
         "digits",
         help="train a 64-128-128-10 ReLU classifier on scikit-learn's handwritten digits",
@@ -86,11 +90,14 @@ def _build_parser() -> argparse.ArgumentParser:
                    help=f"directory for the PNG plots (default ./{digits.DEFAULT_OUT_DIR})")
     p.add_argument("--seed", type=_non_negative_int, default=digits.DEFAULT_SEED, metavar="S",
                    help=f"seed of the initial weights and batch order (default {digits.DEFAULT_SEED})")
-    _add_distributed(p)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--function", action="store_true",
+                      help="run each training step under tg.function (traced once, replayed in C++)")
+    _add_distributed(mode)
     return parser
 
 
-def _add_distributed(p: argparse.ArgumentParser) -> None:
+def _add_distributed(p) -> None:
     p.add_argument("--distributed", action="store_true",
                    help="data-parallel over MPI: run under mpiexec -n P; each global batch is split "
                         'across the P ranks (needs mpi4py: pip install "tapegrad[mpi]")')
@@ -111,12 +118,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "demo":
             from . import demo
 
-            demo.run(steps=args.steps, out_dir=args.out, seed=args.seed, distributed=args.distributed)
+            demo.run(steps=args.steps, out_dir=args.out, seed=args.seed, function=args.function,
+                     distributed=args.distributed)
         else:
             from .examples import digits
 
             digits.run(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
-                       out_dir=args.out, seed=args.seed, distributed=args.distributed)
+                       out_dir=args.out, seed=args.seed, function=args.function,
+                       distributed=args.distributed)
     except (ImportError, OSError) as e:
         message = f"{parser.prog} {args.command}: error: {e}"
         if args.distributed and not isinstance(e, ImportError):

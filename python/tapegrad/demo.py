@@ -40,6 +40,7 @@ def run(
     quiet: bool = False,
     learning_rate: float = LEARNING_RATE,
     num_examples: int = NUM_EXAMPLES,
+    function: bool = False,
     distributed: bool = False,
 ) -> Dict[str, Any]:
     """Run the notebook: synthesize data, inspect the loss and gradients, train, plot.
@@ -52,10 +53,12 @@ def run(
         quiet: print nothing.
         learning_rate: gradient descent step size.
         num_examples: number of synthesized (input, label) pairs.
+        function: run the training loop's step under ``tg.function`` (traced once, replayed in
+            C++); the results are bitwise those of the eager loop.
         distributed: data-parallel training loop over MPI (run under ``mpiexec -n P``): in
             step 6 each rank computes the gradient on its share of the examples, the gradients
             are averaged across ranks, and every rank ends with the same w and b. Steps 1-5 run
-            whole on every rank; only rank 0 prints and plots.
+            whole on every rank; only rank 0 prints and plots. Not with ``function``.
 
     Returns:
         a dict with "loss", "w", "b" (one float per training step: the loss before the
@@ -75,6 +78,9 @@ def run(
 
     import tapegrad as tg  # lazy: tapegrad/__init__ imports this module's siblings
 
+    if function and distributed:
+        raise ValueError("demo.run: function and distributed cannot be combined (a traced step "
+                         "cannot call MPI); choose one")
     rank, ranks = 0, 1
     if distributed:
         tg.distributed.init()
@@ -138,9 +144,17 @@ def run(
     if distributed:
         step_fn = _distributed_step(tg, inputs, labels, wb, optimizer, rank, ranks)
         say(f"  (data-parallel: each of {ranks} ranks takes its share of the {num_examples} examples)")
-    for step in range(steps):
+
+    def train_step(inputs, labels):
         loss, grads_and_vars = step_fn(inputs, labels, wb)
         optimizer.apply_gradients(grads_and_vars)
+        return loss
+
+    if function:
+        train_step = tg.function(train_step)
+        say("  (each step runs under tg.function: traced once, then replayed in C++)")
+    for step in range(steps):
+        loss = train_step(inputs, labels)
         loss_at_step.append(float(loss))
         w_at_step.append(_scalar(w))
         b_at_step.append(_scalar(b))

@@ -216,18 +216,33 @@ def getitem(x: Any, key: Any) -> "_core.Tensor":
     return _slice(t, windows, out)
 
 
-def _iterate(x: Any) -> Iterator["_core.Tensor"]:
-    """The slices ``x[0], x[1], ...`` along the first axis; a 0-d tensor is not iterable."""
+def _rows(x: Any, op: str) -> "_core.Tensor":
+    """The tensor whose first axis ``op`` walks; a 0-d tensor has none (TensorFlow's TypeError)."""
     t = x.read_value() if isinstance(x, _Variable) else x
     if t.ndim == 0:
-        raise TypeError("iter: iteration over a 0-d tensor")
+        raise TypeError(f"{op}: Cannot iterate over a scalar tensor.")
+    return t
+
+
+def _iterate(x: Any) -> Iterator["_core.Tensor"]:
+    """The slices ``x[0], x[1], ...`` along the first axis (a Variable's value when iteration
+    starts); a 0-d tensor is not iterable."""
+    t = _rows(x, "iter")
     return (getitem(t, i) for i in range(t.shape[0]))
+
+
+def _reversed(x: Any) -> Iterator["_core.Tensor"]:
+    """The slices along the first axis, last first; a 0-d tensor is not iterable."""
+    t = _rows(x, "reversed")
+    return (getitem(t, i) for i in range(t.shape[0] - 1, -1, -1))
 
 
 _Tensor.__getitem__ = getitem
 _Tensor.__iter__ = _iterate
+_Tensor.__reversed__ = _reversed
 _Variable.__getitem__ = getitem
 _Variable.__iter__ = _iterate
+_Variable.__reversed__ = _reversed
 
 
 # ---------------------------------------------------------------------------------------------

@@ -121,6 +121,9 @@ class Optimizer:
 
     #: (slot name, initial value) in the order the slots of one variable are created.
     _SLOTS: Tuple[Tuple[str, float], ...] = ()
+    #: True when ``_apply`` passes ``iterations=self._step`` to an engine update, which counts the
+    #: step; otherwise ``apply_gradients`` counts it after ``_apply`` returns.
+    _COUNTS_STEPS = False
 
     def __init__(self, learning_rate: LearningRate, name: str) -> None:
         who = type(self).__name__
@@ -129,7 +132,13 @@ class Optimizer:
                             "or a subclass that implements _apply")
         self._lr = _check_learning_rate(learning_rate, who)
         self._name = _check_name(name, who)
-        self._iterations = 0
+        # A numeric learning rate is also kept in the engine, where a tg.function replay reads it,
+        # so assigning optimizer.learning_rate takes effect in compiled steps too.
+        self._lr_var = _core.Variable(np.asarray(0.0 if callable(self._lr) else self._lr, np.float64),
+                                      trainable=False, name=f"{self._name}/learning_rate", dtype="float64")
+        # The step counter lives in the engine, so a tg.function replay counts its updates too.
+        self._step = _core.Variable(np.zeros((), np.int64), trainable=False, name=f"{self._name}/iter",
+                                    dtype="int64")
         # Each variable's slots (in _SLOTS order), keyed by id(variable); the variable is kept with
         # them so the id is never reused while the slots live.
         self._slots: Dict[int, Tuple[Any, Tuple[Any, ...]]] = {}
@@ -149,6 +158,8 @@ class Optimizer:
     @learning_rate.setter
     def learning_rate(self, value: LearningRate) -> None:
         self._lr = _check_learning_rate(value, type(self).__name__)
+        if not callable(self._lr):
+            self._lr_var.assign(np.asarray(self._lr, np.float64))
 
     @property
     def name(self) -> str:
@@ -158,7 +169,7 @@ class Optimizer:
     @property
     def iterations(self) -> int:
         """How many ``apply_gradients`` calls have updated variables (failed calls do not count)."""
-        return self._iterations
+        return int(np.asarray(self._step))
 
     # -- slots
 
@@ -207,12 +218,23 @@ class Optimizer:
     def _current_learning_rate(self) -> float:
         lr = self._lr
         if callable(lr):
+            if _core._tracing():
+                raise ValueError(
+                    f"{type(self).__name__}.apply_gradients: a callable learning_rate cannot be traced by "
+                    f"tg.function: it would be called once, when tracing, and every replay would reuse "
+                    f"that value; set optimizer.learning_rate to a number before each call instead "
+                    f"(compiled steps read the number when they run)")
             return _learning_rate_value(lr(), type(self).__name__)
         return lr
 
     def _apply(self, variables: List[Any], gradients: List[Any], slots: List[List[Any]],
                learning_rate: float) -> None:
         raise NotImplementedError
+
+    def _engine_learning_rate(self, learning_rate: float) -> Any:
+        """What the engine updates take: the learning-rate Variable for a numeric rate (read again
+        by every replay of a traced step), the value itself for a callable one."""
+        return learning_rate if callable(self._lr) else self._lr_var
 
     def apply_gradients(self, grads_and_vars: Iterable[Tuple[Any, Any]]) -> None:
         """Apply one update to each ``(gradient, variable)`` pair.
@@ -268,7 +290,8 @@ class Optimizer:
             raise
         if not same:
             self._last_variables, self._last_slots = variables, slots
-        self._iterations += 1
+        if not self._COUNTS_STEPS:
+            self._step.assign_add(1)
 
     def minimize(self, loss_fn: Callable[[], Any], var_list: Optional[Sequence[Any]] = None):
         """Compute the gradients of ``loss_fn()`` and apply them; return the loss value.
@@ -330,11 +353,14 @@ class GradientDescent(Optimizer):
         name: the optimizer's name.
     """
 
+    _COUNTS_STEPS = True
+
     def __init__(self, learning_rate: LearningRate, name: str = "GradientDescent") -> None:
         super().__init__(learning_rate, name)
 
     def _apply(self, variables, gradients, slots, learning_rate):
-        _core.sgd_update(variables, gradients, learning_rate)
+        _core.sgd_update(variables, gradients, self._engine_learning_rate(learning_rate),
+                         iterations=self._step)
 
 
 class Momentum(Optimizer):
@@ -355,6 +381,8 @@ class Momentum(Optimizer):
 
     _SLOTS = (("momentum", 0.0),)
 
+    _COUNTS_STEPS = True
+
     def __init__(self, learning_rate: LearningRate, momentum: float, use_nesterov: bool = False,
                  name: str = "Momentum") -> None:
         super().__init__(learning_rate, name)
@@ -370,8 +398,9 @@ class Momentum(Optimizer):
         return self._use_nesterov
 
     def _apply(self, variables, gradients, slots, learning_rate):
-        _core.momentum_update(variables, gradients, slots[0], learning_rate, self._momentum,
-                              self._use_nesterov)
+        _core.momentum_update(variables, gradients, slots[0], self._engine_learning_rate(learning_rate),
+                              self._momentum,
+                              self._use_nesterov, iterations=self._step)
 
     def _hyperparameters(self) -> str:
         return f" momentum={self._momentum!r} use_nesterov={self._use_nesterov!r}"
@@ -404,6 +433,8 @@ class Adam(Optimizer):
 
     _SLOTS = (("m", 0.0), ("v", 0.0))
 
+    _COUNTS_STEPS = True
+
     def __init__(self, learning_rate: LearningRate = 0.001, beta1: float = 0.9, beta2: float = 0.999,
                  epsilon: float = 1e-8, name: str = "Adam") -> None:
         super().__init__(learning_rate, name)
@@ -424,9 +455,8 @@ class Adam(Optimizer):
         return self._epsilon
 
     def _apply(self, variables, gradients, slots, learning_rate):
-        t = self._iterations + 1
-        _core.adam_update(variables, gradients, slots[0], slots[1], learning_rate, self._beta1,
-                          self._beta2, self._epsilon, self._beta1 ** t, self._beta2 ** t)
+        _core.adam_update(variables, gradients, slots[0], slots[1],
+                          self._engine_learning_rate(learning_rate), self._beta1, self._beta2, self._epsilon, iterations=self._step)
 
     def _hyperparameters(self) -> str:
         return f" beta1={self._beta1!r} beta2={self._beta2!r} epsilon={self._epsilon!r}"
@@ -456,6 +486,8 @@ class RMSProp(Optimizer):
         name: the optimizer's name.
     """
 
+    _COUNTS_STEPS = True
+
     def __init__(self, learning_rate: LearningRate, decay: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-10, centered: bool = False, name: str = "RMSProp") -> None:
         super().__init__(learning_rate, name)
@@ -483,8 +515,9 @@ class RMSProp(Optimizer):
 
     def _apply(self, variables, gradients, slots, learning_rate):
         _core.rmsprop_update(variables, gradients, slots[0], slots[1],
-                             slots[2] if self._centered else None, learning_rate, self._decay,
-                             self._momentum, self._epsilon)
+                             slots[2] if self._centered else None,
+                             self._engine_learning_rate(learning_rate), self._decay,
+                             self._momentum, self._epsilon, iterations=self._step)
 
     def _hyperparameters(self) -> str:
         return (f" decay={self._decay!r} momentum={self._momentum!r} epsilon={self._epsilon!r}"

@@ -77,7 +77,7 @@ def normal(
     rng = _generator if seed is None else _make_generator(where, seed)
     with _memory_errors_named(where, dims):
         values = rng.normal(mean, stddev, size=dims)
-    return _to_tensor(values, dt)
+    return _to_tensor(values, dt, "tg.random.normal")
 
 
 def uniform(
@@ -118,7 +118,7 @@ def uniform(
     # Rounding to float32 can land exactly on maxval; keep the interval half-open.
     top = np.nextafter(dt.type(maxval), dt.type(minval))
     np.minimum(values, top, out=values)
-    return _to_tensor(values, dt)
+    return _to_tensor(values, dt, "tg.random.uniform")
 
 
 # ---------------------------------------------------------------------------
@@ -197,8 +197,13 @@ def _memory_errors_named(where: str, dims: Tuple[int, ...]) -> Iterator[None]:
         raise MemoryError(f"{where}: shape {dims} is too large to allocate ({e})") from None
 
 
-def _to_tensor(values: np.ndarray, dtype: np.dtype):
+def _to_tensor(values: np.ndarray, dtype: np.dtype, where: str):
     """Wrap a numpy array as a tapegrad Tensor of ``dtype``."""
-    from ._core import constant  # lazy: keeps this module importable for docs/tools
+    from . import _core  # lazy: keeps this module importable for docs/tools
 
-    return constant(np.asarray(values, dtype=dtype), dtype=dtype)
+    t = _core.constant(np.asarray(values, dtype=dtype), dtype=dtype)
+    if _core._tracing():
+        # A replay cannot draw again: the trace fails if an op reads these values (a Variable's
+        # initial value, read once, is fine).
+        _core._trace_mark_drawn(t, where)
+    return t

@@ -151,3 +151,17 @@ def test_one_rank_keeps_the_thread_count():
         print(tg.config.num_threads())
     """)
     assert done.returncode == 0 and done.stdout.strip() == "2", done.stdout + done.stderr
+
+
+def test_function_and_distributed_do_not_combine():
+    # A traced step cannot call MPI: refused before anything starts.
+    from tapegrad import demo
+    from tapegrad.examples import digits
+
+    with pytest.raises(ValueError, match="^digits.run: function and distributed cannot be combined"):
+        digits.run(function=True, distributed=True, out_dir=None, quiet=True)
+    with pytest.raises(ValueError, match="^demo.run: function and distributed cannot be combined"):
+        demo.run(function=True, distributed=True, out_dir=None, quiet=True)
+    done = subprocess.run([sys.executable, "-m", "tapegrad", "digits", "--function", "--distributed"],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 2 and "not allowed with argument" in done.stderr, done.stderr

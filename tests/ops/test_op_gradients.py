@@ -23,6 +23,8 @@ NOT_OPS = {"Tensor", "Variable", "GradientTape", "Dense", "Sequential", "Optimiz
            "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "eye", "linspace",
            # interop: tests/test_dlpack.py
            "from_dlpack",
+           # compiled functions: tests/test_function.py
+           "function", "TensorSpec",
            # data-parallel training, a module: tests/distributed
            "distributed"}
 

@@ -407,6 +407,26 @@ def _from_dlpack(data, guard):
     return tg.from_dlpack(_draw(data, st.one_of(anything, numpy_arrays(), tensors), "x"))
 
 
+@target("TensorSpec")
+def _tensor_spec(data, guard):
+    spec = tg.TensorSpec(_draw(data, st.one_of(st.none(), st.lists(st.one_of(st.none(), st.integers(-1, 3)),
+                                                                   max_size=3), anything), "shape"),
+                         _draw(data, st.one_of(dtype_like, anything), "dtype"))
+    return spec.is_compatible_with(_draw(data, st.one_of(tensors, numpy_arrays()), "value"))
+
+
+@target("function", "function", any_op=True)
+def _function(data, guard):
+    body = _draw(data, st.sampled_from([lambda x: x * 2.0, lambda x: tg.reduce_sum(x), lambda x: (x, None),
+                                        lambda x: 3.0, lambda x: tg.Variable(x)]), "body")
+    signature = _draw(data, st.one_of(st.none(), st.just([tg.TensorSpec(None, "float32")]), anything),
+                      "input_signature")
+    f = tg.function(_as_user(body), input_signature=signature)
+    x = _draw(data, st.one_of(tensor_like, anything), "x")
+    f(x)
+    return f(x)
+
+
 @target("zeros")
 def _zeros(data, guard):
     return tg.zeros(_draw(data, shape_like, "shape"), _draw(data, dtype_like, "dtype"))

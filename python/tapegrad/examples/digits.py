@@ -79,7 +79,8 @@ def _split(x, y, train_test_split):
 def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
         optimizer: str = DEFAULT_OPTIMIZER, out_dir: Optional[str] = DEFAULT_OUT_DIR,
         seed: Optional[int] = DEFAULT_SEED, quiet: bool = False,
-        subset: Optional[int] = None, distributed: bool = False) -> Dict[str, Any]:
+        subset: Optional[int] = None, function: bool = False,
+        distributed: bool = False) -> Dict[str, Any]:
     """Train the classifier and write the plots.
 
     Args:
@@ -91,9 +92,12 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
         seed: seeds ``tapegrad.random`` (initial weights and batch order); ``None``: fresh entropy.
         quiet: print nothing and show no progress bars.
         subset: train and test on this many digits only (for quick runs).
+        function: run each training step under ``tg.function`` (traced once per batch shape,
+            replayed in C++); the results are bitwise those of the eager loop.
         distributed: data-parallel over MPI (run under ``mpiexec -n P``): every global batch of
             ``batch_size`` rows is split across the ranks, gradients are averaged while backward
-            runs, and every rank ends with the same weights; only rank 0 prints and plots.
+            runs, and every rank ends with the same weights; only rank 0 prints and plots. Not
+            with ``function``.
 
     Returns:
         a dict with per-epoch lists "train_loss", "test_loss", "train_accuracy",
@@ -109,6 +113,9 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"digits.run: unknown optimizer {optimizer!r}; expected one of "
                          + ", ".join(repr(o) for o in OPTIMIZERS))
+    if function and distributed:
+        raise ValueError("digits.run: function and distributed cannot be combined (a traced step "
+                         "cannot call MPI); choose one")
     rank, ranks = 0, 1
     if distributed:
         tg.distributed.init()
@@ -139,6 +146,27 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
         + (f" split across {ranks} ranks" if distributed else ""))
     history: Dict[str, Any] = {"train_loss": [], "test_loss": [], "train_accuracy": [], "test_accuracy": []}
     steps_per_epoch = -(-len(x_train) // batch_size)
+
+    def train_step(x, y):
+        with tg.GradientTape() as tape:
+            loss = mean_loss(model(x), y)
+        variables = model.trainable_variables
+        opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    if function:
+        train_step = tg.function(train_step)
+
+    def distributed_step(x, y, rows):
+        # This rank's share of the global batch's mean: the sum of its losses over the global
+        # batch's `rows`, times the rank count that the average over ranks divides by.
+        with tg.GradientTape() as tape:
+            xent = tg.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=model(x))
+            loss = tg.reduce_sum(xent) * (ranks / rows)
+        variables = model.trainable_variables
+        grads = tg.distributed.DistributedGradientTape(tape).gradient(loss, variables)
+        opt.apply_gradients(zip(grads, variables))
+        return loss
     for epoch in range(1, epochs + 1):
         bar = _Progress(steps_per_epoch, f"epoch {epoch}/{epochs}", quiet)
         running = 0.0
@@ -150,20 +178,9 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
             tg.distributed.broadcast_variables(model.variables, root=0)
         for step, (x, y) in enumerate(batches, start=1):
             if distributed:
-                # This rank's share of the global batch's mean: the sum of its losses over the
-                # global batch's rows, times the rank count that the average over ranks divides by.
-                rows = min(batch_size, len(x_train) - (step - 1) * batch_size)
-                with tg.GradientTape() as tape:
-                    xent = tg.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=model(x))
-                    loss = tg.reduce_sum(xent) * (ranks / rows)
-                variables = model.trainable_variables
-                grads = tg.distributed.DistributedGradientTape(tape).gradient(loss, variables)
+                loss = distributed_step(x, y, min(batch_size, len(x_train) - (step - 1) * batch_size))
             else:
-                with tg.GradientTape() as tape:
-                    loss = mean_loss(model(x), y)
-                variables = model.trainable_variables
-                grads = tape.gradient(loss, variables)
-            opt.apply_gradients(zip(grads, variables))
+                loss = train_step(x, y)
             running += (float(loss) - running) / step
             bar.update(running)
         bar.close()

@@ -1,0 +1,275 @@
+#include "function/fusion.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/parallel.h"
+#include "core/thread_pool.h"
+#include "kernels/kernels.h"
+#include "ops/op_util.h"
+
+namespace tapegrad::function {
+namespace {
+
+// A thread's scratch of at least n elements of T, reused across calls (never zeroed: every
+// element read is written first).
+template <typename T>
+T* scratch(int which, int64_t n) {
+  thread_local std::vector<T> buffers[2];
+  std::vector<T>& b = buffers[which];
+  if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
+  return b.data();
+}
+
+// Elements per tile: 8 KiB (float32) per step, so the tiles a step reads and writes stay in L1.
+constexpr int64_t kTileElements = 2048;
+
+bool is_float(DType d) { return d == DType::F32 || d == DType::F64; }
+
+// A constant whose elements are all bitwise equal, as a one-element tensor; null otherwise.
+TensorPtr uniform_value(const Value& v) {
+  if (v.source != ValueSource::Constant || v.constant->numel() < 1) return nullptr;
+  const TensorImpl& t = *v.constant;
+  const size_t size = dtype_size(t.dtype());
+  const char* p = static_cast<const char*>(t.raw());
+  for (int64_t i = 1; i < t.numel(); ++i)
+    if (std::memcmp(p, p + i * static_cast<int64_t>(size), size) != 0) return nullptr;
+  TensorPtr one = TensorImpl::empty(t.dtype(), Shape{}, "tg.function");
+  std::memcpy(one->raw(), p, size);
+  return one;
+}
+
+struct Group {
+  DType dtype;
+  Shape shape;
+};
+
+// Whether node n is an elementwise op the group can take: its output has the group's shape and
+// dtype, and each operand is of that shape, one element, or a uniform constant of that shape.
+bool joins(const Graph& g, const Node& n, const Group& group) {
+  if (n.kind != NodeKind::Op || !(ops::is_unary_kernel_op(*n.op) || ops::is_binary_kernel_op(*n.op)))
+    return false;
+  const Value& out = g.values[n.output];
+  if (out.dtype != group.dtype || out.shape != group.shape) return false;
+  for (int32_t v : n.inputs) {
+    const Value& in = g.values[v];
+    if (in.dtype != group.dtype) return false;
+    if (in.shape != group.shape && in.shape.numel() != 1) return false;
+  }
+  return true;
+}
+
+// A sum or mean of every element of `input` (one output element), the end of a group.
+bool ends(const Graph& g, const Node& n, int32_t input, bool* mean) {
+  if (n.kind != NodeKind::Op || !ops::is_sum_or_mean(*n.op, mean)) return false;
+  return n.inputs.size() == 1 && n.inputs[0] == input && g.values[n.output].shape.numel() == 1;
+}
+
+}  // namespace
+
+int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
+  const size_t count = g.nodes.size();
+  // Where each value is read: by which nodes, and whether the call returns it.
+  std::vector<std::vector<size_t>> readers(g.values.size());
+  for (size_t i = 0; i < count; ++i)
+    for (int32_t v : g.nodes[i].inputs) readers[v].push_back(i);
+  std::vector<char> returned(g.values.size(), 0);
+  for (int32_t v : g.outputs) returned[v] = 1;
+
+  int fused = 0;
+  std::vector<Node> kept;
+  size_t i = 0;
+  while (i < count) {
+    const Node& first = g.nodes[i];
+    Group group{};
+    bool starts = first.kind == NodeKind::Op && first.output >= 0 && is_float(g.values[first.output].dtype) &&
+                  g.values[first.output].shape.numel() > 0;
+    if (starts) {
+      group = {g.values[first.output].dtype, g.values[first.output].shape};
+      starts = joins(g, first, group);
+    }
+    if (!starts) {
+      kept.push_back(std::move(g.nodes[i++]));
+      continue;
+    }
+    size_t end = i;
+    while (end < count && end - i < FusedProgram::kMaxSteps && joins(g, g.nodes[end], group)) ++end;
+    bool mean = false;
+    const bool reduction = end < count && ends(g, g.nodes[end], g.nodes[end - 1].output, &mean);
+    // The reduction may also read any member: it only needs the value to be a step's.
+    bool reduces_member = false;
+    if (!reduction && end < count) {
+      const Node& r = g.nodes[end];
+      if (r.kind == NodeKind::Op && r.inputs.size() == 1 && ops::is_sum_or_mean(*r.op, &mean) &&
+          g.values[r.output].shape.numel() == 1)
+        for (size_t m = i; m < end; ++m) reduces_member |= g.nodes[m].output == r.inputs[0];
+    }
+    const bool with_reduction = reduction || reduces_member;
+    const size_t last = with_reduction ? end + 1 : end;
+    if (last - i < 2) {
+      kept.push_back(std::move(g.nodes[i++]));
+      continue;
+    }
+
+    FusedProgram p;
+    p.dtype = group.dtype;
+    p.shape = group.shape;
+    Node node;
+    node.kind = NodeKind::Fused;
+    std::vector<int32_t> step_of(g.values.size(), -1);
+    auto operand = [&](int32_t v) {
+      if (step_of[v] >= 0) return FusedProgram::Operand{FusedProgram::Operand::Step, step_of[v]};
+      int k = 0;
+      while (k < static_cast<int>(node.inputs.size()) && node.inputs[k] != v) ++k;
+      if (k == static_cast<int>(node.inputs.size())) {
+        node.inputs.push_back(v);
+        const Value& val = g.values[v];
+        TensorPtr uniform = val.shape.numel() == 1 ? nullptr : uniform_value(val);
+        p.scalar.push_back(val.shape.numel() == 1 || uniform != nullptr);
+        p.uniform.push_back(std::move(uniform));
+      }
+      return FusedProgram::Operand{p.scalar[k] ? FusedProgram::Operand::Scalar : FusedProgram::Operand::External, k};
+    };
+    for (size_t m = i; m < end; ++m) {
+      const Node& n = g.nodes[m];
+      FusedProgram::Step s;
+      s.binary = n.inputs.size() == 2;
+      s.kernel = n.op->kernel;
+      s.a = operand(n.inputs[0]);
+      if (s.binary) s.b = operand(n.inputs[1]);
+      bool used_outside = returned[n.output] != 0;
+      for (size_t r : readers[n.output]) used_outside |= r < i || r >= end;
+      if (with_reduction) {
+        // The reduction's read does not need the value in memory.
+        used_outside = returned[n.output] != 0;
+        for (size_t r : readers[n.output]) used_outside |= r < i || r > end;
+      }
+      if (used_outside) {
+        s.output = static_cast<int>(p.materialised.size());
+        p.materialised.push_back(static_cast<int>(p.steps.size()));
+        node.fused_outputs.push_back(n.output);
+      }
+      step_of[n.output] = static_cast<int32_t>(p.steps.size());
+      p.steps.push_back(s);
+    }
+    if (with_reduction) {
+      const Node& r = g.nodes[end];
+      p.reduced = step_of[r.inputs[0]];
+      p.mean = mean;
+      p.axes_mask = ops::axes_to_mask(r.args.has_ints ? &r.args.ints : nullptr, group.shape, r.op->name);
+      p.reduced_shape = g.values[r.output].shape;
+      node.fused_outputs.push_back(r.output);
+    }
+    node.fused = static_cast<int32_t>(programs.size());
+    programs.push_back(std::move(p));
+    kept.push_back(std::move(node));
+    fused += static_cast<int>(last - i);
+    i = last;
+  }
+  g.nodes = std::move(kept);
+  return fused;
+}
+
+void FusedProgram::run(const Node& node, std::vector<TensorPtr>& values) const {
+  if (dtype == DType::F32) run_typed<float>(node, values);
+  else run_typed<double>(node, values);
+}
+
+template <typename T>
+void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) const {
+  const auto& k = kernels::active().get<T>();
+  const int64_t n = shape.numel();
+  const size_t n_ext = node.inputs.size();
+  std::vector<const T*> ext(n_ext);
+  for (size_t e = 0; e < n_ext; ++e)
+    ext[e] = uniform[e] ? uniform[e]->data<T>() : values[node.inputs[e]]->data<T>();
+  std::vector<TensorPtr> outs;
+  std::vector<T*> out_data;
+  for (size_t o = 0; o < materialised.size(); ++o) {
+    outs.push_back(TensorImpl::empty(dtype, shape, "tg.function"));
+    out_data.push_back(outs.back()->template data<T>());
+  }
+  const int n_steps = static_cast<int>(steps.size());
+
+  // Computes elements [lo, hi); the reduced step's values go to sink[0 .. hi - lo) unless the
+  // step is materialised (then its output holds them).
+  auto compute = [&](int64_t lo, int64_t hi, T* sink) {
+    T* tiles = scratch<T>(0, n_steps * kTileElements);
+    const T* result[kMaxSteps];
+    for (int64_t t0 = lo; t0 < hi; t0 += kTileElements) {
+      const int64_t m = std::min(kTileElements, hi - t0);
+      auto at = [&](const Operand& op, int64_t* stride) -> const T* {
+        *stride = 1;
+        if (op.kind == Operand::Step) return result[op.index];
+        if (op.kind == Operand::Scalar) {
+          *stride = 0;
+          return ext[op.index];
+        }
+        return ext[op.index] + t0;
+      };
+      for (int s = 0; s < n_steps; ++s) {
+        const Step& st = steps[s];
+        T* dst = st.output >= 0 ? out_data[st.output] + t0
+                 : s == reduced ? sink + (t0 - lo)
+                                : tiles + s * kTileElements;
+        int64_t sa, sb;
+        const T* a = at(st.a, &sa);
+        if (!st.binary) {
+          // A one-element operand of a unary op: the same value in every element.
+          if (sa == 0) {
+            T one;
+            k.unary(static_cast<kernels::UnaryOp>(st.kernel), a, &one, 1);
+            std::fill(dst, dst + m, one);
+          } else {
+            k.unary(static_cast<kernels::UnaryOp>(st.kernel), a, dst, m);
+          }
+        } else {
+          const T* b = at(st.b, &sb);
+          kernels::BinaryPlan plan;
+          plan.rank = 1;
+          plan.shape[0] = m;
+          plan.stride_a[0] = sa;
+          plan.stride_b[0] = sb;
+          k.binary(static_cast<kernels::BinaryOp>(st.kernel), a, b, dst, plan);
+        }
+        result[s] = dst;
+      }
+    }
+  };
+
+  if (reduced < 0) {
+    parallel_ranges(n, [&](int64_t lo, int64_t hi) { compute(lo, hi, nullptr); }, kTileElements);
+  } else {
+    TensorPtr sum = TensorImpl::empty(dtype, reduced_shape, "tg.function");
+    T* total_out = sum->template data<T>();
+    const int reduced_output = steps[reduced].output;
+    if (n >= threads::parallel_elements()) {
+      // As ops/reductions.cpp's chunked sum: fixed chunks, each summed by one kernel call.
+      const int64_t chunk = ops::kSumChunkElements;
+      const int64_t chunks = (n + chunk - 1) / chunk;
+      std::vector<double> partial(static_cast<size_t>(chunks));
+      parallel_ranges(chunks, [&](int64_t c_lo, int64_t c_hi) {
+        T* sink = scratch<T>(1, chunk);
+        for (int64_t c = c_lo; c < c_hi; ++c) {
+          const int64_t lo = c * chunk, hi = std::min(n, lo + chunk);
+          compute(lo, hi, sink);
+          const T* src = reduced_output >= 0 ? out_data[reduced_output] + lo : sink;
+          partial[c] = k.sum(src, hi - lo);
+        }
+      }, 1, 2);
+      double total = 0;
+      for (double x : partial) total += x;
+      *total_out = static_cast<T>(total);
+    } else {
+      T* sink = scratch<T>(1, n);
+      compute(0, n, sink);
+      const T* src = reduced_output >= 0 ? out_data[reduced_output] : sink;
+      k.reduce_sum(src, total_out, ops::reduce_plan(shape, axes_mask));
+    }
+    if (mean && n != 1) *total_out = *total_out / static_cast<T>(n);
+    outs.push_back(std::move(sum));
+  }
+  for (size_t o = 0; o < outs.size(); ++o) values[node.fused_outputs[o]] = std::move(outs[o]);
+}
+
+}  // namespace tapegrad::function

@@ -1,0 +1,59 @@
+// Fusion of elementwise chains for tg.function. A run of consecutive nodes that are float
+// elementwise ops over one shape (their other operands one-element tensors, or constants whose
+// elements are all equal), optionally ending in a sum or mean of all elements of one of them,
+// becomes one Fused node. It computes the chain tile by tile, calling each op's own kernel on a
+// tile that stays in L1, and writes to memory only the values used after the chain.
+//
+// Bits: elementwise kernels compute each element from its own operands, so a tile gives the
+// elements the whole tensor would. The sum sees the very values eager's reduction sees, in the
+// same order: one kernel call over the whole array below the parallel threshold, and above it
+// one call per fixed chunk of ops::kSumChunkElements, combined in order, as ops/reductions.cpp.
+#pragma once
+#include <vector>
+
+#include "function/graph.h"
+
+namespace tapegrad::function {
+
+class FusedProgram {
+ public:
+  // The most ops one program runs (a longer run is split into several programs).
+  static constexpr int kMaxSteps = 32;
+  struct Operand {
+    enum Kind : uint8_t { Step, External, Scalar } kind;
+    int index;  // Step: an earlier step; External, Scalar: an external input
+  };
+  struct Step {
+    bool binary = false;
+    int kernel = 0;  // kernels::UnaryOp or BinaryOp
+    Operand a{Operand::Step, -1}, b{Operand::Step, -1};
+    int output = -1;  // index among the materialised outputs, or -1 (lives in a tile)
+  };
+
+  DType dtype = DType::F32;
+  Shape shape;
+  std::vector<Step> steps;
+  // Per external input (the node's inputs, in order): a one-element tensor to broadcast in place
+  // of the input (a constant whose elements are all equal), or null (the input itself).
+  std::vector<TensorPtr> uniform;
+  std::vector<bool> scalar;  // per external: read as one value broadcast over the shape
+  // The sum or mean of every element of step `reduced` (-1: none), as the reduction node did it.
+  int reduced = -1;
+  bool mean = false;
+  uint32_t axes_mask = 0;
+  Shape reduced_shape;
+  // The node's outputs: the materialised steps' values, in order, then the reduction's.
+  std::vector<int> materialised;
+
+  void run(const Node& node, std::vector<TensorPtr>& values) const;
+
+ private:
+  template <typename T>
+  void run_typed(const Node& node, std::vector<TensorPtr>& values) const;
+};
+
+// Replaces fusable runs of nodes in g with Fused nodes whose programs are appended to `programs`;
+// returns the number of nodes folded into them.
+int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs);
+
+}  // namespace tapegrad::function

@@ -1,0 +1,28 @@
+// The graph passes of tg.function. Each keeps what a call computes bit for bit: a node that runs
+// still runs the same op on the same values, and a removed or merged node computed nothing the
+// call returns or an effect reads, or the same bits as the node that replaces it.
+#pragma once
+#include "function/graph.h"
+
+namespace tapegrad::function {
+
+struct PassCounts {
+  int folded = 0;  // nodes whose inputs are all constants, computed once at compile time
+  int common = 0;  // nodes merged into an identical earlier one
+  int dead = 0;    // nodes nothing returned or updated depends on
+  int fused = 0;   // nodes folded into fused elementwise loops
+};
+
+// Runs the op nodes whose inputs are all constants and makes their results constants.
+int fold_constants(Graph& g);
+// Merges nodes that run the same op with the same arguments on the same values, and variable
+// reads of one variable with no effect between them.
+int eliminate_common_subexpressions(Graph& g);
+// Removes nodes whose output nothing needs. Effects stay, and so do ops that check their
+// inputs' values (labels, indices, integer divisors): their errors are part of the call.
+int eliminate_dead_code(Graph& g);
+
+// Whether the op raises for some values of inputs of fixed shapes: such a node is never removed.
+bool checks_values(const Node& node);
+
+}  // namespace tapegrad::function

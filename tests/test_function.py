@@ -1,0 +1,459 @@
+"""tg.function: retracing, trace-time side effects, variables, errors, threads, and bit equality
+with eager execution (every op of the spec table, whole training runs, every ISA and thread
+count)."""
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from op_specs import SPECS, call, variants_with_spellings
+
+CASES = variants_with_spellings(SPECS)
+
+
+def bits(t):
+    return None if t is None else np.asarray(t).tobytes()
+
+
+def same_bits(a, b):
+    if isinstance(a, (tuple, list)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            same_bits(x, y)
+        return
+    assert bits(a) == bits(b), (a, b)
+
+
+# -- retracing -----------------------------------------------------------------------------------
+
+def test_same_signature_traces_once_and_new_shapes_dtypes_and_scalars_trace_again():
+    f = tg.function(lambda x, k: x * k)
+    x = tg.constant(np.ones((2, 3), np.float32))
+    for _ in range(3):
+        f(x, 2.0)
+    assert f.experimental_get_tracing_count() == 1
+    f(tg.constant(np.ones((2, 3), np.float32)), 2.0)  # another tensor of the same signature
+    assert f.experimental_get_tracing_count() == 1
+    f(tg.constant(np.ones((4, 3), np.float32)), 2.0)
+    assert f.experimental_get_tracing_count() == 2
+    f(tg.constant(np.ones((2, 3), np.float64)), 2.0)
+    assert f.experimental_get_tracing_count() == 3
+    out = f(x, 3.0)
+    assert f.experimental_get_tracing_count() == 4
+    np.testing.assert_array_equal(out.numpy(), np.full((2, 3), 3.0, np.float32))
+    f(x=x, k=3.0)  # keywords: a signature of their own
+    f(x=x, k=3.0)
+    assert f.experimental_get_tracing_count() == 5
+
+
+def test_numpy_arrays_nested_arguments_and_outputs():
+    f = tg.function(lambda pair, scale=1.0: {"sum": pair[0] + pair[1], "none": None, "list": [pair[0] * scale]})
+    a, b = np.arange(3, dtype=np.float32), np.ones(3, np.float32)
+    for _ in range(2):
+        out = f((a, b), scale=2.0)
+    assert f.experimental_get_tracing_count() == 1
+    np.testing.assert_array_equal(out["sum"].numpy(), a + b)
+    assert out["none"] is None
+    np.testing.assert_array_equal(out["list"][0].numpy(), a * 2.0)
+    out = f((a + 1.0, b), scale=2.0)  # new values, same signature: replayed with the new data
+    np.testing.assert_array_equal(out["sum"].numpy(), a + 1.0 + b)
+
+
+def test_the_same_tensor_twice_stays_two_arguments():
+    f = tg.function(lambda x, y: x - y)
+    x = tg.constant(np.ones(3, np.float32))
+    f(x, x)
+    out = f(x, tg.constant(np.full(3, 5.0, np.float32)))
+    np.testing.assert_array_equal(out.numpy(), np.full(3, -4.0, np.float32))
+
+
+def test_input_signature_checks_each_argument_and_never_retraces_for_a_match():
+    f = tg.function(lambda x: tg.reduce_sum(x), input_signature=[tg.TensorSpec((None, 2), "float32", name="x")])
+    f(np.ones((3, 2), np.float32))
+    f(tg.constant(np.ones((3, 2), np.float32)))
+    assert f.experimental_get_tracing_count() == 1
+    with pytest.raises(ValueError, match=r"argument 0 \('x'\).*float64"):
+        f(np.ones((3, 2), np.float64))
+    with pytest.raises(ValueError, match=r"argument 0 \('x'\).*shape \(3, 3\)"):
+        f(np.ones((3, 3), np.float32))
+    with pytest.raises(ValueError, match="input_signature has 1 argument"):
+        f(np.ones((3, 2), np.float32), np.ones((3, 2), np.float32))
+    with pytest.raises(ValueError, match="by position"):
+        f(x=np.ones((3, 2), np.float32))
+
+
+# -- Python semantics ----------------------------------------------------------------------------
+
+def test_python_side_effects_happen_only_while_tracing():
+    seen = []
+
+    @tg.function
+    def f(x):
+        seen.append(1)
+        print("tracing")
+        return x + 1.0
+
+    x = tg.constant(np.zeros(2, np.float32))
+    for _ in range(4):
+        f(x)
+    assert seen == [1]
+
+
+def test_python_control_flow_is_fixed_at_trace_time():
+    flag = {"double": True}
+
+    @tg.function
+    def f(x):
+        return x * 2.0 if flag["double"] else x
+
+    x = tg.constant(np.ones(2, np.float32))
+    f(x)
+    flag["double"] = False
+    np.testing.assert_array_equal(f(x).numpy(), [2.0, 2.0])  # the branch taken when tracing
+
+
+def test_variables_created_on_the_first_trace_only():
+    layer = tg.Dense(3)
+    f = tg.function(lambda x: layer(x))
+    f(np.ones((2, 4), np.float32))  # builds the layer's variables on the first trace
+    f(np.ones((5, 4), np.float32))  # a second trace that creates nothing
+    assert f.experimental_get_tracing_count() == 2
+
+    g = tg.function(lambda x: tg.Variable(x) * 1.0)
+    g(np.ones(2, np.float32))
+    with pytest.raises(ValueError, match="created Variable.*first trace"):
+        g(np.ones(3, np.float32))
+
+
+def test_updates_take_effect_and_each_call_reads_current_values():
+    v = tg.Variable(np.zeros(3, np.float32))
+
+    @tg.function
+    def bump(x):
+        v.assign_add(x)
+        return v.read_value() * 1.0
+
+    x = tg.constant(np.ones(3, np.float32))
+    for k in range(1, 4):
+        np.testing.assert_array_equal(bump(x).numpy(), np.full(3, k, np.float32))
+    v.assign(np.full(3, 10.0, np.float32))  # outside the function: the next call sees it
+    np.testing.assert_array_equal(bump(x).numpy(), np.full(3, 11.0, np.float32))
+    np.testing.assert_array_equal(v.numpy(), np.full(3, 11.0, np.float32))
+
+
+def test_returning_a_variable_returns_its_value_and_non_tensors_are_errors():
+    v = tg.Variable(np.ones(2, np.float32))
+    f = tg.function(lambda: v)
+    np.testing.assert_array_equal(f().numpy(), [1.0, 1.0])
+    with pytest.raises(TypeError, match=r"tg.function .*returned float"):
+        tg.function(lambda: 3.0)()
+    with pytest.raises(TypeError, match=r"tg.function .*returned ndarray"):
+        tg.function(lambda: np.ones(2))()
+
+
+def test_errors_during_replay_are_the_eager_errors():
+    def loss(labels, logits):
+        return tg.reduce_sum(tg.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+    f = tg.function(loss)
+    logits = tg.constant(np.zeros((2, 3), np.float32))
+    f(tg.constant(np.array([0, 2], np.int32)), logits)
+    bad = tg.constant(np.array([0, 7], np.int32))
+    with pytest.raises(ValueError) as eager:
+        loss(bad, logits)
+    with pytest.raises(ValueError) as replayed:
+        f(bad, logits)
+    assert str(replayed.value) == str(eager.value)
+
+    div = tg.function(lambda a, b: a // b)
+    a = tg.constant(np.array([4, 5], np.int32))
+    div(a, tg.constant(np.array([1, 2], np.int32)))
+    with pytest.raises(ValueError) as replayed:
+        div(a, tg.constant(np.array([1, 0], np.int32)))
+    with pytest.raises(ValueError) as eager:
+        a // tg.constant(np.array([1, 0], np.int32))
+    assert str(replayed.value) == str(eager.value)
+
+
+def test_a_callable_learning_rate_cannot_be_traced_but_a_new_number_takes_effect():
+    v = tg.Variable(np.ones(2, np.float32))
+    opt = tg.GradientDescent(lambda: 0.1)
+    step = tg.function(lambda g: opt.apply_gradients([(g, v)]))
+    with pytest.raises(ValueError, match="callable learning_rate"):
+        step(tg.constant(np.ones(2, np.float32)))
+
+    opt = tg.GradientDescent(0.5)
+    step = tg.function(lambda g: opt.apply_gradients([(g, v)]))
+    g = tg.constant(np.ones(2, np.float32))
+    step(g)
+    np.testing.assert_array_equal(v.numpy(), [0.5, 0.5])
+    opt.learning_rate = 0.25
+    step(g)
+    np.testing.assert_array_equal(v.numpy(), [0.25, 0.25])
+    assert opt.iterations == 2
+
+
+def test_a_tape_around_a_call_sees_every_op():
+    w = tg.Variable(np.array([2.0, 3.0], np.float32))
+    f = tg.function(lambda x: tg.reduce_sum(tg.square(x * w)))
+    x = tg.constant(np.array([1.0, -1.0], np.float32))
+    f(x)
+    with tg.GradientTape() as tape:
+        y = f(x)
+    grad = tape.gradient(y, w)
+    with tg.GradientTape() as tape:
+        y_eager = tg.reduce_sum(tg.square(x * w))
+    same_bits(y, y_eager)
+    same_bits(grad, tape.gradient(y_eager, w))
+
+
+def test_one_function_from_several_threads():
+    v = tg.Variable(np.zeros(4, np.float32))
+    f = tg.function(lambda x: (tg.reduce_sum(tg.tanh(x) * 2.0), v.assign_add(tg.ones_like(x)))[0])
+    xs = [tg.constant(np.random.default_rng(i).standard_normal(4).astype(np.float32)) for i in range(4)]
+    expected = [bits(tg.reduce_sum(tg.tanh(x) * 2.0)) for x in xs]
+    f(xs[0])
+    errors = []
+
+    def worker(i):
+        try:
+            for _ in range(50):
+                assert bits(f(xs[i])) == expected[i]
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    np.testing.assert_array_equal(v.numpy(), np.full(4, 201.0, np.float32))
+
+
+# -- the passes ----------------------------------------------------------------------------------
+
+def test_passes_fold_merge_and_drop_without_changing_results():
+    c = tg.constant(np.arange(4, dtype=np.float32))
+
+    def f(x):
+        unused = tg.exp(x)  # noqa: F841 - dead
+        folded = tg.square(c) + 1.0  # constants only
+        return tg.tanh(x) * folded + tg.tanh(x)  # tanh(x) twice
+
+    fn = tg.function(f)
+    x = tg.constant(np.linspace(-1, 1, 4).astype(np.float32))
+    concrete = fn.get_concrete_function(x)
+    counts = concrete.pass_counts
+    assert counts["folded"] >= 2 and counts["common"] >= 1 and counts["dead"] >= 1, counts
+    assert "exp" not in concrete.graph() and "exp" in concrete.graph(optimized=False)
+    same_bits(fn(x), f(x))
+
+
+# -- bit equality ---------------------------------------------------------------------------------
+
+def _float32(a):
+    return a.astype(np.float32) if a.dtype == np.float64 else a
+
+
+def _bools(a):
+    return np.array(np.asarray(a) > 0)  # a 0-d array, not a numpy scalar
+
+
+@pytest.mark.parametrize("spec,spelling,variant", CASES, ids=[f"{sp}-{v.id}" for _, sp, v in CASES])
+def test_every_op_and_its_gradient_replays_bit_for_bit(spec, spelling, variant, rng):
+    fn = spec.spellings[spelling]
+    as_input = _bools if np.dtype(spec.check.get("dtypes", (np.float32,))[0]) == np.bool_ else _float32
+    arrays = [as_input(draw(rng, s)) for draw, s in zip(spec.domain, variant.shapes)]
+
+    def step(*ts):
+        with tg.GradientTape(persistent=True) as tape:
+            for t in ts:
+                if np.dtype(t.dtype).kind == "f":
+                    tape.watch(t)
+            y = call(fn, variant, ts)
+            loss = tg.reduce_sum(y * y) if np.dtype(y.dtype).kind == "f" else None
+        grads = tape.gradient(loss, list(ts)) if loss is not None else []
+        return (y, *grads)
+
+    compiled = tg.function(step)
+    inputs = [tg.constant(a) for a in arrays]
+    compiled(*inputs)  # the trace
+    fresh = [tg.constant(as_input(draw(rng, s))) for draw, s in zip(spec.domain, variant.shapes)]
+    same_bits(compiled(*fresh), step(*fresh))
+
+
+def _seed_step(optimizer):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 1)).astype(np.float32)
+    y = (3 * x + 2 + rng.standard_normal((200, 1))).astype(np.float32)
+    tg.random.set_seed(3)
+    wb = tg.Dense(1)
+    wb(tg.constant(x))  # built now, from the seeded generator
+    loss_fn = lambda inputs, labels, wb: tg.reduce_mean(tg.square(wb(inputs) - labels))  # noqa: E731
+    vag = tg.implicit_value_and_gradients(loss_fn)
+
+    def step(inputs, labels):
+        value, grads_and_vars = vag(inputs, labels, wb)
+        optimizer.apply_gradients(grads_and_vars)
+        return value
+
+    return step, tg.constant(x), tg.constant(y), wb
+
+
+@pytest.mark.parametrize("make_optimizer", [lambda: tg.GradientDescent(0.1), lambda: tg.Momentum(0.05, 0.9),
+                                            lambda: tg.Adam(0.01), lambda: tg.RMSProp(0.01, centered=True)],
+                         ids=["sgd", "momentum", "adam", "rmsprop"])
+def test_training_the_notebook_model_gives_the_eager_bits(make_optimizer):
+    eager_opt, compiled_opt = make_optimizer(), make_optimizer()
+    eager, x, y, eager_wb = _seed_step(eager_opt)
+    step, _, _, compiled_wb = _seed_step(compiled_opt)
+    compiled = tg.function(step)
+    for _ in range(30):
+        same_bits(compiled(x, y), eager(x, y))
+    same_bits(compiled_wb.trainable_variables, eager_wb.trainable_variables)
+    same_bits(compiled_opt.variables(), eager_opt.variables())
+    assert compiled_opt.iterations == eager_opt.iterations == 30
+    assert compiled.experimental_get_tracing_count() == 1
+
+
+def test_the_digits_example_gives_the_eager_bits():
+    digits = pytest.importorskip("tapegrad.examples.digits")
+    pytest.importorskip("sklearn")
+    runs = [digits.run(epochs=2, out_dir=None, quiet=True, subset=300, function=f) for f in (False, True)]
+    same_bits(runs[1]["model"].trainable_variables, runs[0]["model"].trainable_variables)
+    assert runs[1]["train_loss"] == runs[0]["train_loss"]
+
+
+def test_the_demo_gives_the_eager_bits():
+    from tapegrad import demo
+
+    runs = [demo.run(steps=15, out_dir=None, quiet=True, function=f) for f in (False, True)]
+    for key in ("loss", "w", "b"):
+        assert runs[1][key] == runs[0][key]
+
+
+# A deep step (a smaller sibling of the benchmark's 256x1024 -> 1024 -> 1024) under every ISA this
+# CPU runs and two thread counts, in a fresh process each: the compiled run's bits must equal the
+# eager run's in the same process.
+DEEP_SCRIPT = r"""
+import sys
+import numpy as np
+import tapegrad as tg
+tg.config.set_num_threads(int(sys.argv[1]))
+
+def run(compiled):
+    tg.random.set_seed(5)
+    model = tg.Sequential([tg.Dense(96, activation="relu"), tg.Dense(64, activation="tanh"), tg.Dense(10)])
+    opt = tg.Adam(0.01)
+    rng = np.random.default_rng(1)
+    x = tg.constant(rng.standard_normal((48, 80)).astype(np.float32))
+    labels = tg.constant(rng.integers(0, 10, 48).astype(np.int32))
+
+    def step(x, labels):
+        with tg.GradientTape() as tape:
+            loss = tg.reduce_mean(tg.nn.sparse_softmax_cross_entropy_with_logits(labels, model(x)))
+        variables = model.trainable_variables
+        opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    if compiled:
+        step = tg.function(step)
+    losses = [np.asarray(step(x, labels)).tobytes() for _ in range(8)]
+    return losses, [np.asarray(v).tobytes() for v in model.trainable_variables + opt.variables()]
+
+assert run(False) == run(True)
+print("ok", tg.config.isa())
+"""
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("isa", ["scalar", "avx2", "avx512"])
+def test_a_deep_step_replays_bit_for_bit_on_every_isa_and_thread_count(isa, threads):
+    if isa not in tg.config.available_isas():
+        pytest.skip(f"this CPU cannot run {isa}")
+    env = dict(os.environ, TAPEGRAD_ISA=isa)
+    proc = subprocess.run([sys.executable, "-c", DEEP_SCRIPT, str(threads)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert proc.stdout.split() == ["ok", isa]
+
+
+# -- fusion ----------------------------------------------------------------------------------------
+
+def _chain(x, y, k):
+    """Elementwise chains with one-element operands, uniform constants and reductions at the end."""
+    c = tg.constant(np.full(tuple(x.shape), 0.75, np.dtype(x.dtype)))  # uniform: fused as one value
+    a = tg.tanh(x * 1.5 + y) - c
+    b = tg.exp(-tg.square(a)) / (1.0 + tg.sigmoid(y))
+    mean = tg.reduce_mean(tg.square(b - x))
+    total = tg.reduce_sum(b * k, keepdims=True)
+    return a, mean, total, b * b
+
+
+@pytest.mark.parametrize("n", [1, 7, 2048, 5000, 70000, 200003])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fused_chains_and_their_sums_give_the_eager_bits(n, dtype, threads, rng):
+    before = tg.config.num_threads()
+    tg.config.set_num_threads(threads)
+    try:
+        f = tg.function(_chain)
+        x = tg.constant(rng.standard_normal(n).astype(dtype))
+        y = tg.constant(rng.standard_normal(n).astype(dtype))
+        k = tg.constant(np.asarray(rng.standard_normal(), dtype))
+        f(x, y, k)
+        if n > 1:
+            assert f.get_concrete_function(x, y, k).pass_counts["fused"] >= 8
+        x2 = tg.constant(rng.standard_normal(n).astype(dtype))
+        same_bits(f(x2, y, k), _chain(x2, y, k))
+    finally:
+        tg.config.set_num_threads(before)
+
+
+def test_a_function_called_while_another_traces_is_inlined():
+    inner = tg.function(lambda x: tg.exp(x) * 2.0)
+    outer = tg.function(lambda x: inner(x) + inner(x * 3.0))
+    x = tg.constant(np.linspace(-1, 1, 5).astype(np.float32))
+    for _ in range(2):
+        same_bits(outer(x), tg.exp(x) * 2.0 + tg.exp(x * 3.0) * 2.0)
+    assert outer.experimental_get_tracing_count() == 1
+    same_bits(inner(x), tg.exp(x) * 2.0)  # on its own it traces as usual
+
+
+def test_random_draws_inside_a_trace_are_refused_unless_they_only_initialise_variables():
+    f = tg.function(lambda x: x + tg.random.normal(tuple(x.shape)))
+    with pytest.raises(ValueError, match="tg.random.normal drew values"):
+        f(tg.zeros((3,)))
+    with pytest.raises(ValueError, match="tg.random.normal"):
+        f(tg.zeros((3,)))  # still refused: a failed trace is not cached
+
+    layer = tg.Dense(2)  # glorot_uniform draws its kernel on the first (traced) call
+    g = tg.function(lambda x: layer(x))
+    x = tg.constant(np.ones((1, 3), np.float32))
+    same_bits(g(x), g(x))
+    same_bits(g(x), layer(x))
+
+
+def test_jacobians_and_second_derivatives_replay_bit_for_bit():
+    w = tg.Variable(np.array([[0.5, -1.0, 2.0]], np.float32))
+
+    def step(x):
+        with tg.GradientTape(persistent=True) as outer:
+            outer.watch(x)
+            with tg.GradientTape() as inner:
+                inner.watch(x)
+                y = tg.tanh(tg.matmul(x, w)) * x[:, :1]
+            dy = inner.gradient(y, x)
+            z = tg.reduce_sum(tg.square(dy))
+        return outer.jacobian(y, x), outer.gradient(z, x), outer.batch_jacobian(y, x)
+
+    f = tg.function(step)
+    rng = np.random.default_rng(4)
+    f(tg.constant(rng.standard_normal((4, 1)).astype(np.float32)))
+    x = tg.constant(rng.standard_normal((4, 1)).astype(np.float32))
+    same_bits(f(x), step(x))
