@@ -18,7 +18,10 @@ def _as_array(value: Any, index: int) -> np.ndarray:
     if isinstance(value, np.ndarray):
         return value
     if isinstance(value, (list, tuple)):
-        return np.asarray(value)
+        try:
+            return np.asarray(value)
+        except (TypeError, ValueError) as e:  # ragged or mixed nesting
+            raise type(e)(f"batches: arrays[{index}] is not a regular nested list of numbers: {e}") from None
     raise TypeError(f"batches: arrays[{index}] must be a numpy array, Tensor, Variable or list, "
                     f"got {type(value).__name__}")
 
