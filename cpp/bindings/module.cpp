@@ -223,6 +223,8 @@ PYBIND11_MODULE(_core, m) {
       .def("watch", &py_api::tape_watch)
       .def("gradient", &py_api::tape_gradient, arg("target"), arg("sources"),
            arg("output_gradients") = none, arg("unconnected_zero") = false)
+      .def("gradient_streaming", &py_api::tape_gradient_streaming, arg("target"), arg("sources"),
+           arg("on_final"))
       .def("jacobian", &py_api::tape_jacobian, arg("target"), arg("sources"),
            arg("unconnected_zero") = false)
       .def("batch_jacobian", &py_api::tape_batch_jacobian, arg("target"), arg("source"),

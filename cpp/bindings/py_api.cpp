@@ -231,6 +231,22 @@ py::list tape_gradient(Tape& tape, H target, H sources, H output_gradients, H un
       tape.gradient(targets, srcs, ogs, convert::flag_from_py(unconnected_zero, op, "unconnected_zero")));
 }
 
+py::list tape_gradient_streaming(Tape& tape, H target, H sources, H on_final) {
+  const char* op = "GradientTape.gradient";
+  if (!PyCallable_Check(on_final.ptr()))
+    throw TypeError(std::string(op) + ": on_final must be a callable taking (index, gradient), got " +
+                    std::string(py::repr(py::type::of(on_final))));
+  const TensorPtr t = target_tensor(target, op);
+  const std::vector<Source> srcs = sources_from_py(sources, op);
+  const auto callback = py::reinterpret_borrow<py::object>(on_final);
+  // Kernels may release the GIL while backward runs: the callback takes it back to call Python.
+  const Tape::SourceFinal report = [&callback](size_t i, const TensorPtr& g) {
+    py::gil_scoped_acquire gil;
+    callback(i, g ? py::cast(g) : py::none());
+  };
+  return tensors_or_none(tape.gradient_streaming(t, srcs, report));
+}
+
 py::list tape_jacobian(Tape& tape, H target, H sources, H unconnected_zero) {
   const char* op = "GradientTape.jacobian";
   const TensorPtr t = target_tensor(target, op);

@@ -41,6 +41,10 @@ std::string variable_repr(const VariablePtr& v);
 
 void tape_watch(Tape& tape, H x);
 py::list tape_gradient(Tape& tape, H target, H sources, H output_gradients, H unconnected_zero);
+// GradientTape.gradient for one target that calls on_final(index, gradient or None) for each
+// source as soon as its gradient is final, while backward still runs.
+py::list tape_gradient_streaming(Tape& tape, py::handle target, py::handle sources,
+                                 py::handle on_final);
 py::list tape_jacobian(Tape& tape, H target, H sources, H unconnected_zero);
 py::object tape_batch_jacobian(Tape& tape, H target, H source, H unconnected_zero);
 

@@ -51,6 +51,34 @@ void add_ref(TapeRefs& r, uint64_t serial, int32_t slot) {
   r.overflow.push_back(ref);
 }
 
+// When each source's gradient is final during a backward walk: final_at[i] is the lowest index of
+// an entry that feeds one of source i's slots (entries.size() when none does), since the walk
+// goes from the last entry down and nothing after that entry adds to the slot. `order` lists the
+// sources by final_at, highest first (ties by index), the order in which they become final.
+struct FinalSchedule {
+  std::vector<size_t> final_at;
+  std::vector<size_t> order;
+  size_t next = 0;
+};
+
+FinalSchedule final_schedule(const std::vector<TapeEntry>& entries,
+                             const std::vector<std::vector<int32_t>>& source_slots,
+                             int32_t num_slots) {
+  std::vector<size_t> first_use(static_cast<size_t>(num_slots), entries.size());
+  for (size_t e = entries.size(); e-- > 0;)
+    for (int k = 0; k < entries[e].n_inputs; ++k)
+      if (entries[e].in_slot[k] >= 0) first_use[entries[e].in_slot[k]] = e;
+  FinalSchedule s;
+  s.final_at.assign(source_slots.size(), entries.size());
+  for (size_t i = 0; i < source_slots.size(); ++i)
+    for (int32_t slot : source_slots[i]) s.final_at[i] = std::min(s.final_at[i], first_use[slot]);
+  s.order.resize(source_slots.size());
+  for (size_t i = 0; i < s.order.size(); ++i) s.order[i] = i;
+  std::stable_sort(s.order.begin(), s.order.end(),
+                   [&](size_t a, size_t b) { return s.final_at[a] > s.final_at[b]; });
+  return s;
+}
+
 // The thread's active tapes, innermost last.
 thread_local std::vector<TapePtr> t_stack;
 
@@ -172,9 +200,20 @@ void Tape::end_use() {
   if (!persistent_) release();
 }
 
+std::vector<TensorPtr> Tape::gradient_streaming(const TensorPtr& target,
+                                                const std::vector<Source>& sources,
+                                                const SourceFinal& on_final) {
+  begin_use("GradientTape.gradient");
+  std::vector<TensorPtr> result =
+      backward(std::vector<TensorPtr>{target}, sources, std::vector<TensorPtr>{}, &on_final);
+  end_use();
+  return result;
+}
+
 std::vector<TensorPtr> Tape::backward(const std::vector<TensorPtr>& targets,
                                       const std::vector<Source>& sources,
-                                      const std::vector<TensorPtr>& output_gradients) {
+                                      const std::vector<TensorPtr>& output_gradients,
+                                      const SourceFinal* on_final) {
 
   // The slots each source answers for (a variable may have been read as several tensors).
   std::vector<std::vector<int32_t>> source_slots(sources.size());
@@ -205,6 +244,27 @@ std::vector<TensorPtr> Tape::backward(const std::vector<TensorPtr>& targets,
   }
 
   std::vector<TensorPtr> grads(num_slots_);
+  std::vector<TensorPtr> result(sources.size());
+  auto source_sum = [&](size_t i) {
+    TensorPtr sum;
+    for (int32_t slot : source_slots[i]) {
+      if (!grads[slot]) continue;
+      sum = sum ? ops::add(sum, grads[slot]) : grads[slot];
+    }
+    return sum;
+  };
+  FinalSchedule schedule;
+  if (on_final) schedule = final_schedule(entries_, source_slots, num_slots_);
+  // Reports every source whose last contributing entry has index >= `walked` (all entries at or
+  // above `walked` are done), in order of that index, highest first.
+  auto report_final_from = [&](size_t walked) {
+    while (schedule.next < schedule.order.size() &&
+           schedule.final_at[schedule.order[schedule.next]] >= walked) {
+      const size_t i = schedule.order[schedule.next++];
+      result[i] = source_sum(i);
+      (*on_final)(i, result[i]);
+    }
+  };
   bool any_target = false;
   for (size_t t = 0; t < targets.size(); ++t) {
     const int32_t slot = slot_of(*targets[t]);
@@ -243,6 +303,7 @@ std::vector<TensorPtr> Tape::backward(const std::vector<TensorPtr>& targets,
     };
     // By index over the entries recorded so far: a rule's ops may append entries to this tape.
     for (size_t i = entries_.size(); i-- > 0;) {
+      if (on_final) report_final_from(i + 1);
       const int32_t out = entries_[i].out_slot;
       if (!needed[out] || !grads[out]) continue;
       const TensorPtr g = grads[out];
@@ -256,15 +317,11 @@ std::vector<TensorPtr> Tape::backward(const std::vector<TensorPtr>& targets,
     }
   }
 
-  std::vector<TensorPtr> result(sources.size());
-  for (size_t i = 0; i < sources.size(); ++i) {
-    TensorPtr sum;
-    for (int32_t slot : source_slots[i]) {
-      if (!grads[slot]) continue;
-      sum = sum ? ops::add(sum, grads[slot]) : grads[slot];
-    }
-    result[i] = std::move(sum);
+  if (on_final) {
+    report_final_from(0);
+    return result;
   }
+  for (size_t i = 0; i < sources.size(); ++i) result[i] = source_sum(i);
   return result;
 }
 

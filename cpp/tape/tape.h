@@ -3,6 +3,7 @@
 // topological order) and accumulates into a slot array indexed by the tape's own ids.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -89,6 +90,15 @@ class Tape {
     return gradient(std::vector<TensorPtr>{target}, sources,
                     std::vector<TensorPtr>{output_gradient}, unconnected_zero);
   }
+  // Called with a source's index and its gradient (null when none reaches it) as soon as that
+  // gradient is final, while backward still runs: what a data-parallel trainer needs to start
+  // reducing early. Each source is reported exactly once.
+  using SourceFinal = std::function<void(size_t, const TensorPtr&)>;
+  // gradient() for one target (output gradient ones, unconnected = null) that reports each
+  // source's gradient to `on_final` as soon as no entry still to be walked can add to it.
+  std::vector<TensorPtr> gradient_streaming(const TensorPtr& target,
+                                            const std::vector<Source>& sources,
+                                            const SourceFinal& on_final);
   // d target / d source for each source, of shape target.shape + source.shape, computed by one
   // backward pass of a stack of one-hot cotangents (a leading batch axis, see
   // ops::BatchedGradients). null = unconnected, or zeros when unconnected_zero.
@@ -113,7 +123,8 @@ class Tape {
   // returns the sum of the gradients reaching each source (null when none does).
   std::vector<TensorPtr> backward(const std::vector<TensorPtr>& targets,
                                   const std::vector<Source>& sources,
-                                  const std::vector<TensorPtr>& output_gradients);
+                                  const std::vector<TensorPtr>& output_gradients,
+                                  const SourceFinal* on_final = nullptr);
   int32_t slot_of(TensorImpl& t) const;
   int32_t ensure_slot(TensorImpl& t);
   void release();

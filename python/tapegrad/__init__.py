@@ -13,7 +13,7 @@ from . import _core
 # matmul, reduce_sum, ...): the names in _core.__all__.
 from ._core import *  # noqa: F401,F403
 from ._core import from_dlpack
-from . import activations, config, data, nn, random
+from . import activations, config, data, distributed, nn, random
 from .gradients import (
     gradients_function,
     implicit_gradients,
@@ -41,7 +41,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GradientTape", "function", "TensorSpec", "Dense", "Sequential", "Optimizer", "GradientDescent", "Momentum", "Adam", "RMSProp",
-    "float32", "float64", "int32", "int64", "bool", "activations", "config", "data", "nn", "random",
+    "float32", "float64", "int32", "int64", "bool", "activations", "config", "data", "distributed", "nn", "random",
     "clip_by_value", "reduce_logsumexp", "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "eye",
     "linspace", "from_dlpack", "gather", "one_hot", "pad", "split", "unstack", "implicit_gradients",
     "implicit_value_and_gradients", "gradients_function", "value_and_gradients_function",

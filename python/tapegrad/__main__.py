@@ -1,9 +1,12 @@
-"""Command line: ``python -m tapegrad demo [--steps N] [--out DIR] [--seed S] [--function]`` (the
-notebook) and ``python -m tapegrad digits [--epochs N] [--batch-size B] [--optimizer NAME]
-[--out DIR] [--seed S] [--function]`` (a classifier on handwritten digits).
+"""Command line: ``python -m tapegrad demo [--steps N] [--out DIR] [--seed S] [--function |
+--distributed]`` (the notebook) and ``python -m tapegrad digits [--epochs N] [--batch-size B]
+[--optimizer NAME] [--out DIR] [--seed S] [--function | --distributed]`` (a classifier on
+handwritten digits). With ``--distributed``, run under ``mpiexec -n P``: each global batch is
+split across the P ranks.
 
 Exit status: 0 on success, 2 for a usage error (no or unknown command, bad option),
-1 if the demo itself fails (for example the output directory cannot be written).
+1 if the demo itself fails (for example the output directory cannot be written). Under
+``--distributed`` a failing rank aborts the whole MPI job, so no rank waits for it forever.
 """
 
 from __future__ import annotations
@@ -63,8 +66,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "--seed", type=_non_negative_int, default=demo.DEFAULT_SEED, metavar="S",
         help=f"random seed for the data and the initial weights (default {demo.DEFAULT_SEED})",
     )
-    p.add_argument("--function", action="store_true",
-                   help="run the training step under tg.function (traced once, replayed in C++)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--function", action="store_true",
+                      help="run the training step under tg.function (traced once, replayed in C++)")
+    _add_distributed(mode)
     p = commands.add_parser(
         "digits",
         help="train a 64-128-128-10 ReLU classifier on scikit-learn's handwritten digits",
@@ -85,9 +90,17 @@ def _build_parser() -> argparse.ArgumentParser:
                    help=f"directory for the PNG plots (default ./{digits.DEFAULT_OUT_DIR})")
     p.add_argument("--seed", type=_non_negative_int, default=digits.DEFAULT_SEED, metavar="S",
                    help=f"seed of the initial weights and batch order (default {digits.DEFAULT_SEED})")
-    p.add_argument("--function", action="store_true",
-                   help="run each training step under tg.function (traced once, replayed in C++)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--function", action="store_true",
+                      help="run each training step under tg.function (traced once, replayed in C++)")
+    _add_distributed(mode)
     return parser
+
+
+def _add_distributed(p) -> None:
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over MPI: run under mpiexec -n P; each global batch is split "
+                        'across the P ranks (needs mpi4py: pip install "tapegrad[mpi]")')
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -98,30 +111,31 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: a command is required (try 'demo' or 'digits')", file=sys.stderr)
         return 2
-    if args.command == "demo":
-        from . import demo
+    if args.command not in ("demo", "digits"):
+        parser.print_usage(sys.stderr)  # unreachable unless a command is added without a handler
+        return 2
+    try:
+        if args.command == "demo":
+            from . import demo
 
-        try:
-            demo.run(steps=args.steps, out_dir=args.out, seed=args.seed, function=args.function)
-        except OSError as e:
-            print(f"{parser.prog} demo: error: {e}", file=sys.stderr)
-            return 1
-        return 0
-    if args.command == "digits":
-        from .examples import digits
+            demo.run(steps=args.steps, out_dir=args.out, seed=args.seed, function=args.function,
+                     distributed=args.distributed)
+        else:
+            from .examples import digits
 
-        try:
             digits.run(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
-                       out_dir=args.out, seed=args.seed, function=args.function)
-        except ImportError as e:
-            print(f"{parser.prog} digits: error: {e}", file=sys.stderr)
-            return 1
-        except OSError as e:
-            print(f"{parser.prog} digits: error: {e}", file=sys.stderr)
-            return 1
-        return 0
-    parser.print_usage(sys.stderr)  # unreachable unless a command is added without a handler
-    return 2
+                       out_dir=args.out, seed=args.seed, function=args.function,
+                       distributed=args.distributed)
+    except (ImportError, OSError) as e:
+        message = f"{parser.prog} {args.command}: error: {e}"
+        if args.distributed and not isinstance(e, ImportError):
+            # The other ranks may be waiting in a collective for this one: end them all.
+            from . import distributed
+
+            distributed.abort(message)
+        print(message, file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -18,13 +18,17 @@ def _as_array(value: Any, index: int) -> np.ndarray:
     if isinstance(value, np.ndarray):
         return value
     if isinstance(value, (list, tuple)):
-        return np.asarray(value)
+        try:
+            return np.asarray(value)
+        except (TypeError, ValueError) as e:  # ragged or mixed nesting
+            raise type(e)(f"batches: arrays[{index}] is not a regular nested list of numbers: {e}") from None
     raise TypeError(f"batches: arrays[{index}] must be a numpy array, Tensor, Variable or list, "
                     f"got {type(value).__name__}")
 
 
 def batches(*arrays: Any, batch_size: int, shuffle: bool = True, seed: Optional[int] = None,
-            drop_remainder: bool = False) -> Iterator[Tuple[Tensor, ...]]:
+            drop_remainder: bool = False,
+            shard: Optional[Tuple[int, int]] = None) -> Iterator[Tuple[Tensor, ...]]:
     """One epoch over ``arrays`` in mini-batches: an iterator of tuples of tensors.
 
     The arrays (numpy arrays, tensors or lists) are cut along their first axis, which must have
@@ -38,6 +42,11 @@ def batches(*arrays: Any, batch_size: int, shuffle: bool = True, seed: Optional[
         seed: the order's seed, for a reproducible epoch; None draws it from ``tg.random``'s
             generator, so ``tg.random.set_seed`` makes a whole run reproducible.
         drop_remainder: skip the last batch when it has fewer than ``batch_size`` rows.
+        shard: ``(rank, size)`` for data-parallel training: each global batch of ``batch_size``
+            rows is cut into ``size`` contiguous parts whose lengths differ by at most one
+            (rows ``len * rank // size`` up to ``len * (rank + 1) // size``), and this iterator
+            yields part ``rank``. Every rank must use the same seed (or the same
+            ``tg.random`` state) so all ranks cut the same global batches.
     """
     if not arrays:
         raise ValueError("batches: expected at least one array")
@@ -50,6 +59,7 @@ def batches(*arrays: Any, batch_size: int, shuffle: bool = True, seed: Optional[
             raise TypeError(f"batches: {flag} must be a bool, got {type(value).__name__}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
         raise ValueError(f"batches: seed must be a non-negative int or None, got {seed!r}")
+    part = _check_shard(shard)
     data = []
     for i, a in enumerate(arrays):
         a = _as_array(a, i)
@@ -71,15 +81,31 @@ def batches(*arrays: Any, batch_size: int, shuffle: bool = True, seed: Optional[
         order = rng.permutation(n)
     else:
         order = None
-    return _epoch(data, order, n, int(batch_size), bool(drop_remainder))
+    return _epoch(data, order, n, int(batch_size), bool(drop_remainder), part)
 
 
-def _epoch(data, order, n, batch_size, drop_remainder) -> Iterator[Tuple[Tensor, ...]]:
+def _check_shard(shard: Any) -> Tuple[int, int]:
+    if shard is None:
+        return 0, 1
+    if not isinstance(shard, (tuple, list)) or len(shard) != 2 or not all(
+            isinstance(k, numbers.Integral) and not isinstance(k, bool) for k in shard):
+        raise TypeError(f"batches: shard must be a (rank, size) pair of ints, got {shard!r}")
+    rank, size = int(shard[0]), int(shard[1])
+    if size < 1 or not 0 <= rank < size:
+        raise ValueError(f"batches: shard must be (rank, size) with 0 <= rank < size, got {shard!r}")
+    return rank, size
+
+
+def _epoch(data, order, n, batch_size, drop_remainder, part) -> Iterator[Tuple[Tensor, ...]]:
+    rank, size = part
     stop = n - n % batch_size if drop_remainder else n
     for start in range(0, stop, batch_size):
+        end = min(start + batch_size, n)
+        lo = start + (end - start) * rank // size
+        hi = start + (end - start) * (rank + 1) // size
         if order is None:
-            rows = slice(start, min(start + batch_size, n))
+            rows = slice(lo, hi)
             yield tuple(constant(np.ascontiguousarray(a[rows])) for a in data)
         else:
-            rows = order[start:start + batch_size]
+            rows = order[lo:hi]
             yield tuple(constant(a[rows]) for a in data)

@@ -41,6 +41,7 @@ def run(
     learning_rate: float = LEARNING_RATE,
     num_examples: int = NUM_EXAMPLES,
     function: bool = False,
+    distributed: bool = False,
 ) -> Dict[str, Any]:
     """Run the notebook: synthesize data, inspect the loss and gradients, train, plot.
 
@@ -54,6 +55,10 @@ def run(
         num_examples: number of synthesized (input, label) pairs.
         function: run the training loop's step under ``tg.function`` (traced once, replayed in
             C++); the results are bitwise those of the eager loop.
+        distributed: data-parallel training loop over MPI (run under ``mpiexec -n P``): in
+            step 6 each rank computes the gradient on its share of the examples, the gradients
+            are averaged across ranks, and every rank ends with the same w and b. Steps 1-5 run
+            whole on every rank; only rank 0 prints and plots. Not with ``function``.
 
     Returns:
         a dict with "loss", "w", "b" (one float per training step: the loss before the
@@ -73,6 +78,15 @@ def run(
 
     import tapegrad as tg  # lazy: tapegrad/__init__ imports this module's siblings
 
+    if function and distributed:
+        raise ValueError("demo.run: function and distributed cannot be combined (a traced step "
+                         "cannot call MPI); choose one")
+    rank, ranks = 0, 1
+    if distributed:
+        tg.distributed.init()
+        rank, ranks = tg.distributed.rank(), tg.distributed.size()
+        quiet = quiet or rank != 0
+        out_dir = out_dir if rank == 0 else None
     plotting = out_dir is not None and _have_matplotlib()
     if plotting:
         os.makedirs(out_dir, exist_ok=True)  # fail before training, not after it
@@ -126,9 +140,13 @@ def run(
     b_at_step: List[float] = []
     say(f"\nStep 6: training for {steps} steps (true w = {TRUE_W:g}, true b = {TRUE_B:g})")
     width = len(str(steps))
+    step_fn = value_and_gradients_fn
+    if distributed:
+        step_fn = _distributed_step(tg, inputs, labels, wb, optimizer, rank, ranks)
+        say(f"  (data-parallel: each of {ranks} ranks takes its share of the {num_examples} examples)")
 
     def train_step(inputs, labels):
-        loss, grads_and_vars = value_and_gradients_fn(inputs, labels, wb)
+        loss, grads_and_vars = step_fn(inputs, labels, wb)
         optimizer.apply_gradients(grads_and_vars)
         return loss
 
@@ -190,6 +208,29 @@ def run(
         "initial_w": initial_w,
         "initial_b": initial_b,
     }
+
+
+def _distributed_step(tg: Any, inputs: Any, labels: Any, wb: Any, optimizer: Any, rank: int,
+                      ranks: int) -> Callable[..., Any]:
+    """A replacement for ``value_and_gradients_fn`` in the training loop: the loss on all the
+    examples and the gradients averaged over the ranks, each computed on its share of the rows."""
+    n = int(inputs.shape[0])
+    lo, hi = n * rank // ranks, n * (rank + 1) // ranks
+    x, y = tg.constant(inputs.numpy()[lo:hi]), tg.constant(labels.numpy()[lo:hi])
+
+    def share_loss(x, y, wb):
+        # The sum of this rank's squared errors over all n rows, times the rank count that the
+        # average over ranks divides by: the average is the mean over all examples.
+        return tg.reduce_sum(tg.square(wb(x) - y)) * (ranks / n)
+
+    local = tg.implicit_value_and_gradients(share_loss)
+
+    def step(_inputs, _labels, wb):
+        loss, grads_and_vars = local(x, y, wb)
+        return (tg.distributed.allreduce(loss, op="average"),
+                tg.distributed.allreduce_gradients(grads_and_vars))
+
+    return step
 
 
 def _have_matplotlib() -> bool:

@@ -24,7 +24,9 @@ NOT_OPS = {"Tensor", "Variable", "GradientTape", "Dense", "Sequential", "Optimiz
            # interop: tests/test_dlpack.py
            "from_dlpack",
            # compiled functions: tests/test_function.py
-           "function", "TensorSpec"}
+           "function", "TensorSpec",
+           # data-parallel training, a module: tests/distributed
+           "distributed"}
 
 
 def test_every_public_op_has_a_spec_row():

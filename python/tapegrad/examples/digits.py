@@ -79,7 +79,8 @@ def _split(x, y, train_test_split):
 def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
         optimizer: str = DEFAULT_OPTIMIZER, out_dir: Optional[str] = DEFAULT_OUT_DIR,
         seed: Optional[int] = DEFAULT_SEED, quiet: bool = False,
-        subset: Optional[int] = None, function: bool = False) -> Dict[str, Any]:
+        subset: Optional[int] = None, function: bool = False,
+        distributed: bool = False) -> Dict[str, Any]:
     """Train the classifier and write the plots.
 
     Args:
@@ -93,6 +94,10 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
         subset: train and test on this many digits only (for quick runs).
         function: run each training step under ``tg.function`` (traced once per batch shape,
             replayed in C++); the results are bitwise those of the eager loop.
+        distributed: data-parallel over MPI (run under ``mpiexec -n P``): every global batch of
+            ``batch_size`` rows is split across the ranks, gradients are averaged while backward
+            runs, and every rank ends with the same weights; only rank 0 prints and plots. Not
+            with ``function``.
 
     Returns:
         a dict with per-epoch lists "train_loss", "test_loss", "train_accuracy",
@@ -108,6 +113,14 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"digits.run: unknown optimizer {optimizer!r}; expected one of "
                          + ", ".join(repr(o) for o in OPTIMIZERS))
+    if function and distributed:
+        raise ValueError("digits.run: function and distributed cannot be combined (a traced step "
+                         "cannot call MPI); choose one")
+    rank, ranks = 0, 1
+    if distributed:
+        tg.distributed.init()
+        rank, ranks = tg.distributed.rank(), tg.distributed.size()
+    quiet = quiet or rank != 0
     say = (lambda *a: None) if quiet else print
 
     x_train, y_train, x_test, y_test = load_data(subset)
@@ -129,7 +142,8 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
         return float(mean_loss(logits, y)), accuracy, predicted.numpy()
 
     say(f"digits: {len(x_train)} training and {len(x_test)} test images, 64 → "
-        f"{HIDDEN_UNITS[0]} → {HIDDEN_UNITS[1]} → 10 ReLU network, {optimizer}, batch {batch_size}")
+        f"{HIDDEN_UNITS[0]} → {HIDDEN_UNITS[1]} → 10 ReLU network, {optimizer}, batch {batch_size}"
+        + (f" split across {ranks} ranks" if distributed else ""))
     history: Dict[str, Any] = {"train_loss": [], "test_loss": [], "train_accuracy": [], "test_accuracy": []}
     steps_per_epoch = -(-len(x_train) // batch_size)
 
@@ -142,11 +156,31 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
 
     if function:
         train_step = tg.function(train_step)
+
+    def distributed_step(x, y, rows):
+        # This rank's share of the global batch's mean: the sum of its losses over the global
+        # batch's `rows`, times the rank count that the average over ranks divides by.
+        with tg.GradientTape() as tape:
+            xent = tg.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=model(x))
+            loss = tg.reduce_sum(xent) * (ranks / rows)
+        variables = model.trainable_variables
+        grads = tg.distributed.DistributedGradientTape(tape).gradient(loss, variables)
+        opt.apply_gradients(zip(grads, variables))
+        return loss
     for epoch in range(1, epochs + 1):
         bar = _Progress(steps_per_epoch, f"epoch {epoch}/{epochs}", quiet)
         running = 0.0
-        for step, (x, y) in enumerate(tg.data.batches(x_train, y_train, batch_size=batch_size), start=1):
-            loss = train_step(x, y)
+        batches = tg.data.batches(x_train, y_train, batch_size=batch_size, shard=(rank, ranks))
+        if distributed and epoch == 1:
+            # Built after the first epoch's shuffle, as the first step would build it, so the
+            # random draws come in the one-process order; then every rank starts from rank 0's.
+            model(tg.constant(x_train[:1]))
+            tg.distributed.broadcast_variables(model.variables, root=0)
+        for step, (x, y) in enumerate(batches, start=1):
+            if distributed:
+                loss = distributed_step(x, y, min(batch_size, len(x_train) - (step - 1) * batch_size))
+            else:
+                loss = train_step(x, y)
             running += (float(loss) - running) / step
             bar.update(running)
         bar.close()
@@ -167,7 +201,7 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
     say(f"test accuracy {100 * final:.1f}% after {epochs} epochs (goal ≥ {100 * GOAL_ACCURACY:.0f}%: {verdict})")
 
     history["plots"] = []
-    if out_dir is not None:
+    if out_dir is not None and rank == 0:
         if _have_matplotlib():
             history["plots"] = _write_plots(out_dir, history, x_test, y_test, predicted)
             say("plots: " + ", ".join(history["plots"]))
