@@ -15,7 +15,7 @@ namespace {
 // element read is written first).
 template <typename T>
 T* scratch(int which, int64_t n) {
-  thread_local std::vector<T> buffers[2];
+  thread_local std::vector<T> buffers[1 + FusedProgram::kMaxReductions];
   std::vector<T>& b = buffers[which];
   if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
   return b.data();
@@ -59,12 +59,6 @@ bool joins(const Graph& g, const Node& n, const Group& group) {
   return true;
 }
 
-// A sum or mean of every element of `input` (one output element), the end of a group.
-bool ends(const Graph& g, const Node& n, int32_t input, bool* mean) {
-  if (n.kind != NodeKind::Op || !ops::is_sum_or_mean(*n.op, mean)) return false;
-  return n.inputs.size() == 1 && n.inputs[0] == input && g.values[n.output].shape.numel() == 1;
-}
-
 }  // namespace
 
 int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
@@ -92,20 +86,32 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
       kept.push_back(std::move(g.nodes[i++]));
       continue;
     }
-    size_t end = i;
-    while (end < count && end - i < FusedProgram::kMaxSteps && joins(g, g.nodes[end], group)) ++end;
-    bool mean = false;
-    const bool reduction = end < count && ends(g, g.nodes[end], g.nodes[end - 1].output, &mean);
-    // The reduction may also read any member: it only needs the value to be a step's.
-    bool reduces_member = false;
-    if (!reduction && end < count) {
-      const Node& r = g.nodes[end];
-      if (r.kind == NodeKind::Op && r.inputs.size() == 1 && ops::is_sum_or_mean(*r.op, &mean) &&
-          g.values[r.output].shape.numel() == 1)
-        for (size_t m = i; m < end; ++m) reduces_member |= g.nodes[m].output == r.inputs[0];
+    // The run: members (elementwise ops) and the full sums or means of members among them. A
+    // member may not read a sum of the run (that needs every tile first).
+    std::vector<char> is_sum(g.values.size(), 0);
+    std::vector<char> made_here(g.values.size(), 0);
+    size_t last = i;
+    int members = 0, sums = 0;
+    while (last < count) {
+      const Node& n = g.nodes[last];
+      bool mean = false;
+      if (members < FusedProgram::kMaxSteps && joins(g, n, group)) {
+        bool reads_sum = false;
+        for (int32_t v : n.inputs) reads_sum |= is_sum[v] != 0;
+        if (reads_sum) break;
+        ++members;
+      } else if (sums < FusedProgram::kMaxReductions && n.kind == NodeKind::Op &&
+                 ops::is_sum_or_mean(*n.op, &mean) && n.inputs.size() == 1 &&
+                 made_here[n.inputs[0]] && !is_sum[n.inputs[0]] &&
+                 g.values[n.output].shape.numel() == 1) {
+        is_sum[n.output] = 1;
+        ++sums;
+      } else {
+        break;
+      }
+      made_here[n.output] = 1;
+      ++last;
     }
-    const bool with_reduction = reduction || reduces_member;
-    const size_t last = with_reduction ? end + 1 : end;
     if (last - i < 2) {
       kept.push_back(std::move(g.nodes[i++]));
       continue;
@@ -130,20 +136,21 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
       }
       return FusedProgram::Operand{p.scalar[k] ? FusedProgram::Operand::Scalar : FusedProgram::Operand::External, k};
     };
-    for (size_t m = i; m < end; ++m) {
+    std::vector<size_t> reductions;
+    for (size_t m = i; m < last; ++m) {
       const Node& n = g.nodes[m];
+      if (is_sum[n.output]) {
+        reductions.push_back(m);
+        continue;
+      }
       FusedProgram::Step s;
       s.binary = n.inputs.size() == 2;
       s.kernel = n.op->kernel;
       s.a = operand(n.inputs[0]);
       if (s.binary) s.b = operand(n.inputs[1]);
+      // Materialised when a node outside the run reads it, or the call returns it.
       bool used_outside = returned[n.output] != 0;
-      for (size_t r : readers[n.output]) used_outside |= r < i || r >= end;
-      if (with_reduction) {
-        // The reduction's read does not need the value in memory.
-        used_outside = returned[n.output] != 0;
-        for (size_t r : readers[n.output]) used_outside |= r < i || r > end;
-      }
+      for (size_t r : readers[n.output]) used_outside |= r < i || r >= last;
       if (used_outside) {
         s.output = static_cast<int>(p.materialised.size());
         p.materialised.push_back(static_cast<int>(p.steps.size()));
@@ -152,12 +159,16 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
       step_of[n.output] = static_cast<int32_t>(p.steps.size());
       p.steps.push_back(s);
     }
-    if (with_reduction) {
-      const Node& r = g.nodes[end];
-      p.reduced = step_of[r.inputs[0]];
-      p.mean = mean;
-      p.axes_mask = ops::axes_to_mask(r.args.has_ints ? &r.args.ints : nullptr, group.shape, r.op->name);
-      p.reduced_shape = g.values[r.output].shape;
+    p.sink.assign(p.steps.size(), -1);
+    for (size_t m : reductions) {
+      const Node& r = g.nodes[m];
+      bool mean = false;
+      ops::is_sum_or_mean(*r.op, &mean);
+      const int step = step_of[r.inputs[0]];
+      p.reductions.push_back({step, mean,
+                              ops::axes_to_mask(r.args.has_ints ? &r.args.ints : nullptr, group.shape, r.op->name),
+                              g.values[r.output].shape});
+      if (p.steps[step].output < 0 && p.sink[step] < 0) p.sink[step] = p.sink_count++;
       node.fused_outputs.push_back(r.output);
     }
     node.fused = static_cast<int32_t>(programs.size());
@@ -191,9 +202,9 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
   }
   const int n_steps = static_cast<int>(steps.size());
 
-  // Computes elements [lo, hi); the reduced step's values go to sink[0 .. hi - lo) unless the
-  // step is materialised (then its output holds them).
-  auto compute = [&](int64_t lo, int64_t hi, T* sink) {
+  // Computes elements [lo, hi); a step that a reduction reads and that is not materialised
+  // writes its values to sinks[sink[s]][0 .. hi - lo).
+  auto compute = [&](int64_t lo, int64_t hi, T* const* sinks) {
     T* tiles = scratch<T>(0, n_steps * kTileElements);
     const T* result[kMaxSteps];
     for (int64_t t0 = lo; t0 < hi; t0 += kTileElements) {
@@ -210,7 +221,7 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
       for (int s = 0; s < n_steps; ++s) {
         const Step& st = steps[s];
         T* dst = st.output >= 0 ? out_data[st.output] + t0
-                 : s == reduced ? sink + (t0 - lo)
+                 : sink[s] >= 0 ? sinks[sink[s]] + (t0 - lo)
                                 : tiles + s * kTileElements;
         int64_t sa, sb;
         const T* a = at(st.a, &sa);
@@ -236,38 +247,52 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
       }
     }
   };
+  // Where reduction r reads elements from `lo` on.
+  auto source = [&](const Reduction& r, int64_t lo, T* const* sinks) -> const T* {
+    const int out = steps[r.step].output;
+    return out >= 0 ? out_data[out] + lo : sinks[sink[r.step]];
+  };
 
-  if (reduced < 0) {
+  const size_t n_red = reductions.size();
+  if (n_red == 0) {
     parallel_ranges(n, [&](int64_t lo, int64_t hi) { compute(lo, hi, nullptr); }, kTileElements);
   } else {
-    TensorPtr sum = TensorImpl::empty(dtype, reduced_shape, "tg.function");
-    T* total_out = sum->template data<T>();
-    const int reduced_output = steps[reduced].output;
+    std::vector<T> totals(n_red);
     if (n >= threads::parallel_elements()) {
-      // As ops/reductions.cpp's chunked sum: fixed chunks, each summed by one kernel call.
+      // As ops/reductions.cpp's chunked sum: fixed chunks, each summed by one kernel call, the
+      // chunks' sums added in order.
       const int64_t chunk = ops::kSumChunkElements;
       const int64_t chunks = (n + chunk - 1) / chunk;
-      std::vector<double> partial(static_cast<size_t>(chunks));
+      std::vector<double> partial(static_cast<size_t>(chunks) * n_red);
       parallel_ranges(chunks, [&](int64_t c_lo, int64_t c_hi) {
-        T* sink = scratch<T>(1, chunk);
+        T* sinks[kMaxReductions];
+        for (int q = 0; q < sink_count; ++q) sinks[q] = scratch<T>(1 + q, chunk);
         for (int64_t c = c_lo; c < c_hi; ++c) {
           const int64_t lo = c * chunk, hi = std::min(n, lo + chunk);
-          compute(lo, hi, sink);
-          const T* src = reduced_output >= 0 ? out_data[reduced_output] + lo : sink;
-          partial[c] = k.sum(src, hi - lo);
+          compute(lo, hi, sinks);
+          for (size_t r = 0; r < n_red; ++r)
+            partial[static_cast<size_t>(c) * n_red + r] = k.sum(source(reductions[r], lo, sinks), hi - lo);
         }
       }, 1, 2);
-      double total = 0;
-      for (double x : partial) total += x;
-      *total_out = static_cast<T>(total);
+      for (size_t r = 0; r < n_red; ++r) {
+        double total = 0;
+        for (int64_t c = 0; c < chunks; ++c) total += partial[static_cast<size_t>(c) * n_red + r];
+        totals[r] = static_cast<T>(total);
+      }
     } else {
-      T* sink = scratch<T>(1, n);
-      compute(0, n, sink);
-      const T* src = reduced_output >= 0 ? out_data[reduced_output] : sink;
-      k.reduce_sum(src, total_out, ops::reduce_plan(shape, axes_mask));
+      T* sinks[kMaxReductions];
+      for (int q = 0; q < sink_count; ++q) sinks[q] = scratch<T>(1 + q, n);
+      compute(0, n, sinks);
+      for (size_t r = 0; r < n_red; ++r)
+        k.reduce_sum(source(reductions[r], 0, sinks), &totals[r], ops::reduce_plan(shape, reductions[r].axes_mask));
     }
-    if (mean && n != 1) *total_out = *total_out / static_cast<T>(n);
-    outs.push_back(std::move(sum));
+    for (size_t r = 0; r < n_red; ++r) {
+      TensorPtr t = TensorImpl::empty(dtype, reductions[r].shape, "tg.function");
+      T v = totals[r];
+      if (reductions[r].mean && n != 1) v = v / static_cast<T>(n);  // sum / count, as eager's mean
+      *t->template data<T>() = v;
+      outs.push_back(std::move(t));
+    }
   }
   for (size_t o = 0; o < outs.size(); ++o) values[node.fused_outputs[o]] = std::move(outs[o]);
 }

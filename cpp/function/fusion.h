@@ -1,7 +1,7 @@
 // Fusion of elementwise chains for tg.function. A run of consecutive nodes that are float
 // elementwise ops over one shape (their other operands one-element tensors, or constants whose
-// elements are all equal), optionally ending in a sum or mean of all elements of one of them,
-// becomes one Fused node. It computes the chain tile by tile, calling each op's own kernel on a
+// elements are all equal), with sums or means of all elements of some of them among the run (no
+// op of the run reading one), becomes one Fused node. It computes the chain tile by tile, calling each op's own kernel on a
 // tile that stays in L1, and writes to memory only the values used after the chain.
 //
 // Bits: elementwise kernels compute each element from its own operands, so a tile gives the
@@ -19,6 +19,7 @@ class FusedProgram {
  public:
   // The most ops one program runs (a longer run is split into several programs).
   static constexpr int kMaxSteps = 32;
+  static constexpr int kMaxReductions = 4;
   struct Operand {
     enum Kind : uint8_t { Step, External, Scalar } kind;
     int index;  // Step: an earlier step; External, Scalar: an external input
@@ -37,12 +38,19 @@ class FusedProgram {
   // of the input (a constant whose elements are all equal), or null (the input itself).
   std::vector<TensorPtr> uniform;
   std::vector<bool> scalar;  // per external: read as one value broadcast over the shape
-  // The sum or mean of every element of step `reduced` (-1: none), as the reduction node did it.
-  int reduced = -1;
-  bool mean = false;
-  uint32_t axes_mask = 0;
-  Shape reduced_shape;
-  // The node's outputs: the materialised steps' values, in order, then the reduction's.
+  // The sum or mean of every element of a step, as its reduction node did it.
+  struct Reduction {
+    int step;
+    bool mean;
+    uint32_t axes_mask;
+    Shape shape;
+  };
+  std::vector<Reduction> reductions;
+  // Per step: the index of its scratch sink when a reduction reads it and it is not materialised,
+  // else -1.
+  std::vector<int> sink;
+  int sink_count = 0;
+  // The node's outputs: the materialised steps' values, in order, then the reductions'.
   std::vector<int> materialised;
 
   void run(const Node& node, std::vector<TensorPtr>& values) const;
