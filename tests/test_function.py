@@ -366,7 +366,32 @@ def run(compiled):
     losses = [np.asarray(step(x, labels)).tobytes() for _ in range(8)]
     return losses, [np.asarray(v).tobytes() for v in model.trainable_variables + opt.variables()]
 
+def seed(compiled, n):
+    # A column times a 1x1 weight: the fused loop's product must give the GEMM's bits.
+    tg.random.set_seed(2)
+    wb = tg.Dense(1)
+    rng = np.random.default_rng(3)
+    x = tg.constant(rng.standard_normal((n, 1)).astype(np.float32))
+    y = tg.constant((3 * np.asarray(x) + 2).astype(np.float32))
+    wb(x)
+    opt = tg.GradientDescent(0.1)
+    vag = tg.implicit_value_and_gradients(lambda x, y: tg.reduce_mean(tg.square(wb(x) - y)))
+
+    def step(x, y):
+        value, gv = vag(x, y)
+        opt.apply_gradients(gv)
+        return value
+
+    if compiled:
+        step = tg.function(step)
+    losses = [np.asarray(step(x, y)).tobytes() for _ in range(5)]
+    if compiled:  # traced by the first call: this neither traces nor runs it again
+        assert step.get_concrete_function(x, y).pass_counts["scaled"] == 1
+    return losses, [np.asarray(v).tobytes() for v in wb.variables]
+
 assert run(False) == run(True)
+for n in (1, 1000, 200000):
+    assert seed(False, n) == seed(True, n), n
 print("ok", tg.config.isa())
 """
 

@@ -240,6 +240,7 @@ void bind(py::module_& m) {
         d["common"] = c.common;
         d["dead"] = c.dead;
         d["fused"] = c.fused;
+        d["scaled"] = c.scaled;
         return d;
       });
 }

@@ -82,7 +82,10 @@ ConcreteFunction::ConcreteFunction(Graph traced) : traced_(std::move(traced)) {
   if (pass_enabled("fold")) counts_.folded = fold_constants(plan_);
   if (pass_enabled("cse")) counts_.common = eliminate_common_subexpressions(plan_);
   if (pass_enabled("dce")) counts_.dead = eliminate_dead_code(plan_);
-  if (pass_enabled("fuse")) counts_.fused = fuse_elementwise(plan_, fused_);
+  if (pass_enabled("fuse")) {
+    counts_.scaled = scale_columns(plan_);
+    counts_.fused = fuse_elementwise(plan_, fused_);
+  }
   // Constants no node reads any more (a uniform one a fused loop reads as one value) are dropped.
   std::vector<char> read(plan_.values.size(), 0);
   for (const Node& n : plan_.nodes)

@@ -95,6 +95,11 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
     while (last < count) {
       const Node& n = g.nodes[last];
       bool mean = false;
+      if (n.kind == NodeKind::VariableRead) {
+        // A read has no inputs and no effect runs inside a run: it moves ahead of the fused node.
+        ++last;
+        continue;
+      }
       if (members < FusedProgram::kMaxSteps && joins(g, n, group)) {
         bool reads_sum = false;
         for (int32_t v : n.inputs) reads_sum |= is_sum[v] != 0;
@@ -112,7 +117,7 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
       made_here[n.output] = 1;
       ++last;
     }
-    if (last - i < 2) {
+    if (members + sums < 2) {
       kept.push_back(std::move(g.nodes[i++]));
       continue;
     }
@@ -139,6 +144,10 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
     std::vector<size_t> reductions;
     for (size_t m = i; m < last; ++m) {
       const Node& n = g.nodes[m];
+      if (n.kind == NodeKind::VariableRead) {
+        kept.push_back(n);
+        continue;
+      }
       if (is_sum[n.output]) {
         reductions.push_back(m);
         continue;
@@ -174,7 +183,7 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
     node.fused = static_cast<int32_t>(programs.size());
     programs.push_back(std::move(p));
     kept.push_back(std::move(node));
-    fused += static_cast<int>(last - i);
+    fused += members + sums;
     i = last;
   }
   g.nodes = std::move(kept);

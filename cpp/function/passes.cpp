@@ -22,6 +22,22 @@ void rename_uses(Graph& g, const std::vector<int32_t>& replace) {
 
 }  // namespace
 
+int scale_columns(Graph& g) {
+  static const OpDef* const kMatmul = find_op("matmul");
+  static const OpDef* const kMultiply = find_op("multiply");
+  int scaled = 0;
+  for (Node& n : g.nodes) {
+    if (n.kind != NodeKind::Op || n.op != kMatmul || n.args.flags[0] || n.args.flags[1]) continue;
+    const Shape& a = g.values[n.inputs[0]].shape;
+    const Shape& w = g.values[n.inputs[1]].shape;
+    if (a.rank != 2 || a.dims[1] != 1 || w.rank != 2 || w.dims[0] != 1 || w.dims[1] != 1) continue;
+    n.op = kMultiply;
+    n.args = OpArguments{};
+    ++scaled;
+  }
+  return scaled;
+}
+
 bool checks_values(const Node& node) {
   if (node.kind == NodeKind::Effect) return true;
   if (!node.op) return false;

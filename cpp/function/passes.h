@@ -11,6 +11,7 @@ struct PassCounts {
   int common = 0;  // nodes merged into an identical earlier one
   int dead = 0;    // nodes nothing returned or updated depends on
   int fused = 0;   // nodes folded into fused elementwise loops
+  int scaled = 0;  // matmuls of a column by a 1x1 matrix run as elementwise products
 };
 
 // Runs the op nodes whose inputs are all constants and makes their results constants.
@@ -21,6 +22,11 @@ int eliminate_common_subexpressions(Graph& g);
 // Removes nodes whose output nothing needs. Effects stay, and so do ops that check their
 // inputs' values (labels, indices, integer divisors): their errors are part of the call.
 int eliminate_dead_code(Graph& g);
+
+// Rewrites matmul(a, w) of an (m, 1) column a and a 1x1 w as multiply(a, w): the GEMM's skinny
+// path computes that shape as c[i] = a[i] * w[0] (kernels/gemm/skinny.h), the elementwise
+// multiply's arithmetic, and as an elementwise op it can join a fused loop.
+int scale_columns(Graph& g);
 
 // Whether the op raises for some values of inputs of fixed shapes: such a node is never removed.
 bool checks_values(const Node& node);

@@ -205,7 +205,9 @@ class Function(_core._FunctionBase):
         return self._rebuild(trace, trace.concrete(inputs))
 
     def get_concrete_function(self, *args: Any, **kwargs: Any) -> "ConcreteFunction":
-        """The traced graph for these arguments (traced now if it is new; nothing is replayed)."""
+        """The traced graph for these arguments. A new signature is traced now, which runs the
+        Python function once, eagerly, with its effects (as a first call would); a known one
+        neither runs nor replays anything."""
         if self._signature is not None:
             self._check_call(args, kwargs)
         leaves: List[Any] = []
