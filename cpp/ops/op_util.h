@@ -104,6 +104,7 @@ extern const OpList kSelectionOps;
 extern const OpList kJoinOps;
 extern const OpList kScanOps;
 extern const OpList kLossOps;
+extern const OpList kDebuggingOps;
 
 // Plans with adjacent dimensions merged wherever the strides allow (see plans.cpp).
 kernels::BinaryPlan binary_plan(const Shape& a, const Shape& b, const Shape& out);

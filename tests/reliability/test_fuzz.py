@@ -338,6 +338,7 @@ FUZZ_KINDS = {
     "shape": shape_like,
     "dtype": dtype_like,
     "number": st.one_of(st.integers(-6, 6), st.floats(), anything),
+    "text": st.one_of(st.text(max_size=8), anything),
 }
 
 
