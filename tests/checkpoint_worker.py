@@ -5,6 +5,8 @@
         TOTAL steps, or until SAVE_AT steps, then saves with a CheckpointManager in DIR and stops.
         With "resume", first restores DIR's latest checkpoint into freshly built (unbuilt) objects.
         Writes OUT (.npz): the final variables, slots, step count and the CRC of every batch seen.
+    python checkpoint_worker.py notebook DIR TOTAL SAVE_AT OUT [resume]
+        The same for the seed notebook's linear fit (Dense(1), GradientDescent), one file.
     python checkpoint_worker.py save-loop DIR
         Saves over and over, each checkpoint holding one consistent fill value k in every array;
         prints "ready" after the first save. The parent kills it with SIGKILL at a random moment.
@@ -60,6 +62,36 @@ def train(directory, total, save_at, out, resume):
     np.savez(out, **arrays)
 
 
+def notebook(directory, total, save_at, out, resume):
+    """The seed notebook's fit: labels = 3 x + 2 + noise, a one-unit Dense layer, gradient
+    descent through implicit_value_and_gradients, one Checkpoint file."""
+    tg.random.set_seed(0)
+    inputs = tg.random.normal([1000])
+    labels = inputs * 3.0 + 2.0 + tg.random.normal([1000])
+    x = tg.reshape(inputs, [-1, 1])
+    model = tg.Dense(1)
+    opt = tg.GradientDescent(0.1)
+
+    def loss():
+        return tg.reduce_mean(tg.square(tg.reshape(model(x), [-1]) - labels))
+
+    value_and_grads = tg.implicit_value_and_gradients(loss)
+    ckpt = tg.Checkpoint(model=model, optimizer=opt)
+    path = os.path.join(directory, "notebook-1")
+    if resume:
+        ckpt.restore(path)
+    losses = []
+    while opt.iterations < total:
+        value, grads_and_vars = value_and_grads()
+        opt.apply_gradients(grads_and_vars)
+        losses.append(float(value))
+        if opt.iterations == save_at:
+            ckpt.save(os.path.join(directory, "notebook"))
+            break
+    np.savez(out, kernel=model.kernel.numpy(), bias=model.bias.numpy(), losses=np.asarray(losses),
+             iterations=np.asarray(opt.iterations))
+
+
 def save_loop(directory):
     big = tg.Variable(np.zeros((256, 512), np.float32))
     small = tg.Variable(np.zeros((3,), np.float64))
@@ -79,6 +111,8 @@ if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "train":
         train(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], "resume" in sys.argv[6:])
+    elif mode == "notebook":
+        notebook(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], "resume" in sys.argv[6:])
     elif mode == "save-loop":
         save_loop(sys.argv[2])
     else:

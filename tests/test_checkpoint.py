@@ -423,3 +423,14 @@ def test_exact_resume_in_a_new_process(tmp_path, save_at):
     for key in full.files:
         if key != "seen":
             assert full[key].dtype == second[key].dtype and np.array_equal(full[key], second[key]), key
+
+
+def test_exact_resume_of_the_notebook_fit(tmp_path):
+    _worker("notebook", tmp_path, 12, 0, tmp_path / "full.npz")
+    _worker("notebook", tmp_path, 12, 5, tmp_path / "first.npz")
+    _worker("notebook", tmp_path, 12, 0, tmp_path / "second.npz", "resume")
+    full, first, second = (np.load(tmp_path / f"{n}.npz") for n in ("full", "first", "second"))
+    assert int(second["iterations"]) == 12
+    np.testing.assert_array_equal(np.concatenate([first["losses"], second["losses"]]), full["losses"])
+    for key in ("kernel", "bias"):
+        assert np.array_equal(full[key], second[key]) and not np.array_equal(first[key], second[key])

@@ -87,6 +87,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    help=f"seed of the initial weights and batch order (default {digits.DEFAULT_SEED})")
     p.add_argument("--function", action="store_true",
                    help="run each training step under tg.function (traced once, replayed in C++)")
+    p.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                   help="save a checkpoint there after every epoch and resume from the latest one")
     return parser
 
 
@@ -112,7 +114,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         try:
             digits.run(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
-                       out_dir=args.out, seed=args.seed, function=args.function)
+                       out_dir=args.out, seed=args.seed, function=args.function,
+                       checkpoint_dir=args.checkpoint_dir)
         except ImportError as e:
             print(f"{parser.prog} digits: error: {e}", file=sys.stderr)
             return 1

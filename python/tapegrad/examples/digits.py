@@ -79,7 +79,8 @@ def _split(x, y, train_test_split):
 def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
         optimizer: str = DEFAULT_OPTIMIZER, out_dir: Optional[str] = DEFAULT_OUT_DIR,
         seed: Optional[int] = DEFAULT_SEED, quiet: bool = False,
-        subset: Optional[int] = None, function: bool = False) -> Dict[str, Any]:
+        subset: Optional[int] = None, function: bool = False,
+        checkpoint_dir: Optional[str] = None) -> Dict[str, Any]:
     """Train the classifier and write the plots.
 
     Args:
@@ -93,6 +94,10 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
         subset: train and test on this many digits only (for quick runs).
         function: run each training step under ``tg.function`` (traced once per batch shape,
             replayed in C++); the results are bitwise those of the eager loop.
+        checkpoint_dir: save a checkpoint there after every epoch (the model, the optimizer,
+            ``tg.random``'s state and the epoch; the last three kept), and first resume from the
+            latest one there if any: the run then continues bitwise as if never interrupted
+            (the per-epoch lists hold the epochs run in this call).
 
     Returns:
         a dict with per-epoch lists "train_loss", "test_loss", "train_accuracy",
@@ -142,7 +147,18 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
 
     if function:
         train_step = tg.function(train_step)
-    for epoch in range(1, epochs + 1):
+    first_epoch, manager, finished = 1, None, None
+    if checkpoint_dir is not None:
+        finished = tg.Variable(np.zeros((), np.int64), trainable=False, name="epochs_done", dtype="int64")
+        checkpoint = tg.Checkpoint(model=model, optimizer=opt, rng=tg.random, epochs_done=finished)
+        manager = tg.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=3)
+        if manager.latest_checkpoint is not None:
+            checkpoint.restore(manager.latest_checkpoint)
+            first_epoch = int(finished.numpy()) + 1
+            say(f"resumed from {manager.latest_checkpoint} after epoch {first_epoch - 1}")
+    history["first_epoch"] = first_epoch
+    predicted = None
+    for epoch in range(first_epoch, epochs + 1):
         bar = _Progress(steps_per_epoch, f"epoch {epoch}/{epochs}", quiet)
         running = 0.0
         for step, (x, y) in enumerate(tg.data.batches(x_train, y_train, batch_size=batch_size), start=1):
@@ -157,6 +173,12 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
             history[key].append(value)
         say(f"epoch {epoch:3d}: loss {train_loss:.4f} (test {test_loss:.4f}), "
             f"accuracy {100 * train_acc:.1f}% (test {100 * test_acc:.1f}%)")
+        if manager is not None:
+            finished.assign(np.asarray(epoch, np.int64))
+            manager.save()
+    if predicted is None:  # every epoch was done before this call: report the restored model
+        _, final_acc, predicted = evaluate(test_x, test_y)
+        history["test_accuracy"].append(final_acc)
 
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (y_test, predicted), 1)
@@ -167,7 +189,7 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
     say(f"test accuracy {100 * final:.1f}% after {epochs} epochs (goal ≥ {100 * GOAL_ACCURACY:.0f}%: {verdict})")
 
     history["plots"] = []
-    if out_dir is not None:
+    if out_dir is not None and history["train_loss"]:
         if _have_matplotlib():
             history["plots"] = _write_plots(out_dir, history, x_test, y_test, predicted)
             say("plots: " + ", ".join(history["plots"]))
