@@ -25,7 +25,6 @@ import io
 import json
 import os
 import re
-import types
 import zlib
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -226,6 +225,7 @@ class _Walk:
 
 
 def _walk(objects: Dict[str, Any], checkpoint: Any = None) -> _Walk:
+    """The object graph of `objects`; `checkpoint` owns them (deferred slots look it up again)."""
     return _Walk(objects, checkpoint)
 
 
