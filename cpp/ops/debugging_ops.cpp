@@ -4,6 +4,7 @@
 
 #include "ops/numerics_check.h"
 #include "ops/op_util.h"
+#include "ops/ops.h"
 
 namespace tapegrad::ops {
 namespace {

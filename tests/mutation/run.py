@@ -107,10 +107,13 @@ def main(argv=None) -> int:
                 _build(src, build, args.jobs)
             _package(src, build, pkg)
             hit = _tests_fail(src, pkg, ("tests",) if args.full else m.tests)
+            verdict = "caught" if hit else "MISSED"
+        except subprocess.CalledProcessError:
+            hit, verdict = False, "NO BUILD"  # a mutant must compile to count; fix its text
         finally:
             open(os.path.join(src, m.file), "w").write(original)
         caught.append(hit)
-        print(f"{'caught' if hit else 'MISSED'}  {m.family:15s} {m.id}  ({time.time() - start:.0f} s)", flush=True)
+        print(f"{verdict:8s} {m.family:15s} {m.id}  ({time.time() - start:.0f} s)", flush=True)
     if any(not m.file.startswith("python/") for m in chosen):
         _build(src, build, args.jobs)  # leave the scratch build unmutated
     _package(src, build, pkg)
