@@ -124,6 +124,9 @@ def test_unsupported_objects_and_names_are_refused():
         tg.Checkpoint(thing=object())
     with pytest.raises(ValueError, match="save_counter"):
         tg.Checkpoint(save_counter=tg.Variable(1.0))
+    for name in ["_objects", "", "a/b", "x\n"]:
+        with pytest.raises(ValueError, match="cannot name an object"):
+            tg.Checkpoint(**{name: tg.Variable(1.0)})
 
 
 # -------------------------------------------------------------------------------------------

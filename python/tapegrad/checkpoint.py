@@ -44,7 +44,7 @@ FORMAT_VERSION = 1
 MANIFEST_KEY = "_CHECKPOINT_MANIFEST"
 _FORMAT_NAME = "tapegrad-checkpoint"
 _INDEX_NAME = "checkpoint"
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 
 
 def _crc32(a: np.ndarray) -> int:
@@ -369,13 +369,16 @@ class Checkpoint:
         object.__setattr__(self, "_objects", {})
         object.__setattr__(self, "_save_counter", 0)
         for name, obj in objects.items():
-            setattr(self, name, obj)
+            self._track(name, obj)
 
     def __setattr__(self, name: str, obj: Any) -> None:
-        if name.startswith("_"):
+        if name.startswith("_"):  # the checkpoint's own state
             object.__setattr__(self, name, obj)
-            return
-        if name == "save_counter" or not _NAME_RE.match(name):
+        else:
+            self._track(name, obj)
+
+    def _track(self, name: str, obj: Any) -> None:
+        if name == "save_counter" or not _NAME_RE.fullmatch(name):
             raise ValueError(f"Checkpoint: {name!r} cannot name an object (letters, digits, '_', '.', "
                              "'-'; not 'save_counter')")
         _walk({name: obj})  # refuses objects it cannot save, now rather than at save()
@@ -500,7 +503,7 @@ class CheckpointManager:
         if max_to_keep is not None and (isinstance(max_to_keep, bool) or not isinstance(max_to_keep, int)
                                         or max_to_keep < 1):
             raise ValueError(f"CheckpointManager: max_to_keep must be a positive int or None, got {max_to_keep!r}")
-        if not isinstance(checkpoint_name, str) or not _NAME_RE.match(checkpoint_name):
+        if not isinstance(checkpoint_name, str) or not _NAME_RE.fullmatch(checkpoint_name):
             raise ValueError(f"CheckpointManager: bad checkpoint_name {checkpoint_name!r}")
         self._checkpoint = checkpoint
         self._directory = os.fspath(directory)
