@@ -16,6 +16,7 @@
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
 #include "ops/numerics_check.h"
+#include "ops/shortcut_counts.h"
 
 namespace py = pybind11;
 using namespace tapegrad;
@@ -286,6 +287,12 @@ PYBIND11_MODULE(_core, m) {
         "tapegrad.debugging.enable_check_numerics / disable_check_numerics.");
   m.def("_check_numerics_enabled", &ops::numerics::enabled,
         "True while tapegrad.debugging.enable_check_numerics is in effect.");
+  m.def("_shortcut_hits", [] {
+    py::dict d;
+    for (int s = 0; s < static_cast<int>(ops::Shortcut::Count); ++s)
+      d[ops::shortcut_name(static_cast<ops::Shortcut>(s))] = ops::g_shortcut_hits[s].load();
+    return d;
+  }, "How often each fused backward shortcut was taken, by rule, since the start (for tests).");
   m.def("_thread_stalls", &threads::stalls,
         "Parallel jobs that waited for a thread the OS had not scheduled (the other core busy), "
         "since the start: a gauge for the benchmarks.");

@@ -9,6 +9,7 @@
 #include "function/tracer.h"
 #include "ops/call_op.h"
 #include "ops/op_def.h"
+#include "ops/shortcut_counts.h"
 #include "tape/tape.h"
 
 namespace tapegrad::ops {
