@@ -103,6 +103,18 @@ def test_save_counts_up_and_restore_round_trips_everything(tmp_path, trained):
     status.assert_consumed()
 
 
+def test_a_layer_like_object_saves_its_variables_list(tmp_path):
+    class Layer:
+        def __init__(self, value):
+            self.variables = [tg.Variable(np.full(2, value)), tg.Variable(np.full(3, value))]
+
+    src, dst = Layer(1.0), Layer(0.0)
+    path = tg.Checkpoint(layer=src).save(str(tmp_path / "ck"))
+    assert {"layer/variable-0", "layer/variable-1"} <= set(np.load(path).files)
+    tg.Checkpoint(layer=dst).restore(path)
+    assert _same(_values(*dst.variables), _values(*src.variables))
+
+
 def test_a_numpy_generator_and_batch_iterators_are_saved(tmp_path):
     gen = np.random.default_rng(5)
     x = np.arange(20.0).reshape(10, 2)
@@ -124,6 +136,12 @@ def test_unsupported_objects_and_names_are_refused():
         tg.Checkpoint(thing=object())
     with pytest.raises(ValueError, match="save_counter"):
         tg.Checkpoint(save_counter=tg.Variable(1.0))
+    class MethodNotList:
+        def variables(self):
+            return []
+
+    with pytest.raises(TypeError, match="Checkpoint: cannot save 'odd'"):
+        tg.Checkpoint(odd=MethodNotList())
     for name in ["_objects", "", "a/b", "x\n"]:
         with pytest.raises(ValueError, match="cannot name an object"):
             tg.Checkpoint(**{name: tg.Variable(1.0)})

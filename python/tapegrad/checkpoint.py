@@ -81,12 +81,23 @@ class _Later:
         self.owner, self.keys, self.install = owner, keys, install
 
 
+def _variable_list(obj: Any) -> Optional[List[Any]]:
+    """The ``variables`` of a layer-like object (a list or tuple of Variables), else None."""
+    try:
+        vs = getattr(obj, "variables", None)
+    except Exception:  # noqa: BLE001 - a property that fails: not a layer we can save
+        return None
+    if isinstance(vs, (list, tuple)) and all(isinstance(v, Variable) for v in vs):
+        return list(vs)
+    return None
+
+
 def _has_weights(layer: Any) -> bool:
     if isinstance(layer, Dense):
         return True
     if isinstance(layer, Sequential):
         return any(_has_weights(sub) for sub in layer.layers)
-    return bool(getattr(layer, "variables", None))
+    return bool(_variable_list(layer))
 
 
 def _layer_keys(path: str, layer: Any) -> List[str]:
@@ -128,8 +139,8 @@ class _Walk:
             self._iterator(path, obj)
         elif obj is _random or isinstance(obj, np.random.Generator):
             self._generator(path, obj)
-        elif getattr(obj, "variables", None) is not None:
-            for i, var in enumerate(obj.variables):
+        elif _variable_list(obj) is not None:
+            for i, var in enumerate(_variable_list(obj)):
                 self._visit(f"{path}/variable-{i}", var)
         else:
             raise TypeError(f"Checkpoint: cannot save {path!r} of type {type(obj).__name__}")
