@@ -1462,6 +1462,22 @@ SPECS = (
         second_order={"identity": lambda t: tg.identity(t * t) * t},
         bad_inputs=non_numeric_rows(lambda bad: tg.identity(bad))),
     OpSpec(
+        name="check_numerics", spellings={"check_numerics": tg.check_numerics},
+        ref=lambda a, message: a, arity=1, kind="shape", domain=(randn,),
+        variants=tuple(Variant(fmt(s), (s,), {"message": "checked"}) for s in UNARY_SHAPES),
+        fuzz_args=(("tensor", None), ("text", "message")),
+        second_order={"check_numerics": lambda t: tg.check_numerics(t * t, "m") * t},
+        bad_inputs=non_numeric_rows(lambda bad: tg.check_numerics(bad, "m")) + (
+            BadInput("nan", lambda: tg.check_numerics(np.array([1.0, np.nan]), "where"), ValueError,
+                     ((2,), "where", "NaN")),
+            BadInput("inf", lambda: tg.check_numerics(np.array([[np.inf]]), "where"), ValueError,
+                     ((1, 1), "where")),
+            BadInput("integer_tensor", lambda: tg.check_numerics(tg.constant(np.array([1, 2], np.int64)), "m"),
+                     TypeError, ("int",)),
+            BadInput("message_not_str", lambda: tg.check_numerics(ones64((2,)), 3), TypeError,
+                     ("message",)),
+            BadInput("empty", lambda: tg.check_numerics(np.zeros((0, 3)), "m"), None, shape=(0, 3)))),
+    OpSpec(
         # The forward only: nothing flows back (tests/test_tape.py pins the None gradient).
         name="stop_gradient", spellings={"stop_gradient": tg.stop_gradient}, ref=lambda a: a, arity=1,
         kind="shape", domain=(randn,), variants=_UNARY_VARIANTS, check={"check_grad": False},

@@ -61,3 +61,47 @@ def test_command_line_runs_and_rejects_bad_options(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "tapegrad", "digits", "--optimizer", "adagrad"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "adagrad" in bad.stderr
+
+
+_DIGITS_RUN = """
+import sys, numpy as np
+from tapegrad.examples import digits
+h = digits.run(epochs=int(sys.argv[1]), subset=200, batch_size=32, out_dir=None, quiet=True,
+               checkpoint_dir=sys.argv[2], function=sys.argv[4] == "1")
+np.savez(sys.argv[3], first=h["first_epoch"], acc=h["test_accuracy"][-1],
+         *[v.numpy() for v in h["model"].variables])
+"""
+
+
+@pytest.mark.parametrize("function", [False, True])
+def test_checkpoint_dir_resumes_bitwise_in_a_new_process(tmp_path, function):
+    def run(epochs, directory, out):
+        subprocess.run([sys.executable, "-c", _DIGITS_RUN, str(epochs), str(directory), str(out),
+                        "1" if function else "0"], check=True)
+        return np.load(out)
+
+    straight = run(3, tmp_path / "a", tmp_path / "straight.npz")
+    first = run(1, tmp_path / "b", tmp_path / "first.npz")
+    resumed = run(3, tmp_path / "b", tmp_path / "resumed.npz")
+    assert int(straight["first"]) == 1 and int(first["first"]) == 1 and int(resumed["first"]) == 2
+    arrays = [k for k in straight.files if k.startswith("arr_")]
+    assert len(arrays) == 6
+    for k in arrays:
+        assert np.array_equal(straight[k], resumed[k]), k
+    assert not all(np.array_equal(first[k], resumed[k]) for k in arrays)
+    # Everything done: a further call reports the restored model and trains nothing.
+    again = run(3, tmp_path / "b", tmp_path / "again.npz")
+    assert int(again["first"]) == 4 and all(np.array_equal(again[k], resumed[k]) for k in arrays)
+
+
+def test_command_line_checkpoint_dir_resumes(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    command = [sys.executable, "-m", "tapegrad", "digits", "--batch-size", "128", "--out", str(tmp_path / "plots"),
+               "--checkpoint-dir", str(ckpt)]
+    first = subprocess.run(command + ["--epochs", "1"], capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert sorted(os.listdir(ckpt)) == ["checkpoint", "ckpt-1"]
+    second = subprocess.run(command + ["--epochs", "2"], capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert "resumed from" in second.stdout and "after epoch 1" in second.stdout
+    assert "epoch   2" in second.stdout and "epoch   1:" not in second.stdout

@@ -15,6 +15,8 @@
 #include "core/long_running.h"
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
+#include "ops/numerics_check.h"
+#include "ops/shortcut_counts.h"
 
 namespace py = pybind11;
 using namespace tapegrad;
@@ -36,6 +38,8 @@ void register_errors() {
       PyErr_SetString(PyExc_MemoryError, e.what());
     } catch (const IndexError& e) {
       PyErr_SetString(PyExc_IndexError, e.what());
+    } catch (const FloatingPointError& e) {
+      PyErr_SetString(PyExc_FloatingPointError, e.what());
     }
   });
 }
@@ -281,6 +285,16 @@ PYBIND11_MODULE(_core, m) {
     threads::set_parallel_elements(elementwise);
   }, arg("gemm_madds"), arg("few_columns_madds"), arg("gemv_madds"), arg("elementwise"),
      "For bench/thread_thresholds.py: sets every threshold (see _parallel_thresholds).");
+  m.def("_set_check_numerics", &ops::numerics::set_enabled, arg("on"),
+        "tapegrad.debugging.enable_check_numerics / disable_check_numerics.");
+  m.def("_check_numerics_enabled", &ops::numerics::enabled,
+        "True while tapegrad.debugging.enable_check_numerics is in effect.");
+  m.def("_shortcut_hits", [] {
+    py::dict d;
+    for (int s = 0; s < static_cast<int>(ops::Shortcut::Count); ++s)
+      d[ops::shortcut_name(static_cast<ops::Shortcut>(s))] = ops::g_shortcut_hits[s].load();
+    return d;
+  }, "How often each fused backward shortcut was taken, by rule, since the start (for tests).");
   m.def("_thread_stalls", &threads::stalls,
         "Parallel jobs that waited for a thread the OS had not scheduled (the other core busy), "
         "since the start: a gauge for the benchmarks.");

@@ -148,6 +148,12 @@ TensorPtr call(const OpDef& op, const py::handle* args) {
         a.has_ints = true;
         a.ints = shape_from_py(h, op.name, spec.name);
         break;
+      case AttrKind::String:
+        if (!PyUnicode_Check(h.ptr()))
+          throw TypeError(std::string(op.name) + ": " + spec.name + " must be a str, got " +
+                          Py_TYPE(h.ptr())->tp_name);
+        a.text = py::reinterpret_borrow<py::str>(h).cast<std::string>();
+        break;
       case AttrKind::Number:
       case AttrKind::OptionalNumber:
         a.number = number_from_py(h, op.name, spec.name);

@@ -11,5 +11,7 @@ struct TypeError : std::runtime_error { using std::runtime_error::runtime_error;
 struct RuntimeError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct MemoryError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct IndexError : std::runtime_error { using std::runtime_error::runtime_error; };
+// A NaN or an infinity where tg.debugging.enable_check_numerics forbids one.
+struct FloatingPointError : std::runtime_error { using std::runtime_error::runtime_error; };
 
 }  // namespace tapegrad

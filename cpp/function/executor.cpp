@@ -59,6 +59,18 @@ bool pass_enabled(const char* name) {
   return false;
 }
 
+// tg.debugging.enable_check_numerics in a plan replay: the values a node computed (a fused loop's
+// intermediate values are never stored, so only those it writes are seen).
+void check_numerics(const Node& n, const std::vector<TensorPtr>& values) {
+  const NodeInputs in(n, values);
+  const int n_in = static_cast<int>(n.inputs.size());
+  if (n.kind == NodeKind::Op || n.kind == NodeKind::Closure)
+    ops::numerics::check_replayed(n.op->name, in.data(), n_in, values[n.output]);
+  else if (n.kind == NodeKind::Fused)
+    for (int32_t v : n.fused_outputs)
+      ops::numerics::check_replayed("fused elementwise loop", in.data(), n_in, values[v]);
+}
+
 }  // namespace
 
 ConcreteFunction::ConcreteFunction(Graph traced) : traced_(std::move(traced)) {
@@ -152,6 +164,7 @@ std::vector<TensorPtr> ConcreteFunction::run_plan(const std::vector<TensorPtr>& 
         fused_[n.fused].run(n, values);
         break;
     }
+    if (__builtin_expect(ops::numerics::enabled(), 0)) check_numerics(n, values);
     for (int32_t v : release_after_[i]) values[v].reset();
   }
   return outputs_of(plan_, values);

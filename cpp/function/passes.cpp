@@ -10,7 +10,7 @@ namespace {
 bool same_arguments(const OpArguments& a, const OpArguments& b) {
   return a.n_inputs == b.n_inputs && a.flags[0] == b.flags[0] && a.flags[1] == b.flags[1] &&
          a.has_ints == b.has_ints && a.ints == b.ints && a.dtype == b.dtype &&
-         std::memcmp(&a.number, &b.number, sizeof a.number) == 0;
+         std::memcmp(&a.number, &b.number, sizeof a.number) == 0 && a.text == b.text;
 }
 
 // Rewrites every use of a value through `replace` (an id maps to itself when unchanged).
@@ -42,7 +42,7 @@ bool checks_values(const Node& node) {
   if (node.kind == NodeKind::Effect) return true;
   if (!node.op) return false;
   static const char* const kChecking[] = {
-      "gather", "gather_grad", "one_hot", "floordiv", "mod", "pow",
+      "check_numerics", "gather", "gather_grad", "one_hot", "floordiv", "mod", "pow",
       "sparse_softmax_cross_entropy_with_logits", "sparse_softmax_cross_entropy_with_logits_grad"};
   for (const char* name : kChecking)
     if (std::strcmp(node.op->name, name) == 0) return true;

@@ -151,6 +151,7 @@ void sparse_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   const G& labels = e.saved[0];
   const G& logits = e.saved[1];
   if (fused_ok() && gradient_batch_axes() == 0) {
+    count_shortcut(Shortcut::SparseSoftmaxXent);
     if (e.saved_aux) {
       out[1] = TensorImpl::empty(logits->dtype(), logits->shape(), "gradient");
       const int64_t rows = labels->numel();
@@ -268,6 +269,7 @@ void dense_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   const G& logits = e.saved[1];
   const int axis = the_axis(e);
   if (fused_ok() && gradient_batch_axes() == 0) {
+    count_shortcut(Shortcut::SoftmaxXent);
     const Shape& shape = logits->shape();
     if (need[1]) out[1] = TensorImpl::empty(logits->dtype(), shape, "gradient");
     if (need[0]) out[0] = TensorImpl::empty(logits->dtype(), shape, "gradient");
@@ -317,6 +319,7 @@ void sigmoid_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   const G& labels = e.saved[0];
   const G& logits = e.saved[1];
   if (fused_ok() && gradient_batch_axes() == 0) {
+    count_shortcut(Shortcut::SigmoidXent);
     if (need[1]) out[1] = sigmoid(logits);  // overwritten in place below: nobody else holds it
     if (need[0]) out[0] = TensorImpl::empty(logits->dtype(), logits->shape(), "gradient");
     LongRunning unlocked(static_cast<double>(logits->numel()) >= kLongRunningWork);

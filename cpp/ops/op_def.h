@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/dtype.h"
@@ -44,6 +45,7 @@ enum class AttrKind : uint8_t {
   Axis,          // one axis (an int, negative allowed; None means 0), default `number_default`
   OptionalNumber,  // a Python int or float, default `number_default`
   RequiredAxis,    // one axis, as Axis, but required
+  String,          // a str, required (check_numerics' message)
 };
 
 struct AttrSpec {
@@ -61,6 +63,7 @@ struct OpArguments {
   std::vector<int64_t> ints;
   DType dtype = DType::F32;
   double number = 0.0;
+  std::string text;  // a String attribute
 };
 
 struct OpDef;

@@ -9,6 +9,7 @@
 #include "function/tracer.h"
 #include "ops/call_op.h"
 #include "ops/op_def.h"
+#include "ops/shortcut_counts.h"
 #include "tape/tape.h"
 
 namespace tapegrad::ops {
@@ -104,6 +105,7 @@ extern const OpList kSelectionOps;
 extern const OpList kJoinOps;
 extern const OpList kScanOps;
 extern const OpList kLossOps;
+extern const OpList kDebuggingOps;
 
 // Plans with adjacent dimensions merged wherever the strides allow (see plans.cpp).
 kernels::BinaryPlan binary_plan(const Shape& a, const Shape& b, const Shape& out);

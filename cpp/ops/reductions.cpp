@@ -107,6 +107,7 @@ Shape keepdims_shape(const E& e) {
 // and keeps the pass over the large gradient a single copy.
 G spread(const E& e, const G& g, double factor) {
   if (fused_ok() && g->numel() == 1 && gradient_batch_axes() == 0) {
+    count_shortcut(Shortcut::ReductionSpread);
     // g * factor rounded as the op path's multiply rounds it: in g's dtype, factor first.
     const double value = g->dtype() == DType::F32
                              ? static_cast<double>(static_cast<float>(g->item()) * static_cast<float>(factor))

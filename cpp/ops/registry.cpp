@@ -12,7 +12,7 @@ const std::vector<const OpDef*>& registry() {
                                  &ops::kMatmulOps, &ops::kShapeOps, &ops::kCompositeOps,
                                  &ops::kComparisonOps, &ops::kSoftmaxOps, &ops::kSelectionOps,
                                  &ops::kJoinOps, &ops::kScanOps, &ops::kLossOps, &ops::kIndexingOps,
-                                 &ops::kLayoutOps})
+                                 &ops::kLayoutOps, &ops::kDebuggingOps})
       v.insert(v.end(), family->ops, family->ops + family->size);
     return v;
   }();

@@ -60,6 +60,7 @@ void square_rule(const E& e, const G& g, const bool need[2], G out[2]) {
   if (!need[0]) return;
   const G& x = e.saved[0];
   if (fused_ok() && g->shape() == x->shape() && g->dtype() == x->dtype()) {
+    count_shortcut(Shortcut::SquareGrad);
     out[0] = square_grad(x, g);
   } else {
     out[0] = multiply(g, multiply(x, scalar(e.in_dtype[0], 2.0)));

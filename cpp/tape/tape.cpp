@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "core/errors.h"
+#include "ops/numerics_check.h"
 #include "ops/ops.h"
 #include "tape/variable.h"
 
@@ -294,7 +295,15 @@ std::vector<TensorPtr> Tape::backward(const std::vector<TensorPtr>& targets,
       for (int k = 0; k < e.n_inputs; ++k) need[k] = e.in_slot[k] >= 0 && needed[e.in_slot[k]];
       PerInput<TensorPtr> in_grads;
       in_grads.resize(e.n_inputs);
-      e.op->backward(e, g, need, in_grads.data());
+      if (__builtin_expect(ops::numerics::enabled(), 0)) {
+        ops::numerics::BackwardRuleScope rule(e.op);
+        e.op->backward(e, g, need, in_grads.data());
+        for (int k = 0; k < e.n_inputs; ++k)
+          if (need[k])
+            ops::numerics::check_rule_gradient(*e.op, e.in_shape.data(), e.n_inputs, k, in_grads[k]);
+      } else {
+        e.op->backward(e, g, need, in_grads.data());
+      }
       for (int k = 0; k < e.n_inputs; ++k) {
         if (!need[k] || !in_grads[k]) continue;
         TensorPtr& acc = grads[e.in_slot[k]];

@@ -13,7 +13,7 @@ from . import _core
 # matmul, reduce_sum, ...): the names in _core.__all__.
 from ._core import *  # noqa: F401,F403
 from ._core import from_dlpack
-from . import activations, config, data, distributed, nn, random
+from . import activations, config, data, debugging, distributed, nn, random
 from .gradients import (
     gradients_function,
     implicit_gradients,
@@ -30,6 +30,7 @@ from .sequential import Sequential
 from .reductions import reduce_logsumexp
 from .optimizers import Adam, GradientDescent, Momentum, Optimizer, RMSProp
 from .tape import GradientTape
+from .checkpoint import Checkpoint, CheckpointManager
 
 float32 = _np.dtype(_np.float32)
 float64 = _np.dtype(_np.float64)
@@ -40,7 +41,7 @@ bool = _np.dtype(_np.bool_)  # noqa: A001 - TensorFlow's name (tf.bool); the bui
 __version__ = "0.1.0"
 
 __all__ = [
-    "GradientTape", "function", "TensorSpec", "Dense", "Sequential", "Optimizer", "GradientDescent", "Momentum", "Adam", "RMSProp",
+    "GradientTape", "Checkpoint", "CheckpointManager", "debugging", "function", "TensorSpec", "Dense", "Sequential", "Optimizer", "GradientDescent", "Momentum", "Adam", "RMSProp",
     "float32", "float64", "int32", "int64", "bool", "activations", "config", "data", "distributed", "nn", "random",
     "clip_by_value", "reduce_logsumexp", "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "eye",
     "linspace", "from_dlpack", "gather", "one_hot", "pad", "split", "unstack", "implicit_gradients",

@@ -94,6 +94,8 @@ def _build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--function", action="store_true",
                       help="run each training step under tg.function (traced once, replayed in C++)")
     _add_distributed(mode)
+    p.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                   help="save a checkpoint there after every epoch and resume from the latest one")
     return parser
 
 
@@ -125,7 +127,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
             digits.run(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                        out_dir=args.out, seed=args.seed, function=args.function,
-                       distributed=args.distributed)
+                       distributed=args.distributed, checkpoint_dir=args.checkpoint_dir)
     except (ImportError, OSError) as e:
         message = f"{parser.prog} {args.command}: error: {e}"
         if args.distributed and not isinstance(e, ImportError):

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any, Iterator, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
 from . import random as _random
 from ._core import Tensor, Variable, constant
 
-__all__ = ["batches"]
+__all__ = ["batches", "BatchIterator"]
 
 
 def _as_array(value: Any, index: int) -> np.ndarray:
@@ -28,7 +28,7 @@ def _as_array(value: Any, index: int) -> np.ndarray:
 
 def batches(*arrays: Any, batch_size: int, shuffle: bool = True, seed: Optional[int] = None,
             drop_remainder: bool = False,
-            shard: Optional[Tuple[int, int]] = None) -> Iterator[Tuple[Tensor, ...]]:
+            shard: Optional[Tuple[int, int]] = None) -> "BatchIterator":
     """One epoch over ``arrays`` in mini-batches: an iterator of tuples of tensors.
 
     The arrays (numpy arrays, tensors or lists) are cut along their first axis, which must have
@@ -81,7 +81,7 @@ def batches(*arrays: Any, batch_size: int, shuffle: bool = True, seed: Optional[
         order = rng.permutation(n)
     else:
         order = None
-    return _epoch(data, order, n, int(batch_size), bool(drop_remainder), part)
+    return BatchIterator(data, order, int(batch_size), bool(drop_remainder), part)
 
 
 def _check_shard(shard: Any) -> Tuple[int, int]:
@@ -96,16 +96,69 @@ def _check_shard(shard: Any) -> Tuple[int, int]:
     return rank, size
 
 
-def _epoch(data, order, n, batch_size, drop_remainder, part) -> Iterator[Tuple[Tensor, ...]]:
-    rank, size = part
-    stop = n - n % batch_size if drop_remainder else n
-    for start in range(0, stop, batch_size):
-        end = min(start + batch_size, n)
+class BatchIterator:
+    """One epoch of ``batches``: an iterator of tuples of tensors.
+
+    Its whole state is explicit, so ``tg.Checkpoint`` saves and restores it: the row order (a
+    permutation of the rows when shuffled, None otherwise) and ``position``, the first row of the
+    next batch. The arrays themselves are the caller's and are not part of the state.
+    """
+
+    def __init__(self, data, order: Optional[np.ndarray], batch_size: int, drop_remainder: bool,
+                 part: Tuple[int, int] = (0, 1)) -> None:
+        self._data = data
+        self._part = part
+        self._order = order
+        self._rows = data[0].shape[0]
+        self._batch_size = batch_size
+        self._stop = self._rows - self._rows % batch_size if drop_remainder else self._rows
+        self.position = 0
+
+    @property
+    def rows(self) -> int:
+        """The number of rows of each array."""
+        return self._rows
+
+    def __iter__(self) -> "BatchIterator":
+        return self
+
+    def __next__(self) -> Tuple[Tensor, ...]:
+        start = self.position
+        if start >= self._stop:
+            raise StopIteration
+        end = min(start + self._batch_size, self._rows)
+        self.position = end
+        # This shard's contiguous part of the global batch [start, end).
+        rank, size = self._part
         lo = start + (end - start) * rank // size
         hi = start + (end - start) * (rank + 1) // size
-        if order is None:
-            rows = slice(lo, hi)
-            yield tuple(constant(np.ascontiguousarray(a[rows])) for a in data)
-        else:
-            rows = order[lo:hi]
-            yield tuple(constant(a[rows]) for a in data)
+        if self._order is None:
+            return tuple(constant(np.ascontiguousarray(a[lo:hi])) for a in self._data)
+        rows = self._order[lo:hi]
+        return tuple(constant(a[rows]) for a in self._data)
+
+    def _checkpoint_state(self) -> Dict[str, np.ndarray]:
+        """What a checkpoint saves: ``position`` and ``order`` (the identity when not shuffled)."""
+        order = np.arange(self._rows, dtype=np.int64) if self._order is None else self._order
+        return {"position": np.asarray(self.position, np.int64), "order": np.asarray(order, np.int64)}
+
+    def _checkpoint_check(self, state: Dict[str, np.ndarray]) -> Optional[str]:
+        """Why ``state`` (already of the saved shapes and dtypes) cannot be restored, or None."""
+        position, order = int(state["position"]), state["order"]
+        if not 0 <= position <= self._rows:
+            return f"position {position} is outside [0, {self._rows}]"
+        if self._order is None:
+            if not np.array_equal(order, np.arange(self._rows)):
+                return "the saved iterator was shuffled but this one is not"
+        elif order.size and (order.min() < 0 or order.max() >= self._rows):
+            return f"the saved row order has indices outside [0, {self._rows})"
+        return None
+
+    def _checkpoint_restore(self, state: Dict[str, np.ndarray]) -> None:
+        if self._order is not None:
+            self._order = np.array(state["order"], dtype=np.int64)
+        self.position = int(state["position"])
+
+    def __repr__(self) -> str:
+        return (f"<tapegrad.data.BatchIterator rows={self._rows} batch_size={self._batch_size} "
+                f"position={self.position} shuffled={self._order is not None}>")

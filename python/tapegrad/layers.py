@@ -212,18 +212,26 @@ class Dense:
         if dt is None or dt not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise TypeError(f"Dense: dtype must be float32 or float64, got {dtype!r}")
 
-        kernel_value = self._initial_value("kernel_initializer", self._kernel_init, (in_dim, self.units), dt)
-        bias_value = (
-            self._initial_value("bias_initializer", self._bias_init, (self.units,), dt)
-            if self.use_bias
-            else None
-        )
+        # Values a tg.Checkpoint restored before the layer was built replace the initializers
+        # (which then draw nothing from tg.random, so a resumed run draws what the original did).
+        deferred = self.__dict__.get("_checkpoint_deferred")
+        if deferred is not None:
+            kernel_value = deferred.value("kernel", (in_dim, self.units), dt)
+            bias_value = deferred.value("bias", (self.units,), dt) if self.use_bias else None
+        else:
+            kernel_value = self._initial_value("kernel_initializer", self._kernel_init, (in_dim, self.units), dt)
+            bias_value = (
+                self._initial_value("bias_initializer", self._bias_init, (self.units,), dt)
+                if self.use_bias
+                else None
+            )
         # Assign only after both initial values succeeded, so a failing initializer
         # leaves the layer unbuilt rather than half built.
         self._kernel = Variable(kernel_value, name=f"{self.name}/kernel", dtype=dt)
         if bias_value is not None:
             self._bias = Variable(bias_value, name=f"{self.name}/bias", dtype=dt)
         self._dtype = dt
+        self.__dict__.pop("_checkpoint_deferred", None)
 
     def _initial_value(self, what: str, init: Callable, shape: Tuple[int, ...], dtype: np.dtype):
         """Run an initializer and check that it returned ``shape``; coerce it to ``dtype``."""

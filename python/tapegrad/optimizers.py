@@ -147,6 +147,8 @@ class Optimizer:
         # variables at every step, and then finds its slot lists without a lookup per variable.
         self._last_variables: List[Any] = []
         self._last_slots: List[List[Any]] = []
+        # Slot values a tg.Checkpoint restored before the slots existed (see checkpoint.py).
+        self._checkpoint_deferred: Any = None
 
     # -- properties
 
@@ -197,10 +199,12 @@ class Optimizer:
         entry = self._slots.get(key)
         if entry is None:
             base = f"{_base_name(var)}/{self._name}"
+            restored = (self._checkpoint_deferred.values(var, [name for name, _ in self._SLOTS])
+                        if self._checkpoint_deferred is not None else None)
             slots = tuple(
-                _core.Variable(np.full(var.shape, init, var.dtype), trainable=False,
-                               name=f"{base}/{slot_name}", dtype=var.dtype)
-                for slot_name, init in self._SLOTS
+                _core.Variable(np.full(var.shape, init, var.dtype) if restored is None else restored[i],
+                               trainable=False, name=f"{base}/{slot_name}", dtype=var.dtype)
+                for i, (slot_name, init) in enumerate(self._SLOTS)
             )
             entry = self._slots[key] = (var, slots)
             self._slot_variables.extend(slots)

@@ -15,7 +15,7 @@ from op_specs import BINARY_ELEMENTWISE, BY_NAME, SPECS, _shape, call, reference
 CASES = variants_with_spellings(SPECS)
 
 # Public names that are not ops (everything else in tapegrad.__all__ is an op with a row).
-NOT_OPS = {"Tensor", "Variable", "GradientTape", "Dense", "Sequential", "Optimizer", "GradientDescent", "Momentum",
+NOT_OPS = {"Tensor", "Variable", "GradientTape", "Checkpoint", "CheckpointManager", "debugging", "Dense", "Sequential", "Optimizer", "GradientDescent", "Momentum",
            "Adam", "RMSProp", "float32", "float64", "int32", "int64", "bool", "activations", "config", "data", "nn",
            "random", "constant", "convert_to_tensor", "implicit_gradients", "implicit_value_and_gradients",
            "gradients_function", "value_and_gradients_function",

@@ -27,6 +27,7 @@ import fractions
 import gc
 import math
 import os
+import tempfile
 import sys
 import warnings
 
@@ -338,6 +339,7 @@ FUZZ_KINDS = {
     "shape": shape_like,
     "dtype": dtype_like,
     "number": st.one_of(st.integers(-6, 6), st.floats(), anything),
+    "text": st.one_of(st.text(max_size=8), anything),
 }
 
 
@@ -425,6 +427,54 @@ def _function(data, guard):
     x = _draw(data, st.one_of(tensor_like, anything), "x")
     f(x)
     return f(x)
+
+
+_FUZZ_DIR = tempfile.mkdtemp(prefix="tapegrad-fuzz-ckpt-")
+# Paths under a private directory, or values that are not paths: a drawn string is never a path
+# in the working directory.
+_not_paths = st.one_of(st.none(), st.integers(-2, 2), st.lists(st.integers(0, 2), max_size=2), st.floats())
+_checkpoint_objects = st.one_of(variables, anything)
+
+
+@target("Checkpoint", "Checkpoint")
+def _checkpoint(data, guard):
+    objects = _draw(data, st.dictionaries(st.text(max_size=4), _checkpoint_objects, max_size=3), "objects")
+    guard.watch([v for v in objects.values() if isinstance(v, tg.Variable)])
+    ckpt = tg.Checkpoint(**objects)
+    prefix = _draw(data, st.one_of(st.just(os.path.join(_FUZZ_DIR, "ck")), _not_paths), "file_prefix")
+    path = ckpt.save(prefix)
+    into = _draw(data, st.dictionaries(st.sampled_from(sorted(objects) or ["v"]), _checkpoint_objects,
+                                       max_size=3), "restore_into")
+    guard.watch([v for v in into.values() if isinstance(v, tg.Variable)])
+    return tg.Checkpoint(**into).restore(_draw(data, st.one_of(st.just(path), _not_paths), "save_path"))
+
+
+@target("CheckpointManager", "CheckpointManager", "Checkpoint")
+def _checkpoint_manager(data, guard):
+    checkpoint = _draw(data, st.one_of(st.builds(lambda v: tg.Checkpoint(v=v), variables), anything), "checkpoint")
+    directory = _draw(data, st.one_of(st.just(os.path.join(_FUZZ_DIR, "managed")), _not_paths), "directory")
+    manager = tg.CheckpointManager(checkpoint, directory,
+                                   max_to_keep=_draw(data, st.one_of(st.none(), st.integers(-1, 3), anything),
+                                                     "max_to_keep"))
+    manager.save()
+    return manager.latest_checkpoint
+
+
+@target("debugging", "check_numerics", any_op=True)
+def _debugging(data, guard):
+    """With the numerics checks on, an op either computes a finite result or raises
+    FloatingPointError naming itself; off again, the flag reads False."""
+    x = _draw(data, tensor_like, "x")
+    tg.debugging.enable_check_numerics()
+    try:
+        out = tg.exp(x)
+    except FloatingPointError as e:
+        assert str(e).startswith(("exp:", "cast:")), str(e)
+        out = None
+    finally:
+        tg.debugging.disable_check_numerics()
+    assert not tg.debugging.check_numerics_enabled()
+    return out
 
 
 @target("zeros")

@@ -80,7 +80,7 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
         optimizer: str = DEFAULT_OPTIMIZER, out_dir: Optional[str] = DEFAULT_OUT_DIR,
         seed: Optional[int] = DEFAULT_SEED, quiet: bool = False,
         subset: Optional[int] = None, function: bool = False,
-        distributed: bool = False) -> Dict[str, Any]:
+        distributed: bool = False, checkpoint_dir: Optional[str] = None) -> Dict[str, Any]:
     """Train the classifier and write the plots.
 
     Args:
@@ -98,6 +98,10 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
             ``batch_size`` rows is split across the ranks, gradients are averaged while backward
             runs, and every rank ends with the same weights; only rank 0 prints and plots. Not
             with ``function``.
+        checkpoint_dir: save a checkpoint there after every epoch (the model, the optimizer,
+            ``tg.random``'s state and the epoch; the last three kept), and first resume from the
+            latest one there if any: the run then continues bitwise as if never interrupted
+            (the per-epoch lists hold the epochs run in this call).
 
     Returns:
         a dict with per-epoch lists "train_loss", "test_loss", "train_accuracy",
@@ -167,7 +171,19 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
         grads = tg.distributed.DistributedGradientTape(tape).gradient(loss, variables)
         opt.apply_gradients(zip(grads, variables))
         return loss
-    for epoch in range(1, epochs + 1):
+
+    first_epoch, manager, finished = 1, None, None
+    if checkpoint_dir is not None:
+        finished = tg.Variable(np.zeros((), np.int64), trainable=False, name="epochs_done", dtype="int64")
+        checkpoint = tg.Checkpoint(model=model, optimizer=opt, rng=tg.random, epochs_done=finished)
+        manager = tg.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=3)
+        if manager.latest_checkpoint is not None:
+            checkpoint.restore(manager.latest_checkpoint)
+            first_epoch = int(finished.numpy()) + 1
+            say(f"resumed from {manager.latest_checkpoint} after epoch {first_epoch - 1}")
+    history["first_epoch"] = first_epoch
+    predicted = None
+    for epoch in range(first_epoch, epochs + 1):
         bar = _Progress(steps_per_epoch, f"epoch {epoch}/{epochs}", quiet)
         running = 0.0
         batches = tg.data.batches(x_train, y_train, batch_size=batch_size, shard=(rank, ranks))
@@ -191,6 +207,13 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
             history[key].append(value)
         say(f"epoch {epoch:3d}: loss {train_loss:.4f} (test {test_loss:.4f}), "
             f"accuracy {100 * train_acc:.1f}% (test {100 * test_acc:.1f}%)")
+        if manager is not None:
+            finished.assign(np.asarray(epoch, np.int64))
+            if rank == 0:  # every rank holds the same state; one writes it
+                manager.save()
+    if predicted is None:  # every epoch was done before this call: report the restored model
+        _, final_acc, predicted = evaluate(test_x, test_y)
+        history["test_accuracy"].append(final_acc)
 
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (y_test, predicted), 1)
@@ -201,7 +224,7 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
     say(f"test accuracy {100 * final:.1f}% after {epochs} epochs (goal ≥ {100 * GOAL_ACCURACY:.0f}%: {verdict})")
 
     history["plots"] = []
-    if out_dir is not None and rank == 0:
+    if out_dir is not None and rank == 0 and history["train_loss"]:
         if _have_matplotlib():
             history["plots"] = _write_plots(out_dir, history, x_test, y_test, predicted)
             say("plots: " + ", ".join(history["plots"]))
