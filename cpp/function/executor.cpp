@@ -101,7 +101,8 @@ ConcreteFunction::ConcreteFunction(Graph traced) : traced_(std::move(traced)) {
   // Constants no node reads any more (a uniform one a fused loop reads as one value) are dropped.
   std::vector<char> read(plan_.values.size(), 0);
   for (const Node& n : plan_.nodes)
-    for (int32_t v : n.inputs) read[v] = 1;
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      if (n.kind != NodeKind::Fused || !fused_[n.fused].uniform[k]) read[n.inputs[k]] = 1;
   for (int32_t v : plan_.outputs) read[v] = 1;
   for (size_t v = 0; v < plan_.values.size(); ++v)
     if (plan_.values[v].source == ValueSource::Constant && !read[v]) plan_.values[v].constant.reset();
