@@ -493,3 +493,17 @@ def test_unhashable_python_arguments_are_keyed_by_identity():
     assert f.experimental_get_tracing_count() == 1
     np.testing.assert_array_equal(f(x, slice(0, 2)).numpy(), [0.0, 1.0])  # another object: traced
     assert f.experimental_get_tracing_count() == 2
+
+
+def test_a_function_does_not_keep_its_tensor_arguments_alive():
+    import gc
+    import weakref
+
+    f = tg.function(lambda x: x * 2.0)
+    x = tg.constant(np.ones(1000, np.float32))
+    f(x)
+    f(x)
+    ref = weakref.ref(x)
+    del x
+    gc.collect()
+    assert ref() is None

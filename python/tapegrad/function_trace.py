@@ -123,6 +123,12 @@ def _leaf_key(leaf: Any) -> Tuple[Any, ...]:
     return (_Leaf.OBJECT, type(leaf), leaf)
 
 
+def _identity_keyed(values: Any) -> List[Any]:
+    """The values a signature names by identity (not tensors or arrays, which it names by dtype
+    and shape): kept alive by the Function so no id in a signature is reused."""
+    return [v for v in values if not isinstance(v, (_Tensor, np.ndarray))]
+
+
 class _Trace:
     """One signature's compiled graph and how to rebuild the outputs."""
 
@@ -163,7 +169,7 @@ class Function(_core._FunctionBase):
         # (_FunctionBase's call) by a signature that holds the addresses of the objects among them:
         # the arguments of each registered tracing call are kept here so none is freed and its
         # address reused.
-        self._fast_args: Dict[bytes, Tuple[Any, ...]] = {}
+        self._fast_args: Dict[bytes, List[Any]] = {}
         self._lock = threading.RLock()
         self._tracing_count = 0
         functools.update_wrapper(self, python_function)
@@ -264,7 +270,7 @@ class Function(_core._FunctionBase):
         concrete = tracer.finish(outputs)
         trace = _Trace(concrete, output_spec, output_none)
         self._traces[key] = trace
-        self._keep_alive.append(leaves)
+        self._keep_alive.append(_identity_keyed(leaves))
         self._remember_fast_path(trace, spec, leaves, output_spec)
         return self._rebuild(trace, outputs)
 
@@ -303,7 +309,7 @@ class Function(_core._FunctionBase):
             structure = 1
         else:
             return
-        self._fast_args[signature] = args
+        self._fast_args[signature] = _identity_keyed(args)
         self._register_fast(signature, trace.concrete, structure)
 
     @staticmethod
