@@ -817,6 +817,7 @@ def test_traced_functions_name_what_is_wrong():
     expect(ValueError, "tg.function", lambda: f(np.ones((2, 3), np.int32)), "argument 0", "int32")
     expect(ValueError, "tg.function", lambda: f("text"), "argument 0", "str")
     expect(TypeError, "TensorSpec", lambda: tg.TensorSpec("ab"))
+    expect(TypeError, "TensorSpec", lambda: tg.TensorSpec((2,), tg.Dense(1)), "not a dtype")
     expect(TypeError, "tg.function", lambda: tg.function(f, input_signature=spec))
     expect(TypeError, "tg.function", lambda: tg.function(3))
     # A Variable created by a trace other than the first.

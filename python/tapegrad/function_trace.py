@@ -57,7 +57,7 @@ class TensorSpec:
                 raise ValueError(f"TensorSpec: shape {shape!r} has a negative dimension")
         try:
             dtype = np.dtype(dtype)
-        except TypeError:
+        except (TypeError, ValueError):  # numpy raises either, by the kind of object
             raise TypeError(f"TensorSpec: {dtype!r} is not a dtype") from None
         if name is not None and not isinstance(name, str):
             raise TypeError(f"TensorSpec: name must be a string or None, got {type(name).__name__}")
