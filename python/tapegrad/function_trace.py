@@ -195,11 +195,7 @@ class Function(_core._FunctionBase):
         if _core._tracing():
             # Called while another function traces: its ops become part of that trace.
             return self._fn(*args, **kwargs)
-        if self._signature is not None:
-            self._check_call(args, kwargs)
-        leaves: List[Any] = []
-        spec = _nest.flatten((args, dict(sorted(kwargs.items()))), leaves)
-        key = (_frozen(spec), tuple(_leaf_key(leaf) for leaf in leaves))
+        key, spec, leaves = self._signature_of(args, kwargs)
         trace = self._traces.get(key)
         if trace is None:
             with self._lock:
@@ -214,11 +210,7 @@ class Function(_core._FunctionBase):
         """The traced graph for these arguments. A new signature is traced now, which runs the
         Python function once, eagerly, with its effects (as a first call would); a known one
         neither runs nor replays anything."""
-        if self._signature is not None:
-            self._check_call(args, kwargs)
-        leaves: List[Any] = []
-        spec = _nest.flatten((args, dict(sorted(kwargs.items()))), leaves)
-        key = (_frozen(spec), tuple(_leaf_key(leaf) for leaf in leaves))
+        key, spec, leaves = self._signature_of(args, kwargs)
         with self._lock:
             if key not in self._traces:
                 self._trace_and_call(key, spec, leaves)
@@ -234,6 +226,15 @@ class Function(_core._FunctionBase):
         return f"<tapegrad.function {self._name} traces={self._tracing_count}>"
 
     # -- tracing
+
+    def _signature_of(self, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Any, Any, List[Any]]:
+        """(the signature key, the structure spec, the leaves) of a call, after the
+        input_signature check when there is one."""
+        if self._signature is not None:
+            self._check_call(args, kwargs)
+        leaves: List[Any] = []
+        spec = _nest.flatten((args, dict(sorted(kwargs.items()))), leaves)
+        return (_frozen(spec), tuple(_leaf_key(leaf) for leaf in leaves)), spec, leaves
 
     def _trace_and_call(self, key: Any, spec: Any, leaves: List[Any]) -> Any:
         # Each tensor argument enters the trace as a tensor object of its own (a view), so two
