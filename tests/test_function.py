@@ -254,6 +254,43 @@ def test_passes_fold_merge_and_drop_without_changing_results():
     same_bits(fn(x), f(x))
 
 
+
+def test_a_read_after_an_update_is_not_merged_with_the_read_before():
+    v = tg.Variable(np.ones(3, np.float32))
+
+    @tg.function
+    def step(x):
+        before = v.read_value() * 2.0
+        v.assign_add(x)
+        after = v.read_value() * 2.0
+        return before + after
+
+    x = tg.constant(np.array([1.0, 2.0, 3.0], np.float32))
+    for _ in range(2):  # the trace, then a replay
+        start = v.numpy().copy()
+        np.testing.assert_array_equal(step(x).numpy(), start * 2 + (start + x.numpy()) * 2)
+        np.testing.assert_array_equal(v.numpy(), start + x.numpy())
+
+
+def test_ops_that_check_values_run_even_when_their_results_are_unused():
+    def f(x, i):
+        tg.check_numerics(x, "x")
+        tg.gather(x, i)
+        return x * 2.0
+
+    fn = tg.function(f)
+    good = tg.constant(np.ones(3, np.float32))
+    i = tg.constant(np.array([0, 2], np.int32))
+    np.testing.assert_array_equal(fn(good, i).numpy(), np.full(3, 2.0, np.float32))
+    nan = tg.constant(np.array([1.0, np.nan, 1.0], np.float32))
+    bad_index = tg.constant(np.array([0, 7], np.int32))
+    for args in ((nan, i), (good, bad_index)):
+        with pytest.raises(Exception) as eager:
+            f(*args)
+        with pytest.raises(type(eager.value)) as replayed:
+            fn(*args)
+        assert str(replayed.value) == str(eager.value)
+
 # -- bit equality ---------------------------------------------------------------------------------
 
 def _float32(a):
