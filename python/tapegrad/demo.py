@@ -78,13 +78,8 @@ def run(
 
     import tapegrad as tg  # lazy: tapegrad/__init__ imports this module's siblings
 
-    if function and distributed:
-        raise ValueError("demo.run: function and distributed cannot be combined (a traced step "
-                         "cannot call MPI); choose one")
-    rank, ranks = 0, 1
+    rank, ranks = tg.distributed.example_ranks("demo.run", function, distributed)
     if distributed:
-        tg.distributed.init()
-        rank, ranks = tg.distributed.rank(), tg.distributed.size()
         quiet = quiet or rank != 0
         out_dir = out_dir if rank == 0 else None
     plotting = out_dir is not None and _have_matplotlib()

@@ -44,6 +44,19 @@ def size() -> int:
     return _comm().Get_size()
 
 
+def example_ranks(who: str, function: bool, distributed: bool) -> Tuple[int, int]:
+    """(rank, size) for the examples' ``--distributed`` option: (0, 1) without it, else after
+    ``init()``. ValueError naming ``who`` when combined with ``function`` (a traced step cannot
+    call MPI)."""
+    if function and distributed:
+        raise ValueError(f"{who}: function and distributed cannot be combined (a traced step "
+                         "cannot call MPI); choose one")
+    if not distributed:
+        return 0, 1
+    init()
+    return rank(), size()
+
+
 def _float_array(value: Any, what: str) -> np.ndarray:
     if isinstance(value, (_core.Tensor, _core.Variable)):
         array = np.asarray(value.numpy())

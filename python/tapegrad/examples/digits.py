@@ -117,13 +117,7 @@ def run(epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE,
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"digits.run: unknown optimizer {optimizer!r}; expected one of "
                          + ", ".join(repr(o) for o in OPTIMIZERS))
-    if function and distributed:
-        raise ValueError("digits.run: function and distributed cannot be combined (a traced step "
-                         "cannot call MPI); choose one")
-    rank, ranks = 0, 1
-    if distributed:
-        tg.distributed.init()
-        rank, ranks = tg.distributed.rank(), tg.distributed.size()
+    rank, ranks = tg.distributed.example_ranks("digits.run", function, distributed)
     quiet = quiet or rank != 0
     say = (lambda *a: None) if quiet else print
 
