@@ -477,6 +477,50 @@ def test_fused_chains_and_their_sums_give_the_eager_bits(n, dtype, threads, rng)
         tg.config.set_num_threads(before)
 
 
+def _dot_chain(x, y, w):
+    """A forward over a column (n, 1) or a row (1, n), its loss and the dot product of its
+    gradient with x (x^T g for a column, g x^T for a row), as the seed step's weight gradient."""
+    g = tg.square(x * w - y) * 0.5
+    if x.shape[1] == 1:
+        return tg.matmul(x, g, transpose_a=True), tg.reduce_sum(g)
+    return tg.matmul(g, x, transpose_b=True), tg.reduce_sum(g)
+
+
+@pytest.mark.parametrize("n", [2, 4095, 4096, 65535, 65536, 65537, 200003])
+@pytest.mark.parametrize("layout", ["column", "row"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fused_dot_products_give_the_gemm_bits(n, layout, threads, rng):
+    """A float32 dot product (a matmul of two columns, or rows, into one element) joins the fused
+    loop as a multiply and its sum, which must give the GEMM dot path's bits below and above the
+    parallel threshold, with a partial last chunk, on any thread count."""
+    before = tg.config.num_threads()
+    tg.config.set_num_threads(threads)
+    shape = (n, 1) if layout == "column" else (1, n)
+    try:
+        f = tg.function(_dot_chain)
+        x = tg.constant(rng.standard_normal(shape).astype(np.float32))
+        y = tg.constant(rng.standard_normal(shape).astype(np.float32))
+        w = tg.constant(np.float32(rng.standard_normal()))
+        f(x, y, w)
+        graph = f.get_concrete_function(x, y, w).graph()
+        assert "matmul" not in graph and "fused#0" in graph, graph
+        y2 = tg.constant(rng.standard_normal(shape).astype(np.float32))
+        same_bits(f(x, y2, w), _dot_chain(x, y2, w))
+    finally:
+        tg.config.set_num_threads(before)
+
+
+def test_float64_dot_products_stay_gemm_calls(rng):
+    """float64 products may be contracted into the GEMM's additions on some ISAs, so a float64 dot
+    is not fused; the step still gives the eager bits."""
+    f = tg.function(_dot_chain)
+    x = tg.constant(rng.standard_normal((70000, 1)))
+    y = tg.constant(rng.standard_normal((70000, 1)))
+    w = tg.constant(np.float64(0.3))
+    same_bits(f(x, y, w), _dot_chain(x, y, w))
+    assert "matmul" in f.get_concrete_function(x, y, w).graph()
+
+
 def test_a_function_called_while_another_traces_is_inlined():
     inner = tg.function(lambda x: tg.exp(x) * 2.0)
     outer = tg.function(lambda x: inner(x) + inner(x * 3.0))

@@ -59,6 +59,27 @@ bool joins(const Graph& g, const Node& n, const Group& group) {
   return true;
 }
 
+// Whether node n is a float32 matmul that is the dot product of two operands of the group's shape,
+// a column (N, 1) or a row (1, N) with N >= 2: the GEMM's dot path (kernels/gemm/skinny.h) over two
+// contiguous runs, whose float32 products are the multiply kernel's. A uniform constant operand
+// is not taken (a fused loop reads it as one value).
+bool is_dot(const Graph& g, const Node& n, const Group& group) {
+  static const OpDef* const kMatmul = find_op("matmul");
+  if (n.kind != NodeKind::Op || n.op != kMatmul || n.inputs.size() != 2 || group.dtype != DType::F32)
+    return false;
+  const Shape& s = group.shape;
+  if (s.rank != 2 || s.numel() < 2 || (s.dims[0] != 1 && s.dims[1] != 1)) return false;
+  const bool column = s.dims[1] == 1;
+  if (n.args.flags[0] != column || n.args.flags[1] == column) return false;  // x^T y or x y^T
+  for (int32_t v : n.inputs) {
+    const Value& in = g.values[v];
+    if (in.dtype != group.dtype || in.shape != s) return false;
+    if (in.source == ValueSource::Constant && uniform_value(in) != nullptr) return false;
+  }
+  const Value& out = g.values[n.output];
+  return out.shape.rank == 2 && out.shape.numel() == 1;
+}
+
 }  // namespace
 
 int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
@@ -91,7 +112,7 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
     std::vector<char> is_sum(g.values.size(), 0);
     std::vector<char> made_here(g.values.size(), 0);
     size_t last = i;
-    int members = 0, sums = 0;
+    int members = 0, sums = 0, dots = 0;
     while (last < count) {
       const Node& n = g.nodes[last];
       bool mean = false;
@@ -111,6 +132,12 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
                  g.values[n.output].shape.numel() == 1) {
         is_sum[n.output] = 1;
         ++sums;
+      } else if (members < FusedProgram::kMaxSteps && sums < FusedProgram::kMaxReductions &&
+                 is_dot(g, n, group) && !is_sum[n.inputs[0]] && !is_sum[n.inputs[1]]) {
+        is_sum[n.output] = 1;  // the product is a step, the dot its sum
+        ++members;
+        ++sums;
+        ++dots;
       } else {
         break;
       }
@@ -142,6 +169,7 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
       return FusedProgram::Operand{p.scalar[k] ? FusedProgram::Operand::Scalar : FusedProgram::Operand::External, k};
     };
     std::vector<size_t> reductions;
+    std::vector<int32_t> product_step;  // per dot among `reductions`: its product's step, else -1
     for (size_t m = i; m < last; ++m) {
       const Node& n = g.nodes[m];
       if (n.kind == NodeKind::VariableRead) {
@@ -150,6 +178,18 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
       }
       if (is_sum[n.output]) {
         reductions.push_back(m);
+        product_step.push_back(-1);
+        bool mean = false;
+        if (!ops::is_sum_or_mean(*n.op, &mean)) {
+          // A dot product: a multiply step of its two operands, which only its sum reads.
+          FusedProgram::Step s;
+          s.binary = true;
+          s.kernel = static_cast<int>(kernels::BinaryOp::Mul);
+          s.a = operand(n.inputs[0]);
+          s.b = operand(n.inputs[1]);
+          product_step.back() = static_cast<int32_t>(p.steps.size());
+          p.steps.push_back(s);
+        }
         continue;
       }
       FusedProgram::Step s;
@@ -169,21 +209,22 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
       p.steps.push_back(s);
     }
     p.sink.assign(p.steps.size(), -1);
-    for (size_t m : reductions) {
-      const Node& r = g.nodes[m];
+    for (size_t q = 0; q < reductions.size(); ++q) {
+      const Node& r = g.nodes[reductions[q]];
       bool mean = false;
-      ops::is_sum_or_mean(*r.op, &mean);
-      const int step = step_of[r.inputs[0]];
-      p.reductions.push_back({step, mean,
-                              ops::axes_to_mask(r.args.has_ints ? &r.args.ints : nullptr, group.shape, r.op->name),
-                              g.values[r.output].shape});
+      const int step = product_step[q] >= 0 ? product_step[q] : step_of[r.inputs[0]];
+      const uint32_t all_axes = (1u << group.shape.rank) - 1;
+      const uint32_t mask = product_step[q] >= 0 ? all_axes
+          : ops::axes_to_mask(r.args.has_ints ? &r.args.ints : nullptr, group.shape, r.op->name);
+      if (product_step[q] < 0) ops::is_sum_or_mean(*r.op, &mean);
+      p.reductions.push_back({step, mean, mask, g.values[r.output].shape});
       if (p.steps[step].output < 0 && p.sink[step] < 0) p.sink[step] = p.sink_count++;
       node.fused_outputs.push_back(r.output);
     }
     node.fused = static_cast<int32_t>(programs.size());
     programs.push_back(std::move(p));
     kept.push_back(std::move(node));
-    fused += members + sums;
+    fused += members + sums - dots;
     i = last;
   }
   g.nodes = std::move(kept);

@@ -8,6 +8,9 @@
 // elements the whole tensor would. The sum sees the very values eager's reduction sees, in the
 // same order: one kernel call over the whole array below the parallel threshold, and above it
 // one call per fixed chunk of ops::kSumChunkElements, combined in order, as ops/reductions.cpp.
+// A float32 dot product of two columns (or rows) of the run's shape, a matmul into one element,
+// joins the run as a multiply step and the sum of it: the GEMM's dot path sums exactly those
+// products in that order (kernels.h, kDotChunkElements).
 #pragma once
 #include <vector>
 

@@ -47,11 +47,18 @@ struct TypedKernels {
   void (*gather)(const T* in, T* out, const GatherPlan& plan);
   void (*reduce_sum)(const T* in, T* out, const ReducePlan& plan);
   double (*sum)(const T* x, int64_t n);  // sum of a contiguous run, accumulated in double
+  double (*dot)(const T* x, const T* y, int64_t n);  // sum of x[i] * y[i], accumulated in double
   // C = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or X^T by the flags.
   // beta == 0 means C is not read (it may hold garbage).
   void (*gemm)(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
 };
+
+// A dot product of two contiguous runs (a GEMM with m == n == 1) is summed as reduce_sum sums:
+// one `dot` call below threads::parallel_elements() elements, else `dot` over fixed chunks of
+// this many elements added in order in double. The split depends on the length alone, so any
+// thread count gives the same bits, and a tg.function loop sums the same chunks.
+constexpr int64_t kDotChunkElements = int64_t(1) << 16;
 
 struct KernelTable {
   const char* isa;

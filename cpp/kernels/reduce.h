@@ -52,6 +52,34 @@ double sum_run(const T* x, int64_t n) {
   return total + fold_lanes(acc) + tail;
 }
 
+// Sum of the products x[i] * y[i] (each rounded to T) over a contiguous run, in sum_run's order:
+// for float32 exactly sum_run of the multiply kernel's output, so a tg.function loop can form it
+// as a multiply followed by a sum. (For float64 an ISA may contract the product into the
+// addition.)
+template <typename T>
+double dot_run(const T* x, const T* y, int64_t n) {
+  int64_t i = 0;
+  double total = 0;
+  if (n >= kMinStreamed) {
+    const int64_t len = n / (kStreams * kStreamLanes) * kStreamLanes;  // per quarter
+    double acc[kStreams][kStreamLanes] = {};
+    for (int64_t p = 0; p < len; p += kStreamLanes)
+      for (int s = 0; s < kStreams; ++s)
+        for (int j = 0; j < kStreamLanes; ++j) {
+          const int64_t e = s * len + p + j;
+          acc[s][j] += static_cast<double>(x[e] * y[e]);
+        }
+    for (int s = 0; s < kStreams; ++s) total += fold_lanes<kStreamLanes>(acc[s]);
+    i = kStreams * len;
+  }
+  double acc[kLanes] = {};
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += static_cast<double>(x[i + j] * y[i + j]);
+  double tail = 0;
+  for (; i < n; ++i) tail += static_cast<double>(x[i] * y[i]);
+  return total + fold_lanes(acc) + tail;
+}
+
 template <typename T>
 void reduce_sum(const T* in, T* out, const ReducePlan& p) {
   int64_t total = 1;

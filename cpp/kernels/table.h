@@ -33,6 +33,7 @@ TypedKernels<T> typed() {
   k.gather = &gather<T>;
   k.reduce_sum = &reduce_sum<T>;
   k.sum = &sum_run<T>;
+  k.dot = &dot_run<T>;
   k.gemm = &gemm<T>;
   return k;
 }

@@ -151,3 +151,40 @@ def test_gemv_alternating_direction_same_bits(m, k, dtype, rng):
         assert np.all(np.abs(got - want) <= bound + 1e-30), "GEMV off the float64 product"
     assert np.array_equal(calls[0], calls[1]) and np.array_equal(calls[1], calls[2])
 
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [2, 15, 4096, 65536, 65537, 300001])
+def test_dot_products_same_bits_for_any_thread_count(k, dtype, rng):
+    """m == n == 1 with both operands contiguous (x^T y, x y^T, row @ column) is the dot path:
+    fixed chunks above the parallel threshold, added in order, so every thread count gives the
+    same bits; within the float64 product's error bound."""
+    saved = tg.config.num_threads()
+    x = rng.standard_normal((k, 1)).astype(dtype)
+    y = rng.standard_normal((k, 1)).astype(dtype)
+    try:
+        tg.config.set_num_threads(1)
+        want = tg.matmul(x, y, transpose_a=True).numpy().tobytes()
+        assert tg.matmul(x.reshape(1, k), y).numpy().tobytes() == want
+        assert tg.matmul(x.reshape(1, k), y.reshape(1, k), transpose_b=True).numpy().tobytes() == want
+        for threads in (2, 3):
+            tg.config.set_num_threads(threads)
+            assert tg.matmul(x, y, transpose_a=True).numpy().tobytes() == want, f"{threads} threads"
+    finally:
+        tg.config.set_num_threads(saved)
+    for ta, tb, a, b in [(True, False, x, y), (False, False, x.reshape(1, k), y)]:
+        got = tg.matmul(a, b, transpose_a=ta, transpose_b=tb).numpy()
+        exact = float(np.dot(x[:, 0].astype(np.float64), y[:, 0].astype(np.float64)))
+        bound = 2 * k * np.finfo(dtype).eps * float(np.abs(x[:, 0].astype(np.float64)) @ np.abs(y[:, 0]))
+        assert abs(float(got[0, 0]) - exact) <= bound + 1e-30
+
+
+@pytest.mark.parametrize("k", [3, 4095, 4096, 65535, 65536, 200003])
+def test_float32_dot_is_the_sum_of_the_rounded_products(k, rng):
+    """A float32 dot product sums the multiply kernel's products in reduce_sum's order, bit for
+    bit: tg.function fuses a dot as a multiply and a sum on that promise (on every ISA, as
+    test_isa reruns this file)."""
+    x = tg.constant(rng.standard_normal((k, 1)).astype(np.float32))
+    y = tg.constant(rng.standard_normal((k, 1)).astype(np.float32))
+    dot = tg.matmul(x, y, transpose_a=True).numpy()
+    assert dot.tobytes() == tg.reduce_sum(x * y).numpy().reshape(1, 1).tobytes()

@@ -2,9 +2,12 @@
 // product), n == 1 (a matrix-vector product) and, where this ISA has the kernel, 2..15 columns.
 #pragma once
 #include <cstdint>
+#include <cstdlib>
 
+#include "core/thread_pool.h"
 #include "kernels/gemm/few_columns.h"
 #include "kernels/gemm/gemv.h"
+#include "kernels/reduce.h"
 
 namespace tapegrad::kernels::TG_ISA {
 namespace {
@@ -28,6 +31,45 @@ T dot(const T* x, const T* y, int64_t n, int64_t sy) {
   return acc[0] + tail;
 }
 
+template <typename T>
+struct DotChunks {
+  const T* x;
+  const T* y;
+  int64_t n;
+  double* partial;  // one per chunk
+};
+
+template <typename T>
+void dot_chunk(void* ctx, int c, int) {
+  const DotChunks<T>& d = *static_cast<const DotChunks<T>*>(ctx);
+  const int64_t lo = c * kDotChunkElements;
+  d.partial[c] = dot_run(d.x + lo, d.y + lo, d.n - lo < kDotChunkElements ? d.n - lo : kDotChunkElements);
+}
+
+// Dot product of two contiguous runs, summed as reduce_sum sums (kernels.h): one dot_run below
+// the parallel threshold, else dot_run over fixed chunks (on several threads) added in order in
+// double; rounded once.
+template <typename T>
+T chunked_dot(const T* x, const T* y, int64_t n) {
+  if (n < threads::parallel_elements()) return static_cast<T>(dot_run(x, y, n));
+  const int64_t chunks = (n + kDotChunkElements - 1) / kDotChunkElements;
+  const int nt = chunks >= 2 && chunks <= 65535 ? threads::num_threads() : 1;
+  // malloc, not std::vector: this unit calls no inline library templates (kernels/table.h).
+  double* partial = nt > 1 ? static_cast<double*>(std::malloc(sizeof(double) * static_cast<size_t>(chunks)))
+                           : nullptr;
+  double total = 0;
+  if (partial) {
+    DotChunks<T> job{x, y, n, partial};
+    threads::parallel_chunks(&dot_chunk<T>, &job, static_cast<int>(chunks), nt);
+    for (int64_t c = 0; c < chunks; ++c) total += partial[c];
+    std::free(partial);
+  } else {  // one thread, or no memory for the partial sums: the same chunks, in order
+    for (int64_t lo = 0; lo < n; lo += kDotChunkElements)
+      total += dot_run(x + lo, y + lo, n - lo < kDotChunkElements ? n - lo : kDotChunkElements);
+  }
+  return static_cast<T>(total);
+}
+
 // C = beta*C + v, with beta == 0 meaning C is not read.
 template <typename T>
 T blend(T beta, T c, T v) {
@@ -49,6 +91,10 @@ bool gemm_skinny(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
     } else {
       for (int64_t i = 0; i < m; ++i) c[i * ldc] = blend(beta, c[i * ldc], a[i * a_row] * bb);
     }
+    return true;
+  }
+  if (m == 1 && n == 1 && a_col == 1 && b_row == 1) {  // a dot product of two contiguous runs
+    c[0] = blend(beta, c[0], alpha * chunked_dot(a, b, k));
     return true;
   }
   if (k == 1) {
