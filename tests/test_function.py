@@ -491,8 +491,8 @@ def _dot_chain(x, y, w):
 @pytest.mark.parametrize("threads", [1, 2])
 def test_fused_dot_products_give_the_gemm_bits(n, layout, threads, rng):
     """A float32 dot product (a matmul of two columns, or rows, into one element) joins the fused
-    loop as a multiply and its sum, which must give the GEMM dot path's bits below and above the
-    parallel threshold, with a partial last chunk, on any thread count."""
+    loop as a reduction, which must give the GEMM dot path's bits below and above the parallel
+    threshold, with a partial last chunk, on any thread count."""
     before = tg.config.num_threads()
     tg.config.set_num_threads(threads)
     shape = (n, 1) if layout == "column" else (1, n)
@@ -511,8 +511,8 @@ def test_fused_dot_products_give_the_gemm_bits(n, layout, threads, rng):
 
 
 def test_float64_dot_products_stay_gemm_calls(rng):
-    """float64 products may be contracted into the GEMM's additions on some ISAs, so a float64 dot
-    is not fused; the step still gives the eager bits."""
+    """float64 products may be contracted into the additions differently in the GEMM's copy of the
+    dot kernel and the table's, so a float64 dot is not fused; the step still gives the eager bits."""
     f = tg.function(_dot_chain)
     x = tg.constant(rng.standard_normal((70000, 1)))
     y = tg.constant(rng.standard_normal((70000, 1)))

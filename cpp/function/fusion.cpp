@@ -15,7 +15,7 @@ namespace {
 // element read is written first).
 template <typename T>
 T* scratch(int which, int64_t n) {
-  thread_local std::vector<T> buffers[1 + FusedProgram::kMaxReductions];
+  thread_local std::vector<T> buffers[1 + 2 * FusedProgram::kMaxReductions];
   std::vector<T>& b = buffers[which];
   if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
   return b.data();
@@ -61,8 +61,10 @@ bool joins(const Graph& g, const Node& n, const Group& group) {
 
 // Whether node n is a float32 matmul that is the dot product of two operands of the group's shape,
 // a column (N, 1) or a row (1, N) with N >= 2: the GEMM's dot path (kernels/gemm/skinny.h) over two
-// contiguous runs, whose float32 products are the multiply kernel's. A uniform constant operand
-// is not taken (a fused loop reads it as one value).
+// contiguous runs. Float32 only: a float32 product is rounded before its addition, so the table's
+// dot kernel and the GEMM's own copy of it agree bit for bit; float64 products may be contracted
+// into the additions differently in each copy. A uniform constant operand is not taken (a fused
+// loop reads it as one value).
 bool is_dot(const Graph& g, const Node& n, const Group& group) {
   static const OpDef* const kMatmul = find_op("matmul");
   if (n.kind != NodeKind::Op || n.op != kMatmul || n.inputs.size() != 2 || group.dtype != DType::F32)
@@ -112,7 +114,7 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
     std::vector<char> is_sum(g.values.size(), 0);
     std::vector<char> made_here(g.values.size(), 0);
     size_t last = i;
-    int members = 0, sums = 0, dots = 0;
+    int members = 0, sums = 0;
     while (last < count) {
       const Node& n = g.nodes[last];
       bool mean = false;
@@ -132,12 +134,10 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
                  g.values[n.output].shape.numel() == 1) {
         is_sum[n.output] = 1;
         ++sums;
-      } else if (members < FusedProgram::kMaxSteps && sums < FusedProgram::kMaxReductions &&
-                 is_dot(g, n, group) && !is_sum[n.inputs[0]] && !is_sum[n.inputs[1]]) {
-        is_sum[n.output] = 1;  // the product is a step, the dot its sum
-        ++members;
+      } else if (sums < FusedProgram::kMaxReductions && is_dot(g, n, group) &&
+                 !is_sum[n.inputs[0]] && !is_sum[n.inputs[1]]) {
+        is_sum[n.output] = 1;
         ++sums;
-        ++dots;
       } else {
         break;
       }
@@ -169,7 +169,6 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
       return FusedProgram::Operand{p.scalar[k] ? FusedProgram::Operand::Scalar : FusedProgram::Operand::External, k};
     };
     std::vector<size_t> reductions;
-    std::vector<int32_t> product_step;  // per dot among `reductions`: its product's step, else -1
     for (size_t m = i; m < last; ++m) {
       const Node& n = g.nodes[m];
       if (n.kind == NodeKind::VariableRead) {
@@ -178,18 +177,6 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
       }
       if (is_sum[n.output]) {
         reductions.push_back(m);
-        product_step.push_back(-1);
-        bool mean = false;
-        if (!ops::is_sum_or_mean(*n.op, &mean)) {
-          // A dot product: a multiply step of its two operands, which only its sum reads.
-          FusedProgram::Step s;
-          s.binary = true;
-          s.kernel = static_cast<int>(kernels::BinaryOp::Mul);
-          s.a = operand(n.inputs[0]);
-          s.b = operand(n.inputs[1]);
-          product_step.back() = static_cast<int32_t>(p.steps.size());
-          p.steps.push_back(s);
-        }
         continue;
       }
       FusedProgram::Step s;
@@ -209,22 +196,31 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
       p.steps.push_back(s);
     }
     p.sink.assign(p.steps.size(), -1);
-    for (size_t q = 0; q < reductions.size(); ++q) {
-      const Node& r = g.nodes[reductions[q]];
-      bool mean = false;
-      const int step = product_step[q] >= 0 ? product_step[q] : step_of[r.inputs[0]];
-      const uint32_t all_axes = (1u << group.shape.rank) - 1;
-      const uint32_t mask = product_step[q] >= 0 ? all_axes
-          : ops::axes_to_mask(r.args.has_ints ? &r.args.ints : nullptr, group.shape, r.op->name);
-      if (product_step[q] < 0) ops::is_sum_or_mean(*r.op, &mean);
-      p.reductions.push_back({step, mean, mask, g.values[r.output].shape});
-      if (p.steps[step].output < 0 && p.sink[step] < 0) p.sink[step] = p.sink_count++;
+    // A step a reduction reads and nothing stores gets a sink of its own.
+    auto read_by_reduction = [&](const FusedProgram::Operand& o) {
+      if (o.kind == FusedProgram::Operand::Step && p.steps[o.index].output < 0 && p.sink[o.index] < 0)
+        p.sink[o.index] = p.sink_count++;
+    };
+    for (size_t m : reductions) {
+      const Node& r = g.nodes[m];
+      FusedProgram::Reduction red;
+      red.shape = g.values[r.output].shape;
+      red.a = operand(r.inputs[0]);
+      if (ops::is_sum_or_mean(*r.op, &red.mean)) {
+        red.axes_mask = ops::axes_to_mask(r.args.has_ints ? &r.args.ints : nullptr, group.shape, r.op->name);
+      } else {  // a dot product (is_dot): the sum of all the products
+        red.axes_mask = (1u << group.shape.rank) - 1;
+        red.b = operand(r.inputs[1]);
+        read_by_reduction(red.b);
+      }
+      read_by_reduction(red.a);
+      p.reductions.push_back(std::move(red));
       node.fused_outputs.push_back(r.output);
     }
     node.fused = static_cast<int32_t>(programs.size());
     programs.push_back(std::move(p));
     kept.push_back(std::move(node));
-    fused += members + sums - dots;
+    fused += members + sums;
     i = last;
   }
   g.nodes = std::move(kept);
@@ -297,11 +293,20 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
       }
     }
   };
-  // Where reduction r reads elements from `lo` on.
-  auto source = [&](const Reduction& r, int64_t lo, T* const* sinks) -> const T* {
-    const int out = steps[r.step].output;
-    return out >= 0 ? out_data[out] + lo : sinks[sink[r.step]];
+  // Where a reduction's operand has its elements from `lo` on; a sink holds those of the range
+  // being summed from its start.
+  auto source = [&](const Operand& op, int64_t lo, T* const* sinks) -> const T* {
+    if (op.kind == Operand::External) return ext[op.index] + lo;
+    const int out = steps[op.index].output;
+    return out >= 0 ? out_data[out] + lo : sinks[sink[op.index]];
   };
+  // The kernel call reduction r's op makes on the range [lo, hi).
+  auto range_total = [&](const Reduction& r, int64_t lo, int64_t hi, T* const* sinks) {
+    if (r.b.index >= 0) return k.dot(source(r.a, lo, sinks), source(r.b, lo, sinks), hi - lo);
+    return k.sum(source(r.a, lo, sinks), hi - lo);
+  };
+  static_assert(ops::kSumChunkElements == kernels::kDotChunkElements,
+                "a fused loop takes its sums and dot products over the same chunks");
 
   const size_t n_red = reductions.size();
   if (n_red == 0) {
@@ -309,19 +314,19 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
   } else {
     std::vector<T> totals(n_red);
     if (n >= threads::parallel_elements()) {
-      // As ops/reductions.cpp's chunked sum: fixed chunks, each summed by one kernel call, the
-      // chunks' sums added in order.
+      // As ops/reductions.cpp's chunked sum and the GEMM's dot path: fixed chunks, each summed by
+      // one kernel call, the chunks' sums added in order.
       const int64_t chunk = ops::kSumChunkElements;
       const int64_t chunks = (n + chunk - 1) / chunk;
       std::vector<double> partial(static_cast<size_t>(chunks) * n_red);
       parallel_ranges(chunks, [&](int64_t c_lo, int64_t c_hi) {
-        T* sinks[kMaxReductions];
+        T* sinks[2 * kMaxReductions];
         for (int q = 0; q < sink_count; ++q) sinks[q] = scratch<T>(1 + q, chunk);
         for (int64_t c = c_lo; c < c_hi; ++c) {
           const int64_t lo = c * chunk, hi = std::min(n, lo + chunk);
           compute(lo, hi, sinks);
           for (size_t r = 0; r < n_red; ++r)
-            partial[static_cast<size_t>(c) * n_red + r] = k.sum(source(reductions[r], lo, sinks), hi - lo);
+            partial[static_cast<size_t>(c) * n_red + r] = range_total(reductions[r], lo, hi, sinks);
         }
       }, 1, 2);
       for (size_t r = 0; r < n_red; ++r) {
@@ -330,11 +335,15 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
         totals[r] = static_cast<T>(total);
       }
     } else {
-      T* sinks[kMaxReductions];
+      // One kernel call over the whole run, as eager below the threshold.
+      T* sinks[2 * kMaxReductions];
       for (int q = 0; q < sink_count; ++q) sinks[q] = scratch<T>(1 + q, n);
       compute(0, n, sinks);
-      for (size_t r = 0; r < n_red; ++r)
-        k.reduce_sum(source(reductions[r], 0, sinks), &totals[r], ops::reduce_plan(shape, reductions[r].axes_mask));
+      for (size_t r = 0; r < n_red; ++r) {
+        const Reduction& red = reductions[r];
+        if (red.b.index >= 0) totals[r] = static_cast<T>(range_total(red, 0, n, sinks));
+        else k.reduce_sum(source(red.a, 0, sinks), &totals[r], ops::reduce_plan(shape, red.axes_mask));
+      }
     }
     for (size_t r = 0; r < n_red; ++r) {
       TensorPtr t = TensorImpl::empty(dtype, reductions[r].shape, "tg.function");

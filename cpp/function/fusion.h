@@ -9,8 +9,8 @@
 // same order: one kernel call over the whole array below the parallel threshold, and above it
 // one call per fixed chunk of ops::kSumChunkElements, combined in order, as ops/reductions.cpp.
 // A float32 dot product of two columns (or rows) of the run's shape, a matmul into one element,
-// joins the run as a multiply step and the sum of it: the GEMM's dot path sums exactly those
-// products in that order (kernels.h, kDotChunkElements).
+// joins the run as a reduction: the fused loop calls the table's dot kernel on the chunks the
+// GEMM's dot path takes (kernels.h, kDotChunkElements), or on the whole run below the threshold.
 #pragma once
 #include <vector>
 
@@ -41,16 +41,19 @@ class FusedProgram {
   // of the input (a constant whose elements are all equal), or null (the input itself).
   std::vector<TensorPtr> uniform;
   std::vector<bool> scalar;  // per external: read as one value broadcast over the shape
-  // The sum or mean of every element of a step, as its reduction node did it.
+  // The sum or mean of every element of a step, as its reduction node did it; or a dot product:
+  // the sum of a[i] * b[i] by the table's dot kernel, which for float32 is the sum of the multiply
+  // kernel's products (kernels/reduce.h), as the GEMM's dot path forms it.
   struct Reduction {
-    int step;
-    bool mean;
-    uint32_t axes_mask;
+    bool mean = false;
+    uint32_t axes_mask = 0;
     Shape shape;
+    Operand a{Operand::Step, -1};
+    Operand b{Operand::Step, -1};  // a dot product's second operand; index -1 for a sum
   };
   std::vector<Reduction> reductions;
   // Per step: the index of its scratch sink when a reduction reads it and it is not materialised,
-  // else -1.
+  // else -1. A reduction reads at most two steps: at most 2 * kMaxReductions sinks.
   std::vector<int> sink;
   int sink_count = 0;
   // The node's outputs: the materialised steps' values, in order, then the reductions'.
