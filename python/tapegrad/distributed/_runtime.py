@@ -11,6 +11,8 @@ import sys
 import traceback
 from typing import Any, Optional
 
+from . import _faults
+
 MISSING_HINT = (
     "tapegrad.distributed needs mpi4py and an MPI library; install both with\n"
     '    pip install "tapegrad[mpi]"      (mpi4py + mpich, which brings mpiexec)'
@@ -57,6 +59,7 @@ def init(num_threads: Optional[int] = None) -> None:
             config.set_num_threads(1)
         _state["previous_excepthook"] = sys.excepthook
         sys.excepthook = _abort_on_uncaught
+        _faults.start(MPI, comm, abort)
 
 
 def comm() -> Any:
@@ -80,6 +83,7 @@ def local_rank() -> int:
 def abort(message: str, code: int = 1) -> None:
     """Prints ``message`` (prefixed with this rank) to stderr and ends every rank of the job."""
     c = comm()
+    _faults.reporting_own_failure()
     sys.stderr.write(f"tapegrad.distributed: rank {c.Get_rank()} of {c.Get_size()}: {message}\n")
     sys.stderr.flush()
     sys.stdout.flush()

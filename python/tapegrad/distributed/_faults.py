@@ -1,0 +1,162 @@
+"""How a job notices that one of its ranks is gone, and names it.
+
+Two mechanisms, one per way of leaving:
+
+- **A rank's process ends badly** (``kill -9``, a signal, ``os._exit(3)``): MPICH's launcher ends
+  the job at once, and its report names the process id, not the rank. Each rank therefore starts
+  a sentinel process (``_sentinel.py``) that outlives it and prints the rank, pid, host and how the
+  process ended (signal or exit status).
+- **A rank's Python exits early** (``sys.exit(2)`` on one rank): its process does not end, it
+  waits in ``MPI_Finalize`` for the others, who wait for it in their next collective. At exit, each
+  rank tells every other how many collectives it has started on each of tapegrad's channels (a
+  message on a communicator of its own). A rank waiting in collective ``n`` of a channel that hears
+  from a departed rank which started fewer than ``n`` knows that collective can never complete and
+  aborts the job naming that rank. A rank that finishes normally while the others still work
+  outside collectives (say, rank 0 writing a checkpoint) is never waited for, so it stops no one.
+
+Every collective of tapegrad is started in the same order on every rank of its channel (MPI's
+rule), so the counts of two ranks refer to the same collectives.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+# The channels of tapegrad's collectives: the world communicator (broadcasts, signature checks)
+# and the reductions' all-to-all and all-gather communicators. Each has its own count.
+WORLD, ALL_TO_ALL, ALL_GATHER = 0, 1, 2
+_CHANNELS = 3
+_LEAVING_TAG = 1
+
+_SENTINEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_sentinel.py")
+
+
+class _Watch:
+    """This rank's view of the job's departures, and its own collective counts."""
+
+    def __init__(self, MPI: Any, world: Any, abort: Callable[[str], None]) -> None:
+        self.MPI = MPI
+        self.comm = world.Dup()  # departures never match a collective's messages
+        self.rank, self.size = world.Get_rank(), world.Get_size()
+        self.abort = abort
+        self.started = [0] * _CHANNELS
+        self.departed: dict = {}  # rank -> its collective counts when it left
+        self.inbox = np.zeros(1 + _CHANNELS, np.int64)
+        self.listening = self.comm.Irecv(self.inbox, source=MPI.ANY_SOURCE, tag=_LEAVING_TAG)
+        self.sentinel: Optional[int] = None  # write end of the pipe to this rank's sentinel
+        self.marker = ""  # the file whose creator is the job's first failure on this host
+
+    def begin(self, channel: int) -> int:
+        self.started[channel] += 1
+        return self.started[channel]
+
+    def wait(self, request: Any, channel: int, number: int, what: str) -> None:
+        while True:
+            self._check(channel, number, what)
+            if self.MPI.Request.Waitany([request, self.listening]) == 0:
+                return
+            self._record()
+
+    def _check(self, channel: int, number: int, what: str) -> None:
+        while self.listening.Test():
+            self._record()
+        for rank, counts in sorted(self.departed.items()):
+            if counts[channel] < number:
+                self.abort(f"rank {rank} of {self.size} left the job (its Python exited before "
+                           f"joining this collective) while this rank waits for it in {what}; "
+                           "aborting the job")
+
+    def _record(self) -> None:
+        self.departed[int(self.inbox[0])] = [int(c) for c in self.inbox[1:]]
+        self.listening = self.comm.Irecv(self.inbox, source=self.MPI.ANY_SOURCE, tag=_LEAVING_TAG)
+
+    def leave(self) -> None:
+        """At exit: stop listening and tell every other rank how far this one got."""
+        if self.MPI.Is_finalized():
+            return
+        self.listening.Cancel()
+        self.listening.Wait()
+        note = np.array([self.rank, *self.started], np.int64)
+        sends = [self.comm.Isend(note, dest=r, tag=_LEAVING_TAG) for r in range(self.size) if r != self.rank]
+        self.MPI.Request.Waitall(sends)
+
+
+_watch: Optional[_Watch] = None
+
+
+def start(MPI: Any, world: Any, abort: Callable[[str], None]) -> None:
+    """Starts this rank's sentinel and listens for departures (a job of several ranks only)."""
+    global _watch
+    _watch = _Watch(MPI, world, abort)
+    # A marker name that every rank of the job on a host agrees on: rank 0's host and pid.
+    host = MPI.Get_processor_name()
+    job = world.bcast(f"{host}-{os.getpid()}", root=0)
+    marker = os.path.join(tempfile.gettempdir(), "tapegrad-fault-" + re.sub(r"[^A-Za-z0-9_.-]", "_", job))
+    _watch.marker = marker
+    _watch.sentinel = _start_sentinel(f"rank {_watch.rank} {_watch.size} {_safe(host)} {marker}\n")
+    atexit.register(_watch.leave)
+
+
+def _safe(word: str) -> str:
+    return re.sub(r"\s", "_", word) or "?"
+
+
+def _start_sentinel(identity: str) -> Optional[int]:
+    """The write end of the pipe to a new sentinel (None where there is no /proc to read)."""
+    if not os.path.isdir(f"/proc/{os.getpid()}"):
+        return None
+    read_end, write_end = os.pipe()  # both close-on-exec: no child of the rank holds them
+    held = [read_end]
+    pmi = os.environ.get("PMI_FD", "")
+    if pmi.isdigit():  # MPICH's PMI socket: the sentinel's copy delays the launcher (_sentinel)
+        try:
+            os.fstat(int(pmi))
+            held.append(int(pmi))
+        except OSError:
+            pass
+    try:
+        subprocess.Popen([sys.executable, "-S", "-E", _SENTINEL, str(read_end), str(os.getpid())],
+                         pass_fds=held, stdin=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        os.close(write_end)
+        return None
+    finally:
+        os.close(read_end)
+    os.write(write_end, identity.encode())
+    return write_end
+
+
+def begin(channel: int) -> int:
+    """The number of the collective about to start on ``channel`` (1, 2, ...), counted."""
+    return _watch.begin(channel) if _watch is not None else 0
+
+
+def wait(request: Any, channel: int, number: int, what: str) -> None:
+    """``request.Wait()``, except that it aborts the job, naming the rank, when a rank that
+    will never join this collective has left."""
+    if _watch is None:
+        request.Wait()
+    else:
+        _watch.wait(request, channel, number, what)
+
+
+def reporting_own_failure() -> None:
+    """Called before this rank prints its own failure and aborts: its sentinel stays silent, and so
+    do the sentinels of the ranks the launcher's clean-up then kills."""
+    if _watch is None or _watch.sentinel is None:
+        return
+    try:
+        os.close(os.open(_watch.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError:
+        pass  # another rank's failure came first
+    try:
+        os.write(_watch.sentinel, b"reported\n")
+    except OSError:
+        pass

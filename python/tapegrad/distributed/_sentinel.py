@@ -1,0 +1,135 @@
+"""The sentinel of one rank: a small process that reports how its rank ended when it ended badly.
+
+Run as ``python -S -E _sentinel.py FD PID`` by ``_faults.start`` (it imports nothing of
+tapegrad). It reads its rank's lines on pipe ``FD`` until end of file, which comes when the rank's
+process ends, however it ends (``kill -9`` included). It then reads the rank's wait status from
+``/proc/PID/stat`` (the kernel keeps a dead process there until its parent collects it) and,
+unless the status is 0 or the rank reported its failure itself, prints
+``tapegrad.distributed: rank R of P (pid N on HOST): killed by signal 9 (SIGKILL)`` or ``...:
+exited with status 3`` on the stderr it shares with its rank.
+
+Why the status is still there to read: the sentinel holds copies of its rank's stdout, stderr and
+MPICH's PMI socket (``PMI_FD``). MPICH's launcher learns of a death when the PMI socket closes,
+and collects statuses only while some rank's output is open; the copies keep both from happening
+until the sentinel has read the status and closes them. Then the launcher ends the job as usual.
+
+The sentinel runs in a session of its own, so the launcher's clean-up (``SIGKILL`` to every rank's
+process group once one has failed) does not end it before it has printed. The clean-up ends the
+healthy ranks with ``SIGKILL`` too; so that those ends are not reported as failures, the first
+rank on a host to end creates the job's marker file (``O_EXCL``: exactly one creator, and it does
+so before its copies of the PMI socket close, so before the clean-up starts), and a sentinel whose
+rank was killed by ``SIGKILL`` while the marker exists stays silent.
+
+Lines the rank sends: ``rank R P HOST MARKER`` once MPI is up (until then there is nothing to
+name), and ``reported`` when the rank has printed its own failure (an uncaught exception or
+``abort``) and created the marker itself.
+"""
+import os
+import signal
+import sys
+import time
+
+PREFIX = "tapegrad.distributed"
+# How long the marker outlives a failure: the clean-up's SIGKILLs land within milliseconds.
+MARKER_SECONDS = 10.0
+# A dead process shows as a zombie microseconds after its files close; the sentinel releases the
+# PMI socket soon after, zombie or not, since the launcher's clean-up waits for that.
+POLL_SECONDS, RELEASE_SECONDS, GIVE_UP_SECONDS = 0.0005, 0.02, 2.0
+
+
+def wait_status(stat_fd, seconds):
+    """The rank's wait status as waitpid gives it, read from its open ``/proc/PID/stat``, or None
+    when it is not there within ``seconds`` (still exiting, or its parent collected it)."""
+    start = time.monotonic()
+    while True:
+        try:
+            fields = os.pread(stat_fd, 4096, 0).decode().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        if fields[0] in ("Z", "X") and len(fields) > 49:
+            return int(fields[49])  # field 52, exit_code, counted from field 3 (the state)
+        if time.monotonic() - start > seconds:
+            return None
+        time.sleep(POLL_SECONDS)
+
+
+def describe(status, pid):
+    if status is None:
+        return f"ended (the launcher collected its status first; it reports pid {pid})"
+    signal_number = status & 0x7F
+    if signal_number:
+        try:
+            name = signal.Signals(signal_number).name
+        except ValueError:
+            name = "unknown signal"
+        return f"killed by signal {signal_number} ({name})"
+    return f"exited with status {status >> 8}"
+
+
+def claim(marker):
+    """True when this call created the marker (this rank is the first on its host to end)."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        return True
+    except FileExistsError:
+        return False
+    except OSError:
+        return True  # no marker possible: report rather than risk silence
+
+
+def read_until_end(fd):
+    """(identity words or None, whether the rank reported its own failure)."""
+    identity, reported, pending = None, False, b""
+    while True:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return identity, reported
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            words = line.decode().split(" ")
+            if words[0] == "rank" and len(words) == 5:
+                identity = words[1:]
+            elif words[0] == "reported":
+                reported = True
+
+
+def main():
+    fd, pid = int(sys.argv[1]), int(sys.argv[2])
+    try:
+        stat_fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+    except OSError:
+        return
+    identity, reported = read_until_end(fd)
+    if identity is None:
+        return  # MPI never came up: no rank to name, and the launcher reports the process
+    rank, size, host, marker = identity
+    status = wait_status(stat_fd, RELEASE_SECONDS)
+    if status == 0 and not reported:
+        return  # a normal end
+    first = reported or claim(marker)  # a rank that reported created the marker itself
+    # The copy of the PMI socket goes first: MPICH's launcher takes its closing for the rank's
+    # failure and ends the job, but only while it has not yet collected the rank's status,
+    # which it does at the next event it sees (this sentinel's output would be one).
+    os.closerange(3, stat_fd)
+    os.closerange(stat_fd + 1, 1 << 16)
+    if status is None:
+        status = wait_status(stat_fd, GIVE_UP_SECONDS)
+    if status == 0 and not reported:
+        if first:
+            os.unlink(marker)  # a normal end after all: nothing to mark
+        return
+    killed_after_first = not first and (status is None or status & 0x7F == signal.SIGKILL)
+    if not reported and not killed_after_first:
+        os.write(2, f"{PREFIX}: rank {rank} of {size} (pid {pid} on {host}): {describe(status, pid)}\n".encode())
+    os.closerange(0, 3)  # the launcher finishes once every copy of the rank's output is closed
+    if first:
+        time.sleep(MARKER_SECONDS)
+        try:
+            os.unlink(marker)
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    main()
