@@ -1,5 +1,6 @@
 """The MPI runtime behind tapegrad.distributed: mpi4py imported on first use, the world
-communicator, thread settings, and the fault handler that ends the whole job when one rank fails.
+communicator, thread settings, and the fault handler that ends the whole job when one rank fails
+(with ``_faults``, which names a rank whose process or Python ends early).
 
 ``import tapegrad`` never imports mpi4py; the first call into ``tg.distributed`` does, and
 without it raises ``ImportError`` with the install command.
@@ -37,7 +38,9 @@ def init(num_threads: Optional[int] = None) -> None:
     thread unless ``num_threads`` is given or ``TAPEGRAD_NUM_THREADS`` is set; a job of one rank
     keeps the usual thread count. An uncaught exception on
     any rank prints the rank and the error and aborts every rank (MPI_Abort), so a failure on one
-    rank never leaves the others waiting in a collective.
+    rank never leaves the others waiting in a collective. Each rank also gets a sentinel process
+    that names it when its process ends badly (a signal, a non-zero exit status), and a rank whose
+    Python exits while others wait for it in a collective is named by them (``_faults``).
     """
     from .. import config
 
