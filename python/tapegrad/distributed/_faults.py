@@ -78,7 +78,9 @@ class _Watch:
         self.listening = self.comm.Irecv(self.inbox, source=self.MPI.ANY_SOURCE, tag=_LEAVING_TAG)
 
     def leave(self) -> None:
-        """At exit: stop listening and tell every other rank how far this one got."""
+        """At exit: stop listening and tell every other rank how far this one got (and the
+        sentinel that this process ends through Python's exit, as MPI expects)."""
+        self.tell_sentinel("leaving\n")
         if self.MPI.Is_finalized():
             return
         self.listening.Cancel()
@@ -88,6 +90,14 @@ class _Watch:
         self.MPI.Request.Waitall(sends)
 
 
+    def tell_sentinel(self, line: str) -> None:
+        if self.sentinel is not None:
+            try:
+                os.write(self.sentinel, line.encode())
+            except OSError:
+                pass
+
+
 _watch: Optional[_Watch] = None
 
 
@@ -95,12 +105,15 @@ def start(MPI: Any, world: Any, abort: Callable[[str], None]) -> None:
     """Starts this rank's sentinel and listens for departures (a job of several ranks only)."""
     global _watch
     _watch = _Watch(MPI, world, abort)
-    # A marker name that every rank of the job on a host agrees on: rank 0's host and pid.
     host = MPI.Get_processor_name()
-    job = world.bcast(f"{host}-{os.getpid()}", root=0)
-    marker = os.path.join(tempfile.gettempdir(), "tapegrad-fault-" + re.sub(r"[^A-Za-z0-9_.-]", "_", job))
+    everyone = world.allgather((host, os.getpid()))  # (host, pid) of every rank
+    # A marker name that every rank of the job on a host agrees on: rank 0's host and pid.
+    job = re.sub(r"[^A-Za-z0-9_.-]", "_", "%s-%d" % everyone[0])
+    marker = os.path.join(tempfile.gettempdir(), "tapegrad-fault-" + job)
     _watch.marker = marker
-    _watch.sentinel = _start_sentinel(f"rank {_watch.rank} {_watch.size} {_safe(host)} {marker}\n")
+    peers = ",".join(str(pid) for r, (h, pid) in enumerate(everyone) if h == host and r != _watch.rank)
+    _watch.sentinel = _start_sentinel(f"rank {_watch.rank} {_watch.size} {_safe(host)} {marker}\n"
+                                      f"peers {peers}\n")
     atexit.register(_watch.leave)
 
 
@@ -156,7 +169,4 @@ def reporting_own_failure() -> None:
         os.close(os.open(_watch.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except OSError:
         pass  # another rank's failure came first
-    try:
-        os.write(_watch.sentinel, b"reported\n")
-    except OSError:
-        pass
+    _watch.tell_sentinel("reported\n")

@@ -20,9 +20,15 @@ rank on a host to end creates the job's marker file (``O_EXCL``: exactly one cre
 so before its copies of the PMI socket close, so before the clean-up starts), and a sentinel whose
 rank was killed by ``SIGKILL`` while the marker exists stays silent.
 
-Lines the rank sends: ``rank R P HOST MARKER`` once MPI is up (until then there is nothing to
-name), and ``reported`` when the rank has printed its own failure (an uncaught exception or
-``abort``) and created the marker itself.
+Should the launcher collect the status before the PMI socket closes (an event of its own in
+between), it would not end the job for a non-zero exit status; a sentinel whose rank ended
+without Python's exit (so without ``MPI_Finalize``) therefore kills the rank's peers on its host
+if they are still alive a few seconds later, and the launcher ends the job for that.
+
+Lines the rank sends: ``rank R P HOST MARKER`` and ``peers PID,PID,...`` (the other ranks on this
+host) once MPI is up (until then there is nothing to name); ``reported`` when the rank has
+printed its own failure (an uncaught exception or ``abort``) and created the marker itself; and
+``leaving`` when its Python exits.
 """
 import os
 import signal
@@ -35,6 +41,8 @@ MARKER_SECONDS = 10.0
 # A dead process shows as a zombie microseconds after its files close; the sentinel releases the
 # PMI socket soon after, zombie or not, since the launcher's clean-up waits for that.
 POLL_SECONDS, RELEASE_SECONDS, GIVE_UP_SECONDS = 0.0005, 0.02, 2.0
+# How long the launcher gets to end the other ranks on this host before the sentinel does.
+CLEAN_UP_SECONDS = 5.0
 
 
 def wait_status(stat_fd, seconds):
@@ -78,20 +86,46 @@ def claim(marker):
 
 
 def read_until_end(fd):
-    """(identity words or None, whether the rank reported its own failure)."""
-    identity, reported, pending = None, False, b""
+    """What the rank said: identity words (or None), notes seen, local peers' pids."""
+    identity, notes, peers, pending = None, set(), [], b""
     while True:
         chunk = os.read(fd, 4096)
         if not chunk:
-            return identity, reported
+            return identity, notes, peers
         pending += chunk
         while b"\n" in pending:
             line, pending = pending.split(b"\n", 1)
             words = line.decode().split(" ")
             if words[0] == "rank" and len(words) == 5:
                 identity = words[1:]
-            elif words[0] == "reported":
-                reported = True
+            elif words[0] == "peers" and len(words) == 2:
+                peers = [int(p) for p in words[1].split(",") if p]
+            else:
+                notes.add(words[0])
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def end_the_job(peers):
+    """MPICH ends a job whose rank ended without MPI_Finalize; should its launcher have missed the
+    end (it collected the status before the PMI socket closed), the peers on this host would wait
+    forever. Kill them then: the launcher reacts to a killed rank in every case."""
+    deadline = time.monotonic() + CLEAN_UP_SECONDS
+    while time.monotonic() < deadline:
+        if not any(alive(p) for p in peers):
+            return
+        time.sleep(0.05)
+    for p in peers:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def main():
@@ -100,7 +134,8 @@ def main():
         stat_fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
     except OSError:
         return
-    identity, reported = read_until_end(fd)
+    identity, notes, peers = read_until_end(fd)
+    reported = "reported" in notes
     if identity is None:
         return  # MPI never came up: no rank to name, and the launcher reports the process
     rank, size, host, marker = identity
@@ -123,6 +158,8 @@ def main():
     if not reported and not killed_after_first:
         os.write(2, f"{PREFIX}: rank {rank} of {size} (pid {pid} on {host}): {describe(status, pid)}\n".encode())
     os.closerange(0, 3)  # the launcher finishes once every copy of the rank's output is closed
+    if first and not reported and "leaving" not in notes:
+        end_the_job(peers)
     if first:
         time.sleep(MARKER_SECONDS)
         try:
