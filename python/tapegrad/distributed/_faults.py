@@ -48,8 +48,11 @@ class _Watch:
         self.abort = abort
         self.started = [0] * _CHANNELS
         self.departed: dict = {}  # rank -> its collective counts when it left
-        self.inbox = np.zeros(1 + _CHANNELS, np.int64)
-        self.listening = self.comm.Irecv(self.inbox, source=MPI.ANY_SOURCE, tag=_LEAVING_TAG)
+        # One receive per peer rather than one from any source: MPI serves a pending receive
+        # from any source by polling every transport, which slows every other operation.
+        self.peers = [r for r in range(self.size) if r != self.rank]
+        self.inboxes = np.zeros((self.size, _CHANNELS), np.int64)
+        self.listening = [self.comm.Irecv(self.inboxes[r], source=r, tag=_LEAVING_TAG) for r in self.peers]
         self.sentinel: Optional[int] = None  # write end of the pipe to this rank's sentinel
         self.marker = ""  # the file whose creator is the job's first failure on this host
 
@@ -60,22 +63,24 @@ class _Watch:
     def wait(self, request: Any, channel: int, number: int, what: str) -> None:
         while True:
             self._check(channel, number, what)
-            if self.MPI.Request.Waitany([request, self.listening]) == 0:
+            index = self.MPI.Request.Waitany([request, *self.listening])
+            if index == 0:
                 return
-            self._record()
+            self._record(index - 1)
 
     def _check(self, channel: int, number: int, what: str) -> None:
-        while self.listening.Test():
-            self._record()
+        for k in self.MPI.Request.Testsome(self.listening) or ():
+            self._record(k)
         for rank, counts in sorted(self.departed.items()):
             if counts[channel] < number:
                 self.abort(f"rank {rank} of {self.size} left the job (its Python exited before "
                            f"joining this collective) while this rank waits for it in {what}; "
                            "aborting the job")
 
-    def _record(self) -> None:
-        self.departed[int(self.inbox[0])] = [int(c) for c in self.inbox[1:]]
-        self.listening = self.comm.Irecv(self.inbox, source=self.MPI.ANY_SOURCE, tag=_LEAVING_TAG)
+    def _record(self, k: int) -> None:
+        """Peer ``self.peers[k]`` has left (its receive completed, and MPI set it to null)."""
+        rank = self.peers[k]
+        self.departed[rank] = [int(c) for c in self.inboxes[rank]]
 
     def leave(self) -> None:
         """At exit: stop listening and tell every other rank how far this one got (and the
@@ -83,12 +88,13 @@ class _Watch:
         self.tell_sentinel("leaving\n")
         if self.MPI.Is_finalized():
             return
-        self.listening.Cancel()
-        self.listening.Wait()
-        note = np.array([self.rank, *self.started], np.int64)
+        for receive in self.listening:
+            if receive != self.MPI.REQUEST_NULL:
+                receive.Cancel()
+        self.MPI.Request.Waitall(self.listening)
+        note = np.array(self.started, np.int64)
         sends = [self.comm.Isend(note, dest=r, tag=_LEAVING_TAG) for r in range(self.size) if r != self.rank]
         self.MPI.Request.Waitall(sends)
-
 
     def tell_sentinel(self, line: str) -> None:
         if self.sentinel is not None:

@@ -40,7 +40,7 @@ PREFIX = "tapegrad.distributed"
 MARKER_SECONDS = 10.0
 # A dead process shows as a zombie microseconds after its files close; the sentinel releases the
 # PMI socket soon after, zombie or not, since the launcher's clean-up waits for that.
-POLL_SECONDS, RELEASE_SECONDS, GIVE_UP_SECONDS = 0.0005, 0.02, 2.0
+SPIN_SECONDS, POLL_SECONDS, RELEASE_SECONDS, GIVE_UP_SECONDS = 0.01, 0.0005, 0.02, 2.0
 # How long the launcher gets to end the other ranks on this host before the sentinel does.
 CLEAN_UP_SECONDS = 5.0
 
@@ -56,9 +56,11 @@ def wait_status(stat_fd, seconds):
             return None
         if fields[0] in ("Z", "X") and len(fields) > 49:
             return int(fields[49])  # field 52, exit_code, counted from field 3 (the state)
-        if time.monotonic() - start > seconds:
+        waited = time.monotonic() - start
+        if waited > seconds:
             return None
-        time.sleep(POLL_SECONDS)
+        if waited > SPIN_SECONDS:  # the launcher collects statuses at its next event: no pause at first
+            time.sleep(POLL_SECONDS)
 
 
 def describe(status, pid):
@@ -139,9 +141,13 @@ def main():
     if identity is None:
         return  # MPI never came up: no rank to name, and the launcher reports the process
     rank, size, host, marker = identity
-    status = wait_status(stat_fd, RELEASE_SECONDS)
-    if status == 0 and not reported:
-        return  # a normal end
+    # A rank whose Python exited (its exit handler said "leaving") has left MPI properly, and its
+    # PMI socket no longer matters: wait for its status. Any other end is a failure the launcher
+    # must learn of soon.
+    leaving = "leaving" in notes
+    status = wait_status(stat_fd, GIVE_UP_SECONDS if leaving else RELEASE_SECONDS)
+    if not reported and (status == 0 or (status is None and leaving)):
+        return  # a normal end (or one whose status the launcher has and reports)
     first = reported or claim(marker)  # a rank that reported created the marker itself
     # The copy of the PMI socket goes first: MPICH's launcher takes its closing for the rank's
     # failure and ends the job, but only while it has not yet collected the rank's status,
@@ -158,7 +164,7 @@ def main():
     if not reported and not killed_after_first:
         os.write(2, f"{PREFIX}: rank {rank} of {size} (pid {pid} on {host}): {describe(status, pid)}\n".encode())
     os.closerange(0, 3)  # the launcher finishes once every copy of the rank's output is closed
-    if first and not reported and "leaving" not in notes:
+    if first and not reported and not leaving:
         end_the_job(peers)
     if first:
         time.sleep(MARKER_SECONDS)
