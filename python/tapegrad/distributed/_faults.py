@@ -19,12 +19,14 @@ rule), so the counts of two ranks refer to the same collectives.
 """
 from __future__ import annotations
 
+import array
 import atexit
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -164,6 +166,32 @@ def wait(request: Any, channel: int, number: int, what: str) -> None:
         request.Wait()
     else:
         _watch.wait(request, channel, number, what)
+
+
+# The longest an abort waits for the launcher to take this rank's last output.
+OUTPUT_SECONDS = 2.0
+
+
+def wait_until_output_is_read() -> None:
+    """Returns once the launcher has read what this rank wrote to its stdout and stderr pipes
+    (or after ``OUTPUT_SECONDS``). MPICH's launcher handles a rank's MPI_Abort before output it
+    reads in the same round, and ``mpiexec`` ends at the abort: output still in a pipe is lost."""
+    try:
+        import fcntl
+        import termios
+    except ImportError:
+        return
+    deadline = time.monotonic() + OUTPUT_SECONDS
+    for fd in (1, 2):
+        while time.monotonic() < deadline:
+            waiting = array.array("i", [0])
+            try:
+                fcntl.ioctl(fd, termios.FIONREAD, waiting)
+            except OSError:
+                break  # not a pipe: nothing waits in it
+            if waiting[0] == 0:
+                break
+            time.sleep(0.001)
 
 
 def reporting_own_failure() -> None:

@@ -90,6 +90,7 @@ def abort(message: str, code: int = 1) -> None:
     sys.stderr.write(f"tapegrad.distributed: rank {c.Get_rank()} of {c.Get_size()}: {message}\n")
     sys.stderr.flush()
     sys.stdout.flush()
+    _faults.wait_until_output_is_read()
     c.Abort(code)
 
 
