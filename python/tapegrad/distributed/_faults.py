@@ -107,6 +107,7 @@ class _Watch:
 
 
 _watch: Optional[_Watch] = None
+_sentinels: list = []
 
 
 def start(MPI: Any, world: Any, abort: Callable[[str], None]) -> None:
@@ -143,8 +144,9 @@ def _start_sentinel(identity: str) -> Optional[int]:
         except OSError:
             pass
     try:
-        subprocess.Popen([sys.executable, "-S", "-E", _SENTINEL, str(read_end), str(os.getpid())],
-                         pass_fds=held, stdin=subprocess.DEVNULL, start_new_session=True)
+        # Kept for the process's life: a dropped Popen of a running child warns when collected.
+        _sentinels.append(subprocess.Popen([sys.executable, "-S", "-E", _SENTINEL, str(read_end), str(os.getpid())],
+                                           pass_fds=held, stdin=subprocess.DEVNULL, start_new_session=True))
     except OSError:
         os.close(write_end)
         return None
