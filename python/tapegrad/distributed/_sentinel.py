@@ -8,10 +8,12 @@ unless the status is 0 or the rank reported its failure itself, prints
 ``tapegrad.distributed: rank R of P (pid N on HOST): killed by signal 9 (SIGKILL)`` or ``...:
 exited with status 3`` on the stderr it shares with its rank.
 
-Why the status is still there to read: the sentinel holds copies of its rank's stdout, stderr and
-MPICH's PMI socket (``PMI_FD``). MPICH's launcher learns of a death when the PMI socket closes,
-and collects statuses only while some rank's output is open; the copies keep both from happening
-until the sentinel has read the status and closes them. Then the launcher ends the job as usual.
+Why the status is still there to read: MPICH's launcher (Hydra's proxy, the rank's parent)
+collects statuses with ``waitpid`` after each event it handles (output from a rank, a socket
+that closes). The sentinel holds copies of its rank's stdout, stderr and PMI socket (``PMI_FD``),
+so the rank's death makes no event of its own. Once it has the status, the sentinel closes its
+copy of the PMI socket, which the launcher takes for the rank's failure (it kills the other
+ranks), then prints, then closes its copies of the output.
 
 The sentinel runs in a session of its own, so the launcher's clean-up (``SIGKILL`` to every rank's
 process group once one has failed) does not end it before it has printed. The clean-up ends the
