@@ -238,13 +238,20 @@ def fault(out):
     """One rank fails while the others wait in a collective."""
     how = os.environ["FAULT"]
     x = tg.ones((2,))
+    D.allreduce(x)  # every rank is up and has joined a collective
     if D.rank() == 1:
+        import signal
+
         if how == "raise":
             tg.matmul(tg.ones((2, 3)), tg.ones((2, 3)))  # bad input on this rank only
-        elif how == "kill":
-            import signal
-
-            os.kill(os.getpid(), signal.SIGKILL)
+        elif how in ("SIGKILL", "SIGTERM", "SIGSEGV"):
+            os.kill(os.getpid(), getattr(signal, how))
+        elif how == "os._exit":
+            os._exit(3)
+        elif how == "sys.exit":
+            sys.exit(2)
+        elif how == "SystemExit":
+            raise SystemExit(2)
         elif how == "mismatch":
             tg.random.set_seed(0)
             model = tg.Sequential([tg.Dense(4), tg.Dense(3)])  # rank 0 has Dense(5)
@@ -258,6 +265,17 @@ def fault(out):
     for _ in range(1000):
         D.allreduce(x)
     return {}
+
+
+def finish_early(out):
+    """Rank 1 ends normally while rank 0 still works outside collectives (say, writing a
+    checkpoint): no rank may take that for a failure."""
+    D.allreduce(tg.ones((2,)))
+    if D.rank() == 0:
+        import time
+
+        time.sleep(float(os.environ.get("WORK_SECONDS", "3")))
+    return {"rank": np.array(D.rank())}
 
 
 def main():

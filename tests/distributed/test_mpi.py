@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -150,25 +151,82 @@ def test_demo_command_line_matches_one_process(tmp_path):
     assert final and final == [line for line in single.stdout.splitlines() if line.strip().startswith("final:")]
 
 
-def _fault(tmp_path, how):
+def _fault(tmp_path, how, scenario="fault", args=None):
     out = tmp_path / how
     out.mkdir()
+    start = time.monotonic()
     try:
-        return launch(2, [WORKER, "fault", str(out)], env={"FAULT": how}, timeout=FAULT_TIMEOUT)
+        done = launch(2, args or [WORKER, scenario, str(out)], env={"FAULT": how}, timeout=FAULT_TIMEOUT)
     except subprocess.TimeoutExpired:
         pytest.fail(f"the job hung for {FAULT_TIMEOUT} s after rank 1 failed ({how})")
+    assert time.monotonic() - start < FAULT_TIMEOUT
+    return done
 
 
 def test_a_rank_raising_ends_the_job(tmp_path):
     done = _fault(tmp_path, "raise")
     assert done.returncode != 0
-    assert "rank 1 of 2" in done.stderr and "ValueError: matmul:" in done.stderr, done.stderr
+    assert "rank 1 of 2: uncaught ValueError: matmul:" in done.stderr, done.stderr
+    assert "(pid" not in done.stderr, done.stderr  # the rank's own report, no sentinel's
 
 
-def test_a_killed_rank_ends_the_job(tmp_path):
-    done = _fault(tmp_path, "kill")
+# How rank 1's process ends -> what its sentinel prints. MPICH's launcher names a pid, and not
+# always rank 1's: its report may show a rank its clean-up killed, with rank 1's signal.
+ENDS = {"SIGKILL": "killed by signal 9 (SIGKILL)", "SIGTERM": "killed by signal 15 (SIGTERM)",
+        "SIGSEGV": "killed by signal 11 (SIGSEGV)", "os._exit": "exited with status 3"}
+
+
+@pytest.mark.parametrize("how", sorted(ENDS))
+def test_a_rank_whose_process_ends_is_named(tmp_path, how):
+    done = _fault(tmp_path, how)
     assert done.returncode != 0
-    assert "signal 9" in (done.stdout + done.stderr), done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    named = re.findall(r"tapegrad\.distributed: rank (\d+) of 2 \(pid (\d+) on \S+\): (.*)", output)
+    # Rank 1 alone is reported: the launcher's clean-up then kills rank 0, which is no failure.
+    assert [(rank, end) for rank, _, end in named] == [("1", ENDS[how])], output
+
+
+@pytest.mark.parametrize("how", ["sys.exit", "SystemExit"])
+def test_a_rank_whose_python_exits_early_is_named(tmp_path, how):
+    # Rank 1 exits with status 2 while rank 0 waits for it in an all-reduce: its process waits in
+    # MPI_Finalize and never ends, so the launcher sees nothing; rank 0 learns it left.
+    done = _fault(tmp_path, how)
+    assert done.returncode != 0
+    assert re.search(r"rank 0 of 2: rank 1 of 2 left the job \(its Python exited before joining "
+                     r"this collective\) while this rank waits for it in allreduce", done.stderr), done.stderr
+
+
+def test_a_rank_that_finishes_early_stops_no_one(tmp_path):
+    # Rank 1 ends normally while rank 0 works on outside collectives for a while.
+    done = _fault(tmp_path, "none", scenario="finish_early")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "tapegrad.distributed" not in done.stderr, done.stderr
+    assert sorted(os.listdir(tmp_path / "none")) == ["finish_early.rank0.npz", "finish_early.rank1.npz"]
+
+
+# Rank 1 of `python -m tapegrad demo --distributed` exits with status 2 at its third step.
+EXIT_AT_THIRD_STEP = """
+import sys
+import tapegrad as tg
+from tapegrad import __main__ as command
+calls = []
+allreduce_gradients = tg.distributed.allreduce_gradients
+def exiting(pairs):
+    calls.append(1)
+    if tg.distributed.rank() == 1 and len(calls) == 3:
+        sys.exit(2)
+    return allreduce_gradients(pairs)
+tg.distributed.allreduce_gradients = exiting
+sys.exit(command.main(sys.argv[1:]))
+"""
+
+
+def test_command_line_when_a_rank_exits_early(tmp_path):
+    done = _fault(tmp_path, "demo", args=["-c", EXIT_AT_THIRD_STEP, "demo", "--distributed", "--steps", "20",
+                                          "--out", str(tmp_path / "demo")])
+    assert done.returncode != 0
+    assert re.search(r"rank 0 of 2: rank 1 of 2 left the job .* while this rank waits for it in "
+                     r"an all-reduce", done.stderr), done.stderr
 
 
 def test_a_mismatch_between_ranks_is_named(tmp_path):

@@ -22,6 +22,7 @@ from typing import Any, Iterable, List, Optional, Tuple
 import numpy as np
 
 from .. import _core
+from . import _faults
 from ._buckets import DEFAULT_BUCKET_BYTES
 from ._reduce import allreduce_buffer, check_same_everywhere
 from ._runtime import MISSING_HINT, abort, comm as _comm, init, local_rank, reduction_comms as _reduction_comms
@@ -97,7 +98,8 @@ def broadcast_variables(variables: Iterable[Any], root: int = 0) -> None:
         return
     for v in variables:
         buffer = np.array(v.numpy(), copy=True, order="C")
-        c.Bcast(buffer, root=root)
+        number = _faults.begin(_faults.WORLD)
+        _faults.wait(c.Ibcast(buffer, root=root), _faults.WORLD, number, "broadcast_variables")
         if c.Get_rank() != root:
             v.assign(buffer)
 

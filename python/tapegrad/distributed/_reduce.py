@@ -11,9 +11,13 @@ receives 2(p-1)/p of the buffer, as a ring all-reduce does.
 """
 from __future__ import annotations
 
+import hashlib
+import pickle
 from typing import Any, Optional
 
 import numpy as np
+
+from . import _faults
 
 
 class Reduction:
@@ -30,7 +34,7 @@ class Reduction:
     """
 
     __slots__ = ("_comms", "_n", "_average", "_send", "_received", "_sum", "_mine", "_gathered",
-                 "_request", "_phase", "buffer")
+                 "_request", "_number", "_phase", "buffer")
 
     def __init__(self, comms: tuple, n: int, dtype: Any, average: bool) -> None:
         p = comms[0].Get_size()
@@ -44,12 +48,14 @@ class Reduction:
         self._mine = np.empty(chunk, dtype=dtype)
         self._gathered = np.empty(p * chunk, dtype=dtype)
         self._request = None
+        self._number = 0  # the collective's number on its channel, for _faults.wait
         self._phase = 0
         self.buffer = self._send[:n]
 
     def start(self) -> None:
         if self._phase in (1, 2):
             raise RuntimeError("Reduction.start: the previous reduction of this buffer is still running")
+        self._number = _faults.begin(_faults.ALL_TO_ALL)
         self._request = self._comms[0].Ialltoall(self._send, self._received)
         self._phase = 1
 
@@ -61,10 +67,10 @@ class Reduction:
 
     def wait(self) -> np.ndarray:
         if self._phase == 1:
-            self._request.Wait()
+            _faults.wait(self._request, _faults.ALL_TO_ALL, self._number, "an all-reduce")
             self._start_gather()
         if self._phase == 2:
-            self._request.Wait()
+            _faults.wait(self._request, _faults.ALL_GATHER, self._number, "an all-reduce")
             self._request = None
             self._phase = 3
         return self._gathered[: self._n]
@@ -72,6 +78,7 @@ class Reduction:
     def _start_gather(self) -> None:
         rank_ordered_sum(self._received, self._average, out=self._sum)
         np.copyto(self._mine, self._sum, casting="same_kind")
+        self._number = _faults.begin(_faults.ALL_GATHER)
         self._request = self._comms[1].Iallgather(self._mine, self._gathered)
         self._phase = 2
 
@@ -102,7 +109,16 @@ def check_same_everywhere(comm: Any, what: str, signature: list) -> None:
     entry per tensor: name, shape, dtype), naming the first rank and entry that differ."""
     if comm.Get_size() == 1:
         return
-    everyone = comm.allgather(signature)
+    # One small collective in the common case: the ranks compare digests of their signatures,
+    # and exchange the signatures themselves only when the digests differ (on every rank alike).
+    mine = pickle.dumps(signature, protocol=4)
+    digests = np.empty((comm.Get_size(), 16), np.uint8)
+    number = _faults.begin(_faults.WORLD)
+    _faults.wait(comm.Iallgather(np.frombuffer(hashlib.blake2b(mine, digest_size=16).digest(), np.uint8),
+                                 digests), _faults.WORLD, number, what)
+    if (digests == digests[0]).all():
+        return
+    everyone = allgather_objects(comm, signature, what)
     reference = everyone[0]
     for rank, theirs in enumerate(everyone):
         if theirs == reference:
@@ -115,6 +131,19 @@ def check_same_everywhere(comm: Any, what: str, signature: list) -> None:
                 raise ValueError(f"{what}: tensor {k} differs between ranks: rank {rank} has "
                                  f"{_describe(mine)} but rank 0 has {_describe(root)}")
     return
+
+
+def allgather_objects(comm: Any, value: Any, what: str) -> list:
+    """Every rank's ``value``, in rank order (``comm.allgather``, through ``_faults.wait``)."""
+    mine = np.frombuffer(pickle.dumps(value), np.uint8)
+    lengths = np.zeros(comm.Get_size(), np.int64)
+    number = _faults.begin(_faults.WORLD)
+    _faults.wait(comm.Iallgather(np.array([mine.size], np.int64), lengths), _faults.WORLD, number, what)
+    everything = np.empty(int(lengths.sum()), np.uint8)
+    number = _faults.begin(_faults.WORLD)
+    _faults.wait(comm.Iallgatherv(mine, (everything, lengths)), _faults.WORLD, number, what)
+    ends = np.cumsum(lengths)
+    return [pickle.loads(everything[end - n:end].tobytes()) for n, end in zip(lengths, ends)]
 
 
 def _describe(entry) -> str:

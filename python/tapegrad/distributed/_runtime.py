@@ -1,5 +1,6 @@
 """The MPI runtime behind tapegrad.distributed: mpi4py imported on first use, the world
-communicator, thread settings, and the fault handler that ends the whole job when one rank fails.
+communicator, thread settings, and the fault handler that ends the whole job when one rank fails
+(with ``_faults``, which names a rank whose process or Python ends early).
 
 ``import tapegrad`` never imports mpi4py; the first call into ``tg.distributed`` does, and
 without it raises ``ImportError`` with the install command.
@@ -10,6 +11,8 @@ import os
 import sys
 import traceback
 from typing import Any, Optional
+
+from . import _faults
 
 MISSING_HINT = (
     "tapegrad.distributed needs mpi4py and an MPI library; install both with\n"
@@ -35,7 +38,9 @@ def init(num_threads: Optional[int] = None) -> None:
     thread unless ``num_threads`` is given or ``TAPEGRAD_NUM_THREADS`` is set; a job of one rank
     keeps the usual thread count. An uncaught exception on
     any rank prints the rank and the error and aborts every rank (MPI_Abort), so a failure on one
-    rank never leaves the others waiting in a collective.
+    rank never leaves the others waiting in a collective. Each rank also gets a sentinel process
+    that names it when its process ends badly (a signal, a non-zero exit status), and a rank whose
+    Python exits while others wait for it in a collective is named by them (``_faults``).
     """
     from .. import config
 
@@ -57,6 +62,7 @@ def init(num_threads: Optional[int] = None) -> None:
             config.set_num_threads(1)
         _state["previous_excepthook"] = sys.excepthook
         sys.excepthook = _abort_on_uncaught
+        _faults.start(MPI, comm, abort)
 
 
 def comm() -> Any:
@@ -80,9 +86,11 @@ def local_rank() -> int:
 def abort(message: str, code: int = 1) -> None:
     """Prints ``message`` (prefixed with this rank) to stderr and ends every rank of the job."""
     c = comm()
+    _faults.reporting_own_failure()
     sys.stderr.write(f"tapegrad.distributed: rank {c.Get_rank()} of {c.Get_size()}: {message}\n")
     sys.stderr.flush()
     sys.stdout.flush()
+    _faults.wait_until_output_is_read()
     c.Abort(code)
 
 
