@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -154,12 +153,10 @@ def test_demo_command_line_matches_one_process(tmp_path):
 def _fault(tmp_path, how, scenario="fault", args=None):
     out = tmp_path / how
     out.mkdir()
-    start = time.monotonic()
     try:
         done = launch(2, args or [WORKER, scenario, str(out)], env={"FAULT": how}, timeout=FAULT_TIMEOUT)
     except subprocess.TimeoutExpired:
         pytest.fail(f"the job hung for {FAULT_TIMEOUT} s after rank 1 failed ({how})")
-    assert time.monotonic() - start < FAULT_TIMEOUT
     return done
 
 
