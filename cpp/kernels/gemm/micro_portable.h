@@ -36,6 +36,28 @@ struct PortableMicro {
         crow[j] = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * crow[j];
     }
   }
+
+  // The same tile with A read in place (rows, a_step, as in run<false>) and B either a packed
+  // micro-panel (kPackedB) or read in place: B(p, 0:NR) = b[p * b_step + 0:NR], which must hold
+  // NR values for every p < kc. Rows past mr are never read. Each C element gets run's sums.
+  template <bool kPackedB>
+  static void run_in_place(int64_t kc, const T* const* rows, int64_t a_step, const T* b,
+                           int64_t b_step, T* c, int64_t ldc, T alpha, T beta, int mr, int nr) {
+    if (kPackedB) b_step = NR;
+    T acc[MR][NR] = {};
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* bp = b + p * b_step;
+      for (int i = 0; i < mr; ++i) {
+        const T ai = rows[i][p * a_step];
+        for (int j = 0; j < NR; ++j) acc[i][j] += ai * bp[j];
+      }
+    }
+    for (int i = 0; i < mr; ++i) {
+      T* crow = c + i * ldc;
+      for (int j = 0; j < nr; ++j)
+        crow[j] = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * crow[j];
+    }
+  }
 };
 
 }  // namespace

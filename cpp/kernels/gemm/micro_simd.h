@@ -53,6 +53,25 @@ struct SimdMicro {
     }
   }
 
+  // The same tile with A read in place (rows, a_step, as in run<false>) and B either a packed
+  // micro-panel (kPackedB) or read in place: B(p, 0:NR) = b[p * b_step + 0:NR], which must hold
+  // NR values for every p < kc. A tile of at most 4 or 8 rows runs a 4- or 8-row loop (rows
+  // past mr are never read); each C element is the chain of FMAs of run, so the same bits.
+  template <bool kPackedB>
+  static void run_in_place(int64_t kc, const T* const* rows, int64_t a_step, const T* b,
+                           int64_t b_step, T* c, int64_t ldc, T alpha, T beta, int mr, int nr) {
+    if constexpr (MR > 8) {
+      if (mr <= 4)
+        return run_rows<false, 4, false, kPackedB>(kc, nullptr, rows, a_step, b, c, ldc, alpha,
+                                                   beta, mr, nr, false, nullptr, b_step);
+      if (mr <= 8)
+        return run_rows<false, 8, false, kPackedB>(kc, nullptr, rows, a_step, b, c, ldc, alpha,
+                                                   beta, mr, nr, false, nullptr, b_step);
+    }
+    run_rows<false, MR, false, kPackedB>(kc, nullptr, rows, a_step, b, c, ldc, alpha, beta, mr,
+                                         nr, false, nullptr, b_step);
+  }
+
  private:
   template <bool kAhead>
   static void run_tile(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta,
@@ -70,10 +89,12 @@ struct SimdMicro {
   }
 
   // The tile's first ROWS rows (mr <= ROWS <= MR); a packed panel still holds MR values per k step.
-  template <bool kPackedA, int ROWS, bool kAhead>
+  // kPackedB: b is a packed micro-panel (NR values per k step, 64-byte aligned); otherwise B's
+  // row p starts at b + p * b_step.
+  template <bool kPackedA, int ROWS, bool kAhead, bool kPackedB = true>
   static void run_rows(int64_t kc, const T* a, const T* const* rows, int64_t a_step, const T* b,
                        T* c, int64_t ldc, T alpha, T beta, int mr, int nr, bool stream_c,
-                       const T* ahead) {
+                       const T* ahead, int64_t b_step = NR) {
     const bool streaming = stream_c && beta == T(0) && mr == ROWS && nr == NR;
     // The C tile's rows are far apart: start fetching them now so the stores at the end do not
     // wait on misses; both ends of each row, which is 64 (ymm) or 128 (zmm) bytes, one or two
@@ -89,12 +110,15 @@ struct SimdMicro {
     for (int64_t p = 0; p < kc; ++p) {
       // B's row 16 k steps ahead, both lines of a zmm row: when the packed panel is past L2
       // the hardware prefetcher's stream restarts at every 4 KiB page.
-      _mm_prefetch(reinterpret_cast<const char*>(b + (p + 16) * NR), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(b + (p + 16) * NR + NR - 1), _MM_HINT_T0);
+      if constexpr (kPackedB) {
+        _mm_prefetch(reinterpret_cast<const char*>(b + (p + 16) * NR), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(b + (p + 16) * NR + NR - 1), _MM_HINT_T0);
+      }
       if constexpr (kAhead)
         _mm_prefetch(reinterpret_cast<const char*>(ahead + p * (16 / sizeof(T))), _MM_HINT_T1);
-      const V b0 = X::load_aligned(b + p * NR);  // packed B panels are 64-byte aligned
-      const V b1 = X::load_aligned(b + p * NR + X::W);
+      // Packed B panels are 64-byte aligned; B in place may not be.
+      const V b0 = kPackedB ? X::load_aligned(b + p * NR) : X::load(b + p * b_step);
+      const V b1 = kPackedB ? X::load_aligned(b + p * NR + X::W) : X::load(b + p * b_step + X::W);
 #pragma GCC unroll 16
       for (int i = 0; i < ROWS; ++i) {
         const V ai = X::bcast(kPackedA ? a + p * MR + i : rows[i] + p * a_step);
