@@ -125,8 +125,12 @@ def test_matmul_dynamic_schedule_same_bits_for_any_thread_count(case, m, k, n, d
 
 # The small path's shapes, each beside a product with the same first rows and more of them
 # (past the small path's 256): the blocked path's.
+# C at most one vector wide (n <= 16) takes narrow tiles of up to 24 rows where the few-columns
+# kernel does not (A transposed, k < 64, or n = 16).
 SMALL_SHAPES = [(32, 64, 128), (32, 128, 128), (128, 32, 128), (29, 40, 96), (37, 100, 50),
-                (7, 200, 40), (4, 300, 36), (256, 32, 64), (17, 384, 130)]
+                (7, 200, 40), (4, 300, 36), (256, 32, 64), (17, 384, 130),
+                (128, 32, 10), (256, 32, 10), (200, 40, 16), (60, 100, 16), (100, 50, 7),
+                (30, 300, 12), (9, 400, 16)]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -10,6 +10,8 @@ template <typename T, int MR_>
 struct PortableMicro {
   static constexpr int MR = MR_;
   static constexpr int NR = 64 / static_cast<int>(sizeof(T));
+  // A "vector" of the narrow tile (run_narrow): the whole row; its rows: MR.
+  static constexpr int W = NR, NARROW_ROWS = MR;
 
   // C[0:mr, 0:nr] = alpha * sum_p A[p][i] B[p][j] + beta * C (beta == 0: C not read).
   // kPackedA: a is a packed MR x kc panel. Otherwise rows[i] points at A(i, 0) in the matrix
@@ -57,6 +59,12 @@ struct PortableMicro {
       for (int j = 0; j < nr; ++j)
         crow[j] = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * crow[j];
     }
+  }
+
+  // The packed-B tile of run_in_place for a C at most W columns wide: here the same tile.
+  static void run_narrow(int64_t kc, const T* const* rows, int64_t a_step, const T* b, T* c,
+                         int64_t ldc, T alpha, T beta, int mr, int nr) {
+    run_in_place<true>(kc, rows, a_step, b, NR, c, ldc, alpha, beta, mr, nr);
   }
 };
 

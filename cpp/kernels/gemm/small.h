@@ -35,11 +35,28 @@ struct SmallJob {
   int64_t ldc, n;
 };
 
+// A C at most one vector wide (B packed, as it then always is): tiles of the micro-kernel's
+// narrow kind, one vector per row, twice as many rows.
+template <typename T>
+void small_narrow(const SmallJob<T>& j) {
+  using Tile = Micro<T>;
+  constexpr int ROWS = Tile::NARROW_ROWS;
+  const int64_t si = j.ta ? 1 : j.lda, sp = j.ta ? j.lda : 1;  // strides of A(i, p)
+  for (int64_t ir = 0; ir < j.m; ir += ROWS) {
+    const int mr = static_cast<int>(min64(ROWS, j.m - ir));
+    const T* rows[ROWS];
+    for (int i = 0; i < ROWS; ++i) rows[i] = j.a + (ir + (i < mr ? i : mr - 1)) * si;
+    Tile::run_narrow(j.k, rows, sp, j.b, j.c + ir * j.ldc, j.ldc, j.alpha, j.beta, mr,
+                     static_cast<int>(j.n));
+  }
+}
+
 // Column panel `panel` of C (NR columns), every row tile of it.
 template <typename T>
 void small_panel(const SmallJob<T>& j, int64_t panel) {
   using Tile = Micro<T>;
   constexpr int MR = Tile::MR, NR = Tile::NR;
+  if (j.n <= Tile::W && j.packed_b) return small_narrow(j);
   const int64_t jr = panel * NR;
   const int nr = static_cast<int>(min64(NR, j.n - jr));
   const int64_t si = j.ta ? 1 : j.lda, sp = j.ta ? j.lda : 1;  // strides of A(i, p)
