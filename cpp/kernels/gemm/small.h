@@ -87,7 +87,7 @@ void small_chunk(void* ctx, int chunk, int chunks) {
 // touched nothing, otherwise. B is read in place when it is row-major and its rows are whole
 // micro-panels wide; else it is packed once, as the blocked path packs it. Each C element is
 // the blocked path's chain of FMAs over its single K block (kc = k), so the bits are the blocked
-// path's on every thread count; the column panels are shared among `threads` threads.
+// path's on every thread count; chunks of column panels are shared among `threads` threads.
 template <typename T>
 bool gemm_small(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                 int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, int threads) {
@@ -106,8 +106,9 @@ bool gemm_small(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, cons
     job.b = packed;
     job.packed_b = true;
   }
-  const int64_t panels = (n + NR - 1) / NR;
-  const int chunks = static_cast<int>(panels < threads ? panels : threads);
+  // Chunks of whole panels, a few per thread: a thread the OS does not run leaves its part to
+  // the others (thread_pool.h).
+  const int chunks = threads > 1 ? threads::chunk_count(threads, (n + NR - 1) / NR) : 1;
   if (chunks > 1)
     threads::parallel_chunks(&small_chunk<T>, &job, chunks, threads);
   else
