@@ -88,8 +88,10 @@ void small_chunk(void* ctx, int chunk, int chunks) {
 // micro-panels wide; else it is packed once, as the blocked path packs it. Each C element is
 // the blocked path's chain of FMAs over its single K block (kc = k), so the bits are the blocked
 // path's on every thread count; chunks of column panels are shared among `threads` threads.
+// Not inlined into gemm(): the skinny shapes' calls, some of a microsecond, keep gemm()'s lean
+// prologue.
 template <typename T>
-bool gemm_small(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+__attribute__((noinline)) bool gemm_small(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                 int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, int threads) {
   constexpr int NR = Tiles<T>::NR;
   constexpr int64_t bytes = static_cast<int64_t>(sizeof(T));
