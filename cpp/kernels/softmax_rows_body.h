@@ -78,10 +78,19 @@ typename O::T shifted_exp_sum(const typename O::T* x, int64_t n, typename O::T s
   }
   T lane[kLanes];
   for (int k = 0; k < kRegs; ++k) O::store(lane + k * O::W, acc[k]);
-  for (int l = 0; j < n; ++j, ++l) {
-    const T v = vm::exp<ScalarVec<T>>(x[j] - shift);
-    if (e) e[j] = v;
-    lane[l] += v;
+  if (j < n) {
+    // The last n - j < kLanes elements in vectors too (a short row is all tail): padded with
+    // `shift`, whose exponential is never used; each lane of vm::exp has the bits of the scalar
+    // one, so each element and each lane's sum are a scalar loop's.
+    const int tail = static_cast<int>(n - j);
+    alignas(64) T v[kLanes];
+    for (int l = 0; l < kLanes; ++l) v[l] = l < tail ? x[j + l] : shift;
+    for (int k = 0; k < kRegs && k * O::W < tail; ++k)
+      O::store(v + k * O::W, vm::exp<O>(O::sub(O::load(v + k * O::W), s)));
+    for (int l = 0; l < tail; ++l) {
+      if (e) e[j + l] = v[l];
+      lane[l] += v[l];
+    }
   }
   return tree_of(lane);
 }

@@ -53,7 +53,12 @@ KERNEL_PATH_SHAPES = [
     # On two threads, C one micro-tile wide with 512+ rows per thread: fixed halves of rows, each
     # reading its own part of A in place (with A transposed, a column offset).
     ("fixed_halves", 1100, 40, 6),
-]
+] + [(f"small_{m}x{k}x{n}", m, k, n) for m, k, n in (
+    # The small path (kernels/gemm/small.h): one K block, operands of 128 KiB or less, C up to 256
+    # rows; B in place when its rows are whole micro-tiles wide (n = 128 is on every ISA), else
+    # packed once.
+    (32, 64, 128), (32, 128, 128), (128, 32, 128), (64, 32, 128),
+    (29, 40, 96), (37, 100, 50), (7, 200, 40), (256, 32, 64))]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -116,6 +121,38 @@ def test_matmul_dynamic_schedule_same_bits_for_any_thread_count(case, m, k, n, d
     finally:
         tg.config.set_num_threads(saved)
     _check_matmul_against_float64(case, m, k, n, True, False, dtype, rng)
+
+
+# The small path's shapes, each beside a product with the same first rows and more of them
+# (past the small path's 256): the blocked path's.
+# C at most one vector wide (n <= 16) takes narrow tiles of up to 24 rows where the few-columns
+# kernel does not (A transposed, k < 64, or n = 16).
+SMALL_SHAPES = [(32, 64, 128), (32, 128, 128), (128, 32, 128), (29, 40, 96), (37, 100, 50),
+                (7, 200, 40), (4, 300, 36), (256, 32, 64), (17, 384, 130),
+                (128, 32, 10), (256, 32, 10), (200, 40, 16), (60, 100, 16), (100, 50, 7),
+                (30, 300, 12), (9, 400, 16)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("tb", [False, True], ids=["b", "bT"])
+@pytest.mark.parametrize("ta", [False, True], ids=["a", "aT"])
+@pytest.mark.parametrize("m,k,n", SMALL_SHAPES, ids=[f"{m}x{k}x{n}" for m, k, n in SMALL_SHAPES])
+def test_small_path_gives_the_blocked_paths_bits(m, k, n, ta, tb, dtype, rng):
+    """A small product (A and, where its rows allow, B read in place, kernels/gemm/small.h) and
+    the first m rows of a 300-row product (packed, blocked) compute each C element with the same
+    chain of multiply-adds: the same bits, on one thread and on two."""
+    a = rng.standard_normal((k, 300) if ta else (300, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    small_a = np.ascontiguousarray(a[:, :m] if ta else a[:m])
+    saved = tg.config.num_threads()
+    try:
+        for threads in (1, 2):
+            tg.config.set_num_threads(threads)
+            want = tg.matmul(a, b, transpose_a=ta, transpose_b=tb).numpy()[:m]
+            got = tg.matmul(small_a, b, transpose_a=ta, transpose_b=tb).numpy()
+            assert got.tobytes() == want.tobytes(), f"{threads} threads"
+    finally:
+        tg.config.set_num_threads(saved)
 
 
 def _check_matmul_against_float64(case, m, k, n, ta, tb, dtype, rng):

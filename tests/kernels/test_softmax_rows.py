@@ -13,24 +13,25 @@ DENSE = tg.nn.softmax_cross_entropy_with_logits
 SIGMOID = tg.nn.sigmoid_cross_entropy_with_logits
 
 
-def _inputs(dtype):
+def _inputs(dtype, classes):
     rng = np.random.default_rng(11)
-    # 257 classes: sixteen whole lane groups and a tail; 300 rows pass the parallel threshold
-    logits = rng.standard_normal((300, 257)) * 3
+    # 257 classes: sixteen whole lane groups and a tail; 10 and 5: rows shorter than the 16 lanes,
+    # all tail; 300 rows pass the parallel threshold (with 257 classes)
+    logits = rng.standard_normal((300, classes)) * 3
     logits[1] *= 60  # lanes below exp's normal range: the general exponential
     logits[2, ::7] = -np.inf
     logits[3] = 0.0
     logits[3, ::2] = -0.0
     logits[4, :] = -1e30
-    labels = rng.integers(0, 257, size=300)
-    probs = rng.random((300, 257))
+    labels = rng.integers(0, classes, size=300)
+    probs = rng.random((300, classes))
     probs /= probs.sum(axis=1, keepdims=True)
     return (tg.constant(logits.astype(dtype)), tg.constant(labels),
             tg.constant(probs.astype(dtype)), tg.constant((rng.standard_normal((7, 300, 3)) * 4).astype(dtype)))
 
 
-def _everything(dtype):
-    logits, labels, probs, strided = _inputs(dtype)
+def _everything(dtype, classes):
+    logits, labels, probs, strided = _inputs(dtype, classes)
     with tg.GradientTape(persistent=True) as tape:
         tape.watch(logits)
         tape.watch(probs)
@@ -44,18 +45,19 @@ def _everything(dtype):
     return [o.numpy().tobytes() for o in outs] + [g.numpy().tobytes() for gs in grads for g in gs]
 
 
+@pytest.mark.parametrize("classes", [257, 10, 5])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_every_instruction_set_and_thread_count_gives_the_same_bits(dtype):
+def test_every_instruction_set_and_thread_count_gives_the_same_bits(dtype, classes):
     saved_isa, saved_threads = _core.isa(), tg.config.num_threads()
     try:
         tg.config.set_num_threads(1)
         _core.select_isa("scalar")
-        want = _everything(dtype)
+        want = _everything(dtype, classes)
         for isa in _core.available_isas():
             _core.select_isa(isa)
             for n in (1, 2, 3):
                 tg.config.set_num_threads(n)
-                got = _everything(dtype)
+                got = _everything(dtype, classes)
                 for k, (g, w) in enumerate(zip(got, want)):
                     assert g == w, f"{isa}, {n} threads: result {k} differs from the scalar reference"
     finally:

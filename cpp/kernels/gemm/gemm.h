@@ -1,12 +1,14 @@
 // The GEMM of one instruction set's table and the choice of its path: a skinny shape's own path
-// (skinny.h), else the blocked, packed path (blocked.h), else plain loops. The choice depends on
-// the shape alone, never on the thread count.
+// (skinny.h), else for a large enough product the small path (small.h) or the blocked, packed
+// path (blocked.h), which give the same bits, else plain loops. The choice depends on the shape
+// alone, never on the thread count.
 #pragma once
 #include <cstdint>
 
 #include "kernels/gemm/blocked.h"
 #include "kernels/gemm/partition.h"
 #include "kernels/gemm/skinny.h"
+#include "kernels/gemm/small.h"
 #include "kernels/kernels.h"
 
 namespace tapegrad::kernels::TG_ISA {
@@ -25,7 +27,8 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a
   const double madds = static_cast<double>(m) * n * k;
   const int threads = gemm_threads(madds, parallel_thresholds().gemm_madds);
   if (k > 0 && madds >= kBlockedFromMadds &&
-      gemm_blocked(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads))
+      (gemm_small(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads) ||
+       gemm_blocked(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)))
     return;
   // Plain loops for the rest (and when the blocked path cannot get its buffers), in orders that
   // keep the innermost loop unit-stride where the layout allows.
