@@ -262,3 +262,36 @@ def test_same_bits_for_any_thread_count(dtype):
         _core._set_parallel_thresholds(saved["gemm_madds"], saved["few_columns_madds"], saved["gemv_madds"],
                                        saved["elementwise"])
         tg.config.set_num_threads(old)
+
+
+SLOT_DECAY = [
+    (lambda: tg.Adam(learning_rate=1e-3), "m"),
+    (lambda: tg.Momentum(learning_rate=1e-3, momentum=0.9), "momentum"),
+    (lambda: tg.RMSProp(learning_rate=1e-3, momentum=0.9), "momentum"),
+    (lambda: tg.RMSProp(learning_rate=1e-3, momentum=0.9, centered=True), "mg"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make,slot", SLOT_DECAY, ids=["adam", "momentum", "rmsprop", "centered"])
+def test_decaying_slots_never_hold_subnormals(make, slot, dtype):
+    """A slot decaying under zero gradients (a unit that never fires) never enters the subnormal
+    range, where arithmetic is slow: the updates flush subnormal results to zero, as TensorFlow's
+    and XLA's CPU kernels do (a decay term that would be subnormal is zero, so the slot stays at
+    the bottom of the normal range or reaches zero). The mode stays inside the updates: numpy and
+    tapegrad's ops still produce subnormals afterwards."""
+    tiny = np.finfo(dtype).tiny
+    var = tg.Variable(np.ones(40, dtype))
+    opt = make()
+    opt.apply_gradients([(tg.constant(np.linspace(1e-3, 1.0, 40).astype(dtype)), var)])
+    zero = tg.constant(np.zeros(40, dtype))
+    steps = 1000 if dtype == np.float32 else 7500  # 0.9^steps takes 1e-4 below the smallest normal
+    for step in range(steps):
+        opt.apply_gradients([(zero, var)])
+        if step % 10 == 9:
+            values = opt.get_slot(var, slot).numpy()
+            assert np.all((values == 0) | (np.abs(values) >= tiny)), f"a subnormal {slot} after {step + 1} steps"
+    assert np.all(np.abs(opt.get_slot(var, slot).numpy()) < tiny * 1e10)  # it decayed all the way
+    assert np.all(np.isfinite(var.numpy()))
+    assert dtype(tiny) / dtype(16) != 0  # numpy, same thread: subnormals as usual
+    assert float((tg.constant(dtype(tiny)) / dtype(16)).numpy()) != 0

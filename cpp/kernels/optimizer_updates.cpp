@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/flush_subnormals.h"
 #include "kernels/kernels.h"
 #include "kernels/optimizer_loops.h"
 
@@ -22,6 +23,7 @@ const OptimizerLoops<T>& loops() {
 
 template <typename T>
 void momentum_update(int64_t n, T* var, T* accum, const T* grad, T lr, T momentum, bool use_nesterov) {
+  FlushSubnormals flush;
   loops<T>().momentum(n, var, accum, grad, lr, momentum, use_nesterov);
 }
 
@@ -32,18 +34,21 @@ T adam_step_size(T lr, T beta1_power, T beta2_power) {
 
 template <typename T>
 void adam_update(int64_t n, T* var, T* m, T* v, const T* grad, T alpha, T beta1, T beta2, T epsilon) {
+  FlushSubnormals flush;
   loops<T>().adam(n, var, m, v, grad, alpha, beta1, beta2, epsilon);
 }
 
 template <typename T>
 void rmsprop_update(int64_t n, T* var, T* ms, T* mom, const T* grad, T lr, T decay, T momentum,
                     T epsilon) {
+  FlushSubnormals flush;
   loops<T>().rmsprop(n, var, ms, mom, grad, lr, decay, momentum, epsilon);
 }
 
 template <typename T>
 void centered_rmsprop_update(int64_t n, T* var, T* ms, T* mg, T* mom, const T* grad, T lr, T decay,
                              T momentum, T epsilon) {
+  FlushSubnormals flush;
   loops<T>().centered_rmsprop(n, var, ms, mg, mom, grad, lr, decay, momentum, epsilon);
 }
 

@@ -6,7 +6,9 @@
 // The loops run in the active kernel set's width (optimizer_loops.h), and every set gives the same
 // bits: IEEE-exact operations only, never contracted into FMA. Each element's result depends on
 // that element alone, so any split into pieces (thread count) gives the same bits too. Pointers
-// never alias: the caller hands each array its own storage.
+// never alias: the caller hands each array its own storage. The loops flush subnormal results and
+// operands to zero (flush_subnormals.h): a decaying slot reaches zero instead of lingering in the
+// slow subnormal range.
 #pragma once
 #include <cstdint>
 
