@@ -477,6 +477,63 @@ def test_fused_chains_and_their_sums_give_the_eager_bits(n, dtype, threads, rng)
         tg.config.set_num_threads(before)
 
 
+def _dense_chain(x, w, b):
+    """A layer's forward and backward as a training step forms them: a bias row added to every
+    row, relu, a constant column of equal elements (1 / batch), and the bias gradient's sum over
+    rows."""
+    rows = x.shape[0]
+    scale = tg.constant(np.full((rows, 1), 1.0 / rows, np.float32))
+    h = tg.matmul(x, w) + b
+    a = tg.nn.relu(h)
+    g = a * scale
+    return a, tg.reduce_sum(g, axis=0), tg.reduce_mean(g * h, axis=1, keepdims=True), tg.reduce_sum(g)
+
+
+@pytest.mark.parametrize("rows,width", [(3, 2), (32, 10), (7, 100), (32, 128), (33, 2048), (40, 2049), (600, 130)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fused_rows_and_axis_sums_give_the_eager_bits(rows, width, threads, rng):
+    """Rows broadcast over a run (a bias, tiles starting anywhere in a row), constants of equal
+    elements in a broadcast shape, and sums or means over some axes inside the fused loop: the
+    eager bits, with rows wider than a tile left to the op, on any thread count."""
+    before = tg.config.num_threads()
+    tg.config.set_num_threads(threads)
+    try:
+        f = tg.function(_dense_chain)
+        x = tg.constant(rng.standard_normal((rows, 5)).astype(np.float32))
+        w = tg.constant(rng.standard_normal((5, width)).astype(np.float32))
+        b = tg.constant(rng.standard_normal(width).astype(np.float32))
+        f(x, w, b)
+        graph = f.get_concrete_function(x, w, b).graph()
+        if width <= 2048:
+            assert "relu" not in graph and "add(" not in graph, graph
+        if rows * width < 65536:
+            assert "reduce_sum(" not in graph and "reduce_mean(" not in graph, graph
+        x2 = tg.constant(rng.standard_normal((rows, 5)).astype(np.float32))
+        b2 = tg.constant(rng.standard_normal(width).astype(np.float32))
+        same_bits(f(x2, w, b2), _dense_chain(x2, w, b2))
+    finally:
+        tg.config.set_num_threads(before)
+
+
+def test_axis_sums_in_a_fused_loop_keep_their_bits_when_the_threshold_drops(rng):
+    """A run with an axis sum fuses below the parallel threshold; lowering the threshold later
+    (as bench/thread_thresholds.py does) must still give eager's bits, whose full sums then
+    go by chunks."""
+    f = tg.function(_dense_chain)
+    x = tg.constant(rng.standard_normal((300, 5)).astype(np.float32))
+    w = tg.constant(rng.standard_normal((5, 128)).astype(np.float32))
+    b = tg.constant(rng.standard_normal(128).astype(np.float32))
+    f(x, w, b)
+    saved = tg._core._parallel_thresholds()
+    try:
+        tg._core._set_parallel_thresholds(saved["gemm_madds"], saved["few_columns_madds"],
+                                          saved["gemv_madds"], 4096)
+        same_bits(f(x, w, b), _dense_chain(x, w, b))
+    finally:
+        tg._core._set_parallel_thresholds(saved["gemm_madds"], saved["few_columns_madds"],
+                                          saved["gemv_madds"], saved["elementwise"])
+
+
 def _dot_chain(x, y, w):
     """A forward over a column (n, 1) or a row (1, n), its loss and the dot product of its
     gradient with x (x^T g for a column, g x^T for a row), as the seed step's weight gradient."""

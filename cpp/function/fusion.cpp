@@ -44,8 +44,18 @@ struct Group {
   Shape shape;
 };
 
+// Whether a value of shape `in` is a row of `shape`: its last dimension, 2 to kTileElements long,
+// with every other dimension 1 (a bias added to each row).
+bool is_row(const Shape& in, const Shape& shape) {
+  if (shape.rank < 2 || in.rank < 1 || in.rank > shape.rank) return false;
+  const int64_t last = shape.dims[shape.rank - 1];
+  if (last < 2 || last > kTileElements || in.dims[in.rank - 1] != last) return false;
+  return in.numel() == last;
+}
+
 // Whether node n is an elementwise op the group can take: its output has the group's shape and
-// dtype, and each operand is of that shape, one element, or a uniform constant of that shape.
+// dtype, and each operand is of that shape, one element, a row (is_row), or a uniform constant
+// (of any shape that broadcasts to the output's, which its op checked when the trace ran it).
 bool joins(const Graph& g, const Node& n, const Group& group) {
   if (n.kind != NodeKind::Op || !(ops::is_unary_kernel_op(*n.op) || ops::is_binary_kernel_op(*n.op)))
     return false;
@@ -54,7 +64,10 @@ bool joins(const Graph& g, const Node& n, const Group& group) {
   for (int32_t v : n.inputs) {
     const Value& in = g.values[v];
     if (in.dtype != group.dtype) return false;
-    if (in.shape != group.shape && in.shape.numel() != 1) return false;
+    // Another shape broadcasts to the output's: one element, or a constant of equal elements.
+    if (in.shape != group.shape && in.shape.numel() != 1 && !is_row(in.shape, group.shape) &&
+        uniform_value(in) == nullptr)
+      return false;
   }
   return true;
 }
@@ -131,7 +144,8 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
       } else if (sums < FusedProgram::kMaxReductions && n.kind == NodeKind::Op &&
                  ops::is_sum_or_mean(*n.op, &mean) && n.inputs.size() == 1 &&
                  made_here[n.inputs[0]] && !is_sum[n.inputs[0]] &&
-                 g.values[n.output].shape.numel() == 1) {
+                 (g.values[n.output].shape.numel() == 1 ||
+                  group.shape.numel() < threads::parallel_elements())) {
         is_sum[n.output] = 1;
         ++sums;
       } else if (sums < FusedProgram::kMaxReductions && is_dot(g, n, group) &&
@@ -164,9 +178,12 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
         const Value& val = g.values[v];
         TensorPtr uniform = val.shape.numel() == 1 ? nullptr : uniform_value(val);
         p.scalar.push_back(val.shape.numel() == 1 || uniform != nullptr);
+        p.row.push_back(!p.scalar.back() && val.shape != group.shape);
         p.uniform.push_back(std::move(uniform));
       }
-      return FusedProgram::Operand{p.scalar[k] ? FusedProgram::Operand::Scalar : FusedProgram::Operand::External, k};
+      using Kind = FusedProgram::Operand::Kind;
+      const Kind kind = p.scalar[k] ? Kind::Scalar : p.row[k] ? Kind::Row : Kind::External;
+      return FusedProgram::Operand{kind, k};
     };
     std::vector<size_t> reductions;
     for (size_t m = i; m < last; ++m) {
@@ -247,6 +264,22 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
     out_data.push_back(outs.back()->template data<T>());
   }
   const int n_steps = static_cast<int>(steps.size());
+  // Each row operand repeated over a tile and one more row, so that a tile starting at element t0
+  // reads its rows from t0 % last on (kept per calling thread, read by the workers of this run).
+  const int64_t last = shape.rank > 0 ? shape.dims[shape.rank - 1] : 1;
+  const int64_t span = kTileElements + last;
+  thread_local std::vector<T> repeated_rows;
+  std::vector<const T*> repeated(n_ext, nullptr);
+  size_t rows_used = 0;
+  for (size_t e = 0; e < n_ext; ++e) rows_used += row[e] ? static_cast<size_t>(span) : 0;
+  if (rows_used > repeated_rows.size()) repeated_rows.resize(rows_used);
+  T* fill = repeated_rows.data();
+  for (size_t e = 0; e < n_ext; ++e) {
+    if (!row[e]) continue;
+    for (int64_t i = 0; i < span; i += last) std::copy(ext[e], ext[e] + std::min(last, span - i), fill + i);
+    repeated[e] = fill;
+    fill += span;
+  }
 
   // Computes elements [lo, hi); a step that a reduction reads and that is not materialised
   // writes its values to sinks[sink[s]][0 .. hi - lo).
@@ -262,6 +295,7 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
           *stride = 0;
           return ext[op.index];
         }
+        if (op.kind == Operand::Row) return repeated[op.index] + t0 % last;
         return ext[op.index] + t0;
       };
       for (int s = 0; s < n_steps; ++s) {
@@ -309,49 +343,67 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
                 "a fused loop takes its sums and dot products over the same chunks");
 
   const size_t n_red = reductions.size();
+  bool all_full = true;  // every reduction sums all elements into one
+  for (const Reduction& r : reductions) all_full = all_full && r.shape.numel() == 1;
+  const int64_t chunk = ops::kSumChunkElements;
+  const bool chunked = n >= threads::parallel_elements();
   if (n_red == 0) {
     parallel_ranges(n, [&](int64_t lo, int64_t hi) { compute(lo, hi, nullptr); }, kTileElements);
-  } else {
-    std::vector<T> totals(n_red);
-    if (n >= threads::parallel_elements()) {
-      // As ops/reductions.cpp's chunked sum and the GEMM's dot path: fixed chunks, each summed by
-      // one kernel call, the chunks' sums added in order.
-      const int64_t chunk = ops::kSumChunkElements;
-      const int64_t chunks = (n + chunk - 1) / chunk;
-      std::vector<double> partial(static_cast<size_t>(chunks) * n_red);
-      parallel_ranges(chunks, [&](int64_t c_lo, int64_t c_hi) {
-        T* sinks[2 * kMaxReductions];
-        for (int q = 0; q < sink_count; ++q) sinks[q] = scratch<T>(1 + q, chunk);
-        for (int64_t c = c_lo; c < c_hi; ++c) {
-          const int64_t lo = c * chunk, hi = std::min(n, lo + chunk);
-          compute(lo, hi, sinks);
-          for (size_t r = 0; r < n_red; ++r)
-            partial[static_cast<size_t>(c) * n_red + r] = range_total(reductions[r], lo, hi, sinks);
-        }
-      }, 1, 2);
-      for (size_t r = 0; r < n_red; ++r) {
-        double total = 0;
-        for (int64_t c = 0; c < chunks; ++c) total += partial[static_cast<size_t>(c) * n_red + r];
-        totals[r] = static_cast<T>(total);
-      }
-    } else {
-      // One kernel call over the whole run, as eager below the threshold.
+  } else if (chunked && all_full) {
+    // As ops/reductions.cpp's chunked sum and the GEMM's dot path: fixed chunks, each summed by
+    // one kernel call, the chunks' sums added in order; the chunks computed on several threads.
+    const int64_t chunks = (n + chunk - 1) / chunk;
+    std::vector<double> partial(static_cast<size_t>(chunks) * n_red);
+    parallel_ranges(chunks, [&](int64_t c_lo, int64_t c_hi) {
       T* sinks[2 * kMaxReductions];
-      for (int q = 0; q < sink_count; ++q) sinks[q] = scratch<T>(1 + q, n);
-      compute(0, n, sinks);
-      for (size_t r = 0; r < n_red; ++r) {
-        const Reduction& red = reductions[r];
-        if (red.b.index >= 0) totals[r] = static_cast<T>(range_total(red, 0, n, sinks));
-        else k.reduce_sum(source(red.a, 0, sinks), &totals[r], ops::reduce_plan(shape, red.axes_mask));
+      for (int q = 0; q < sink_count; ++q) sinks[q] = scratch<T>(1 + q, chunk);
+      for (int64_t c = c_lo; c < c_hi; ++c) {
+        const int64_t lo = c * chunk, hi = std::min(n, lo + chunk);
+        compute(lo, hi, sinks);
+        for (size_t r = 0; r < n_red; ++r)
+          partial[static_cast<size_t>(c) * n_red + r] = range_total(reductions[r], lo, hi, sinks);
       }
-    }
+    }, 1, 2);
     for (size_t r = 0; r < n_red; ++r) {
+      double total = 0;
+      for (int64_t c = 0; c < chunks; ++c) total += partial[static_cast<size_t>(c) * n_red + r];
       TensorPtr t = TensorImpl::empty(dtype, reductions[r].shape, "tg.function");
-      T v = totals[r];
-      if (reductions[r].mean && n != 1) v = v / static_cast<T>(n);  // sum / count, as eager's mean
-      *t->template data<T>() = v;
+      *t->template data<T>() = static_cast<T>(total);
       outs.push_back(std::move(t));
     }
+  } else {
+    // The whole run at once (below the threshold, or with a sum over some axes, which eager
+    // makes one kernel call for at any size), then each reduction's call over all of it: the
+    // chunked one above the threshold for a full sum or a dot, else one call.
+    T* sinks[2 * kMaxReductions];
+    for (int q = 0; q < sink_count; ++q) sinks[q] = scratch<T>(1 + q, n);
+    compute(0, n, sinks);
+    for (size_t r = 0; r < n_red; ++r) {
+      const Reduction& red = reductions[r];
+      TensorPtr t = TensorImpl::empty(dtype, red.shape, "tg.function");
+      T* out = t->template data<T>();
+      if (chunked && red.shape.numel() == 1) {
+        double total = 0;
+        for (int64_t lo = 0; lo < n; lo += chunk) {
+          T* at_lo[2 * kMaxReductions];
+          for (int q = 0; q < sink_count; ++q) at_lo[q] = sinks[q] + lo;
+          total += range_total(red, lo, std::min(n, lo + chunk), at_lo);
+        }
+        *out = static_cast<T>(total);
+      } else if (red.b.index >= 0) {
+        *out = static_cast<T>(range_total(red, 0, n, sinks));
+      } else {
+        k.reduce_sum(source(red.a, 0, sinks), out, ops::reduce_plan(shape, red.axes_mask));
+      }
+      outs.push_back(std::move(t));
+    }
+  }
+  // sum / count for a mean, one rounding per element, as eager's mean.
+  for (size_t r = 0; r < n_red; ++r) {
+    const int64_t outputs = reductions[r].shape.numel(), count = outputs > 0 ? n / outputs : 0;
+    if (!reductions[r].mean || count == 1) continue;
+    T* o = outs[materialised.size() + r]->template data<T>();
+    for (int64_t i = 0; i < outputs; ++i) o[i] = o[i] / static_cast<T>(count);
   }
   for (size_t o = 0; o < outs.size(); ++o) values[node.fused_outputs[o]] = std::move(outs[o]);
 }

@@ -1,16 +1,21 @@
 // Fusion of elementwise chains for tg.function. A run of consecutive nodes that are float
-// elementwise ops over one shape (their other operands one-element tensors, or constants whose
-// elements are all equal), with sums or means of all elements of some of them among the run (no
-// op of the run reading one), becomes one Fused node. It computes the chain tile by tile, calling each op's own kernel on a
-// tile that stays in L1, and writes to memory only the values used after the chain.
+// elementwise ops over one shape (their other operands of that shape, one-element tensors,
+// constants whose elements are all equal, or rows of the shape's last dimension, as a bias), with
+// reductions of some of them among the run (no op of the run reading one), becomes one Fused
+// node. It computes the chain tile by tile, calling each op's own kernel on a tile that stays in
+// L1, and writes to memory only the values used after the chain.
 //
 // Bits: elementwise kernels compute each element from its own operands, so a tile gives the
-// elements the whole tensor would. The sum sees the very values eager's reduction sees, in the
-// same order: one kernel call over the whole array below the parallel threshold, and above it
-// one call per fixed chunk of ops::kSumChunkElements, combined in order, as ops/reductions.cpp.
-// A float32 dot product of two columns (or rows) of the run's shape, a matmul into one element,
-// joins the run as a reduction: the fused loop calls the table's dot kernel on the chunks the
-// GEMM's dot path takes (kernels.h, kDotChunkElements), or on the whole run below the threshold.
+// elements the whole tensor would. A reduction sees the very values eager's sees, in the same
+// order, through the same kernel call:
+// - a sum or mean of all elements: one call over the whole array below the parallel threshold,
+//   above it one call per fixed chunk of ops::kSumChunkElements, combined in order, as
+//   ops/reductions.cpp;
+// - a sum or mean over some axes (taken only below the threshold, as the run then computes all
+//   of it at once): one call over the whole array, as eager at any size;
+// - a float32 dot product of two columns (or rows) of the run's shape, a matmul into one element:
+//   the table's dot kernel on the chunks the GEMM's dot path takes (kernels.h,
+//   kDotChunkElements), or on the whole run below the threshold.
 #pragma once
 #include <vector>
 
@@ -24,8 +29,9 @@ class FusedProgram {
   static constexpr int kMaxSteps = 32;
   static constexpr int kMaxReductions = 4;
   struct Operand {
-    enum Kind : uint8_t { Step, External, Scalar } kind;
-    int index;  // Step: an earlier step; External, Scalar: an external input
+    // Row: an external input of the shape's last dimension (a bias), broadcast over the rows.
+    enum Kind : uint8_t { Step, External, Scalar, Row } kind;
+    int index;  // Step: an earlier step; External, Scalar, Row: an external input
   };
   struct Step {
     bool binary = false;
@@ -41,6 +47,7 @@ class FusedProgram {
   // of the input (a constant whose elements are all equal), or null (the input itself).
   std::vector<TensorPtr> uniform;
   std::vector<bool> scalar;  // per external: read as one value broadcast over the shape
+  std::vector<bool> row;     // per external: read as a row broadcast over the rows
   // The sum or mean of every element of a step, as its reduction node did it; or a dot product:
   // the sum of a[i] * b[i] by the table's dot kernel, which for float32 is the sum of the multiply
   // kernel's products (kernels/reduce.h), as the GEMM's dot path forms it.
