@@ -64,17 +64,22 @@ double dot_run(const T* x, const T* y, int64_t n) {
     const int64_t len = n / (kStreams * kStreamLanes) * kStreamLanes;  // per quarter
     double acc[kStreams][kStreamLanes] = {};
     for (int64_t p = 0; p < len; p += kStreamLanes)
-      for (int s = 0; s < kStreams; ++s)
-        for (int j = 0; j < kStreamLanes; ++j) {
-          const int64_t e = s * len + p + j;
-          acc[s][j] += static_cast<double>(x[e] * y[e]);
-        }
+      for (int s = 0; s < kStreams; ++s) {
+        // The products first, as one vector of T, then widened: the compiler vectorises the
+        // two steps, and the bits are those of x[e] * y[e] added one by one.
+        T product[kStreamLanes];
+        for (int j = 0; j < kStreamLanes; ++j) product[j] = x[s * len + p + j] * y[s * len + p + j];
+        for (int j = 0; j < kStreamLanes; ++j) acc[s][j] += static_cast<double>(product[j]);
+      }
     for (int s = 0; s < kStreams; ++s) total += fold_lanes<kStreamLanes>(acc[s]);
     i = kStreams * len;
   }
   double acc[kLanes] = {};
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) acc[j] += static_cast<double>(x[i + j] * y[i + j]);
+  for (; i + kLanes <= n; i += kLanes) {
+    T product[kLanes];
+    for (int j = 0; j < kLanes; ++j) product[j] = x[i + j] * y[i + j];
+    for (int j = 0; j < kLanes; ++j) acc[j] += static_cast<double>(product[j]);
+  }
   double tail = 0;
   for (; i < n; ++i) tail += static_cast<double>(x[i] * y[i]);
   return total + fold_lanes(acc) + tail;
