@@ -113,6 +113,10 @@ class Optimizer:
     ``_apply(variables, gradients, slots, learning_rate)``, where ``slots[k]`` lists slot ``k`` of
     each variable; it receives only checked arguments and must change nothing if it raises.
 
+    The Momentum, Adam and RMSProp updates flush subnormal results and operands to zero, as
+    TensorFlow's and XLA's CPU kernels do: a slot that decays under zero gradients stops at the
+    bottom of the normal range (or at zero) instead of lingering in the slow subnormal range.
+
     Args:
         learning_rate: a positive finite number, or a callable with no arguments returning one,
             called once per ``apply_gradients`` (as TensorFlow does).
