@@ -29,35 +29,12 @@ double fold_lanes(double* acc) {
 constexpr int kStreams = 4, kStreamLanes = 8;
 constexpr int64_t kMinStreamed = 4096;  // below, one stream: short runs stay in cache anyway
 
-// Sum of a contiguous run, accumulated in double, so long float32 sums keep their digits. The
-// order of the additions depends on n alone, so every ISA gives the same bits.
-template <typename T>
-double sum_run(const T* x, int64_t n) {
-  int64_t i = 0;
-  double total = 0;
-  if (n >= kMinStreamed) {
-    const int64_t len = n / (kStreams * kStreamLanes) * kStreamLanes;  // per quarter
-    double acc[kStreams][kStreamLanes] = {};
-    for (int64_t p = 0; p < len; p += kStreamLanes)
-      for (int s = 0; s < kStreams; ++s)
-        for (int j = 0; j < kStreamLanes; ++j) acc[s][j] += x[s * len + p + j];
-    for (int s = 0; s < kStreams; ++s) total += fold_lanes<kStreamLanes>(acc[s]);
-    i = kStreams * len;
-  }
-  double acc[kLanes] = {};
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j];
-  double tail = 0;
-  for (; i < n; ++i) tail += x[i];
-  return total + fold_lanes(acc) + tail;
-}
-
-// Sum of the products x[i] * y[i] (each rounded to T) over a contiguous run, in sum_run's order:
-// for float32 exactly sum_run of the multiply kernel's output, so a tg.function loop can form it
-// as a multiply followed by a sum. (For float64 an ISA may contract the product into the
-// addition.)
-template <typename T>
-double dot_run(const T* x, const T* y, int64_t n) {
+// The order every sum of a run adds in, accumulated in double: four quarters side by side from
+// kMinStreamed elements on, then kLanes lanes, then the tail one by one. terms(e, v, count) writes
+// terms e .. e + count - 1 of the run, as T, to v; a group of terms formed at once lets the
+// compiler vectorise them. The order depends on n alone, so every ISA gives the same bits.
+template <typename T, typename Terms>
+double ordered_sum(int64_t n, Terms terms) {
   int64_t i = 0;
   double total = 0;
   if (n >= kMinStreamed) {
@@ -65,24 +42,44 @@ double dot_run(const T* x, const T* y, int64_t n) {
     double acc[kStreams][kStreamLanes] = {};
     for (int64_t p = 0; p < len; p += kStreamLanes)
       for (int s = 0; s < kStreams; ++s) {
-        // The products first, as one vector of T, then widened: the compiler vectorises the
-        // two steps, and the bits are those of x[e] * y[e] added one by one.
-        T product[kStreamLanes];
-        for (int j = 0; j < kStreamLanes; ++j) product[j] = x[s * len + p + j] * y[s * len + p + j];
-        for (int j = 0; j < kStreamLanes; ++j) acc[s][j] += static_cast<double>(product[j]);
+        T v[kStreamLanes];
+        terms(s * len + p, v, kStreamLanes);
+        for (int j = 0; j < kStreamLanes; ++j) acc[s][j] += static_cast<double>(v[j]);
       }
     for (int s = 0; s < kStreams; ++s) total += fold_lanes<kStreamLanes>(acc[s]);
     i = kStreams * len;
   }
   double acc[kLanes] = {};
   for (; i + kLanes <= n; i += kLanes) {
-    T product[kLanes];
-    for (int j = 0; j < kLanes; ++j) product[j] = x[i + j] * y[i + j];
-    for (int j = 0; j < kLanes; ++j) acc[j] += static_cast<double>(product[j]);
+    T v[kLanes];
+    terms(i, v, kLanes);
+    for (int j = 0; j < kLanes; ++j) acc[j] += static_cast<double>(v[j]);
   }
   double tail = 0;
-  for (; i < n; ++i) tail += static_cast<double>(x[i] * y[i]);
+  for (; i < n; ++i) {
+    T v[1];
+    terms(i, v, 1);
+    tail += static_cast<double>(v[0]);
+  }
   return total + fold_lanes(acc) + tail;
+}
+
+// Sum of a contiguous run, accumulated in double, so long float32 sums keep their digits.
+template <typename T>
+double sum_run(const T* x, int64_t n) {
+  return ordered_sum<T>(n, [x](int64_t e, T* v, int count) {
+    for (int j = 0; j < count; ++j) v[j] = x[e + j];
+  });
+}
+
+// Sum of the products x[i] * y[i] (each rounded to T) in sum_run's order: for float32 exactly
+// sum_run of the multiply kernel's output, so a tg.function loop can form it as a multiply
+// followed by a sum. (For float64 an ISA may contract the product into the addition.)
+template <typename T>
+double dot_run(const T* x, const T* y, int64_t n) {
+  return ordered_sum<T>(n, [x, y](int64_t e, T* v, int count) {
+    for (int j = 0; j < count; ++j) v[j] = x[e + j] * y[e + j];
+  });
 }
 
 template <typename T>
