@@ -427,7 +427,8 @@ def seed(compiled, n):
     return losses, [np.asarray(v).tobytes() for v in wb.variables]
 
 assert run(False) == run(True)
-for n in (1, 1000, 200000):
+# One tile; a short run in sinks; one streamed run; streamed chunks on threads.
+for n in (1, 1000, 3000, 5000, 200000):
     assert seed(False, n) == seed(True, n), n
 print("ok", tg.config.isa())
 """

@@ -2,7 +2,7 @@
 // Python in the process. What Python adds on top (bindings, wrappers) is the difference between
 // these figures and bench/compare.py's.
 //
-//   tapegrad_bench [--quick] [--only gemm,memory,ops,seed] [--threads N] [--ghz G] [--fma-units N]
+//   tapegrad_bench [--quick] [--only gemm,memory,ops,seed,ceiling] [--threads N] [--ghz G] [--fma-units N]
 //                  [--reps N] [--min-rep-ms MS] [--max-gemm N] [--max-scalar-gemm N]
 //
 // Every figure is the min and the median over repetitions; one repetition runs the measured call
@@ -29,6 +29,8 @@
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
 #include "ops/ops.h"
+#include "seed_in_registers.h"
+#include "tape/optimizer_updates.h"
 #include "tape/tape.h"
 #include "tape/variable.h"
 
@@ -65,7 +67,7 @@ struct Options {
 
 [[noreturn]] void usage(const char* prog, int code) {
   std::printf(
-      "usage: %s [--quick] [--only gemm,memory,ops,seed] [--threads N] [--ghz G] [--fma-units N]\n"
+      "usage: %s [--quick] [--only gemm,memory,ops,seed,ceiling] [--threads N] [--ghz G] [--fma-units N]\n"
       "          [--reps N] [--min-rep-ms MS] [--max-gemm N] [--max-scalar-gemm N]\n"
       "Times tapegrad's kernels (per instruction set), its op layer and a whole seed step,\n"
       "through the C++ API. See bench/README.md.\n",
@@ -516,6 +518,76 @@ void bench_seed(const Options& o, int64_t n) {
               diff(st.min_ns, fg.min_ns).c_str());
 }
 
+// ---------------------------------------------------------------------------------------------
+// The seed step N=10^6 in registers against its memory floor
+
+// tg.function runs the seed step as a loop that calls one kernel per op on tiles in L1. The
+// fastest loop for the step is one whose values never leave the registers: generated code, or
+// this section's hand-written loop (seed_in_registers.h), checked here to give the bits of
+// tapegrad's kernels. Its time against the memory floor (x and y read once at reduce_sum's
+// bandwidth over 10^7 floats, as bench/compare.py defines it) bounds what any tg.function that
+// keeps eager's bits can reach on this core.
+void bench_seed_in_registers(const Options& o, double ghz) {
+  const int64_t n = 1'000'000, big = 10'000'000;
+  std::printf("\n== Seed step N=10^6 written by hand in registers, against the memory floor ==\n");
+  if (!seed_in_registers::available()) {
+    std::printf("  the hand-written loop needs AVX-512; skipped\n");
+    return;
+  }
+  Buffer x(n), y(n), t(n), d(n), g(n);
+  x.randomize(11);
+  y.randomize(12);
+  const float w = 0.75f, b = 0.25f, two = 2.0f, scale = 1.0f / static_cast<float>(n);
+
+  // The step op by op through the active table, and its sums chunk by chunk, as eager runs it.
+  const auto& k = kernels::active().f32;
+  kernels::BinaryPlan with_scalar_b, with_scalar_a, both;
+  for (kernels::BinaryPlan* p : {&with_scalar_b, &with_scalar_a, &both}) {
+    p->rank = 1;
+    p->shape[0] = n;
+    p->stride_a[0] = p->stride_b[0] = 1;
+  }
+  with_scalar_b.stride_b[0] = 0;
+  with_scalar_a.stride_a[0] = 0;
+  k.binary(kernels::BinaryOp::Mul, x.p, &w, t.p, with_scalar_b);
+  k.binary(kernels::BinaryOp::Add, t.p, &b, t.p, with_scalar_b);
+  k.binary(kernels::BinaryOp::Sub, t.p, y.p, d.p, both);
+  k.binary(kernels::BinaryOp::Mul, d.p, &two, g.p, with_scalar_b);
+  k.binary(kernels::BinaryOp::Mul, &scale, g.p, g.p, with_scalar_a);
+  double sums[3] = {};
+  const int64_t chunk = kernels::kDotChunkElements;
+  for (int64_t lo = 0; lo < n; lo += chunk) {
+    const int64_t count = std::min(chunk, n - lo);
+    sums[0] += k.dot(d.p + lo, d.p + lo, count);
+    sums[1] += k.sum(g.p + lo, count);
+    sums[2] += k.dot(x.p + lo, g.p + lo, count);
+  }
+  const seed_in_registers::Sums hand = seed_in_registers::step(x.p, y.p, n, chunk, w, b, scale);
+  const float expected[3] = {static_cast<float>(sums[0]), static_cast<float>(sums[1]), static_cast<float>(sums[2])};
+  const float got[3] = {hand.loss_sum, hand.grad_bias, hand.grad_weight};
+  const bool same = std::memcmp(expected, got, sizeof got) == 0;
+  std::printf("  bits: the hand-written loop's three sums %s tapegrad's kernels' (%s)\n",
+              same ? "equal" : "DIFFER FROM", kernels::active().isa);
+
+  Stats s = measure([&] { seed_in_registers::step(x.p, y.p, n, chunk, w, b, scale); }, o);
+  Buffer big_x(big);
+  big_x.randomize(13);
+  float total = 0.0f;
+  kernels::ReducePlan rp;
+  rp.rank = 1;
+  rp.shape[0] = big;
+  rp.out_stride[0] = 0;
+  rp.out_numel = 1;
+  Stats r = measure([&] { k.reduce_sum(big_x.p, &total, rp); }, o);
+  const double floor_ns = r.min_ns * (2.0 * n) / big;
+  std::printf("  reduce_sum over 10^7 floats: min %s = %.1f GB/s; floor of the step (8 MB at that rate) %s\n",
+              fmt_time(r.min_ns).c_str(), 4.0 * big / r.min_ns, fmt_time(floor_ns).c_str());
+  std::printf("  hand-written step: min %s, median %s = %.2fx the floor; %.1f cycles per 16 elements at %.2f GHz\n",
+              fmt_time(s.min_ns).c_str(), fmt_time(s.median_ns).c_str(), s.min_ns / floor_ns,
+              s.min_ns * ghz / n * 16, ghz);
+  if (total == 12345.0f) std::printf(" ");  // keeps the reduction's result observable
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -548,5 +620,6 @@ int main(int argc, char** argv) {
     bench_seed(o, 1000);
     bench_seed(o, 1'000'000);
   }
+  if (o.wants("ceiling")) bench_seed_in_registers(o, ghz);
   return 0;
 }

@@ -95,6 +95,21 @@ bool is_dot(const Graph& g, const Node& n, const Group& group) {
   return out.shape.rank == 2 && out.shape.numel() == 1;
 }
 
+// The step a float32 sum of all elements reads, when it is a square of an input or of another
+// step that no other node reads and nothing stores; null otherwise.
+FusedProgram::Step* square_read_only_by(FusedProgram& p, const FusedProgram::Reduction& red,
+                                        size_t readers) {
+  using Operand = FusedProgram::Operand;
+  if (p.dtype != DType::F32 || red.shape.numel() != 1 || red.a.kind != Operand::Step || readers != 1)
+    return nullptr;
+  FusedProgram::Step& s = p.steps[red.a.index];
+  const bool operand_in_memory = s.a.kind == Operand::Step || s.a.kind == Operand::External;
+  if (s.binary || s.kernel != static_cast<int>(kernels::UnaryOp::Square) || s.output >= 0 ||
+      !operand_in_memory)
+    return nullptr;
+  return &s;
+}
+
 }  // namespace
 
 int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
@@ -225,6 +240,11 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
       red.a = operand(r.inputs[0]);
       if (ops::is_sum_or_mean(*r.op, &red.mean)) {
         red.axes_mask = ops::axes_to_mask(r.args.has_ints ? &r.args.ints : nullptr, group.shape, r.op->name);
+        if (FusedProgram::Step* square = square_read_only_by(p, red, readers[r.inputs[0]].size())) {
+          square->elided = true;
+          red.a = red.b = square->a;
+          read_by_reduction(red.b);
+        }
       } else {  // a dot product (is_dot): the sum of all the products
         red.axes_mask = (1u << group.shape.rank) - 1;
         red.b = operand(r.inputs[1]);
@@ -281,50 +301,96 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
     fill += span;
   }
 
-  // Computes elements [lo, hi); a step that a reduction reads and that is not materialised
-  // writes its values to sinks[sink[s]][0 .. hi - lo).
-  auto compute = [&](int64_t lo, int64_t hi, T* const* sinks) {
+  // Computes elements [t0, t0 + m), m <= kTileElements, into result[]: a materialised step
+  // writes to its output; a step that a reduction reads and that is not materialised to
+  // sinks[sink[s]] + (t0 - sink_lo) when sinks are given; any other step to this thread's tile.
+  auto compute_tile = [&](int64_t t0, int64_t m, T* const* sinks, int64_t sink_lo, const T** result) {
     T* tiles = scratch<T>(0, n_steps * kTileElements);
-    const T* result[kMaxSteps];
-    for (int64_t t0 = lo; t0 < hi; t0 += kTileElements) {
-      const int64_t m = std::min(kTileElements, hi - t0);
-      auto at = [&](const Operand& op, int64_t* stride) -> const T* {
-        *stride = 1;
-        if (op.kind == Operand::Step) return result[op.index];
-        if (op.kind == Operand::Scalar) {
-          *stride = 0;
-          return ext[op.index];
-        }
-        if (op.kind == Operand::Row) return repeated[op.index] + t0 % last;
-        return ext[op.index] + t0;
-      };
-      for (int s = 0; s < n_steps; ++s) {
-        const Step& st = steps[s];
-        T* dst = st.output >= 0 ? out_data[st.output] + t0
-                 : sink[s] >= 0 ? sinks[sink[s]] + (t0 - lo)
-                                : tiles + s * kTileElements;
-        int64_t sa, sb;
-        const T* a = at(st.a, &sa);
-        if (!st.binary) {
-          // A one-element operand of a unary op: the same value in every element.
-          if (sa == 0) {
-            T one;
-            k.unary(static_cast<kernels::UnaryOp>(st.kernel), a, &one, 1);
-            std::fill(dst, dst + m, one);
-          } else {
-            k.unary(static_cast<kernels::UnaryOp>(st.kernel), a, dst, m);
-          }
-        } else {
-          const T* b = at(st.b, &sb);
-          kernels::BinaryPlan plan;
-          plan.rank = 1;
-          plan.shape[0] = m;
-          plan.stride_a[0] = sa;
-          plan.stride_b[0] = sb;
-          k.binary(static_cast<kernels::BinaryOp>(st.kernel), a, b, dst, plan);
-        }
-        result[s] = dst;
+    auto at = [&](const Operand& op, int64_t* stride) -> const T* {
+      *stride = 1;
+      if (op.kind == Operand::Step) return result[op.index];
+      if (op.kind == Operand::Scalar) {
+        *stride = 0;
+        return ext[op.index];
       }
+      if (op.kind == Operand::Row) return repeated[op.index] + t0 % last;
+      return ext[op.index] + t0;
+    };
+    for (int s = 0; s < n_steps; ++s) {
+      const Step& st = steps[s];
+      if (st.elided) continue;
+      T* dst = st.output >= 0                 ? out_data[st.output] + t0
+               : sinks && sink[s] >= 0 ? sinks[sink[s]] + (t0 - sink_lo)
+                                              : tiles + s * kTileElements;
+      int64_t sa, sb;
+      const T* a = at(st.a, &sa);
+      if (!st.binary) {
+        // A one-element operand of a unary op: the same value in every element.
+        if (sa == 0) {
+          T one;
+          k.unary(static_cast<kernels::UnaryOp>(st.kernel), a, &one, 1);
+          std::fill(dst, dst + m, one);
+        } else {
+          k.unary(static_cast<kernels::UnaryOp>(st.kernel), a, dst, m);
+        }
+      } else {
+        const T* b = at(st.b, &sb);
+        kernels::BinaryPlan plan;
+        plan.rank = 1;
+        plan.shape[0] = m;
+        plan.stride_a[0] = sa;
+        plan.stride_b[0] = sb;
+        k.binary(static_cast<kernels::BinaryOp>(st.kernel), a, b, dst, plan);
+      }
+      result[s] = dst;
+    }
+  };
+  // Computes elements [lo, hi) tile by tile (sinks as compute_tile's, from lo).
+  auto compute = [&](int64_t lo, int64_t hi, T* const* sinks) {
+    const T* result[kMaxSteps];
+    for (int64_t t0 = lo; t0 < hi; t0 += kTileElements)
+      compute_tile(t0, std::min(kTileElements, hi - t0), sinks, lo, result);
+  };
+  // Where a reduction's operand has its elements of the tile compute_tile made at t0.
+  auto in_tile = [&](const Operand& op, int64_t t0, const T* const* result) -> const T* {
+    if (op.kind == Operand::External) return ext[op.index] + t0;
+    return result[op.index];
+  };
+  // The full sums and dot products of elements [lo, hi), in the order of the table's sum and
+  // dot (kernels.h, kStreams): a tile of each quarter in turn, the tiles of what the reductions
+  // read kept in this thread's sinks, then their terms added to the quarters' lanes side by side
+  // while the tiles are in cache; then the rest. Writes reduction r's total to totals[r].
+  auto streamed_totals = [&](int64_t lo, int64_t hi, double* totals) {
+    constexpr int kQuarters = kernels::kStreams;
+    constexpr int64_t kQuarterTile = kTileElements / 2;
+    const int64_t len = kernels::streamed_quarter(hi - lo);
+    double quarters[kMaxReductions][kQuarters * kernels::kStreamLanes] = {};
+    T* sinks[2 * kMaxReductions];
+    for (int q = 0; q < sink_count; ++q) sinks[q] = scratch<T>(1 + q, kQuarters * kQuarterTile);
+    const T* result[kMaxSteps];
+    const T* a[kMaxReductions][kQuarters];
+    const T* b[kMaxReductions][kQuarters];
+    for (int64_t p = 0; p < len; p += kQuarterTile) {
+      const int64_t m = std::min(kQuarterTile, len - p);
+      for (int q = 0; q < kQuarters; ++q) {
+        const int64_t t0 = lo + q * len + p;
+        compute_tile(t0, m, sinks, t0 - q * kQuarterTile, result);
+        for (size_t r = 0; r < reductions.size(); ++r) {
+          a[r][q] = in_tile(reductions[r].a, t0, result);
+          if (reductions[r].b.index >= 0) b[r][q] = in_tile(reductions[r].b, t0, result);
+        }
+      }
+      for (size_t r = 0; r < reductions.size(); ++r) {
+        if (reductions[r].b.index >= 0) k.stream_dot(a[r], b[r], m, quarters[r]);
+        else k.stream_sum(a[r], m, quarters[r]);
+      }
+    }
+    const int64_t rest = lo + kQuarters * len;
+    compute_tile(rest, hi - rest, nullptr, 0, result);
+    for (size_t r = 0; r < reductions.size(); ++r) {
+      const Reduction& red = reductions[r];
+      const T* y = red.b.index >= 0 ? in_tile(red.b, rest, result) : nullptr;
+      totals[r] = k.stream_rest(quarters[r], in_tile(red.a, rest, result), y, hi - rest);
     }
   };
   // Where a reduction's operand has its elements from `lo` on; a sink holds those of the range
@@ -349,32 +415,42 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
   const bool chunked = n >= threads::parallel_elements();
   if (n_red == 0) {
     parallel_ranges(n, [&](int64_t lo, int64_t hi) { compute(lo, hi, nullptr); }, kTileElements);
-  } else if (chunked && all_full) {
-    // As ops/reductions.cpp's chunked sum and the GEMM's dot path: fixed chunks, each summed by
-    // one kernel call, the chunks' sums added in order; the chunks computed on several threads.
-    const int64_t chunks = (n + chunk - 1) / chunk;
+  } else if (all_full) {
+    // As ops/reductions.cpp's sums and the GEMM's dot path: above the threshold fixed chunks,
+    // each summed as one kernel call sums, the chunks' sums added in order, the chunks computed
+    // on several threads; below it the whole run as one chunk.
+    const int64_t span = chunked ? chunk : n;
+    const int64_t chunks = (n + span - 1) / span;
     std::vector<double> partial(static_cast<size_t>(chunks) * n_red);
     parallel_ranges(chunks, [&](int64_t c_lo, int64_t c_hi) {
-      T* sinks[2 * kMaxReductions];
-      for (int q = 0; q < sink_count; ++q) sinks[q] = scratch<T>(1 + q, chunk);
       for (int64_t c = c_lo; c < c_hi; ++c) {
-        const int64_t lo = c * chunk, hi = std::min(n, lo + chunk);
+        const int64_t lo = c * span, hi = std::min(n, lo + span);
+        double* totals = &partial[static_cast<size_t>(c) * n_red];
+        if (kernels::streamed_quarter(hi - lo) > 0 || hi - lo <= kTileElements) {
+          streamed_totals(lo, hi, totals);
+          continue;
+        }
+        // A short run whose rest spans several tiles: its values in sinks, then the calls.
+        T* sinks[2 * kMaxReductions];
+        for (int q = 0; q < sink_count; ++q) sinks[q] = scratch<T>(1 + q, hi - lo);
         compute(lo, hi, sinks);
-        for (size_t r = 0; r < n_red; ++r)
-          partial[static_cast<size_t>(c) * n_red + r] = range_total(reductions[r], lo, hi, sinks);
+        for (size_t r = 0; r < n_red; ++r) totals[r] = range_total(reductions[r], lo, hi, sinks);
       }
     }, 1, 2);
     for (size_t r = 0; r < n_red; ++r) {
-      double total = 0;
-      for (int64_t c = 0; c < chunks; ++c) total += partial[static_cast<size_t>(c) * n_red + r];
+      double total = partial[r];
+      if (chunked) {
+        total = 0;
+        for (int64_t c = 0; c < chunks; ++c) total += partial[static_cast<size_t>(c) * n_red + r];
+      }
       TensorPtr t = TensorImpl::empty(dtype, reductions[r].shape, "tg.function");
       *t->template data<T>() = static_cast<T>(total);
       outs.push_back(std::move(t));
     }
   } else {
-    // The whole run at once (below the threshold, or with a sum over some axes, which eager
-    // makes one kernel call for at any size), then each reduction's call over all of it: the
-    // chunked one above the threshold for a full sum or a dot, else one call.
+    // A sum over some axes among the reductions (taken below the threshold only, so nothing is
+    // chunked): the whole run at once, then each reduction's one kernel call over all of it, as
+    // eager's.
     T* sinks[2 * kMaxReductions];
     for (int q = 0; q < sink_count; ++q) sinks[q] = scratch<T>(1 + q, n);
     compute(0, n, sinks);
@@ -382,15 +458,7 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
       const Reduction& red = reductions[r];
       TensorPtr t = TensorImpl::empty(dtype, red.shape, "tg.function");
       T* out = t->template data<T>();
-      if (chunked && red.shape.numel() == 1) {
-        double total = 0;
-        for (int64_t lo = 0; lo < n; lo += chunk) {
-          T* at_lo[2 * kMaxReductions];
-          for (int q = 0; q < sink_count; ++q) at_lo[q] = sinks[q] + lo;
-          total += range_total(red, lo, std::min(n, lo + chunk), at_lo);
-        }
-        *out = static_cast<T>(total);
-      } else if (red.b.index >= 0) {
+      if (red.b.index >= 0) {
         *out = static_cast<T>(range_total(red, 0, n, sinks));
       } else {
         k.reduce_sum(source(red.a, 0, sinks), out, ops::reduce_plan(shape, red.axes_mask));

@@ -15,7 +15,10 @@
 //   of it at once): one call over the whole array, as eager at any size;
 // - a float32 dot product of two columns (or rows) of the run's shape, a matmul into one element:
 //   the table's dot kernel on the chunks the GEMM's dot path takes (kernels.h,
-//   kDotChunkElements), or on the whole run below the threshold.
+//   kDotChunkElements), or on the whole run below the threshold. A float32 full sum of a square
+//   that nothing else reads is such a dot product of the square's operand with itself: the dot
+//   kernel rounds each product x * x to float as the square kernel does, and sums the products
+//   in sum_run's order.
 #pragma once
 #include <vector>
 
@@ -38,6 +41,9 @@ class FusedProgram {
     int kernel = 0;  // kernels::UnaryOp or BinaryOp
     Operand a{Operand::Step, -1}, b{Operand::Step, -1};
     int output = -1;  // index among the materialised outputs, or -1 (lives in a tile)
+    // A square that only a sum reads, which reads its operand as a dot product instead: the
+    // loop skips it.
+    bool elided = false;
   };
 
   DType dtype = DType::F32;

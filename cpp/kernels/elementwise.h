@@ -13,14 +13,17 @@ namespace {
 
 // Inner loop specialised on the stride pattern so the common cases are unit-stride.
 template <typename T, typename F>
-void binary_row(const T* a, const T* b, T* out, int64_t n, int64_t sa, int64_t sb) {
+__attribute__((noinline)) void binary_row(const T* a, const T* b, T* out, int64_t n, int64_t sa, int64_t sb) {
   if (sa == 1 && sb == 1) {
+#pragma GCC unroll 4
     for (int64_t i = 0; i < n; ++i) out[i] = F::f(a[i], b[i]);
   } else if (sa == 0 && sb == 1) {
     const T x = a[0];
+#pragma GCC unroll 4
     for (int64_t i = 0; i < n; ++i) out[i] = F::f(x, b[i]);
   } else if (sa == 1 && sb == 0) {
     const T y = b[0];
+#pragma GCC unroll 4
     for (int64_t i = 0; i < n; ++i) out[i] = F::f(a[i], y);
   } else {
     for (int64_t i = 0; i < n; ++i) out[i] = F::f(a[i * sa], b[i * sb]);

@@ -48,6 +48,14 @@ struct TypedKernels {
   void (*reduce_sum)(const T* in, T* out, const ReducePlan& plan);
   double (*sum)(const T* x, int64_t n);  // sum of a contiguous run, accumulated in double
   double (*dot)(const T* x, const T* y, int64_t n);  // sum of x[i] * y[i], accumulated in double
+  // sum and dot in parts, for a loop that forms the terms tile by tile (see kStreams below):
+  // stream_sum and stream_dot add count terms (a multiple of kStreamLanes) of each quarter,
+  // x[q] (and y[q]) on, to that quarter's lanes quarters[q * kStreamLanes ..], term j to lane
+  // j % kStreamLanes; stream_rest folds the quarters' lanes, adds them, and then the n terms
+  // after the quarters (y null: of a sum).
+  void (*stream_sum)(const T* const* x, int64_t count, double* quarters);
+  void (*stream_dot)(const T* const* x, const T* const* y, int64_t count, double* quarters);
+  double (*stream_rest)(const double* quarters, const T* x, const T* y, int64_t n);
   // C = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or X^T by the flags.
   // beta == 0 means C is not read (it may hold garbage).
   void (*gemm)(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
@@ -59,6 +67,16 @@ struct TypedKernels {
 // this many elements added in order in double. The split depends on the length alone, so any
 // thread count gives the same bits, and a tg.function loop sums the same chunks.
 constexpr int64_t kDotChunkElements = int64_t(1) << 16;
+
+// sum and dot over n terms: from kMinStreamed terms on, the first kStreams * streamed_quarter(n)
+// form kStreams quarters of streamed_quarter(n) terms each, summed side by side in kStreamLanes
+// lanes apiece; then the quarters' lanes are folded and added, then the remaining terms (fewer
+// than kStreams * kStreamLanes) in lanes of their own.
+constexpr int kStreams = 4, kStreamLanes = 8;
+constexpr int64_t kMinStreamed = 4096;
+static constexpr int64_t streamed_quarter(int64_t n) {
+  return n >= kMinStreamed ? n / (kStreams * kStreamLanes) * kStreamLanes : 0;
+}
 
 struct KernelTable {
   const char* isa;

@@ -25,20 +25,55 @@ double fold_lanes(double* acc) {
 
 // Long runs are summed as four quarters side by side: one core then keeps four sequential
 // streams in flight instead of one, and memory delivers them faster. Eight lanes per quarter keep
-// the 32 accumulators in eight AVX2 registers.
-constexpr int kStreams = 4, kStreamLanes = 8;
-constexpr int64_t kMinStreamed = 4096;  // below, one stream: short runs stay in cache anyway
+// the 32 accumulators in eight AVX2 registers. kStreams, kStreamLanes and streamed_quarter are
+// in kernels.h.
+static_assert(kStreams == 4 && kStreamLanes == 8, "the lanes above assume four quarters of eight");
 
 // The order every sum of a run adds in, accumulated in double: four quarters side by side from
 // kMinStreamed elements on, then kLanes lanes, then the tail one by one. terms(e, v, count) writes
 // terms e .. e + count - 1 of the run, as T, to v; a group of terms formed at once lets the
 // compiler vectorise them. The order depends on n alone, so every ISA gives the same bits.
+//
+// The table's stream_* kernels (kernels.h) split it for a tg.function loop that forms the terms
+// tile by tile: stream_sum and stream_dot run the quarters' loop over a tile of each quarter at a
+// time, so each lane still takes its terms in order; stream_rest runs the end (fold_quarters,
+// ordered_rest).
+
+// The quarters' lanes (kStreams rows of kStreamLanes), each folded, added in order.
+inline double fold_quarters(const double* quarters) {
+  double total = 0;
+  for (int s = 0; s < kStreams; ++s) {
+    double lanes[kStreamLanes];
+    for (int j = 0; j < kStreamLanes; ++j) lanes[j] = quarters[s * kStreamLanes + j];
+    total += fold_lanes<kStreamLanes>(lanes);
+  }
+  return total;
+}
+
+// total (the folded quarters), then terms e .. e + n - 1 in kLanes lanes and one by one.
+template <typename T, typename Terms>
+double ordered_rest(double total, int64_t e, int64_t n, Terms terms) {
+  int64_t i = 0;
+  double acc[kLanes] = {};
+  for (; i + kLanes <= n; i += kLanes) {
+    T v[kLanes];
+    terms(e + i, v, kLanes);
+    for (int j = 0; j < kLanes; ++j) acc[j] += static_cast<double>(v[j]);
+  }
+  double tail = 0;
+  for (; i < n; ++i) {
+    T v[1];
+    terms(e + i, v, 1);
+    tail += static_cast<double>(v[0]);
+  }
+  return total + fold_lanes(acc) + tail;
+}
+
 template <typename T, typename Terms>
 double ordered_sum(int64_t n, Terms terms) {
-  int64_t i = 0;
+  const int64_t len = streamed_quarter(n);
   double total = 0;
-  if (n >= kMinStreamed) {
-    const int64_t len = n / (kStreams * kStreamLanes) * kStreamLanes;  // per quarter
+  if (len > 0) {
     double acc[kStreams][kStreamLanes] = {};
     for (int64_t p = 0; p < len; p += kStreamLanes)
       for (int s = 0; s < kStreams; ++s) {
@@ -46,22 +81,9 @@ double ordered_sum(int64_t n, Terms terms) {
         terms(s * len + p, v, kStreamLanes);
         for (int j = 0; j < kStreamLanes; ++j) acc[s][j] += static_cast<double>(v[j]);
       }
-    for (int s = 0; s < kStreams; ++s) total += fold_lanes<kStreamLanes>(acc[s]);
-    i = kStreams * len;
+    total = fold_quarters(&acc[0][0]);
   }
-  double acc[kLanes] = {};
-  for (; i + kLanes <= n; i += kLanes) {
-    T v[kLanes];
-    terms(i, v, kLanes);
-    for (int j = 0; j < kLanes; ++j) acc[j] += static_cast<double>(v[j]);
-  }
-  double tail = 0;
-  for (; i < n; ++i) {
-    T v[1];
-    terms(i, v, 1);
-    tail += static_cast<double>(v[0]);
-  }
-  return total + fold_lanes(acc) + tail;
+  return ordered_rest<T>(total, kStreams * len, n - kStreams * len, terms);
 }
 
 // Sum of a contiguous run, accumulated in double, so long float32 sums keep their digits.
@@ -78,6 +100,60 @@ double sum_run(const T* x, int64_t n) {
 template <typename T>
 double dot_run(const T* x, const T* y, int64_t n) {
   return ordered_sum<T>(n, [x, y](int64_t e, T* v, int count) {
+    for (int j = 0; j < count; ++j) v[j] = x[e + j] * y[e + j];
+  });
+}
+
+// The table's stream_* kernels: ordered_sum's loop over its quarters, for count terms of each
+// (a multiple of kStreamLanes) at a time. Each quarter's lanes are a local array of their own,
+// so that the loop keeps them in registers.
+template <typename T, typename Terms>
+void stream_quarters(int64_t count, double* quarters, Terms terms) {
+  static_assert(kStreams == 4, "one local array per quarter");
+  double a0[kStreamLanes], a1[kStreamLanes], a2[kStreamLanes], a3[kStreamLanes];
+  double* const acc[kStreams] = {a0, a1, a2, a3};
+  for (int s = 0; s < kStreams; ++s)
+    for (int j = 0; j < kStreamLanes; ++j) acc[s][j] = quarters[s * kStreamLanes + j];
+  for (int64_t p = 0; p < count; p += kStreamLanes) {
+    T v0[kStreamLanes], v1[kStreamLanes], v2[kStreamLanes], v3[kStreamLanes];
+    terms(0, p, v0);
+    terms(1, p, v1);
+    terms(2, p, v2);
+    terms(3, p, v3);
+    for (int j = 0; j < kStreamLanes; ++j) a0[j] += static_cast<double>(v0[j]);
+    for (int j = 0; j < kStreamLanes; ++j) a1[j] += static_cast<double>(v1[j]);
+    for (int j = 0; j < kStreamLanes; ++j) a2[j] += static_cast<double>(v2[j]);
+    for (int j = 0; j < kStreamLanes; ++j) a3[j] += static_cast<double>(v3[j]);
+  }
+  for (int s = 0; s < kStreams; ++s)
+    for (int j = 0; j < kStreamLanes; ++j) quarters[s * kStreamLanes + j] = acc[s][j];
+}
+
+template <typename T>
+void stream_sum(const T* const* x, int64_t count, double* quarters) {
+  const T* const xs[kStreams] = {x[0], x[1], x[2], x[3]};
+  stream_quarters<T>(count, quarters, [&xs](int s, int64_t p, T* v) {
+    for (int j = 0; j < kStreamLanes; ++j) v[j] = xs[s][p + j];
+  });
+}
+
+template <typename T>
+void stream_dot(const T* const* x, const T* const* y, int64_t count, double* quarters) {
+  const T* const xs[kStreams] = {x[0], x[1], x[2], x[3]};
+  const T* const ys[kStreams] = {y[0], y[1], y[2], y[3]};
+  stream_quarters<T>(count, quarters, [&xs, &ys](int s, int64_t p, T* v) {
+    for (int j = 0; j < kStreamLanes; ++j) v[j] = xs[s][p + j] * ys[s][p + j];
+  });
+}
+
+template <typename T>
+double stream_rest(const double* quarters, const T* x, const T* y, int64_t n) {
+  const double total = fold_quarters(quarters);
+  if (y == nullptr)
+    return ordered_rest<T>(total, 0, n, [x](int64_t e, T* v, int count) {
+      for (int j = 0; j < count; ++j) v[j] = x[e + j];
+    });
+  return ordered_rest<T>(total, 0, n, [x, y](int64_t e, T* v, int count) {
     for (int j = 0; j < count; ++j) v[j] = x[e + j] * y[e + j];
   });
 }

@@ -34,6 +34,9 @@ TypedKernels<T> typed() {
   k.reduce_sum = &reduce_sum<T>;
   k.sum = &sum_run<T>;
   k.dot = &dot_run<T>;
+  k.stream_sum = &stream_sum<T>;
+  k.stream_dot = &stream_dot<T>;
+  k.stream_rest = &stream_rest<T>;
   k.gemm = &gemm<T>;
   return k;
 }
