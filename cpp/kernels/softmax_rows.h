@@ -22,6 +22,11 @@ struct SoftmaxRowLoops {
   // sum_j exp(x[j] - shift) in lanes; e[j] = exp(x[j] - shift) as well when e is not null
   // (e may be x).
   T (*shifted_exp_sum)(const T* x, int64_t n, T shift, T* e);
+  // peak and shifted_exp_sum of each of `rows` rows of n elements (rows <= narrow_rows_per_call,
+  // 1 <= n < kSoftmaxLanes), the rows side by side in a vector's lanes: peaks[r] = peak(row r),
+  // totals[r] = shifted_exp_sum(row r, n, peaks[r], e + r * n), with the same bits. e may be x.
+  void (*narrow_rows)(const T* x, int64_t rows, int64_t n, T* peaks, T* totals, T* e);
+  int narrow_rows_per_call;  // the table's vector width for T
   // p[j] = p[j] * a.
   void (*scale)(T* p, int64_t n, T a);
   // p[j] = (p[j] * a) * b, each product rounded.

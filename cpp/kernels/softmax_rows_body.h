@@ -95,6 +95,48 @@ typename O::T shifted_exp_sum(const typename O::T* x, int64_t n, typename O::T s
   return tree_of(lane);
 }
 
+// Rows of at most kLanes elements, one row per lane: a short row's own loops are mostly tail
+// work around one exponential vector, per row. Column c holds element c of every row; the
+// maximum, the exponentials and the pairwise tree of shifted_exp_sum then run across columns,
+// each lane doing what those loops do to its row (its lanes past n hold +0, as theirs).
+template <class O>
+void narrow_rows(const typename O::T* x, int64_t rows, int64_t n, typename O::T* peaks,
+                 typename O::T* totals, typename O::T* e) {
+  using T = typename O::T;
+  using V = typename O::V;
+  constexpr int W = O::W;
+  alignas(64) T column[kLanes][W] = {};
+  for (int r = 0; r < W; ++r) {
+    const T* row = x + (r < rows ? r : 0) * n;  // lanes past `rows` repeat row 0, unused
+    for (int64_t c = 0; c < n; ++c) column[c][r] = row[c];
+  }
+  V best = O::load(column[0]);
+  for (int64_t c = 1; c < n; ++c) {
+    const V v = O::load(column[c]);
+    best = O::select(O::gt(v, best), v, best);
+  }
+  alignas(64) T lane[W];
+  O::store(lane, best);
+  for (int r = 0; r < W; ++r) lane[r] = std::isfinite(lane[r]) ? lane[r] + T(0) : T(0);
+  const V shift = O::load(lane);
+  V sum[kLanes];
+  for (int c = 0; c < kLanes; ++c) sum[c] = O::set1(T(0));
+  for (int64_t c = 0; c < n; ++c) {
+    sum[c] = vm::exp<O>(O::sub(O::load(column[c]), shift));
+    O::store(column[c], sum[c]);
+  }
+  for (int width = kLanes / 2; width >= 1; width /= 2)
+    for (int c = 0; c < width; ++c) sum[c] = O::add(sum[c], sum[c + width]);
+  alignas(64) T total[W];
+  O::store(total, sum[0]);
+  for (int64_t r = 0; r < rows; ++r) {
+    peaks[r] = lane[r];
+    totals[r] = total[r];
+    if (e)
+      for (int64_t c = 0; c < n; ++c) e[r * n + c] = column[c][r];
+  }
+}
+
 template <typename T>
 void scale(T* __restrict p, int64_t n, T a) {
   for (int64_t j = 0; j < n; ++j) p[j] = p[j] * a;
@@ -136,8 +178,8 @@ void sigmoid_cross_entropy(const typename O::T* z, const typename O::T* x, typen
 
 template <template <class> class Vec, typename T>
 SoftmaxRowLoops<T> loops() {
-  return {&peak<Vec<T>>, &shifted_exp_sum<Vec<T>>, &scale<T>, &scale_twice<T>, &divide<T>,
-          &shifted_minus<T>, &sigmoid_cross_entropy<Vec<T>>};
+  return {&peak<Vec<T>>, &shifted_exp_sum<Vec<T>>, &narrow_rows<Vec<T>>, Vec<T>::W, &scale<T>,
+          &scale_twice<T>, &divide<T>, &shifted_minus<T>, &sigmoid_cross_entropy<Vec<T>>};
 }
 
 }  // namespace

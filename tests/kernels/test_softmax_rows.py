@@ -105,3 +105,58 @@ def test_sigmoid_cross_entropy_is_accurate(dtype, tol):
     want = np.maximum(x64, 0) - x64 * z64 + np.log1p(np.exp(-np.abs(x64)))
     got = SIGMOID(labels=z, logits=x).numpy().astype(np.float64)
     assert np.max(np.abs(got - want) / np.maximum(np.abs(want), 1.0)) < tol
+
+
+def _sparse_gradient_row(x, label):
+    """One row of the gradient of a sum of sparse softmax cross-entropies, written out in numpy
+    with the kernels' operations: the row's peak, exp of the shifted row by tapegrad's exp op, the
+    sum in 16 lanes (element j in lane j % 16) folded by a pairwise tree, then e * (1 / total),
+    less 1 at the label."""
+    zero, one = x.dtype.type(0), x.dtype.type(1)
+    best = x[0]
+    for v in x:
+        best = v if v > best else best
+    peak = best + zero if np.isfinite(best) else zero
+    e = tg.exp(x - peak).numpy()
+    lanes = np.zeros(16, x.dtype)
+    for j in range(x.size):
+        lanes[j % 16] += e[j]
+    width = 8
+    while width >= 1:
+        lanes[:width] += lanes[width:2 * width]
+        width //= 2
+    inverse = one / lanes[0]
+    out = e * inverse
+    out[label] = e[label] * inverse - one
+    return out
+
+
+@pytest.mark.parametrize("classes", [1, 5, 10, 15, 16, 21])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_short_rows_side_by_side_give_the_bits_of_the_row_loops(dtype, classes):
+    """Rows shorter than the 16 lanes go a vector of rows at a time (SoftmaxRowLoops::narrow_rows),
+    longer ones one by one; both must give the operations written out row by row, with rows of
+    -inf, NaN and huge values among them, in whole and partial blocks of rows."""
+    rng = np.random.default_rng(15)
+    x = (rng.standard_normal((37, classes)) * 4).astype(dtype)
+    x[1] *= 60
+    x[2, ::3] = -np.inf
+    x[3, 0] = np.nan
+    x[4, -1] = np.nan
+    x[5] = -np.inf
+    x[6] = 3e38 if dtype == np.float32 else 1e300
+    labels = rng.integers(0, classes, size=37)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        want = np.stack([_sparse_gradient_row(row, label) for row, label in zip(x, labels)])
+    saved = _core.isa()
+    try:
+        for isa in _core.available_isas():
+            _core.select_isa(isa)
+            logits = tg.constant(x)
+            with tg.GradientTape() as tape:
+                tape.watch(logits)
+                loss = tg.reduce_sum(SPARSE(tg.constant(labels), logits))
+            got = tape.gradient(loss, logits).numpy()
+            assert got.tobytes() == want.tobytes(), isa
+    finally:
+        _core.select_isa(saved)
