@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from tapegrad import _core
 from op_specs import SPECS, call, variants_with_spellings
 
 CASES = variants_with_spellings(SPECS)
@@ -381,6 +382,7 @@ DEEP_SCRIPT = r"""
 import sys
 import numpy as np
 import tapegrad as tg
+from tapegrad import _core
 tg.config.set_num_threads(int(sys.argv[1]))
 
 def run(compiled):
@@ -566,6 +568,47 @@ def test_fused_dot_products_give_the_gemm_bits(n, layout, threads, rng):
         same_bits(f(x, y2, w), _dot_chain(x, y2, w))
     finally:
         tg.config.set_num_threads(before)
+
+
+_PAIR_OPS = [tg.add, tg.subtract, tg.multiply, tg.divide]
+
+
+def _scalar_pairs(x, s1, s2):
+    """Every pair of arithmetic ops with a one-element operand on either side, chained on x (each
+    pair with its own first operand s1[k], so that no two pairs share their first step): the
+    fused loop runs each pair as one kernel call (kernels/scalar_pairs.h)."""
+    outs = []
+    for op1 in _PAIR_OPS:
+        for first1 in (False, True):
+            for op2 in _PAIR_OPS:
+                for first2 in (False, True):
+                    k = len(outs)
+                    t = op1(s1[k], x) if first1 else op1(x, s1[k])
+                    outs.append(op2(s2, t) if first2 else op2(t, s2))
+    return outs
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scalar_pairs_in_fused_loops_give_the_eager_bits_on_every_isa(dtype, rng):
+    """Two arithmetic steps with one-element operands run as one loop, each element rounded after
+    each op as the two binary kernels round it: the eager bits for all 64 pairs, on every ISA,
+    with zeros of both signs, infinities, NaN, subnormals and huge values among the elements."""
+    info = np.finfo(dtype)
+    x = rng.standard_normal(3001).astype(dtype) * 3
+    x[:8] = [0.0, -0.0, np.inf, -np.inf, np.nan, info.tiny / 4, info.max, -info.max]
+    scalars = [(dtype(0.7), dtype(-1.3)), (dtype(info.max), dtype(info.tiny)), (dtype(0.0), dtype(-0.0))]
+    saved = _core.isa()
+    try:
+        for isa in _core.available_isas():
+            _core.select_isa(isa)
+            f = tg.function(_scalar_pairs)
+            for s1, s2 in scalars:
+                args = (tg.constant(x), [tg.constant(s1)] * 64, tg.constant(s2))
+                with np.errstate(all="ignore"):
+                    same_bits(f(*args), _scalar_pairs(*args))
+            assert f.get_concrete_function(*args).pass_counts["paired"] == 64, isa
+    finally:
+        _core.select_isa(saved)
 
 
 def test_float64_dot_products_stay_gemm_calls(rng):

@@ -241,6 +241,7 @@ void bind(py::module_& m) {
         d["dead"] = c.dead;
         d["fused"] = c.fused;
         d["scaled"] = c.scaled;
+        d["paired"] = c.paired;
         return d;
       });
 }

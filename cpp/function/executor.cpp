@@ -97,6 +97,8 @@ ConcreteFunction::ConcreteFunction(Graph traced) : traced_(std::move(traced)) {
   if (pass_enabled("fuse")) {
     counts_.scaled = scale_columns(plan_);
     counts_.fused = fuse_elementwise(plan_, fused_);
+    for (const FusedProgram& program : fused_)
+      for (const FusedProgram::Step& step : program.steps) counts_.paired += step.pairs_with_next;
   }
   // Constants no node reads any more (a uniform one a fused loop reads as one value) are dropped.
   std::vector<char> read(plan_.values.size(), 0);

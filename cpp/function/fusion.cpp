@@ -6,6 +6,7 @@
 #include "core/parallel.h"
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
+#include "kernels/scalar_pairs.h"
 #include "ops/op_util.h"
 
 namespace tapegrad::function {
@@ -108,6 +109,44 @@ FusedProgram::Step* square_read_only_by(FusedProgram& p, const FusedProgram::Red
       !operand_in_memory)
     return nullptr;
   return &s;
+}
+
+// Marks each step that forms a scalar pair with the next (FusedProgram::Step::pairs_with_next):
+// both binary arithmetic ops with one one-element operand, the first's other operand a step or an
+// input, the next's other operand the first step, which no other step or reduction reads, and
+// which is neither stored nor sunk.
+void pair_scalar_steps(FusedProgram& p) {
+  using Operand = FusedProgram::Operand;
+  const int n = static_cast<int>(p.steps.size());
+  std::vector<int> reads(n, 0);
+  auto count = [&](const Operand& o) {
+    if (o.kind == Operand::Step && o.index >= 0) ++reads[o.index];
+  };
+  for (const FusedProgram::Step& st : p.steps) {
+    if (st.elided) continue;
+    count(st.a);
+    if (st.binary) count(st.b);
+  }
+  for (const FusedProgram::Reduction& r : p.reductions) {
+    count(r.a);
+    if (r.b.index >= 0) count(r.b);
+  }
+  auto arithmetic = [](const FusedProgram::Step& st) {
+    return st.binary && !st.elided && kernels::pairable(static_cast<kernels::BinaryOp>(st.kernel)) &&
+           (st.a.kind == Operand::Scalar) != (st.b.kind == Operand::Scalar);
+  };
+  for (int s = 0; s + 1 < n; ++s) {
+    FusedProgram::Step& first = p.steps[s];
+    const FusedProgram::Step& next = p.steps[s + 1];
+    if (!arithmetic(first) || !arithmetic(next) || first.output >= 0 || p.sink[s] >= 0 || reads[s] != 1)
+      continue;
+    const Operand& other = first.a.kind == Operand::Scalar ? first.b : first.a;
+    if (other.kind != Operand::Step && other.kind != Operand::External) continue;
+    const Operand& chained = next.a.kind == Operand::Scalar ? next.b : next.a;
+    if (chained.kind != Operand::Step || chained.index != s) continue;
+    first.pairs_with_next = true;
+    ++s;  // the next step belongs to this pair
+  }
 }
 
 }  // namespace
@@ -254,6 +293,7 @@ int fuse_elementwise(Graph& g, std::vector<FusedProgram>& programs) {
       p.reductions.push_back(std::move(red));
       node.fused_outputs.push_back(r.output);
     }
+    pair_scalar_steps(p);
     node.fused = static_cast<int32_t>(programs.size());
     programs.push_back(std::move(p));
     kept.push_back(std::move(node));
@@ -272,6 +312,7 @@ void FusedProgram::run(const Node& node, std::vector<TensorPtr>& values) const {
 template <typename T>
 void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) const {
   const auto& k = kernels::active().get<T>();
+  const auto& pairs = kernels::active_scalar_pairs().get<T>();
   const int64_t n = shape.numel();
   const size_t n_ext = node.inputs.size();
   std::vector<const T*> ext(n_ext);
@@ -319,10 +360,26 @@ void FusedProgram::run_typed(const Node& node, std::vector<TensorPtr>& values) c
     for (int s = 0; s < n_steps; ++s) {
       const Step& st = steps[s];
       if (st.elided) continue;
-      T* dst = st.output >= 0                 ? out_data[st.output] + t0
-               : sinks && sink[s] >= 0 ? sinks[sink[s]] + (t0 - sink_lo)
-                                              : tiles + s * kTileElements;
+      auto dst_of = [&](int step) {
+        const Step& d = steps[step];
+        return d.output >= 0                     ? out_data[d.output] + t0
+               : sinks && sink[step] >= 0 ? sinks[sink[step]] + (t0 - sink_lo)
+                                                 : tiles + step * kTileElements;
+      };
       int64_t sa, sb;
+      if (st.pairs_with_next) {
+        const Step& next = steps[s + 1];
+        const bool s1_first = st.a.kind == Operand::Scalar, s2_first = next.a.kind == Operand::Scalar;
+        const T* in = at(s1_first ? st.b : st.a, &sa);
+        const T s1 = *at(s1_first ? st.a : st.b, &sb), s2 = *at(s2_first ? next.a : next.b, &sb);
+        T* dst = dst_of(s + 1);
+        pairs.run(static_cast<kernels::BinaryOp>(st.kernel), s1_first,
+                  static_cast<kernels::BinaryOp>(next.kernel), s2_first, in, s1, s2, dst, m);
+        result[s + 1] = dst;
+        ++s;
+        continue;
+      }
+      T* dst = dst_of(s);
       const T* a = at(st.a, &sa);
       if (!st.binary) {
         // A one-element operand of a unary op: the same value in every element.

@@ -44,6 +44,9 @@ class FusedProgram {
     // A square that only a sum reads, which reads its operand as a dot product instead: the
     // loop skips it.
     bool elided = false;
+    // This step and the next run as one scalar pair (kernels/scalar_pairs.h): each has a
+    // one-element operand, the next reads this one's value, and nothing else does.
+    bool pairs_with_next = false;
   };
 
   DType dtype = DType::F32;

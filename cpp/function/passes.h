@@ -12,6 +12,7 @@ struct PassCounts {
   int dead = 0;    // nodes nothing returned or updated depends on
   int fused = 0;   // nodes folded into fused elementwise loops
   int scaled = 0;  // matmuls of a column by a 1x1 matrix run as elementwise products
+  int paired = 0;  // pairs of steps of fused loops run as one scalar-pair kernel call
 };
 
 // Runs the op nodes whose inputs are all constants and makes their results constants.

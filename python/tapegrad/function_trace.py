@@ -366,7 +366,9 @@ class ConcreteFunction:
     @property
     def pass_counts(self) -> Dict[str, int]:
         """Nodes each pass removed: ``folded`` (constant inputs), ``common`` (merged), ``dead``,
-        ``fused`` (ops run inside fused elementwise loops)."""
+        ``fused`` (ops run inside fused elementwise loops); and what the fusion pass rewrote:
+        ``scaled`` (matmuls by a 1x1 matrix run as products), ``paired`` (two steps with
+        one-element operands run as one loop)."""
         return dict(self._concrete.pass_counts)
 
 

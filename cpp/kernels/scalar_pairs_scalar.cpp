@@ -1,0 +1,7 @@
+// The scalar scalar-pair loops: scalar_pairs_body.h compiled with this file's flags (CMakeLists.txt).
+#define TG_ISA scalar_pairs_scalar  // the namespace of this unit's loops
+#include "kernels/scalar_pairs_body.h"
+
+namespace tapegrad::kernels {
+const ScalarPairTable& scalar_scalar_pairs() { return scalar_pairs_scalar::table(); }
+}  // namespace tapegrad::kernels
