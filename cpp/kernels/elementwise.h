@@ -13,7 +13,7 @@ namespace {
 
 // Inner loop specialised on the stride pattern so the common cases are unit-stride.
 template <typename T, typename F>
-__attribute__((noinline)) void binary_row(const T* a, const T* b, T* out, int64_t n, int64_t sa, int64_t sb) {
+void binary_row(const T* a, const T* b, T* out, int64_t n, int64_t sa, int64_t sb) {
   if (sa == 1 && sb == 1) {
 #pragma GCC unroll 4
     for (int64_t i = 0; i < n; ++i) out[i] = F::f(a[i], b[i]);
@@ -30,6 +30,15 @@ __attribute__((noinline)) void binary_row(const T* a, const T* b, T* out, int64_
   }
 }
 
+// One whole row in a function of its own: inlined into binary()'s switch over every op, the
+// row loop keeps its bound on the stack. Short rows of a broadcast stay inline (a call per row
+// would cost more than the row).
+template <typename T, typename F>
+__attribute__((noinline)) void binary_whole_row(const T* a, const T* b, T* out, int64_t n, int64_t sa,
+                                                int64_t sb) {
+  binary_row<T, F>(a, b, out, n, sa, sb);
+}
+
 template <typename T, typename F>
 void binary_loop(const T* a, const T* b, T* out, const BinaryPlan& p) {
   if (p.rank == 0) {
@@ -40,6 +49,7 @@ void binary_loop(const T* a, const T* b, T* out, const BinaryPlan& p) {
   const int64_t n = p.shape[last];
   int64_t outer = 1;
   for (int d = 0; d < last; ++d) outer *= p.shape[d];
+  if (outer == 1) return binary_whole_row<T, F>(a, b, out, n, p.stride_a[last], p.stride_b[last]);
   int64_t idx[kMaxRank] = {};
   int64_t off_a = 0, off_b = 0;
   for (int64_t o = 0; o < outer; ++o) {
