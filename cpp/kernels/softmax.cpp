@@ -1,5 +1,6 @@
 #include "kernels/softmax.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -12,16 +13,38 @@ namespace {
 // Rows run on several threads when the row loop does at least this many exponentials.
 constexpr int64_t kParallelElements = int64_t(1) << 15;
 
+// A row's result from its peak and exponential sum (y holds the exponentials unless log).
+template <typename T>
+void finish_row(const SoftmaxRowLoops<T>& row, bool log, const T* x, T* y, int64_t n, T peak, T total) {
+  if (log) {
+    row.shifted_minus(x, y, n, peak, std::log(total));
+  } else {
+    row.divide(y, n, total);
+  }
+}
+
 // One row, contiguous: y = softmax(x) or log_softmax(x) (y may be x).
 template <typename T>
 void softmax_row(const SoftmaxRowLoops<T>& row, bool log, const T* x, T* y, int64_t n) {
   const T peak = row.peak(x, n);
-  if (log) {
-    // (x - peak) - log(total): subtracting the peak first keeps the digits of small results.
-    const T log_total = std::log(row.shifted_exp_sum(x, n, peak, nullptr));
-    row.shifted_minus(x, y, n, peak, log_total);
-  } else {
-    row.divide(y, n, row.shifted_exp_sum(x, n, peak, y));
+  // log: (x - peak) - log(total): subtracting the peak first keeps the digits of small results.
+  const T total = row.shifted_exp_sum(x, n, peak, log ? nullptr : y);
+  finish_row(row, log, x, y, n, peak, total);
+}
+
+// Contiguous rows shorter than the lanes, a vector of rows at a time (SoftmaxRowLoops::
+// narrow_rows), with softmax_row's bits.
+template <typename T>
+void narrow_softmax_rows(const SoftmaxRowLoops<T>& row, bool log, const T* x, T* out, int64_t lo,
+                         int64_t hi, int64_t n) {
+  constexpr int kMaxBlock = 16;  // the widest vector of floats
+  T peaks[kMaxBlock], totals[kMaxBlock];
+  const int64_t block = std::min<int64_t>(row.narrow_rows_per_call, kMaxBlock);
+  for (int64_t r0 = lo; r0 < hi; r0 += block) {
+    const int64_t rows = std::min(block, hi - r0);
+    row.narrow_rows(x + r0 * n, rows, n, peaks, totals, log ? nullptr : out + r0 * n);
+    for (int64_t i = 0; i < rows; ++i)
+      finish_row(row, log, x + (r0 + i) * n, out + (r0 + i) * n, n, peaks[i], totals[i]);
   }
 }
 
@@ -29,6 +52,7 @@ template <typename T>
 void softmax_typed(bool log, const T* x, T* out, int64_t outer, int64_t n, int64_t inner) {
   const SoftmaxRowLoops<T>& row = softmax_rows<T>();
   parallel_ranges(outer * inner, [&](int64_t lo, int64_t hi) {
+    if (inner == 1 && n >= 1 && n < kSoftmaxLanes) return narrow_softmax_rows(row, log, x, out, lo, hi, n);
     // A row strided by `inner` is gathered into contiguous scratch, worked on there and
     // scattered back, so every layout runs the same row code and gives the same bits.
     std::vector<T> scratch(inner != 1 ? static_cast<size_t>(n) : 0);

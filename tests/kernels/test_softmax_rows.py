@@ -107,12 +107,11 @@ def test_sigmoid_cross_entropy_is_accurate(dtype, tol):
     assert np.max(np.abs(got - want) / np.maximum(np.abs(want), 1.0)) < tol
 
 
-def _sparse_gradient_row(x, label):
-    """One row of the gradient of a sum of sparse softmax cross-entropies, written out in numpy
-    with the kernels' operations: the row's peak, exp of the shifted row by tapegrad's exp op, the
-    sum in 16 lanes (element j in lane j % 16) folded by a pairwise tree, then e * (1 / total),
-    less 1 at the label."""
-    zero, one = x.dtype.type(0), x.dtype.type(1)
+def _exponentials_and_total(x):
+    """A row's exponentials and their sum, written out in numpy with the kernels' operations: the
+    row's peak, exp of the shifted row by tapegrad's exp op, the sum in 16 lanes (element j in
+    lane j % 16) folded by a pairwise tree."""
+    zero = x.dtype.type(0)
     best = x[0]
     for v in x:
         best = v if v > best else best
@@ -125,7 +124,15 @@ def _sparse_gradient_row(x, label):
     while width >= 1:
         lanes[:width] += lanes[width:2 * width]
         width //= 2
-    inverse = one / lanes[0]
+    return e, lanes[0]
+
+
+def _sparse_gradient_row(x, label):
+    """One row of the gradient of a sum of sparse softmax cross-entropies: e * (1 / total), less 1
+    at the label."""
+    one = x.dtype.type(1)
+    e, total = _exponentials_and_total(x)
+    inverse = one / total
     out = e * inverse
     out[label] = e[label] * inverse - one
     return out
@@ -135,8 +142,9 @@ def _sparse_gradient_row(x, label):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_short_rows_side_by_side_give_the_bits_of_the_row_loops(dtype, classes):
     """Rows shorter than the 16 lanes go a vector of rows at a time (SoftmaxRowLoops::narrow_rows),
-    longer ones one by one; both must give the operations written out row by row, with rows of
-    -inf, NaN and huge values among them, in whole and partial blocks of rows."""
+    longer ones one by one; the cross-entropy's gradient and softmax must give the operations
+    written out row by row, with rows of -inf, NaN and huge values among them, in whole and
+    partial blocks of rows."""
     rng = np.random.default_rng(15)
     x = (rng.standard_normal((37, classes)) * 4).astype(dtype)
     x[1] *= 60
@@ -148,6 +156,7 @@ def test_short_rows_side_by_side_give_the_bits_of_the_row_loops(dtype, classes):
     labels = rng.integers(0, classes, size=37)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         want = np.stack([_sparse_gradient_row(row, label) for row, label in zip(x, labels)])
+        want_softmax = np.stack([e / total for e, total in map(_exponentials_and_total, x)])
     saved = _core.isa()
     try:
         for isa in _core.available_isas():
@@ -158,5 +167,6 @@ def test_short_rows_side_by_side_give_the_bits_of_the_row_loops(dtype, classes):
                 loss = tg.reduce_sum(SPARSE(tg.constant(labels), logits))
             got = tape.gradient(loss, logits).numpy()
             assert got.tobytes() == want.tobytes(), isa
+            assert tg.nn.softmax(logits).numpy().tobytes() == want_softmax.tobytes(), isa
     finally:
         _core.select_isa(saved)
