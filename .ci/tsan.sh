@@ -2,8 +2,9 @@
 # Builds the extension with ThreadSanitizer into build/tsan/ (never touching an installed tapegrad)
 # and runs the tests that drive the thread pool hardest: the threading tests (pool growth and
 # shrinkage, concurrent matmuls from Python threads, every parallel split at tiny sizes with the
-# thresholds at 0, which runs the dynamic GEMM schedule with its waits), every GEMM path, and that
-# schedule on 2, 3 and 5 threads.
+# thresholds at 0, which runs the dynamic GEMM schedule with its waits), every GEMM path, that
+# schedule on 2, 3 and 5 threads, and tg.function's fused loops on 2 threads and one function
+# called from several threads.
 #
 # Exits non-zero if the build fails, a test fails, or ThreadSanitizer reports anything.
 #
@@ -40,7 +41,7 @@ export PYTHONMALLOC=malloc
 
 check_site
 run_pytest tests/reliability/test_reliability_threads.py tests/kernels/test_kernel_threads.py \
-  tests/kernels/test_gemm.py \
-  -k "not forked_child and (test_reliability_threads or test_kernel_threads or matmul_kernel_paths or dynamic_schedule)" \
+  tests/kernels/test_gemm.py tests/test_function.py \
+  -k "not forked_child and (test_reliability_threads or test_kernel_threads or matmul_kernel_paths or dynamic_schedule or one_function_from_several_threads or (fused and 2))" \
   "$@"
 judge "WARNING: ThreadSanitizer"
