@@ -72,20 +72,55 @@ __attribute__((target("avx2,fma,avx512f,avx512dq"))) void quarters_avx512(
   }
 }
 
-}  // namespace
-
-bool available() {
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+// The same with AVX2: one quarter at a time, so that the three sums' lanes (six registers of four
+// doubles) and the loop's values fit in the 16 ymm registers. The quarters' lanes are independent,
+// so the order of the quarters changes no bit.
+__attribute__((target("avx2,fma"))) void quarters_avx2(const float* x, const float* y, int64_t len,
+                                                      float w, float b, float scale,
+                                                      double (*out)[kStreams][kStreamLanes]) {
+  const __m256 vw = _mm256_set1_ps(w), vb = _mm256_set1_ps(b), vs = _mm256_set1_ps(scale);
+  const __m256 two = _mm256_set1_ps(2.0f);
+  for (int s = 0; s < kStreams; ++s) {
+    const float* xs = x + s * len;
+    const float* ys = y + s * len;
+    __m256d lanes[3][2];
+    for (auto& sum : lanes) sum[0] = sum[1] = _mm256_setzero_pd();
+    for (int64_t p = 0; p < len; p += kStreamLanes) {
+      const __m256 xv = _mm256_loadu_ps(xs + p);
+      const __m256 d = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(xv, vw), vb), _mm256_loadu_ps(ys + p));
+      const __m256 g = _mm256_mul_ps(vs, _mm256_mul_ps(d, two));
+      const __m256 terms[3] = {_mm256_mul_ps(d, d), g, _mm256_mul_ps(xv, g)};
+      for (int k = 0; k < 3; ++k) {
+        lanes[k][0] = _mm256_add_pd(lanes[k][0], _mm256_cvtps_pd(_mm256_castps256_ps128(terms[k])));
+        lanes[k][1] = _mm256_add_pd(lanes[k][1], _mm256_cvtps_pd(_mm256_extractf128_ps(terms[k], 1)));
+      }
+    }
+    for (int k = 0; k < 3; ++k) {
+      _mm256_storeu_pd(out[k][s], lanes[k][0]);
+      _mm256_storeu_pd(out[k][s] + 4, lanes[k][1]);
+    }
+  }
 }
 
-Sums step(const float* x, const float* y, int64_t n, int64_t chunk, float w, float b, float scale) {
+}  // namespace
+
+bool available() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+bool has_avx512() {
+  return available() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+}
+
+Sums step(bool avx512, const float* x, const float* y, int64_t n, int64_t chunk, float w, float b,
+          float scale) {
   double totals[3] = {};
   for (int64_t lo = 0; lo < n; lo += chunk) {
     const int64_t count = std::min(chunk, n - lo);
     const int64_t len = tapegrad::kernels::streamed_quarter(count);
     double quarters[3][kStreams][kStreamLanes] = {};
-    if (len > 0) quarters_avx512(x + lo, y + lo, len, w, b, scale, quarters);
+    if (len > 0) {
+      if (avx512) quarters_avx512(x + lo, y + lo, len, w, b, scale, quarters);
+      else quarters_avx2(x + lo, y + lo, len, w, b, scale, quarters);
+    }
     // The rest (all of a chunk shorter than kMinStreamed) one element at a time.
     const int64_t first = lo + kStreams * len, left = lo + count - first;
     std::vector<float> square(left), grad(left), x_grad(left);

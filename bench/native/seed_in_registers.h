@@ -14,11 +14,13 @@ struct Sums {
   float loss_sum, grad_bias, grad_weight;
 };
 
-// Whether this CPU runs the hand-written loop (it needs AVX-512).
+// Whether this CPU runs the hand-written loop: with AVX2 and FMA, and with AVX-512.
 bool available();
+bool has_avx512();
 
 // The step's sums, over chunks of `chunk` elements added in order (tapegrad's chunked sums above
-// the parallel threshold).
-Sums step(const float* x, const float* y, int64_t n, int64_t chunk, float w, float b, float scale);
+// the parallel threshold), in zmm registers (avx512, which needs has_avx512()) or ymm ones.
+Sums step(bool avx512, const float* x, const float* y, int64_t n, int64_t chunk, float w, float b,
+          float scale);
 
 }  // namespace seed_in_registers
