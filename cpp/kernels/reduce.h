@@ -158,6 +158,9 @@ double stream_rest(const double* quarters, const T* x, const T* y, int64_t n) {
   });
 }
 
+// reduce_sum's accumulators up to this many outputs live on the stack (4 KiB).
+constexpr int64_t kStackOutputs = 512;
+
 template <typename T>
 void reduce_sum(const T* in, T* out, const ReducePlan& p) {
   int64_t total = 1;
@@ -166,8 +169,12 @@ void reduce_sum(const T* in, T* out, const ReducePlan& p) {
     out[0] = static_cast<T>(sum_run(in, total));
     return;
   }
-  // Accumulate in double for every output element, then round once.
-  double* acc = static_cast<double*>(std::malloc(sizeof(double) * p.out_numel));
+  // Accumulate in double for every output element, then round once; a few outputs (a layer's
+  // bias gradient) on the stack, the rest on the heap.
+  double small[kStackOutputs];
+  double* acc = p.out_numel <= kStackOutputs
+                    ? small
+                    : static_cast<double*>(std::malloc(sizeof(double) * p.out_numel));
   if (!acc) return;  // caller checks sizes; malloc of a few MB failing means the process is dying
   std::memset(acc, 0, sizeof(double) * p.out_numel);
   const int last = p.rank - 1;
@@ -192,7 +199,7 @@ void reduce_sum(const T* in, T* out, const ReducePlan& p) {
     }
   }
   for (int64_t i = 0; i < p.out_numel; ++i) out[i] = static_cast<T>(acc[i]);
-  std::free(acc);
+  if (acc != small) std::free(acc);
 }
 
 }  // namespace
