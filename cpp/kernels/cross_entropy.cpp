@@ -1,12 +1,12 @@
 #include "kernels/cross_entropy.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <utility>
 #include <vector>
 
 #include "core/parallel.h"
+#include "kernels/softmax_row_sums.h"
 #include "kernels/softmax_rows.h"
 
 namespace tapegrad::kernels {
@@ -106,37 +106,12 @@ inline int64_t label_of(DType label_dtype, const void* labels, int64_t r) {
   return label_dtype == DType::I32 ? label_at<int32_t>(labels, r) : label_at<int64_t>(labels, r);
 }
 
-// Each row's peak and shifted_exp_sum (writing the exponentials to e + r * classes when e is not
-// null), for rows [lo, hi): short rows a vector of rows at a time (SoftmaxRowLoops::narrow_rows),
-// with the same bits as one by one.
-template <typename T, typename F>
-void exp_sums(const SoftmaxRowLoops<T>& row, const T* logits, T* e, int64_t lo, int64_t hi,
-              int64_t classes, F&& finish_row) {
-  if (classes >= 1 && classes < kSoftmaxLanes) {
-    constexpr int kMaxBlock = 16;  // the widest vector of floats
-    T peaks[kMaxBlock], totals[kMaxBlock];
-    const int64_t block = std::min<int64_t>(row.narrow_rows_per_call, kMaxBlock);
-    for (int64_t r0 = lo; r0 < hi; r0 += block) {
-      const int64_t rows = std::min(block, hi - r0);
-      row.narrow_rows(logits + r0 * classes, rows, classes, peaks, totals,
-                      e ? e + r0 * classes : nullptr);
-      for (int64_t i = 0; i < rows; ++i) finish_row(r0 + i, peaks[i], totals[i]);
-    }
-    return;
-  }
-  for (int64_t r = lo; r < hi; ++r) {
-    const T* x = logits + r * classes;
-    const T peak = row.peak(x, classes);
-    finish_row(r, peak, row.shifted_exp_sum(x, classes, peak, e ? e + r * classes : nullptr));
-  }
-}
-
 template <typename T>
 void sparse_typed(const T* logits, DType label_dtype, const void* labels, T* loss, T* probs,
                   int64_t rows, int64_t classes) {
   const SoftmaxRowLoops<T>& row = softmax_rows<T>();
   over_rows(rows, classes, [&](int64_t lo, int64_t hi) {
-    exp_sums(row, logits, probs, lo, hi, classes, [&](int64_t r, T peak, T total) {
+    row_exp_sums(row, logits, probs, lo, hi, classes, [&](int64_t r, T peak, T total) {
       const T* x = logits + r * classes;
       // (peak - x[label]) first: its digits survive when the loss is small.
       loss[r] = (peak - x[label_of(label_dtype, labels, r)]) + std::log(total);
@@ -166,7 +141,7 @@ void sparse_grad_typed(const T* logits, DType label_dtype, const void* labels, c
                        int64_t rows, int64_t classes) {
   const SoftmaxRowLoops<T>& row = softmax_rows<T>();
   over_rows(rows, classes, [&](int64_t lo, int64_t hi) {
-    exp_sums(row, logits, out, lo, hi, classes, [&](int64_t r, T, T total) {
+    row_exp_sums(row, logits, out, lo, hi, classes, [&](int64_t r, T, T total) {
       T* p = out + r * classes;
       const T inverse = T(1) / total;
       const int64_t label = label_of(label_dtype, labels, r);

@@ -1,10 +1,10 @@
 #include "kernels/softmax.h"
 
-#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "core/parallel.h"
+#include "kernels/softmax_row_sums.h"
 #include "kernels/softmax_rows.h"
 
 namespace tapegrad::kernels {
@@ -32,36 +32,19 @@ void softmax_row(const SoftmaxRowLoops<T>& row, bool log, const T* x, T* y, int6
   finish_row(row, log, x, y, n, peak, total);
 }
 
-// Contiguous rows shorter than the lanes, a vector of rows at a time (SoftmaxRowLoops::
-// narrow_rows), with softmax_row's bits.
-template <typename T>
-void narrow_softmax_rows(const SoftmaxRowLoops<T>& row, bool log, const T* x, T* out, int64_t lo,
-                         int64_t hi, int64_t n) {
-  constexpr int kMaxBlock = 16;  // the widest vector of floats
-  T peaks[kMaxBlock], totals[kMaxBlock];
-  const int64_t block = std::min<int64_t>(row.narrow_rows_per_call, kMaxBlock);
-  for (int64_t r0 = lo; r0 < hi; r0 += block) {
-    const int64_t rows = std::min(block, hi - r0);
-    row.narrow_rows(x + r0 * n, rows, n, peaks, totals, log ? nullptr : out + r0 * n);
-    for (int64_t i = 0; i < rows; ++i)
-      finish_row(row, log, x + (r0 + i) * n, out + (r0 + i) * n, n, peaks[i], totals[i]);
-  }
-}
-
 template <typename T>
 void softmax_typed(bool log, const T* x, T* out, int64_t outer, int64_t n, int64_t inner) {
   const SoftmaxRowLoops<T>& row = softmax_rows<T>();
   parallel_ranges(outer * inner, [&](int64_t lo, int64_t hi) {
-    if (inner == 1 && n >= 1 && n < kSoftmaxLanes) return narrow_softmax_rows(row, log, x, out, lo, hi, n);
+    if (inner == 1)
+      return row_exp_sums(row, x, log ? nullptr : out, lo, hi, n, [&](int64_t r, T peak, T total) {
+        finish_row(row, log, x + r * n, out + r * n, n, peak, total);
+      });
     // A row strided by `inner` is gathered into contiguous scratch, worked on there and
     // scattered back, so every layout runs the same row code and gives the same bits.
-    std::vector<T> scratch(inner != 1 ? static_cast<size_t>(n) : 0);
+    std::vector<T> scratch(static_cast<size_t>(n));
     for (int64_t r = lo; r < hi; ++r) {
       const int64_t base = (r / inner) * n * inner + r % inner;
-      if (inner == 1) {
-        softmax_row(row, log, x + base, out + base, n);
-        continue;
-      }
       for (int64_t k = 0; k < n; ++k) scratch[k] = x[base + k * inner];
       softmax_row(row, log, scratch.data(), scratch.data(), n);
       for (int64_t k = 0; k < n; ++k) out[base + k * inner] = scratch[k];
